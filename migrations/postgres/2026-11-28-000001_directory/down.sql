@@ -1,0 +1,9 @@
+DROP TABLE audit_events;
+DROP TABLE login_sessions;
+DROP TABLE tokens;
+DROP TABLE site_members;
+DROP TABLE sites;
+DROP TABLE users;
+DROP TABLE license_pools;
+DROP TABLE contacts;
+DROP TABLE accounts;

@@ -1,0 +1,34 @@
+//! HTTP surfaces: the native REST API and operations endpoints. Handlers translate HTTP
+//! to service calls and service results back; no business rule lives here.
+
+pub mod native;
+pub mod ops;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, web};
+
+use crate::config::Settings;
+use crate::service::auth::Bootstrap;
+use crate::store::Db;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub bootstrap: Bootstrap,
+    pub settings: Settings,
+}
+
+/// The bearer secret of `Authorization: Bearer …` (scheme case-insensitive, RFC 6750 §2.1).
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Mounts every surface.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    ops::configure(cfg);
+    cfg.service(web::scope("/api/v1").configure(native::configure));
+}

@@ -1,0 +1,231 @@
+//! The native REST API under `/api/v1` (JSON, camelCase, problem+json errors).
+
+mod admin;
+pub mod dto;
+pub mod problem;
+mod users;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, error, web};
+
+pub use problem::ApiError;
+
+use super::{AppState, bearer};
+use crate::domain::{Actor, User};
+use crate::error::ServiceError;
+use crate::policy::access::{Surface, may_use};
+use crate::service::auth;
+
+/// The authenticated caller of a native endpoint (401 before anything else is looked at).
+pub struct Caller(pub Actor);
+
+impl Caller {
+    /// The contract's role table: 403 `forbidden` for a role outside its row.
+    pub fn may(&self, surface: Surface<'_>) -> Result<&Actor, ApiError> {
+        may_use(&self.0, surface).map_err(|v| ApiError::from(ServiceError::Policy(v)))?;
+        Ok(&self.0)
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req).map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("application state is missing"))
+            })?;
+            let token = token.ok_or(ServiceError::Unauthenticated)?;
+            Ok(Caller(
+                auth::authenticate(&state.db, &state.bootstrap, &token).await?,
+            ))
+        })
+    }
+}
+
+/// Body, query and path extraction errors, as problem+json.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _req| {
+            let api = match &err {
+                error::JsonPayloadError::Overflow { limit }
+                | error::JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the body exceeds {limit} bytes"),
+                ),
+                error::JsonPayloadError::ContentType => ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the body as application/json",
+                ),
+                error::JsonPayloadError::Deserialize(e) => {
+                    ApiError::validation(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}"))
+                }
+                other => ApiError::validation(
+                    StatusCode::BAD_REQUEST,
+                    format!("unreadable body: {other}"),
+                ),
+            };
+            api.into()
+        })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        ApiError::validation(StatusCode::BAD_REQUEST, format!("invalid query: {err}")).into()
+    })
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|_err, req| ApiError::not_found(format!("nothing at {}", req.path())).into())
+}
+
+/// The weak ETag of a version (RFC 9110 §8.8.3).
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// The version an `If-Match` header names: `None` when absent or `*`. An unreadable
+/// value matches no version (412), as RFC 9110 §13.1.1 has it for a non-matching tag.
+pub fn if_match(req: &HttpRequest) -> Option<i64> {
+    let raw = req
+        .headers()
+        .get(header::IF_MATCH)?
+        .to_str()
+        .unwrap_or("")
+        .trim();
+    if raw == "*" {
+        return None;
+    }
+    let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
+    Some(tag.parse().unwrap_or(-1))
+}
+
+/// A user response with its ETag.
+pub fn user_response(status: StatusCode, user: User) -> HttpResponse {
+    let mut res = HttpResponse::build(status);
+    if let Ok(v) = HeaderValue::from_str(&etag(user.version)) {
+        res.insert_header((header::ETAG, v));
+    }
+    if status == StatusCode::CREATED {
+        res.insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)));
+    }
+    res.json(dto::UserResponse::from(user))
+}
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// Page size and cursor: limit 1–200 (default 50); a cursor is an id from `nextCursor`.
+pub fn page(limit: Option<i64>, cursor: Option<String>) -> Result<(i64, Option<String>), ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::validation(
+            StatusCode::BAD_REQUEST,
+            format!("limit must be 1 to {MAX_LIMIT}"),
+        ));
+    }
+    let cursor = cursor
+        .map(|c| {
+            uuid::Uuid::parse_str(&c)
+                .map(|u| u.to_string())
+                .map_err(|_| {
+                    ApiError::validation(
+                        StatusCode::BAD_REQUEST,
+                        "cursor is not one this API issued",
+                    )
+                })
+        })
+        .transpose()?;
+    Ok((limit, cursor))
+}
+
+/// An id in a body or query: canonical UUID text, or a 422 naming the field.
+pub fn body_id(field: &str, value: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(value)
+        .map(|u| u.to_string())
+        .map_err(|_| {
+            ApiError::validation(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{field}: {value:?} is not an id"),
+            )
+        })
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this method is not allowed on this path",
+    ))
+}
+
+/// A resource whose unmatched methods answer 405 problem+json.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// The 404 of every unknown path.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!("nothing at {}", req.path())))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/tokens")
+            .route(web::post().to(admin::create_token))
+            .route(web::get().to(admin::list_tokens)),
+    )
+    .service(resource("/tokens/{id}").route(web::delete().to(admin::revoke_token)))
+    .service(
+        resource("/accounts")
+            .route(web::post().to(admin::create_account))
+            .route(web::get().to(admin::list_accounts)),
+    )
+    .service(resource("/accounts/{id}").route(web::get().to(admin::get_account)))
+    .service(resource("/contacts").route(web::post().to(admin::create_contact)))
+    .service(resource("/contacts/{id}").route(web::get().to(admin::get_contact)))
+    .service(resource("/licenses").route(web::get().to(admin::list_licenses)))
+    .service(resource("/licenses/{license}").route(web::put().to(admin::set_capacity)))
+    .service(
+        resource("/users")
+            .route(web::post().to(users::create))
+            .route(web::get().to(users::list)),
+    )
+    .service(resource("/users/downgrade").route(web::post().to(users::bulk_downgrade)))
+    .service(
+        resource("/users/{id}")
+            .route(web::get().to(users::get))
+            .route(web::patch().to(users::update))
+            .route(web::delete().to(users::delete)),
+    )
+    .service(resource("/users/{id}/contact").route(web::put().to(users::assign_contact)))
+    .service(resource("/users/{id}/upgrade").route(web::post().to(users::upgrade)))
+    .service(resource("/users/{id}/downgrade").route(web::post().to(users::downgrade)))
+    .service(resource("/users/{id}/login-as").route(web::post().to(users::login_as)))
+    .service(resource("/session").route(web::get().to(users::session)))
+    .service(
+        resource("/sites")
+            .route(web::post().to(admin::create_site))
+            .route(web::get().to(admin::list_sites)),
+    )
+    .service(resource("/sites/{id}").route(web::get().to(admin::get_site)))
+    .service(resource("/sites/{id}/members").route(web::get().to(admin::site_members)))
+    .service(
+        resource("/sites/{id}/members/{user_id}")
+            .route(web::put().to(admin::add_member))
+            .route(web::delete().to(admin::remove_member)),
+    )
+    .service(resource("/sites/{id}/register").route(web::post().to(admin::register)))
+    .service(resource("/audit").route(web::get().to(admin::audit)));
+}

@@ -1,0 +1,137 @@
+//! Settings: built-in defaults → `scimgate.toml` (or `--config FILE`) → `SCIMGATE__*`
+//! environment variables. Secrets are redacted wherever settings are printed.
+
+use std::path::Path;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    /// `address:port`; port 0 picks a free port (tests).
+    pub bind: String,
+    /// The largest request body accepted, in bytes (413 above it).
+    pub max_body_bytes: usize,
+    /// HTTP worker threads; 0 = one per core.
+    pub workers: usize,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `scimgate.db`, `sqlite://PATH` or `postgres://…`
+    pub url: String,
+    /// Reader connections (SQLite, beside its one writer) or all connections (PostgreSQL).
+    pub pool_size: u32,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &crate::store::conn::redact_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// When set, accepted as an `admin` token. Never logged.
+    pub bootstrap_token: Option<SecretString>,
+    /// Lifetime of login-as session tokens.
+    pub login_as_ttl_seconds: i64,
+}
+
+impl AuthSettings {
+    pub fn bootstrap_secret(&self) -> Option<&str> {
+        self.bootstrap_token.as_ref().map(|s| s.expose_secret())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    /// `text` (default) or `json`.
+    pub format: String,
+    /// A tracing filter such as `info` or `scimgate=debug,info`; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
+    config::Config::builder()
+        .set_default("server.bind", "127.0.0.1:8080")?
+        .set_default("server.max_body_bytes", 1_048_576)?
+        .set_default("server.workers", 0)?
+        .set_default("database.url", "scimgate.db")?
+        .set_default("database.pool_size", 8)?
+        .set_default("auth.login_as_ttl_seconds", 300)?
+        .set_default("log.format", "text")?
+        .set_default("log.level", "info")
+}
+
+impl Settings {
+    /// Loads the layered settings. `file` is `--config FILE` (then it must exist);
+    /// without it `scimgate.toml` in the working directory is read when present.
+    pub fn load(file: Option<&Path>) -> Result<Settings, config::ConfigError> {
+        let source = match file {
+            Some(path) => config::File::from(path).required(true),
+            None => config::File::with_name("scimgate.toml").required(false),
+        };
+        defaults()?
+            .add_source(source)
+            .add_source(
+                config::Environment::with_prefix("SCIMGATE")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()?
+            .try_deserialize()
+    }
+
+    /// The built-in defaults alone (tests start from these).
+    pub fn defaults() -> Result<Settings, config::ConfigError> {
+        defaults()?.build()?.try_deserialize()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let s = Settings::defaults().unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:8080");
+        assert_eq!(s.database.url, "scimgate.db");
+        assert!(s.auth.bootstrap_token.is_none());
+    }
+
+    #[test]
+    fn a_file_overrides_defaults_and_secrets_are_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.toml");
+        std::fs::write(
+            &path,
+            "[server]\nbind = \"127.0.0.1:9999\"\n[database]\nurl = \"postgres://u:pw@h/db\"\n[auth]\nbootstrap_token = \"topsecret\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&path)).unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:9999");
+        assert_eq!(s.auth.bootstrap_secret(), Some("topsecret"));
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("topsecret"), "{printed}");
+        assert!(!printed.contains(":pw@"), "{printed}");
+    }
+
+    #[test]
+    fn an_explicit_missing_file_is_an_error() {
+        assert!(Settings::load(Some(Path::new("/nonexistent/scimgate.toml"))).is_err());
+    }
+}

@@ -1,0 +1,100 @@
+//! Who is asking: the principal behind a bearer token, and the label audit records carry.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    DelegatedAdmin,
+    Scim,
+    Registration,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::Admin,
+        Role::DelegatedAdmin,
+        Role::Scim,
+        Role::Registration,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::DelegatedAdmin => "delegated_admin",
+            Role::Scim => "scim",
+            Role::Registration => "registration",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role {s:?}"))
+    }
+}
+
+/// What a token lets its bearer be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Admin,
+    /// Limited to contact-backed users whose contact's account is one of these.
+    DelegatedAdmin {
+        accounts: Vec<String>,
+    },
+    /// May be bound to the account that contacts created over SCIM go to.
+    Scim {
+        default_account: Option<String>,
+    },
+    /// May register users on this one site.
+    Registration {
+        site_id: String,
+    },
+}
+
+impl Principal {
+    pub fn role(&self) -> Role {
+        match self {
+            Principal::Admin => Role::Admin,
+            Principal::DelegatedAdmin { .. } => Role::DelegatedAdmin,
+            Principal::Scim { .. } => Role::Scim,
+            Principal::Registration { .. } => Role::Registration,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// How the audit log names this actor: `token:<id>`, `bootstrap`, `cli`.
+    pub label: String,
+    pub principal: Principal,
+}
+
+impl Actor {
+    pub fn new(label: impl Into<String>, principal: Principal) -> Self {
+        Actor {
+            label: label.into(),
+            principal,
+        }
+    }
+
+    /// The operator at the command line (`scimgate token create`): an admin.
+    pub fn cli() -> Self {
+        Actor::new("cli", Principal::Admin)
+    }
+
+    pub fn role(&self) -> Role {
+        self.principal.role()
+    }
+}

@@ -1,0 +1,85 @@
+//! Accounts, contacts, sites, tokens, login sessions and audit events.
+
+use chrono::{DateTime, Utc};
+
+use super::{Principal, Role};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contact {
+    pub id: String,
+    pub account_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    pub id: String,
+    pub name: String,
+    pub url_path_prefix: String,
+    pub self_registration: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A token as listed: never its secret, never its hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenInfo {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub account_ids: Vec<String>,
+    pub site_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TokenInfo {
+    pub fn principal(&self) -> Principal {
+        match self.role {
+            Role::Admin => Principal::Admin,
+            Role::DelegatedAdmin => Principal::DelegatedAdmin {
+                accounts: self.account_ids.clone(),
+            },
+            Role::Scim => Principal::Scim {
+                default_account: self.account_ids.first().cloned(),
+            },
+            Role::Registration => Principal::Registration {
+                site_id: self.site_id.clone().unwrap_or_default(),
+            },
+        }
+    }
+}
+
+/// A login-as (impersonation) session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginSession {
+    pub id: String,
+    pub user_id: String,
+    /// The audit label of the admin who started it.
+    pub actor: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    /// A JSON object (before/after of the fields that changed, and context).
+    pub details: String,
+}

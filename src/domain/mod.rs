@@ -1,0 +1,17 @@
+//! The directory's vocabulary: plain Rust types and their validation. Depends on nothing
+//! but std, chrono and uuid — never on actix, diesel or serde_json.
+
+mod actor;
+mod directory;
+mod license;
+mod user;
+mod values;
+
+pub use actor::{Actor, Principal, Role};
+pub use directory::{Account, AuditEvent, Contact, LoginSession, Site, TokenInfo};
+pub use license::{License, LicensePool};
+pub use user::{Origin, User};
+pub use values::{
+    ContactDraft, Email, MAX_TEXT, UserName, ValidationError, fold, new_id, now, optional_text,
+    text,
+};

@@ -1,0 +1,88 @@
+//! The error types shared by layers: what a use case can fail with. Each API surface maps
+//! these in one exhaustive match of its own.
+
+use std::fmt;
+
+use crate::domain::ValidationError;
+use crate::policy::PolicyViolation;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Policy(#[from] PolicyViolation),
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+    #[error("the resource has changed: its current version is {current}")]
+    VersionMismatch { current: i64 },
+    #[error("missing, unknown, expired or revoked bearer token")]
+    Unauthenticated,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// A uniqueness or state conflict that the client can resolve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("userName is already taken (compared case-insensitively)")]
+    UserNameTaken,
+    #[error("the contact is already linked to another user")]
+    ContactInUse,
+    #[error("another site already uses this urlPathPrefix")]
+    SitePrefixTaken,
+    #[error("capacity {capacity} is below the {used} licenses in use")]
+    CapacityBelowUsed { capacity: i64, used: i64 },
+}
+
+impl Conflict {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Conflict::UserNameTaken => "username_taken",
+            Conflict::ContactInUse => "contact_in_use",
+            Conflict::SitePrefixTaken => "site_prefix_taken",
+            Conflict::CapacityBelowUsed { .. } => "capacity_below_used",
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::NotFound("resource"),
+            StoreError::Conflict { constraint } => match constraint.as_str() {
+                "users_user_name_folded_key" => Conflict::UserNameTaken.into(),
+                "users_contact_id_key" => Conflict::ContactInUse.into(),
+                "sites_url_path_prefix_key" => Conflict::SitePrefixTaken.into(),
+                _ => {
+                    ServiceError::Internal(anyhow::Error::new(StoreError::Conflict { constraint }))
+                }
+            },
+            other => ServiceError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ServiceError {
+    fn from(e: diesel::result::Error) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
+/// Formats an error with its whole cause chain, for logs of 5xx responses.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}

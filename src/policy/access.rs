@@ -1,0 +1,104 @@
+//! Which role may use which surface (the contract's "Authentication and roles" table).
+
+use super::PolicyViolation;
+use crate::domain::{Actor, Principal};
+
+/// A group of endpoints that the role table speaks of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface<'a> {
+    /// `/api/v1/users` and everything under it.
+    NativeUsers,
+    /// Every other native endpoint (accounts, contacts, licenses, sites, tokens, audit, metrics).
+    NativeAdmin,
+    /// `/scim/v2/*`.
+    Scim,
+    /// `POST /api/v1/sites/{id}/register` for this site.
+    Register { site_id: &'a str },
+}
+
+impl Surface<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Surface::NativeUsers => "the native user endpoints",
+            Surface::NativeAdmin => "this endpoint",
+            Surface::Scim => "the SCIM API",
+            Surface::Register { .. } => "self-registration on this site",
+        }
+    }
+}
+
+pub fn may_use(actor: &Actor, surface: Surface<'_>) -> Result<(), PolicyViolation> {
+    let allowed = match (&actor.principal, surface) {
+        (Principal::Admin, _) => true,
+        (Principal::DelegatedAdmin { .. }, Surface::NativeUsers) => true,
+        (Principal::Scim { .. }, Surface::Scim) => true,
+        (Principal::Registration { site_id }, Surface::Register { site_id: target }) => {
+            site_id == target
+        }
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(PolicyViolation::Forbidden {
+            role: actor.role().as_str(),
+            surface: surface.name(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actors() -> Vec<Actor> {
+        vec![
+            Actor::new("a", Principal::Admin),
+            Actor::new(
+                "d",
+                Principal::DelegatedAdmin {
+                    accounts: vec!["acc".into()],
+                },
+            ),
+            Actor::new(
+                "s",
+                Principal::Scim {
+                    default_account: None,
+                },
+            ),
+            Actor::new(
+                "r",
+                Principal::Registration {
+                    site_id: "site-1".into(),
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn the_role_table_exactly() {
+        let surfaces = [
+            Surface::NativeUsers,
+            Surface::NativeAdmin,
+            Surface::Scim,
+            Surface::Register { site_id: "site-1" },
+            Surface::Register { site_id: "site-2" },
+        ];
+        // rows: admin, delegated_admin, scim, registration; columns: surfaces above.
+        let expected = [
+            [true, true, true, true, true],
+            [true, false, false, false, false],
+            [false, false, true, false, false],
+            [false, false, false, true, false],
+        ];
+        for (actor, row) in actors().iter().zip(expected) {
+            for (surface, want) in surfaces.iter().zip(row) {
+                let got = may_use(actor, *surface);
+                assert_eq!(got.is_ok(), want, "{:?} on {surface:?}", actor.role());
+                if let Err(v) = got {
+                    assert_eq!(v.code(), "forbidden");
+                }
+            }
+        }
+    }
+}

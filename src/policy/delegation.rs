@@ -1,0 +1,178 @@
+//! Who may act on which user (rules 2 and 4 and the delegated admin's account scope).
+
+use super::PolicyViolation;
+use crate::domain::{Actor, Principal, User};
+
+/// May `actor` read or change this existing user?
+///
+/// Delegated admins never reach a contactless user (rule 4) and only reach contact-backed
+/// users under their accounts. Admins and SCIM reach every user: contactless users made
+/// natively stay readable and updatable over SCIM (rule 7).
+pub fn can_manage(actor: &Actor, user: &User) -> Result<(), PolicyViolation> {
+    match &actor.principal {
+        Principal::Admin | Principal::Scim { .. } => Ok(()),
+        Principal::DelegatedAdmin { accounts } => match &user.account_id {
+            None => Err(PolicyViolation::DelegatedAdminForbidden),
+            Some(account) if accounts.contains(account) => Ok(()),
+            Some(_) => Err(PolicyViolation::OutOfScope),
+        },
+        Principal::Registration { .. } => Err(PolicyViolation::Forbidden {
+            role: "registration",
+            surface: "the native user endpoints",
+        }),
+    }
+}
+
+/// May `actor` create a user whose contact lives under `contact_account`
+/// (`None`: a contactless user)?
+pub fn can_create(actor: &Actor, contact_account: Option<&str>) -> Result<(), PolicyViolation> {
+    match (&actor.principal, contact_account) {
+        (Principal::Admin, _) => Ok(()),
+        // Rule 2: SCIM never creates a contactless user.
+        (Principal::Scim { .. }, None) => Err(PolicyViolation::ScimContactless),
+        (Principal::Scim { .. }, Some(_)) => Ok(()),
+        (Principal::DelegatedAdmin { .. }, None) => Err(PolicyViolation::DelegatedAdminForbidden),
+        (Principal::DelegatedAdmin { accounts }, Some(account)) => in_scope(accounts, account),
+        // Self-registration creates contactless users only.
+        (Principal::Registration { .. }, None) => Ok(()),
+        (Principal::Registration { .. }, Some(_)) => Err(PolicyViolation::Forbidden {
+            role: "registration",
+            surface: "contact-backed user creation",
+        }),
+    }
+}
+
+/// May `actor` work under this account (list its users, put a contact there)?
+pub fn can_use_account(actor: &Actor, account: &str) -> Result<(), PolicyViolation> {
+    match &actor.principal {
+        Principal::DelegatedAdmin { accounts } => in_scope(accounts, account),
+        _ => Ok(()),
+    }
+}
+
+fn in_scope(accounts: &[String], account: &str) -> Result<(), PolicyViolation> {
+    if accounts.iter().any(|a| a == account) {
+        Ok(())
+    } else {
+        Err(PolicyViolation::OutOfScope)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::domain::{License, Origin};
+    use chrono::Utc;
+
+    pub fn user(contact_account: Option<&str>, license: License) -> User {
+        User {
+            id: "u1".into(),
+            user_name: "u1@example.com".into(),
+            external_id: None,
+            email: "u1@example.com".into(),
+            first_name: None,
+            last_name: None,
+            display_name: None,
+            active: true,
+            license,
+            contact_id: contact_account.map(|_| "c1".to_owned()),
+            account_id: contact_account.map(str::to_owned),
+            origin: Origin::Native,
+            site_ids: vec![],
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            version: 1,
+        }
+    }
+
+    pub fn admin() -> Actor {
+        Actor::new("admin", Principal::Admin)
+    }
+    pub fn delegated() -> Actor {
+        Actor::new(
+            "del",
+            Principal::DelegatedAdmin {
+                accounts: vec!["acc-in".into()],
+            },
+        )
+    }
+    pub fn scim() -> Actor {
+        Actor::new(
+            "scim",
+            Principal::Scim {
+                default_account: None,
+            },
+        )
+    }
+    pub fn registration() -> Actor {
+        Actor::new(
+            "reg",
+            Principal::Registration {
+                site_id: "s".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn manage_by_role_and_target() {
+        let contactless = user(None, License::ExternalIdentity);
+        let in_scope = user(Some("acc-in"), License::CustomerCommunity);
+        let out_scope = user(Some("acc-out"), License::CustomerCommunity);
+        type Want = Result<(), &'static str>;
+        let cases: [(Actor, &User, Want); 12] = [
+            (admin(), &contactless, Ok(())),
+            (admin(), &in_scope, Ok(())),
+            (admin(), &out_scope, Ok(())),
+            (scim(), &contactless, Ok(())),
+            (scim(), &in_scope, Ok(())),
+            (scim(), &out_scope, Ok(())),
+            (delegated(), &contactless, Err("delegated_admin_forbidden")),
+            (delegated(), &in_scope, Ok(())),
+            (delegated(), &out_scope, Err("out_of_scope")),
+            (registration(), &contactless, Err("forbidden")),
+            (registration(), &in_scope, Err("forbidden")),
+            (registration(), &out_scope, Err("forbidden")),
+        ];
+        for (actor, target, want) in cases {
+            let got = can_manage(&actor, target).map_err(|v| v.code());
+            assert_eq!(got, want, "{:?} on {:?}", actor.role(), target.account_id);
+        }
+    }
+
+    #[test]
+    fn create_by_role_and_contact() {
+        type Want = Result<(), &'static str>;
+        let cases: [(Actor, Option<&str>, Want); 12] = [
+            (admin(), None, Ok(())),
+            (admin(), Some("acc-in"), Ok(())),
+            (admin(), Some("acc-out"), Ok(())),
+            (scim(), None, Err("validation_failed")),
+            (scim(), Some("acc-in"), Ok(())),
+            (scim(), Some("acc-out"), Ok(())),
+            (delegated(), None, Err("delegated_admin_forbidden")),
+            (delegated(), Some("acc-in"), Ok(())),
+            (delegated(), Some("acc-out"), Err("out_of_scope")),
+            (registration(), None, Ok(())),
+            (registration(), Some("acc-in"), Err("forbidden")),
+            (registration(), Some("acc-out"), Err("forbidden")),
+        ];
+        for (actor, account, want) in cases {
+            let got = can_create(&actor, account).map_err(|v| v.code());
+            assert_eq!(got, want, "{:?} creating under {account:?}", actor.role());
+        }
+        assert_eq!(
+            can_create(&scim(), None),
+            Err(PolicyViolation::ScimContactless)
+        );
+    }
+
+    #[test]
+    fn account_scope() {
+        assert!(can_use_account(&admin(), "any").is_ok());
+        assert!(can_use_account(&delegated(), "acc-in").is_ok());
+        assert_eq!(
+            can_use_account(&delegated(), "acc-out"),
+            Err(PolicyViolation::OutOfScope)
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! Audit events: recorded in the transaction of the change, queried newest first.
+
+use serde_json::{Map, Value, json};
+
+use super::{Page, ServiceError};
+use crate::domain::{Actor, AuditEvent, User, new_id, now};
+use crate::store::{Db, DbConnection, audit};
+
+/// Appends one event; call inside the transaction of the change it records.
+pub fn record(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    details: Value,
+) -> Result<(), ServiceError> {
+    let event = AuditEvent {
+        id: new_id(),
+        at: now(),
+        actor: actor.label.clone(),
+        action: action.to_owned(),
+        target_type: target_type.to_owned(),
+        target_id: target_id.to_owned(),
+        details: details.to_string(),
+    };
+    audit::insert(conn, &event)?;
+    Ok(())
+}
+
+/// The audited fields of a user, by their API names.
+pub fn user_fields(u: &User) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("userName".into(), json!(u.user_name));
+    m.insert("email".into(), json!(u.email));
+    m.insert("firstName".into(), json!(u.first_name));
+    m.insert("lastName".into(), json!(u.last_name));
+    m.insert("displayName".into(), json!(u.display_name));
+    m.insert("externalId".into(), json!(u.external_id));
+    m.insert("active".into(), json!(u.active));
+    m.insert("license".into(), json!(u.license.as_str()));
+    m.insert("contactId".into(), json!(u.contact_id));
+    m.insert("accountId".into(), json!(u.account_id));
+    m
+}
+
+/// `{"changes": {field: {"before": …, "after": …}}}` for the fields that differ.
+pub fn user_changes(before: &User, after: &User) -> Value {
+    let (b, a) = (user_fields(before), user_fields(after));
+    let mut changes = Map::new();
+    for (k, after_v) in a {
+        let before_v = b.get(&k).cloned().unwrap_or(Value::Null);
+        if before_v != after_v {
+            changes.insert(k, json!({ "before": before_v, "after": after_v }));
+        }
+    }
+    json!({ "changes": changes })
+}
+
+pub async fn list(
+    db: &Db,
+    target_id: Option<String>,
+    action: Option<String>,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<Page<AuditEvent>, ServiceError> {
+    db.read(move |conn| {
+        let rows = audit::list(
+            conn,
+            target_id.as_deref(),
+            action.as_deref(),
+            cursor.as_deref(),
+            limit + 1,
+        )?;
+        Ok(Page::from_probe(rows, limit, |e| e.id.clone()))
+    })
+    .await
+}

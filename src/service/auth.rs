@@ -1,0 +1,215 @@
+//! Bearer tokens: creation (the secret shown once), listing, revocation, authentication.
+//! Secrets are 256 random bits, stored only as their SHA-256 (a slow password hash buys
+//! nothing against a secret with that much entropy, and would cost every request).
+
+use base64::Engine;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{ServiceError, audit};
+use crate::domain::{Actor, Principal, Role, TokenInfo, ValidationError, new_id, now, text};
+use crate::store::{Db, directory, tokens};
+
+/// The prefix of every API token secret, so that secret scanners can recognise them.
+pub const TOKEN_PREFIX: &str = "sgt_";
+/// The prefix of login-as session tokens.
+pub const SESSION_PREFIX: &str = "sgs_";
+
+pub fn generate_secret(prefix: &str) -> Result<String, ServiceError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ))
+}
+
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// What a new token is for.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub name: String,
+    pub role: Role,
+    pub account_ids: Vec<String>,
+    pub site_id: Option<String>,
+}
+
+/// Creates a token and returns it with its secret: the only time the secret exists
+/// outside the caller's hands.
+pub async fn create(
+    db: &Db,
+    actor: Actor,
+    req: NewToken,
+) -> Result<(TokenInfo, String), ServiceError> {
+    let name = text("name", &req.name, 256)?;
+    match req.role {
+        Role::Admin if !req.account_ids.is_empty() || req.site_id.is_some() => {
+            return Err(ValidationError::new(
+                "role",
+                "an admin token takes neither accountIds nor siteId",
+            )
+            .into());
+        }
+        Role::DelegatedAdmin if req.account_ids.is_empty() || req.site_id.is_some() => {
+            return Err(ValidationError::new(
+                "accountIds",
+                "a delegated_admin token needs at least one account and no siteId",
+            )
+            .into());
+        }
+        Role::Scim if req.account_ids.len() > 1 || req.site_id.is_some() => {
+            return Err(ValidationError::new(
+                "accountIds",
+                "a scim token takes at most one account (the default account of the contacts it creates) and no siteId",
+            )
+            .into());
+        }
+        Role::Registration if req.site_id.is_none() || !req.account_ids.is_empty() => {
+            return Err(ValidationError::new(
+                "siteId",
+                "a registration token is bound to exactly one site (siteId) and takes no accountIds",
+            )
+            .into());
+        }
+        _ => {}
+    }
+    let secret = generate_secret(TOKEN_PREFIX)?;
+    let hash = hash_secret(&secret);
+    db.write(move |conn| {
+        let mut account_ids = req.account_ids.clone();
+        account_ids.sort();
+        account_ids.dedup();
+        for a in &account_ids {
+            if directory::find_account(conn, a)?.is_none() {
+                return Err(ValidationError::new("accountIds", format!("no account {a}")).into());
+            }
+        }
+        if let Some(s) = &req.site_id {
+            if directory::find_site(conn, s)?.is_none() {
+                return Err(ValidationError::new("siteId", format!("no site {s}")).into());
+            }
+        }
+        let info = TokenInfo {
+            id: new_id(),
+            name,
+            role: req.role,
+            account_ids,
+            site_id: req.site_id.clone(),
+            created_at: now(),
+            revoked_at: None,
+        };
+        tokens::insert(conn, &info, &hash)?;
+        audit::record(
+            conn,
+            &actor,
+            "token.created",
+            "token",
+            &info.id,
+            json!({ "name": info.name, "role": info.role.as_str(), "accountIds": info.account_ids, "siteId": info.site_id }),
+        )?;
+        Ok((info, secret))
+    })
+    .await
+}
+
+pub async fn list(db: &Db) -> Result<Vec<TokenInfo>, ServiceError> {
+    db.read(|conn| Ok(tokens::list(conn)?)).await
+}
+
+pub async fn revoke(db: &Db, actor: Actor, id: String) -> Result<(), ServiceError> {
+    db.write(move |conn| {
+        let token = tokens::find(conn, &id)?.ok_or(ServiceError::NotFound("token"))?;
+        if token.revoked_at.is_none() {
+            tokens::revoke(conn, &id, now())?;
+            audit::record(
+                conn,
+                &actor,
+                "token.revoked",
+                "token",
+                &id,
+                json!({ "name": token.name }),
+            )?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The bootstrap admin secret from configuration, kept only as its hash.
+#[derive(Clone, Default)]
+pub struct Bootstrap(Option<[u8; 32]>);
+
+impl Bootstrap {
+    pub fn new(secret: Option<&str>) -> Self {
+        Bootstrap(
+            secret
+                .filter(|s| !s.is_empty())
+                .map(|s| Sha256::digest(s.as_bytes()).into()),
+        )
+    }
+
+    fn matches(&self, presented: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        self.0.is_some_and(|b| bool::from(b.ct_eq(&digest)))
+    }
+}
+
+impl std::fmt::Debug for Bootstrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Bootstrap(set)"
+        } else {
+            "Bootstrap(unset)"
+        })
+    }
+}
+
+/// Resolves a presented bearer secret to the actor it stands for.
+pub async fn authenticate(
+    db: &Db,
+    bootstrap: &Bootstrap,
+    presented: &str,
+) -> Result<Actor, ServiceError> {
+    if bootstrap.matches(presented) {
+        return Ok(Actor::new("bootstrap", Principal::Admin));
+    }
+    if !presented.starts_with(TOKEN_PREFIX) || presented.len() > 128 {
+        return Err(ServiceError::Unauthenticated);
+    }
+    let hash = hash_secret(presented);
+    let token = db
+        .read(move |conn| Ok::<_, ServiceError>(tokens::find_live_by_hash(conn, &hash)?))
+        .await?;
+    let token = token.ok_or(ServiceError::Unauthenticated)?;
+    Ok(Actor::new(format!("token:{}", token.id), token.principal()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_prefixed_random_and_hash_to_hex() {
+        let a = generate_secret(TOKEN_PREFIX).unwrap();
+        let b = generate_secret(TOKEN_PREFIX).unwrap();
+        assert!(a.starts_with("sgt_") && a.len() == 4 + 43);
+        assert_ne!(a, b);
+        assert_eq!(hash_secret(&a).len(), 64);
+        assert_ne!(hash_secret(&a), hash_secret(&b));
+    }
+
+    #[test]
+    fn bootstrap_matches_only_its_secret() {
+        let b = Bootstrap::new(Some("s3cret"));
+        assert!(b.matches("s3cret"));
+        assert!(!b.matches("s3cre"));
+        assert!(!Bootstrap::new(None).matches(""));
+        assert!(!Bootstrap::new(Some("")).matches(""));
+        assert!(!format!("{b:?}").contains("s3cret"));
+    }
+}

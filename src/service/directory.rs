@@ -1,0 +1,98 @@
+//! Accounts and contacts.
+
+use serde_json::json;
+
+use super::{Page, ServiceError, audit};
+use crate::domain::{Account, Actor, Contact, ContactDraft, ValidationError, new_id, now, text};
+use crate::store::{Db, DbConnection, directory};
+
+pub async fn create_account(db: &Db, actor: Actor, name: String) -> Result<Account, ServiceError> {
+    let name = text("name", &name, 256)?;
+    db.write(move |conn| {
+        let account = Account {
+            id: new_id(),
+            name,
+            created_at: now(),
+        };
+        directory::insert_account(conn, &account)?;
+        audit::record(
+            conn,
+            &actor,
+            "account.created",
+            "account",
+            &account.id,
+            json!({ "name": account.name }),
+        )?;
+        Ok(account)
+    })
+    .await
+}
+
+pub async fn list_accounts(
+    db: &Db,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<Page<Account>, ServiceError> {
+    db.read(move |conn| {
+        let rows = directory::list_accounts(conn, cursor.as_deref(), limit + 1)?;
+        Ok(Page::from_probe(rows, limit, |a| a.id.clone()))
+    })
+    .await
+}
+
+pub async fn get_account(db: &Db, id: String) -> Result<Account, ServiceError> {
+    db.read(move |conn| {
+        directory::find_account(conn, &id)?.ok_or(ServiceError::NotFound("account"))
+    })
+    .await
+}
+
+/// Creates a contact inside the caller's transaction; the account must exist.
+pub fn insert_contact(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    draft: ContactDraft,
+) -> Result<Contact, ServiceError> {
+    if directory::find_account(conn, &draft.account_id)?.is_none() {
+        return Err(
+            ValidationError::new("accountId", format!("no account {}", draft.account_id)).into(),
+        );
+    }
+    let at = now();
+    let contact = Contact {
+        id: new_id(),
+        account_id: draft.account_id,
+        first_name: draft.first_name,
+        last_name: draft.last_name,
+        email: draft.email,
+        phone: draft.phone,
+        created_at: at,
+        updated_at: at,
+    };
+    directory::insert_contact(conn, &contact)?;
+    audit::record(
+        conn,
+        actor,
+        "contact.created",
+        "contact",
+        &contact.id,
+        json!({ "accountId": contact.account_id, "email": contact.email }),
+    )?;
+    Ok(contact)
+}
+
+pub async fn create_contact(
+    db: &Db,
+    actor: Actor,
+    draft: ContactDraft,
+) -> Result<Contact, ServiceError> {
+    db.write(move |conn| insert_contact(conn, &actor, draft))
+        .await
+}
+
+pub async fn get_contact(db: &Db, id: String) -> Result<Contact, ServiceError> {
+    db.read(move |conn| {
+        directory::find_contact(conn, &id)?.ok_or(ServiceError::NotFound("contact"))
+    })
+    .await
+}

@@ -1,0 +1,49 @@
+//! License pools: capacities and usage.
+
+use serde_json::json;
+
+use super::{Conflict, ServiceError, audit};
+use crate::domain::{Actor, License, LicensePool, ValidationError};
+use crate::store::{Db, licenses};
+
+pub async fn list(db: &Db) -> Result<Vec<LicensePool>, ServiceError> {
+    db.read(|conn| Ok(licenses::all(conn)?)).await
+}
+
+/// Sets a pool's capacity (`None`: unlimited). Never below the licenses in use: that
+/// would oversubscribe the pool (invariant 8).
+pub async fn set_capacity(
+    db: &Db,
+    actor: Actor,
+    license: License,
+    capacity: Option<i64>,
+) -> Result<LicensePool, ServiceError> {
+    if capacity.is_some_and(|c| c < 0) {
+        return Err(
+            ValidationError::new("capacity", "must be a non-negative integer or null").into(),
+        );
+    }
+    db.write(move |conn| {
+        let pool = licenses::lock_one(conn, license)?;
+        if let Some(c) = capacity {
+            if c < pool.used {
+                return Err(Conflict::CapacityBelowUsed {
+                    capacity: c,
+                    used: pool.used,
+                }
+                .into());
+            }
+        }
+        licenses::set_capacity(conn, license, capacity)?;
+        audit::record(
+            conn,
+            &actor,
+            "license.capacity_set",
+            "license",
+            license.as_str(),
+            json!({ "changes": { "capacity": { "before": pool.capacity, "after": capacity } } }),
+        )?;
+        Ok(LicensePool { capacity, ..pool })
+    })
+    .await
+}

@@ -1,0 +1,32 @@
+//! Use cases: load the facts, ask the policy, write — inside one transaction.
+//! Depends on `policy`, `store` and `domain`; never on actix.
+
+pub mod audit;
+pub mod auth;
+pub mod directory;
+pub mod licenses;
+pub mod sites;
+pub mod users;
+
+pub use crate::error::{Conflict, ServiceError};
+
+/// A page of results and the cursor of the next page (`None`: last page).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `limit + 1` fetched rows: the extra row only says more exist.
+    pub fn from_probe(mut items: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Self {
+        let more = items.len() as i64 > limit;
+        items.truncate(limit.max(0) as usize);
+        let next_cursor = if more {
+            items.last().map(cursor_of)
+        } else {
+            None
+        };
+        Page { items, next_cursor }
+    }
+}

@@ -1,0 +1,174 @@
+//! Sites (portals), their members, and self-registration.
+
+use serde_json::json;
+
+use super::users::{NewUser, create_in};
+use super::{Page, ServiceError, audit};
+use crate::domain::{
+    Actor, Email, Origin, Site, User, UserName, ValidationError, new_id, now, text,
+};
+use crate::policy;
+use crate::store::{Db, directory, users};
+
+/// A URL path prefix: 1–64 of `a-z 0-9 - _`, so it can stand in a URL as it is.
+fn url_path_prefix(value: &str) -> Result<String, ValidationError> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(ValidationError::new(
+            "urlPathPrefix",
+            "must be 1 to 64 characters of a-z, 0-9, '-' and '_'",
+        ))
+    }
+}
+
+pub async fn create(
+    db: &Db,
+    actor: Actor,
+    name: String,
+    prefix: String,
+    self_registration: bool,
+) -> Result<Site, ServiceError> {
+    let site = Site {
+        id: new_id(),
+        name: text("name", &name, 256)?,
+        url_path_prefix: url_path_prefix(&prefix)?,
+        self_registration,
+        created_at: now(),
+    };
+    db.write(move |conn| {
+        directory::insert_site(conn, &site)?;
+        audit::record(
+            conn,
+            &actor,
+            "site.created",
+            "site",
+            &site.id,
+            json!({ "name": site.name, "urlPathPrefix": site.url_path_prefix, "selfRegistration": site.self_registration }),
+        )?;
+        Ok(site)
+    })
+    .await
+}
+
+pub async fn list(db: &Db, cursor: Option<String>, limit: i64) -> Result<Page<Site>, ServiceError> {
+    db.read(move |conn| {
+        let rows = directory::list_sites(conn, cursor.as_deref(), limit + 1)?;
+        Ok(Page::from_probe(rows, limit, |s| s.id.clone()))
+    })
+    .await
+}
+
+pub async fn get(db: &Db, id: String) -> Result<Site, ServiceError> {
+    db.read(move |conn| directory::find_site(conn, &id)?.ok_or(ServiceError::NotFound("site")))
+        .await
+}
+
+/// Adds a member (idempotent). Contactless users are members like any other (rule 7).
+pub async fn add_member(
+    db: &Db,
+    actor: Actor,
+    site_id: String,
+    user_id: String,
+) -> Result<(), ServiceError> {
+    db.write(move |conn| {
+        directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        users::find_for_update(conn, &user_id)?.ok_or(ServiceError::NotFound("user"))?;
+        if users::add_member(conn, &site_id, &user_id, now())? {
+            audit::record(
+                conn,
+                &actor,
+                "site.member_added",
+                "user",
+                &user_id,
+                json!({ "siteId": site_id }),
+            )?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Removes a member (idempotent: removing a non-member succeeds).
+pub async fn remove_member(
+    db: &Db,
+    actor: Actor,
+    site_id: String,
+    user_id: String,
+) -> Result<(), ServiceError> {
+    db.write(move |conn| {
+        directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        if users::remove_member(conn, &site_id, &user_id)? {
+            audit::record(
+                conn,
+                &actor,
+                "site.member_removed",
+                "user",
+                &user_id,
+                json!({ "siteId": site_id }),
+            )?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+pub async fn members(
+    db: &Db,
+    site_id: String,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<Page<User>, ServiceError> {
+    db.read(move |conn| {
+        directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        let filter = users::UserFilter {
+            site_id: Some(site_id),
+            ..Default::default()
+        };
+        let rows = users::list(conn, &filter, cursor.as_deref(), limit + 1)?;
+        Ok(Page::from_probe(rows, limit, |u| u.id.clone()))
+    })
+    .await
+}
+
+/// What a visitor gives to register.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub user_name: UserName,
+    pub email: Email,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+/// Self-registration: a contactless `external_identity` user, member of the site.
+pub async fn register(
+    db: &Db,
+    actor: Actor,
+    site_id: String,
+    reg: Registration,
+) -> Result<User, ServiceError> {
+    db.write(move |conn| {
+        let site = directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        policy::registration::can_self_register(&site)?;
+        let cmd = NewUser {
+            user_name: reg.user_name,
+            email: reg.email,
+            first_name: reg.first_name,
+            last_name: reg.last_name,
+            display_name: None,
+            external_id: None,
+            active: true,
+            license: None,
+            contact: None,
+            site_ids: vec![site.id],
+            origin: Origin::SelfRegistration,
+        };
+        create_in(conn, &actor, cmd)
+    })
+    .await
+}

@@ -1,0 +1,604 @@
+//! User use cases: create (contactless or contact-backed), read, list, update, delete,
+//! contact assignment, upgrade, downgrade (single and bulk), login-as.
+//!
+//! Every write reads its facts with the locks that keep them true until commit — the user
+//! row first, then the license pools in license order — asks the policy, and writes the
+//! change and its audit event in the same transaction.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use super::{Conflict, Page, ServiceError, audit, auth, directory as contacts};
+use crate::domain::{
+    Actor, ContactDraft, Email, License, LoginSession, Origin, Principal, User, UserName,
+    ValidationError, fold, new_id, now, optional_text,
+};
+use crate::policy::{self, PolicyViolation, licensing::Downgrade, licensing::Upgrade};
+use crate::store::{Db, DbConnection, directory, licenses, tokens, users};
+
+/// The contact a user is linked to: an existing one, or one to create.
+#[derive(Debug, Clone)]
+pub enum ContactSpec {
+    Existing(String),
+    New(ContactDraft),
+}
+
+/// A validated create command.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub user_name: UserName,
+    pub email: Email,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    pub external_id: Option<String>,
+    pub active: bool,
+    pub license: Option<License>,
+    pub contact: Option<ContactSpec>,
+    pub site_ids: Vec<String>,
+    pub origin: Origin,
+}
+
+/// Profile changes; `None` leaves a field alone, `Some(None)` clears a nullable one.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub user_name: Option<UserName>,
+    pub email: Option<Email>,
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
+    pub display_name: Option<Option<String>>,
+    pub external_id: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+pub async fn create(db: &Db, actor: Actor, cmd: NewUser) -> Result<User, ServiceError> {
+    db.write(move |conn| create_in(conn, &actor, cmd)).await
+}
+
+/// Resolves a contact spec: the contact's id and account, creating it when new.
+/// `for_user` is the user being linked (an existing link to it is no conflict).
+fn resolve_contact(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    spec: ContactSpec,
+    for_user: Option<&str>,
+    authorize: impl FnOnce(&str) -> Result<(), PolicyViolation>,
+) -> Result<(String, String), ServiceError> {
+    match spec {
+        ContactSpec::Existing(id) => {
+            let contact = directory::find_contact(conn, &id)?
+                .ok_or_else(|| ValidationError::new("contactId", format!("no contact {id}")))?;
+            authorize(&contact.account_id)?;
+            if let Some(holder) = users::linked_to_contact(conn, &id)? {
+                if Some(holder.as_str()) != for_user {
+                    return Err(Conflict::ContactInUse.into());
+                }
+            }
+            Ok((contact.id, contact.account_id))
+        }
+        ContactSpec::New(draft) => {
+            authorize(&draft.account_id)?;
+            let contact = contacts::insert_contact(conn, actor, draft)?;
+            Ok((contact.id, contact.account_id))
+        }
+    }
+}
+
+/// Creates a user inside the caller's transaction (also used by self-registration).
+pub fn create_in(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    cmd: NewUser,
+) -> Result<User, ServiceError> {
+    let license = cmd.license.unwrap_or(License::ExternalIdentity);
+    let pool = licenses::lock_one(conn, license)?;
+    let link = match cmd.contact {
+        None => {
+            policy::licensing::can_create(actor, license, None, &pool)?;
+            None
+        }
+        Some(spec) => Some(resolve_contact(conn, actor, spec, None, |account| {
+            policy::licensing::can_create(actor, license, Some(account), &pool)
+        })?),
+    };
+    for site in &cmd.site_ids {
+        if directory::find_site(conn, site)?.is_none() {
+            return Err(ValidationError::new("siteIds", format!("no site {site}")).into());
+        }
+    }
+    if !licenses::grant(conn, license)? {
+        return Err(PolicyViolation::LicenseUnavailable { license }.into());
+    }
+    let at = now();
+    let (contact_id, account_id) = link.unzip();
+    let mut site_ids = cmd.site_ids;
+    site_ids.sort();
+    site_ids.dedup();
+    let user = User {
+        id: new_id(),
+        user_name: cmd.user_name.into_inner(),
+        external_id: cmd.external_id,
+        email: cmd.email.into_inner(),
+        first_name: cmd.first_name,
+        last_name: cmd.last_name,
+        display_name: cmd.display_name,
+        active: cmd.active,
+        license,
+        contact_id,
+        account_id,
+        origin: cmd.origin,
+        site_ids,
+        created_at: at,
+        updated_at: at,
+        version: 1,
+    };
+    users::insert(conn, &user)?;
+    for site in &user.site_ids {
+        users::add_member(conn, site, &user.id, at)?;
+    }
+    let mut after = audit::user_fields(&user);
+    after.insert("origin".into(), json!(user.origin.as_str()));
+    after.insert("siteIds".into(), json!(user.site_ids));
+    audit::record(
+        conn,
+        actor,
+        "user.created",
+        "user",
+        &user.id,
+        json!({ "after": after }),
+    )?;
+    Ok(user)
+}
+
+/// Loads a user the actor may manage, locking its row for the rest of the transaction.
+fn load_for_write(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<User, ServiceError> {
+    let user = users::find_for_update(conn, id)?.ok_or(ServiceError::NotFound("user"))?;
+    policy::delegation::can_manage(actor, &user)?;
+    Ok(user)
+}
+
+fn check_version(user: &User, if_match: Option<i64>) -> Result<(), ServiceError> {
+    match if_match {
+        Some(v) if v != user.version => Err(ServiceError::VersionMismatch {
+            current: user.version,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `after` over `before` with a new version, and audits `action`.
+fn save(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    before: &User,
+    mut after: User,
+    extra: Option<Value>,
+) -> Result<User, ServiceError> {
+    after.version = before.version + 1;
+    after.updated_at = now();
+    users::update(conn, &after, before.version).map_err(|e| match e {
+        crate::store::StoreError::NotFound => ServiceError::VersionMismatch {
+            current: before.version,
+        },
+        other => other.into(),
+    })?;
+    let mut details = audit::user_changes(before, &after);
+    if let (Some(Value::Object(extra)), Value::Object(d)) = (extra, &mut details) {
+        d.extend(extra);
+    }
+    audit::record(conn, actor, action, "user", &after.id, details)?;
+    Ok(after)
+}
+
+pub async fn get(db: &Db, actor: Actor, id: String) -> Result<User, ServiceError> {
+    db.read(move |conn| {
+        let user = users::find(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
+        policy::delegation::can_manage(&actor, &user)?;
+        Ok(user)
+    })
+    .await
+}
+
+/// The query of `GET /users`.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    pub contactless: Option<bool>,
+    pub license: Option<License>,
+    pub account_id: Option<String>,
+    pub site_id: Option<String>,
+    pub active: Option<bool>,
+    pub user_name: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: i64,
+}
+
+pub async fn list(db: &Db, actor: Actor, q: UserQuery) -> Result<Page<User>, ServiceError> {
+    let mut filter = users::UserFilter {
+        contactless: q.contactless,
+        license: q.license.map(|l| l.as_str().to_owned()),
+        account_id: q.account_id.clone(),
+        site_id: q.site_id,
+        active: q.active,
+        user_name_folded: q.user_name.as_deref().map(fold),
+        ..Default::default()
+    };
+    if let Principal::DelegatedAdmin { accounts } = &actor.principal {
+        // Delegated admins see contact-backed users of their accounts only (rule 4).
+        if let Some(a) = &q.account_id {
+            policy::delegation::can_use_account(&actor, a)?;
+        }
+        if q.contactless == Some(true) {
+            return Ok(Page {
+                items: vec![],
+                next_cursor: None,
+            });
+        }
+        filter.scope_accounts = Some(accounts.clone());
+    }
+    let limit = q.limit;
+    db.read(move |conn| {
+        let rows = users::list(conn, &filter, q.cursor.as_deref(), limit + 1)?;
+        Ok(Page::from_probe(rows, limit, |u| u.id.clone()))
+    })
+    .await
+}
+
+pub async fn update(
+    db: &Db,
+    actor: Actor,
+    id: String,
+    changes: UserChanges,
+    if_match: Option<i64>,
+) -> Result<User, ServiceError> {
+    db.write(move |conn| {
+        let before = load_for_write(conn, &actor, &id)?;
+        check_version(&before, if_match)?;
+        let mut after = before.clone();
+        if let Some(n) = changes.user_name {
+            after.user_name = n.into_inner();
+        }
+        if let Some(e) = changes.email {
+            after.email = e.into_inner();
+        }
+        if let Some(v) = changes.first_name {
+            after.first_name = v;
+        }
+        if let Some(v) = changes.last_name {
+            after.last_name = v;
+        }
+        if let Some(v) = changes.display_name {
+            after.display_name = v;
+        }
+        if let Some(v) = changes.external_id {
+            after.external_id = v;
+        }
+        if let Some(v) = changes.active {
+            after.active = v;
+        }
+        if after == before {
+            return Ok(before);
+        }
+        let action = match (before.active, after.active) {
+            (true, false) => "user.deactivated",
+            (false, true) => "user.reactivated",
+            _ => "user.updated",
+        };
+        save(conn, &actor, action, &before, after, None)
+    })
+    .await
+}
+
+/// Deletes the user: its license returns to the pool, its contact stays.
+pub async fn delete(
+    db: &Db,
+    actor: Actor,
+    id: String,
+    if_match: Option<i64>,
+) -> Result<(), ServiceError> {
+    db.write(move |conn| {
+        let user = load_for_write(conn, &actor, &id)?;
+        check_version(&user, if_match)?;
+        licenses::lock_one(conn, user.license)?;
+        licenses::release(conn, user.license)?;
+        users::delete(conn, &user.id)?;
+        audit::record(
+            conn,
+            &actor,
+            "user.deleted",
+            "user",
+            &user.id,
+            json!({ "before": audit::user_fields(&user) }),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+/// Links the user to a contact (license unchanged).
+pub async fn assign_contact(
+    db: &Db,
+    actor: Actor,
+    id: String,
+    spec: ContactSpec,
+) -> Result<User, ServiceError> {
+    db.write(move |conn| {
+        let before = users::find_for_update(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
+        let (contact_id, account_id) =
+            resolve_contact(conn, &actor, spec, Some(&before.id), |account| {
+                policy::contacts::can_assign_contact(&actor, &before, account)
+            })?;
+        let mut after = before.clone();
+        after.contact_id = Some(contact_id);
+        after.account_id = Some(account_id);
+        if after == before {
+            return Ok(before);
+        }
+        save(conn, &actor, "user.contact_assigned", &before, after, None)
+    })
+    .await
+}
+
+/// Rule 5: moves a contact-backed user to a community license.
+pub async fn upgrade(db: &Db, actor: Actor, id: String, to: License) -> Result<User, ServiceError> {
+    db.write(move |conn| {
+        let before = load_for_write(conn, &actor, &id)?;
+        let pools = licenses::lock(conn, &[before.license, to])?;
+        let pool = pools
+            .iter()
+            .find(|p| p.license == to)
+            .ok_or(ServiceError::NotFound("license"))?;
+        match policy::licensing::can_upgrade(&actor, &before, to, pool)? {
+            Upgrade::Unchanged => Ok(before),
+            Upgrade::Change { from } => {
+                if !licenses::grant(conn, to)? {
+                    return Err(PolicyViolation::LicenseUnavailable { license: to }.into());
+                }
+                licenses::release(conn, from)?;
+                let mut after = before.clone();
+                after.license = to;
+                save(conn, &actor, "user.upgraded", &before, after, None)
+            }
+        }
+    })
+    .await
+}
+
+/// Applies an allowed downgrade to a locked user (pools already locked).
+fn apply_downgrade(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    before: User,
+    decision: Downgrade,
+) -> Result<User, ServiceError> {
+    match decision {
+        Downgrade::AlreadyContactless => Ok(before),
+        Downgrade::MakeContactless { release } => {
+            if let Some(released) = release {
+                if !licenses::grant(conn, License::ExternalIdentity)? {
+                    return Err(PolicyViolation::LicenseUnavailable {
+                        license: License::ExternalIdentity,
+                    }
+                    .into());
+                }
+                licenses::release(conn, released)?;
+            }
+            let mut after = before.clone();
+            after.license = License::ExternalIdentity;
+            after.contact_id = None;
+            after.account_id = None;
+            let kept = json!({ "contactKept": before.contact_id });
+            save(conn, actor, "user.downgraded", &before, after, Some(kept))
+        }
+    }
+}
+
+/// Rule 6: makes a user contactless; its contact stays, its community license returns.
+pub async fn downgrade(db: &Db, actor: Actor, id: String) -> Result<User, ServiceError> {
+    db.write(move |conn| {
+        let before = users::find_for_update(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
+        let pools = licenses::lock(conn, &[before.license, License::ExternalIdentity])?;
+        let ei = pools
+            .iter()
+            .find(|p| p.license == License::ExternalIdentity)
+            .ok_or(ServiceError::NotFound("license"))?;
+        let decision = policy::licensing::can_downgrade(&actor, &before, ei)?;
+        apply_downgrade(conn, &actor, before, decision)
+    })
+    .await
+}
+
+/// The request of `POST /users/downgrade`.
+#[derive(Debug, Clone, Default)]
+pub struct BulkDowngrade {
+    /// `None`: every user holding a community license.
+    pub user_ids: Option<Vec<String>>,
+    pub inactive_only: bool,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BulkOutcome {
+    pub downgraded: Vec<String>,
+    /// (user id, stable code of why it was skipped)
+    pub skipped: Vec<(String, String)>,
+}
+
+/// The most users one bulk request names.
+pub const BULK_MAX_IDS: usize = 10_000;
+
+/// Downgrades many users in one transaction; `dry_run` decides the same way and writes
+/// nothing. Users are locked in id order, then the pools (see the module's lock order).
+pub async fn bulk_downgrade(
+    db: &Db,
+    actor: Actor,
+    req: BulkDowngrade,
+) -> Result<BulkOutcome, ServiceError> {
+    if matches!(actor.principal, Principal::DelegatedAdmin { .. }) {
+        // Every downgrade makes a contactless user: never a delegated admin's (rule 4).
+        return Err(PolicyViolation::DelegatedAdminForbidden.into());
+    }
+    if req
+        .user_ids
+        .as_ref()
+        .is_some_and(|ids| ids.len() > BULK_MAX_IDS)
+    {
+        return Err(ValidationError::new(
+            "userIds",
+            format!("at most {BULK_MAX_IDS} ids per request"),
+        )
+        .into());
+    }
+    let dry_run = req.dry_run;
+    let work = move |conn: &mut DbConnection| -> Result<BulkOutcome, ServiceError> {
+        let mut out = BulkOutcome::default();
+        let mut ids: Vec<String> = match &req.user_ids {
+            Some(ids) => ids.clone(),
+            None => {
+                let filter = users::UserFilter {
+                    licenses_in: Some(
+                        License::ALL
+                            .iter()
+                            .filter(|l| l.is_community())
+                            .map(|l| l.as_str().to_owned())
+                            .collect(),
+                    ),
+                    active: req.inactive_only.then_some(false),
+                    ..Default::default()
+                };
+                users::list(conn, &filter, None, i64::MAX)?
+                    .into_iter()
+                    .map(|u| u.id)
+                    .collect()
+            }
+        };
+        ids.sort();
+        ids.dedup();
+        let found = users::lock_many(conn, &ids)?;
+        let mut pools = licenses::lock(conn, &License::ALL)?;
+        for id in &ids {
+            if !found.iter().any(|u| &u.id == id) {
+                out.skipped.push((id.clone(), "not_found".into()));
+            }
+        }
+        for user in found {
+            if user.is_contactless() {
+                out.skipped.push((user.id, "already_contactless".into()));
+                continue;
+            }
+            if req.inactive_only && user.active {
+                out.skipped.push((user.id, "active".into()));
+                continue;
+            }
+            let ei = pools
+                .iter()
+                .find(|p| p.license == License::ExternalIdentity)
+                .cloned()
+                .ok_or(ServiceError::NotFound("license"))?;
+            match policy::licensing::can_downgrade(&actor, &user, &ei) {
+                Err(v) => out.skipped.push((user.id, v.code().to_owned())),
+                Ok(decision) => {
+                    if let Downgrade::MakeContactless {
+                        release: Some(released),
+                    } = decision
+                    {
+                        for p in pools.iter_mut() {
+                            if p.license == License::ExternalIdentity {
+                                p.used += 1;
+                            } else if p.license == released {
+                                p.used -= 1;
+                            }
+                        }
+                    }
+                    let id = user.id.clone();
+                    if !req.dry_run {
+                        apply_downgrade(conn, &actor, user, decision)?;
+                    }
+                    out.downgraded.push(id);
+                }
+            }
+        }
+        out.skipped.sort();
+        Ok(out)
+    };
+    if dry_run {
+        db.read(work).await
+    } else {
+        db.write(work).await
+    }
+}
+
+/// A login-as session: its secret (shown once) and when it expires.
+#[derive(Debug, Clone)]
+pub struct LoginAs {
+    pub session_token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user_id: String,
+}
+
+/// Rule 3: starts an impersonation session for a contact-backed user.
+pub async fn login_as(
+    db: &Db,
+    actor: Actor,
+    id: String,
+    ttl: Duration,
+) -> Result<LoginAs, ServiceError> {
+    let secret = auth::generate_secret(auth::SESSION_PREFIX)?;
+    let hash = auth::hash_secret(&secret);
+    db.write(move |conn| {
+        let user = users::find(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
+        policy::contacts::can_login_as(&actor, &user)?;
+        let at = now();
+        let session = LoginSession {
+            id: new_id(),
+            user_id: user.id.clone(),
+            actor: actor.label.clone(),
+            created_at: at,
+            expires_at: at + ttl,
+        };
+        tokens::insert_session(conn, &session, &hash)?;
+        audit::record(
+            conn,
+            &actor,
+            "user.login_as",
+            "user",
+            &user.id,
+            json!({ "sessionId": session.id, "expiresAt": session.expires_at }),
+        )?;
+        Ok(LoginAs {
+            session_token: secret,
+            expires_at: session.expires_at,
+            user_id: user.id,
+        })
+    })
+    .await
+}
+
+/// Uses a login-as session: every use is audited against the impersonated user.
+pub async fn use_session(db: &Db, presented: String) -> Result<(LoginSession, User), ServiceError> {
+    if !presented.starts_with(auth::SESSION_PREFIX) || presented.len() > 128 {
+        return Err(ServiceError::Unauthenticated);
+    }
+    let hash = auth::hash_secret(&presented);
+    db.write(move |conn| {
+        let session =
+            tokens::find_live_session(conn, &hash, now())?.ok_or(ServiceError::Unauthenticated)?;
+        let user = users::find(conn, &session.user_id)?.ok_or(ServiceError::Unauthenticated)?;
+        let actor = Actor::new(format!("session:{}", session.id), Principal::Admin);
+        audit::record(
+            conn,
+            &actor,
+            "user.login_as_used",
+            "user",
+            &user.id,
+            json!({ "sessionId": session.id, "startedBy": session.actor }),
+        )?;
+        Ok((session, user))
+    })
+    .await
+}
+
+/// Validates the optional text fields shared by create and update commands.
+pub fn profile_text(field: &str, value: Option<&str>) -> Result<Option<String>, ValidationError> {
+    optional_text(field, value, crate::domain::MAX_TEXT)
+}

@@ -1,0 +1,72 @@
+//! The audit log: append-only, written in the transaction of the change it records.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::conn::DbConnection;
+use super::schema::audit_events;
+use super::{StoreError, to_utc};
+use crate::domain::AuditEvent;
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+struct AuditRow {
+    id: String,
+    at: NaiveDateTime,
+    actor: String,
+    action: String,
+    target_type: String,
+    target_id: String,
+    details: String,
+}
+
+pub fn insert(conn: &mut DbConnection, e: &AuditEvent) -> Result<(), StoreError> {
+    diesel::insert_into(audit_events::table)
+        .values(AuditRow {
+            id: e.id.clone(),
+            at: e.at.naive_utc(),
+            actor: e.actor.clone(),
+            action: e.action.clone(),
+            target_type: e.target_type.clone(),
+            target_id: e.target_id.clone(),
+            details: e.details.clone(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Newest first: ids lower than `before`, at most `limit`.
+pub fn list(
+    conn: &mut DbConnection,
+    target_id: Option<&str>,
+    action: Option<&str>,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut q = audit_events::table
+        .select(AuditRow::as_select())
+        .into_boxed();
+    if let Some(t) = target_id {
+        q = q.filter(audit_events::target_id.eq(t.to_owned()));
+    }
+    if let Some(a) = action {
+        q = q.filter(audit_events::action.eq(a.to_owned()));
+    }
+    if let Some(b) = before {
+        q = q.filter(audit_events::id.lt(b.to_owned()));
+    }
+    Ok(q.order(audit_events::id.desc())
+        .limit(limit)
+        .load(conn)?
+        .into_iter()
+        .map(|r| AuditEvent {
+            id: r.id,
+            at: to_utc(r.at),
+            actor: r.actor,
+            action: r.action,
+            target_type: r.target_type,
+            target_id: r.target_id,
+            details: r.details,
+        })
+        .collect())
+}

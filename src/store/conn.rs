@@ -1,0 +1,207 @@
+//! Connections: one binary, the backend chosen at run time from the URL's scheme.
+//! Kept in its own module: the MultiConnection derive emits bare names that would clash.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Arbitrary constant key of the advisory lock that serializes migrations of gateways
+/// starting together on one fresh PostgreSQL database.
+const MIGRATION_LOCK_KEY: i64 = 0x5C16_A7E0;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which backend a database URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Postgres(String),
+    /// A file path (never `:memory:`: every pooled connection would be its own database).
+    Sqlite(String),
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Target, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Target::Postgres(url.to_owned()));
+        }
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(format!(
+                "database.url must be a SQLite path, sqlite://PATH or postgres://…; got {:?}",
+                redact_url(url)
+            ));
+        }
+        if path == ":memory:" || path.contains("mode=memory") {
+            return Err("an in-memory SQLite database cannot back a connection pool".to_owned());
+        }
+        Ok(Target::Sqlite(path.to_owned()))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, Target::Sqlite(_))
+    }
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// An r2d2 manager that connects to the backend the URL names and reports the real error
+/// (diesel's stock manager for a MultiConnection tries PostgreSQL, then falls back to
+/// creating a SQLite file named like the URL).
+#[derive(Debug, Clone)]
+pub struct Manager {
+    target: Target,
+}
+
+impl Manager {
+    pub fn new(target: Target) -> Self {
+        Manager { target }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.target {
+            Target::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
+            Target::Sqlite(path) => SqliteConnection::establish(path).map(DbConnection::Sqlite),
+        }
+        .map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Per-connection settings. SQLite: WAL so readers never block the writer, a busy timeout,
+/// foreign keys on (off by default in SQLite).
+#[derive(Debug, Clone, Copy)]
+pub struct Pragmas;
+
+impl CustomizeConnection<DbConnection, r2d2::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        match conn {
+            DbConnection::Sqlite(c) => c
+                .batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError),
+            DbConnection::Pg(c) => c
+                .batch_execute("SET TIME ZONE 'UTC'")
+                .map_err(r2d2::Error::QueryError),
+        }
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+pub fn build_pool(target: &Target, size: u32) -> Result<Pool, anyhow::Error> {
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(30))
+        .connection_customizer(Box::new(Pragmas))
+        .build(Manager::new(target.clone()))
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))
+}
+
+/// Applies the pending migrations of this connection's backend.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, anyhow::Error> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
+            .len(),
+        DbConnection::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            result.map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
+        }
+    };
+    Ok(applied)
+}
+
+/// True when no migration of this backend is pending.
+pub fn is_migrated(conn: &mut DbConnection) -> Result<bool, anyhow::Error> {
+    let none_pending = match conn {
+        DbConnection::Sqlite(c) => c
+            .pending_migrations(SQLITE_MIGRATIONS)
+            .map(|p| p.is_empty()),
+        DbConnection::Pg(c) => c
+            .pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|p| p.is_empty()),
+    };
+    none_pending.map_err(|e| anyhow::anyhow!("cannot read migrations: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend_by_scheme() {
+        assert_eq!(
+            Target::parse("scimgate.db"),
+            Ok(Target::Sqlite("scimgate.db".into()))
+        );
+        assert_eq!(
+            Target::parse("sqlite:///tmp/x.db"),
+            Ok(Target::Sqlite("/tmp/x.db".into()))
+        );
+        assert!(matches!(
+            Target::parse("postgres://u@h/db"),
+            Ok(Target::Postgres(_))
+        ));
+        assert!(matches!(
+            Target::parse("postgresql://u@h/db"),
+            Ok(Target::Postgres(_))
+        ));
+        assert!(Target::parse("postgress://u@h/db").is_err());
+        assert!(Target::parse(":memory:").is_err());
+        assert!(Target::parse("").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("scimgate.db"), "scimgate.db");
+    }
+}

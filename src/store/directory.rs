@@ -1,0 +1,203 @@
+//! Accounts, contacts and sites.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::conn::DbConnection;
+use super::schema::{accounts, contacts, site_members, sites};
+use super::{StoreError, to_utc};
+use crate::domain::{Account, Contact, Site};
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = accounts)]
+struct AccountRow {
+    id: String,
+    name: String,
+    created_at: NaiveDateTime,
+}
+
+impl From<AccountRow> for Account {
+    fn from(r: AccountRow) -> Self {
+        Account {
+            id: r.id,
+            name: r.name,
+            created_at: to_utc(r.created_at),
+        }
+    }
+}
+
+pub fn insert_account(conn: &mut DbConnection, a: &Account) -> Result<(), StoreError> {
+    diesel::insert_into(accounts::table)
+        .values(AccountRow {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            created_at: a.created_at.naive_utc(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_account(conn: &mut DbConnection, id: &str) -> Result<Option<Account>, StoreError> {
+    Ok(accounts::table
+        .find(id)
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Account::from))
+}
+
+pub fn list_accounts(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Account>, StoreError> {
+    let mut q = accounts::table.select(AccountRow::as_select()).into_boxed();
+    if let Some(after) = after {
+        q = q.filter(accounts::id.gt(after.to_owned()));
+    }
+    Ok(q.order(accounts::id)
+        .limit(limit)
+        .load(conn)?
+        .into_iter()
+        .map(Account::from)
+        .collect())
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = contacts)]
+#[diesel(treat_none_as_null = true)]
+struct ContactRow {
+    id: String,
+    account_id: String,
+    first_name: String,
+    last_name: String,
+    email: String,
+    phone: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl From<ContactRow> for Contact {
+    fn from(r: ContactRow) -> Self {
+        Contact {
+            id: r.id,
+            account_id: r.account_id,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            email: r.email,
+            phone: r.phone,
+            created_at: to_utc(r.created_at),
+            updated_at: to_utc(r.updated_at),
+        }
+    }
+}
+
+impl From<&Contact> for ContactRow {
+    fn from(c: &Contact) -> Self {
+        ContactRow {
+            id: c.id.clone(),
+            account_id: c.account_id.clone(),
+            first_name: c.first_name.clone(),
+            last_name: c.last_name.clone(),
+            email: c.email.clone(),
+            phone: c.phone.clone(),
+            created_at: c.created_at.naive_utc(),
+            updated_at: c.updated_at.naive_utc(),
+        }
+    }
+}
+
+pub fn insert_contact(conn: &mut DbConnection, c: &Contact) -> Result<(), StoreError> {
+    diesel::insert_into(contacts::table)
+        .values(ContactRow::from(c))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn update_contact(conn: &mut DbConnection, c: &Contact) -> Result<(), StoreError> {
+    let n = diesel::update(contacts::table.find(&c.id))
+        .set(ContactRow::from(c))
+        .execute(conn)?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+pub fn find_contact(conn: &mut DbConnection, id: &str) -> Result<Option<Contact>, StoreError> {
+    Ok(contacts::table
+        .find(id)
+        .select(ContactRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Contact::from))
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = sites)]
+struct SiteRow {
+    id: String,
+    name: String,
+    url_path_prefix: String,
+    self_registration: bool,
+    created_at: NaiveDateTime,
+}
+
+impl From<SiteRow> for Site {
+    fn from(r: SiteRow) -> Self {
+        Site {
+            id: r.id,
+            name: r.name,
+            url_path_prefix: r.url_path_prefix,
+            self_registration: r.self_registration,
+            created_at: to_utc(r.created_at),
+        }
+    }
+}
+
+pub fn insert_site(conn: &mut DbConnection, s: &Site) -> Result<(), StoreError> {
+    diesel::insert_into(sites::table)
+        .values(SiteRow {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            url_path_prefix: s.url_path_prefix.clone(),
+            self_registration: s.self_registration,
+            created_at: s.created_at.naive_utc(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_site(conn: &mut DbConnection, id: &str) -> Result<Option<Site>, StoreError> {
+    Ok(sites::table
+        .find(id)
+        .select(SiteRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Site::from))
+}
+
+pub fn list_sites(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Site>, StoreError> {
+    let mut q = sites::table.select(SiteRow::as_select()).into_boxed();
+    if let Some(after) = after {
+        q = q.filter(sites::id.gt(after.to_owned()));
+    }
+    Ok(q.order(sites::id)
+        .limit(limit)
+        .load(conn)?
+        .into_iter()
+        .map(Site::from)
+        .collect())
+}
+
+pub fn member_count(conn: &mut DbConnection, site_id: &str) -> Result<i64, StoreError> {
+    Ok(site_members::table
+        .filter(site_members::site_id.eq(site_id))
+        .count()
+        .get_result(conn)?)
+}

@@ -1,0 +1,170 @@
+//! Persistence: sync diesel over r2d2, run on tokio's blocking pool. Plain functions over
+//! `&mut DbConnection` that compose inside one transaction. Depends on `domain` only.
+//!
+//! SQLite gets one writer connection and a pool of readers (WAL): a transaction that reads
+//! then writes would otherwise meet SQLITE_BUSY whatever the busy timeout. PostgreSQL gets
+//! one pool for both; row locks (`FOR UPDATE`) make decisions true at commit there.
+
+pub mod audit;
+pub mod conn;
+pub mod directory;
+pub mod licenses;
+pub mod schema;
+pub mod tokens;
+pub mod users;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::Connection;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+pub use conn::{DbConnection, Target};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique or check constraint refused the write; named as PostgreSQL names it
+    /// (`users_user_name_folded_key`), also on SQLite.
+    #[error("constraint {constraint} refused the write")]
+    Conflict { constraint: String },
+    #[error("database error")]
+    Database(#[source] DieselError),
+    #[error("no database connection available")]
+    Pool(#[source] diesel::r2d2::PoolError),
+    #[error("database task failed: {0}")]
+    Task(String),
+    #[error("stored value is invalid: {0}")]
+    Corrupt(String),
+}
+
+impl From<DieselError> for StoreError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::NotFound => StoreError::NotFound,
+            DieselError::DatabaseError(
+                kind @ (DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::CheckViolation),
+                ref info,
+            ) => StoreError::Conflict {
+                constraint: constraint_name(&kind, info.as_ref()),
+            },
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+/// PostgreSQL reports the constraint's name; SQLite only a message such as
+/// `UNIQUE constraint failed: users.user_name_folded`, which maps to the same name.
+fn constraint_name(
+    kind: &DatabaseErrorKind,
+    info: &dyn diesel::result::DatabaseErrorInformation,
+) -> String {
+    if let Some(name) = info.constraint_name() {
+        return name.to_owned();
+    }
+    let message = info.message();
+    let tail = message.rsplit_once(": ").map_or(message, |(_, t)| t);
+    match kind {
+        DatabaseErrorKind::UniqueViolation => {
+            format!("{}_key", tail.replace(", ", "_").replace('.', "_"))
+        }
+        _ => tail.to_owned(),
+    }
+}
+
+pub fn to_utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// The database: a writer pool and a reader pool (the same pool on PostgreSQL).
+#[derive(Clone)]
+pub struct Db {
+    writer: conn::Pool,
+    reader: conn::Pool,
+    target: Target,
+}
+
+impl Db {
+    /// Opens the pools. `pool_size` bounds the readers (SQLite) or all connections (PostgreSQL).
+    pub fn open(url: &str, pool_size: u32) -> Result<Db, anyhow::Error> {
+        let target = Target::parse(url).map_err(anyhow::Error::msg)?;
+        let (writer, reader) = if target.is_sqlite() {
+            let writer = conn::build_pool(&target, 1)?;
+            let reader = conn::build_pool(&target, pool_size.max(1))?;
+            (writer, reader)
+        } else {
+            let pool = conn::build_pool(&target, pool_size.max(2))?;
+            (pool.clone(), pool)
+        };
+        Ok(Db {
+            writer,
+            reader,
+            target,
+        })
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Applies pending migrations (blocking; call at start-up).
+    pub fn migrate(&self) -> Result<usize, anyhow::Error> {
+        let mut conn = self.writer.get()?;
+        conn::run_migrations(&mut conn)
+    }
+
+    /// Runs `f` in one write transaction on the blocking pool. A closure always runs to
+    /// completion, even when the request that asked for it is gone.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<DieselError> + Send + 'static,
+    {
+        Self::run(self.writer.clone(), f).await
+    }
+
+    /// Runs `f` in one read transaction (one snapshot) on the blocking pool.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<DieselError> + Send + 'static,
+    {
+        Self::run(self.reader.clone(), f).await
+    }
+
+    async fn run<T, E, F>(pool: conn::Pool, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<DieselError> + Send + 'static,
+    {
+        tokio::task::spawn_blocking(move || {
+            let mut pooled = pool.get().map_err(StoreError::Pool)?;
+            let conn: &mut DbConnection = &mut pooled;
+            conn.transaction(f)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Readiness: a connection answers and no migration is pending.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        let pool = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut pooled = pool.get().map_err(StoreError::Pool)?;
+            match conn::is_migrated(&mut pooled) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(StoreError::Corrupt("migrations are pending".into())),
+                Err(e) => Err(StoreError::Corrupt(e.to_string())),
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Connections in use and idle, per pool: (writer, reader).
+    pub fn pool_state(&self) -> (diesel::r2d2::State, diesel::r2d2::State) {
+        (self.writer.state(), self.reader.state())
+    }
+}

@@ -1,0 +1,123 @@
+//! Table definitions shared by both backends: only the column types diesel's
+//! MultiConnection supports (Text, BigInt, Bool, Timestamp). Maintained by hand.
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        account_id -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Text,
+        phone -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    license_pools (license) {
+        license -> Text,
+        capacity -> Nullable<BigInt>,
+        used -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        user_name -> Text,
+        user_name_folded -> Text,
+        external_id -> Nullable<Text>,
+        email -> Text,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        active -> Bool,
+        license -> Text,
+        contact_id -> Nullable<Text>,
+        account_id -> Nullable<Text>,
+        origin -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    sites (id) {
+        id -> Text,
+        name -> Text,
+        url_path_prefix -> Text,
+        self_registration -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    site_members (site_id, user_id) {
+        site_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tokens (id) {
+        id -> Text,
+        name -> Text,
+        role -> Text,
+        token_hash -> Text,
+        account_ids -> Text,
+        site_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        user_id -> Text,
+        actor -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        details -> Text,
+    }
+}
+
+diesel::joinable!(contacts -> accounts (account_id));
+diesel::joinable!(site_members -> sites (site_id));
+diesel::joinable!(site_members -> users (user_id));
+diesel::joinable!(login_sessions -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    contacts,
+    license_pools,
+    users,
+    sites,
+    site_members,
+    tokens,
+    login_sessions,
+    audit_events,
+);

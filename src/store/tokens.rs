@@ -1,0 +1,146 @@
+//! Bearer tokens (stored only as SHA-256 hashes) and login-as sessions.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::conn::DbConnection;
+use super::schema::{login_sessions, tokens};
+use super::{StoreError, to_utc};
+use crate::domain::{LoginSession, TokenInfo};
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = tokens)]
+struct TokenRow {
+    id: String,
+    name: String,
+    role: String,
+    account_ids: String,
+    site_id: Option<String>,
+    created_at: NaiveDateTime,
+    revoked_at: Option<NaiveDateTime>,
+}
+
+impl TryFrom<TokenRow> for TokenInfo {
+    type Error = StoreError;
+    fn try_from(r: TokenRow) -> Result<Self, StoreError> {
+        Ok(TokenInfo {
+            role: r.role.parse().map_err(StoreError::Corrupt)?,
+            account_ids: split_ids(&r.account_ids),
+            id: r.id,
+            name: r.name,
+            site_id: r.site_id,
+            created_at: to_utc(r.created_at),
+            revoked_at: r.revoked_at.map(to_utc),
+        })
+    }
+}
+
+/// Account ids are uuids: a space-separated list needs no escaping.
+fn split_ids(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
+pub fn insert(conn: &mut DbConnection, t: &TokenInfo, token_hash: &str) -> Result<(), StoreError> {
+    diesel::insert_into(tokens::table)
+        .values((
+            tokens::id.eq(&t.id),
+            tokens::name.eq(&t.name),
+            tokens::role.eq(t.role.as_str()),
+            tokens::token_hash.eq(token_hash),
+            tokens::account_ids.eq(t.account_ids.join(" ")),
+            tokens::site_id.eq(&t.site_id),
+            tokens::created_at.eq(t.created_at.naive_utc()),
+            tokens::revoked_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The live (not revoked) token with this hash.
+pub fn find_live_by_hash(
+    conn: &mut DbConnection,
+    hash: &str,
+) -> Result<Option<TokenInfo>, StoreError> {
+    tokens::table
+        .filter(tokens::token_hash.eq(hash))
+        .filter(tokens::revoked_at.is_null())
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(TokenInfo::try_from)
+        .transpose()
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<TokenInfo>, StoreError> {
+    tokens::table
+        .find(id)
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(TokenInfo::try_from)
+        .transpose()
+}
+
+pub fn list(conn: &mut DbConnection) -> Result<Vec<TokenInfo>, StoreError> {
+    tokens::table
+        .order(tokens::id)
+        .select(TokenRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(TokenInfo::try_from)
+        .collect()
+}
+
+pub fn revoke(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    diesel::update(tokens::table.find(id).filter(tokens::revoked_at.is_null()))
+        .set(tokens::revoked_at.eq(Some(at.naive_utc())))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_session(
+    conn: &mut DbConnection,
+    s: &LoginSession,
+    token_hash: &str,
+) -> Result<(), StoreError> {
+    diesel::insert_into(login_sessions::table)
+        .values((
+            login_sessions::id.eq(&s.id),
+            login_sessions::token_hash.eq(token_hash),
+            login_sessions::user_id.eq(&s.user_id),
+            login_sessions::actor.eq(&s.actor),
+            login_sessions::created_at.eq(s.created_at.naive_utc()),
+            login_sessions::expires_at.eq(s.expires_at.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The session with this hash that has not expired at `now`.
+pub fn find_live_session(
+    conn: &mut DbConnection,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<LoginSession>, StoreError> {
+    let row: Option<(String, String, String, NaiveDateTime, NaiveDateTime)> = login_sessions::table
+        .filter(login_sessions::token_hash.eq(hash))
+        .filter(login_sessions::expires_at.gt(now.naive_utc()))
+        .select((
+            login_sessions::id,
+            login_sessions::user_id,
+            login_sessions::actor,
+            login_sessions::created_at,
+            login_sessions::expires_at,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(
+        |(id, user_id, actor, created_at, expires_at)| LoginSession {
+            id,
+            user_id,
+            actor,
+            created_at: to_utc(created_at),
+            expires_at: to_utc(expires_at),
+        },
+    ))
+}

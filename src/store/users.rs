@@ -1,0 +1,321 @@
+//! Users and site memberships.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::conn::DbConnection;
+use super::schema::{site_members, users};
+use super::{StoreError, to_utc};
+use crate::domain::{User, fold};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = users)]
+#[diesel(treat_none_as_null = true)]
+pub struct UserRow {
+    pub id: String,
+    pub user_name: String,
+    pub user_name_folded: String,
+    pub external_id: Option<String>,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    pub active: bool,
+    pub license: String,
+    pub contact_id: Option<String>,
+    pub account_id: Option<String>,
+    pub origin: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl UserRow {
+    pub fn from_user(u: &User) -> UserRow {
+        UserRow {
+            id: u.id.clone(),
+            user_name: u.user_name.clone(),
+            user_name_folded: fold(&u.user_name),
+            external_id: u.external_id.clone(),
+            email: u.email.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            display_name: u.display_name.clone(),
+            active: u.active,
+            license: u.license.as_str().to_owned(),
+            contact_id: u.contact_id.clone(),
+            account_id: u.account_id.clone(),
+            origin: u.origin.as_str().to_owned(),
+            created_at: u.created_at.naive_utc(),
+            updated_at: u.updated_at.naive_utc(),
+            version: u.version,
+        }
+    }
+
+    fn into_user(self, site_ids: Vec<String>) -> Result<User, StoreError> {
+        Ok(User {
+            license: self
+                .license
+                .parse()
+                .map_err(|_| StoreError::Corrupt(self.license.clone()))?,
+            origin: self.origin.parse().map_err(StoreError::Corrupt)?,
+            id: self.id,
+            user_name: self.user_name,
+            external_id: self.external_id,
+            email: self.email,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            display_name: self.display_name,
+            active: self.active,
+            contact_id: self.contact_id,
+            account_id: self.account_id,
+            site_ids,
+            created_at: to_utc(self.created_at),
+            updated_at: to_utc(self.updated_at),
+            version: self.version,
+        })
+    }
+}
+
+pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
+    diesel::insert_into(users::table)
+        .values(UserRow::from_user(user))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes `user` over the row whose version is still `expected_version`; `NotFound` when
+/// the row is gone or another writer moved its version (optimistic concurrency).
+pub fn update(
+    conn: &mut DbConnection,
+    user: &User,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let n = diesel::update(
+        users::table
+            .filter(users::id.eq(&user.id))
+            .filter(users::version.eq(expected_version)),
+    )
+    .set(UserRow::from_user(user))
+    .execute(conn)?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), StoreError> {
+    diesel::delete(site_members::table.filter(site_members::user_id.eq(id))).execute(conn)?;
+    let n = diesel::delete(users::table.find(id)).execute(conn)?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreError> {
+    let row = users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?;
+    row.map(|r| with_sites(conn, r)).transpose()
+}
+
+/// Reads the user and, on PostgreSQL, locks its row until commit (SQLite has one writer).
+/// Lock order everywhere: user rows (by id), then license pools (by license).
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreError> {
+    let row = match conn {
+        DbConnection::Pg(c) => users::table
+            .find(id)
+            .select(UserRow::as_select())
+            .for_update()
+            .first(c)
+            .optional()?,
+        DbConnection::Sqlite(c) => users::table
+            .find(id)
+            .select(UserRow::as_select())
+            .first(c)
+            .optional()?,
+    };
+    row.map(|r| with_sites(conn, r)).transpose()
+}
+
+/// Locks many users' rows, in id order (see [`find_for_update`]).
+pub fn lock_many(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<User>, StoreError> {
+    let rows: Vec<UserRow> = match conn {
+        DbConnection::Pg(c) => users::table
+            .filter(users::id.eq_any(ids))
+            .order(users::id)
+            .select(UserRow::as_select())
+            .for_update()
+            .load(c)?,
+        DbConnection::Sqlite(c) => users::table
+            .filter(users::id.eq_any(ids))
+            .order(users::id)
+            .select(UserRow::as_select())
+            .load(c)?,
+    };
+    attach_sites(conn, rows)
+}
+
+pub fn find_by_user_name_folded(
+    conn: &mut DbConnection,
+    folded: &str,
+) -> Result<Option<User>, StoreError> {
+    let row = users::table
+        .filter(users::user_name_folded.eq(folded))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?;
+    row.map(|r| with_sites(conn, r)).transpose()
+}
+
+/// The user linked to this contact, if any.
+pub fn linked_to_contact(
+    conn: &mut DbConnection,
+    contact_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(users::table
+        .filter(users::contact_id.eq(contact_id))
+        .select(users::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Filters of a user listing; every one is optional. `scope_accounts` restricts to
+/// contact-backed users of those accounts (delegated admins).
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub contactless: Option<bool>,
+    pub license: Option<String>,
+    pub account_id: Option<String>,
+    pub scope_accounts: Option<Vec<String>>,
+    pub site_id: Option<String>,
+    pub active: Option<bool>,
+    pub user_name_folded: Option<String>,
+    pub licenses_in: Option<Vec<String>>,
+    pub ids_in: Option<Vec<String>>,
+}
+
+/// Keyset page in id (creation) order: ids greater than `after`, at most `limit`.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &UserFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<User>, StoreError> {
+    let mut q = users::table.select(UserRow::as_select()).into_boxed();
+    if let Some(c) = filter.contactless {
+        q = if c {
+            q.filter(users::contact_id.is_null())
+        } else {
+            q.filter(users::contact_id.is_not_null())
+        };
+    }
+    if let Some(l) = &filter.license {
+        q = q.filter(users::license.eq(l.clone()));
+    }
+    if let Some(ls) = &filter.licenses_in {
+        q = q.filter(users::license.eq_any(ls.clone()));
+    }
+    if let Some(a) = &filter.account_id {
+        q = q.filter(users::account_id.eq(a.clone()));
+    }
+    if let Some(scope) = &filter.scope_accounts {
+        q = q.filter(users::account_id.eq_any(scope.clone()));
+    }
+    if let Some(s) = &filter.site_id {
+        q = q.filter(
+            users::id.eq_any(
+                site_members::table
+                    .filter(site_members::site_id.eq(s.clone()))
+                    .select(site_members::user_id),
+            ),
+        );
+    }
+    if let Some(a) = filter.active {
+        q = q.filter(users::active.eq(a));
+    }
+    if let Some(n) = &filter.user_name_folded {
+        q = q.filter(users::user_name_folded.eq(n.clone()));
+    }
+    if let Some(ids) = &filter.ids_in {
+        q = q.filter(users::id.eq_any(ids.clone()));
+    }
+    if let Some(after) = after {
+        q = q.filter(users::id.gt(after.to_owned()));
+    }
+    let rows = q.order(users::id.asc()).limit(limit).load(conn)?;
+    attach_sites(conn, rows)
+}
+
+fn with_sites(conn: &mut DbConnection, row: UserRow) -> Result<User, StoreError> {
+    let sites = site_members::table
+        .filter(site_members::user_id.eq(&row.id))
+        .order(site_members::site_id)
+        .select(site_members::site_id)
+        .load(conn)?;
+    row.into_user(sites)
+}
+
+/// One query for the memberships of a whole page.
+fn attach_sites(conn: &mut DbConnection, rows: Vec<UserRow>) -> Result<Vec<User>, StoreError> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let pairs: Vec<(String, String)> = site_members::table
+        .filter(site_members::user_id.eq_any(&ids))
+        .order((site_members::user_id, site_members::site_id))
+        .select((site_members::user_id, site_members::site_id))
+        .load(conn)?;
+    let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
+    for (user, site) in pairs {
+        by_user.entry(user).or_default().push(site);
+    }
+    rows.into_iter()
+        .map(|r| {
+            let sites = by_user.remove(&r.id).unwrap_or_default();
+            r.into_user(sites)
+        })
+        .collect()
+}
+
+pub fn add_member(
+    conn: &mut DbConnection,
+    site_id: &str,
+    user_id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, StoreError> {
+    let exists = site_members::table
+        .find((site_id, user_id))
+        .select(site_members::user_id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some();
+    if exists {
+        return Ok(false);
+    }
+    diesel::insert_into(site_members::table)
+        .values((
+            site_members::site_id.eq(site_id),
+            site_members::user_id.eq(user_id),
+            site_members::created_at.eq(at.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+pub fn remove_member(
+    conn: &mut DbConnection,
+    site_id: &str,
+    user_id: &str,
+) -> Result<bool, StoreError> {
+    let n = diesel::delete(site_members::table.find((site_id, user_id))).execute(conn)?;
+    Ok(n == 1)
+}
