@@ -244,6 +244,7 @@ mod tests {
         let contactless = user(None, License::ExternalIdentity);
         let community = user(Some("acc-in"), License::PartnerCommunity);
         let ei_backed = user(Some("acc-in"), License::ExternalIdentity);
+        let outside = user(Some("acc-out"), License::PartnerCommunity);
         let ei = pool(License::ExternalIdentity, None, 0);
         let ei_full = pool(License::ExternalIdentity, Some(0), 0);
         type Want = Result<Downgrade, &'static str>;
@@ -278,12 +279,7 @@ mod tests {
                 &ei,
                 Err("delegated_admin_forbidden"),
             ),
-            (
-                delegated(),
-                &user(Some("acc-out"), License::PartnerCommunity),
-                &ei,
-                Err("out_of_scope"),
-            ),
+            (delegated(), &outside, &ei, Err("out_of_scope")),
             (registration(), &community, &ei, Err("forbidden")),
         ];
         for (actor, u, p, want) in cases {

@@ -15,6 +15,7 @@ pub mod users;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::Connection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 pub use conn::{DbConnection, Target};
@@ -75,6 +76,37 @@ pub fn to_utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
 
+/// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock
+/// up front (waiting up to the busy timeout): a deferred transaction that reads and then
+/// writes fails at once with SQLITE_BUSY when another connection — even another
+/// process on the same file — wrote in between, whatever the timeout.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<DieselError>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    if let DbConnection::Sqlite(inner) = conn {
+        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    } else {
+        Manager::begin_transaction(conn)?;
+    }
+    match f(conn) {
+        Ok(value) => match Manager::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                // diesel leaves the transaction open when COMMIT fails; close it.
+                let _ = Manager::rollback_transaction(conn);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            Manager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
 /// The database: a writer pool and a reader pool (the same pool on PostgreSQL).
 #[derive(Clone)]
 pub struct Db {
@@ -120,7 +152,7 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + From<DieselError> + Send + 'static,
     {
-        Self::run(self.writer.clone(), f).await
+        Self::run(self.writer.clone(), |conn| write_transaction(conn, f)).await
     }
 
     /// Runs `f` in one read transaction (one snapshot) on the blocking pool.
@@ -130,7 +162,7 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + From<DieselError> + Send + 'static,
     {
-        Self::run(self.reader.clone(), f).await
+        Self::run(self.reader.clone(), |conn| conn.transaction(f)).await
     }
 
     async fn run<T, E, F>(pool: conn::Pool, f: F) -> Result<T, E>
@@ -142,7 +174,7 @@ impl Db {
         tokio::task::spawn_blocking(move || {
             let mut pooled = pool.get().map_err(StoreError::Pool)?;
             let conn: &mut DbConnection = &mut pooled;
-            conn.transaction(f)
+            f(conn)
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?

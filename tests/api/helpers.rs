@@ -1,0 +1,304 @@
+//! Test harness: each test gets its own gateway on a free loopback port and its own
+//! database — a temporary SQLite file, or a fresh PostgreSQL database when
+//! `TEST_DATABASE_URL` names a server (a maintenance database URL).
+
+use diesel::Connection;
+use diesel::RunQueryDsl;
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use scimgate::config::Settings;
+use scimgate::startup::Application;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    /// The bootstrap admin secret of this gateway.
+    pub admin: String,
+    pub db_url: String,
+    _dir: Option<std::sync::Arc<TempDir>>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts a problem+json error with this status and code.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status, "body: {}", self.body);
+        let ct = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert_eq!(ct, "application/problem+json");
+        assert!(
+            self.body["type"].is_string()
+                && self.body["title"].is_string()
+                && self.body["detail"].is_string()
+        );
+    }
+
+    #[track_caller]
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        &self.body
+    }
+}
+
+/// A fresh database URL for one test.
+fn fresh_database() -> (String, Option<TempDir>) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn =
+                diesel::PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL reachable");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("create database");
+            let base = admin_url.split('?').next().unwrap_or(&admin_url);
+            let cut = base.rfind('/').expect("a database URL has a path");
+            (format!("{}/{name}", &base[..cut]), None)
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("scimgate.db");
+            (path.to_string_lossy().into_owned(), Some(dir))
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let (url, dir) = fresh_database();
+    spawn_on(&url, dir.map(std::sync::Arc::new), customize).await
+}
+
+/// Another gateway instance on the same database as `app` (scale-out).
+pub async fn spawn_sibling(app: &TestApp) -> TestApp {
+    let admin = app.admin.clone();
+    spawn_on(&app.db_url, app._dir.clone(), |s| {
+        s.auth.bootstrap_token = Some(admin.into());
+    })
+    .await
+}
+
+async fn spawn_on(
+    url: &str,
+    dir: Option<std::sync::Arc<TempDir>>,
+    customize: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let mut settings = Settings::defaults().expect("defaults");
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.server.workers = 2;
+    settings.database.url = url.to_owned();
+    settings.database.pool_size = 4;
+    let admin = format!("bootstrap-{}", uuid::Uuid::new_v4());
+    settings.auth.bootstrap_token = Some(admin.clone().into());
+    customize(&mut settings);
+    let admin = settings
+        .auth
+        .bootstrap_secret()
+        .unwrap_or_default()
+        .to_owned();
+    let app = Application::build(settings).await.expect("gateway starts");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        admin,
+        db_url: url.to_owned(),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        self.call_with(method, path, token, body, &[]).await
+    }
+
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body read");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Raw body with a content type, for malformed-input tests.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
+        let res = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(&self.admin)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, Some(&self.admin), None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(&self.admin), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(&self.admin), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(&self.admin), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(&self.admin), None)
+            .await
+    }
+
+    pub async fn account(&self, name: &str) -> String {
+        let r = self.post("/api/v1/accounts", json!({ "name": name })).await;
+        r.ok(201)["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn site(&self, prefix: &str, self_registration: bool) -> String {
+        let r = self
+            .post(
+                "/api/v1/sites",
+                json!({ "name": format!("Site {prefix}"), "urlPathPrefix": prefix, "selfRegistration": self_registration }),
+            )
+            .await;
+        r.ok(201)["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn token(&self, role: &str, account_ids: &[&str], site_id: Option<&str>) -> String {
+        let mut body =
+            json!({ "name": format!("{role} test"), "role": role, "accountIds": account_ids });
+        if let Some(s) = site_id {
+            body["siteId"] = json!(s);
+        }
+        let r = self.post("/api/v1/tokens", body).await;
+        r.ok(201)["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn contactless(&self, user_name: &str) -> Value {
+        let r = self
+            .post(
+                "/api/v1/users",
+                json!({ "userName": user_name, "email": "x@example.com" }),
+            )
+            .await;
+        r.ok(201).clone()
+    }
+
+    /// A contact-backed user with a new contact under `account`, holding `license`.
+    pub async fn backed(&self, user_name: &str, account: &str, license: &str) -> Value {
+        let r = self
+            .post(
+                "/api/v1/users",
+                json!({
+                    "userName": user_name,
+                    "email": "x@example.com",
+                    "license": license,
+                    "contact": { "accountId": account, "firstName": "Con", "lastName": "Tact", "email": "c@example.com" }
+                }),
+            )
+            .await;
+        r.ok(201).clone()
+    }
+
+    pub async fn pool(&self, license: &str) -> Value {
+        let r = self.get("/api/v1/licenses").await;
+        r.ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["license"] == license)
+            .unwrap()
+            .clone()
+    }
+
+    pub async fn audit_actions(&self, target: &str) -> Vec<String> {
+        let r = self
+            .get(&format!("/api/v1/audit?targetId={target}&limit=200"))
+            .await;
+        r.ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+pub fn id(v: &Value) -> String {
+    v["id"].as_str().expect("an id").to_owned()
+}

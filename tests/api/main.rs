@@ -1,0 +1,10 @@
+//! Integration tests through real HTTP on a bound port, one database per test.
+//! SQLite by default; PostgreSQL when TEST_DATABASE_URL is set.
+
+mod auth;
+mod cli;
+mod concurrency;
+mod directory;
+mod helpers;
+mod input;
+mod seed;
