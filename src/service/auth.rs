@@ -89,10 +89,10 @@ pub async fn create(
                 return Err(ValidationError::new("accountIds", format!("no account {a}")).into());
             }
         }
-        if let Some(s) = &req.site_id {
-            if directory::find_site(conn, s)?.is_none() {
-                return Err(ValidationError::new("siteId", format!("no site {s}")).into());
-            }
+        if let Some(s) = &req.site_id
+            && directory::find_site(conn, s)?.is_none()
+        {
+            return Err(ValidationError::new("siteId", format!("no site {s}")).into());
         }
         let info = TokenInfo {
             id: new_id(),

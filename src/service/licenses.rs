@@ -25,14 +25,14 @@ pub async fn set_capacity(
     }
     db.write(move |conn| {
         let pool = licenses::lock_one(conn, license)?;
-        if let Some(c) = capacity {
-            if c < pool.used {
-                return Err(Conflict::CapacityBelowUsed {
-                    capacity: c,
-                    used: pool.used,
-                }
-                .into());
+        if let Some(c) = capacity
+            && c < pool.used
+        {
+            return Err(Conflict::CapacityBelowUsed {
+                capacity: c,
+                used: pool.used,
             }
+            .into());
         }
         licenses::set_capacity(conn, license, capacity)?;
         audit::record(

@@ -69,10 +69,10 @@ fn resolve_contact(
             let contact = directory::find_contact(conn, &id)?
                 .ok_or_else(|| ValidationError::new("contactId", format!("no contact {id}")))?;
             authorize(&contact.account_id)?;
-            if let Some(holder) = users::linked_to_contact(conn, &id)? {
-                if Some(holder.as_str()) != for_user {
-                    return Err(Conflict::ContactInUse.into());
-                }
+            if let Some(holder) = users::linked_to_contact(conn, &id)?
+                && Some(holder.as_str()) != for_user
+            {
+                return Err(Conflict::ContactInUse.into());
             }
             Ok((contact.id, contact.account_id))
         }

@@ -28,7 +28,7 @@ CREATE TABLE license_pools (
                                    'customer_community_plus', 'partner_community')),
     capacity    BIGINT CHECK (capacity IS NULL OR capacity >= 0),
     used        BIGINT NOT NULL DEFAULT 0 CHECK (used >= 0),
-    CONSTRAINT license_pools_capacity_check CHECK (capacity IS NULL OR used <= capacity)
+    CONSTRAINT license_pools_used_within_capacity CHECK (capacity IS NULL OR used <= capacity)
 );
 INSERT INTO license_pools (license, capacity, used) VALUES
     ('external_identity', NULL, 0),
