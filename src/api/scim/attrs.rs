@@ -1,0 +1,59 @@
+//! What SCIM semantics (filters, PATCH, projection) need to know about an attribute,
+//! behind one trait so that the filter and PATCH engines stay independent of where the
+//! schema definitions live (RFC 7643 §2.2, §7).
+
+/// RFC 7643 §2.3 data types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttrType {
+    String,
+    Boolean,
+    Decimal,
+    Integer,
+    DateTime,
+    Binary,
+    Reference,
+    Complex,
+}
+
+/// RFC 7643 §7 `mutability`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutability {
+    ReadOnly,
+    ReadWrite,
+    Immutable,
+    WriteOnly,
+}
+
+/// RFC 7643 §7 `returned`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Returned {
+    Always,
+    Never,
+    Default,
+    Request,
+}
+
+/// One attribute (or sub-attribute) definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttrInfo {
+    /// The canonical spelling (e.g. `givenName`), used when a new key is written.
+    pub name: &'static str,
+    pub kind: AttrType,
+    pub multi_valued: bool,
+    pub case_exact: bool,
+    pub mutability: Mutability,
+    pub returned: Returned,
+}
+
+/// The schema of one resource type (User or Group) with its extensions.
+pub trait SchemaInfo {
+    /// The core schema URN, e.g. `urn:ietf:params:scim:schemas:core:2.0:User`.
+    fn core_urn(&self) -> &'static str;
+    /// The extension schema URNs; their attributes live in the resource JSON under a key
+    /// equal to the URN (RFC 7643 §3.3).
+    fn extension_urns(&self) -> &'static [&'static str];
+    /// Looks up an attribute. `urn`: `None` or the core URN for core attributes, else an
+    /// extension URN; `sub`: a sub-attribute of a complex attribute. Every name and URN
+    /// compares case-insensitively (RFC 7643 §2.1).
+    fn attribute(&self, urn: Option<&str>, name: &str, sub: Option<&str>) -> Option<AttrInfo>;
+}
