@@ -17,7 +17,7 @@ pub struct Contact {
     pub account_id: String,
     pub first_name: String,
     pub last_name: String,
-    pub email: String,
+    pub email: Option<String>,
     pub phone: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -82,4 +82,37 @@ pub struct AuditEvent {
     pub target_id: String,
     /// A JSON object (before/after of the fields that changed, and context).
     pub details: String,
+}
+
+/// What a group member is (RFC 7643 §4.2 `members.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKind {
+    User,
+    Group,
+}
+
+impl MemberKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberKind::User => "User",
+            MemberKind::Group => "Group",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    pub id: String,
+    pub kind: MemberKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub id: String,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub members: Vec<GroupMember>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
 }

@@ -42,12 +42,22 @@ impl FromStr for Origin {
     }
 }
 
+/// One of a user's email addresses (RFC 7643 §4.1.2 `emails`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserEmail {
+    pub value: String,
+    pub kind: Option<String>,
+    pub primary: bool,
+    pub display: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: String,
     pub user_name: String,
     pub external_id: Option<String>,
-    pub email: String,
+    /// Every email; the native API's `email` is the primary one.
+    pub emails: Vec<UserEmail>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub display_name: Option<String>,
@@ -61,10 +71,43 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    /// SCIM attributes the directory does not model, as a JSON object kept opaque here:
+    /// only the SCIM translation layer reads it.
+    pub scim_attributes: Option<String>,
+    /// A password hash (PHC string), when a SCIM client set a password.
+    pub password_hash: Option<String>,
 }
 
 impl User {
     pub fn is_contactless(&self) -> bool {
         self.contact_id.is_none()
+    }
+
+    /// The primary email, else the first one.
+    pub fn primary_email(&self) -> Option<&str> {
+        self.emails
+            .iter()
+            .find(|e| e.primary)
+            .or(self.emails.first())
+            .map(|e| e.value.as_str())
+    }
+
+    /// Sets the primary email's address (adding a primary email when there is none).
+    pub fn set_primary_email(&mut self, value: String) {
+        match self.emails.iter_mut().find(|e| e.primary) {
+            Some(e) => e.value = value,
+            None => match self.emails.first_mut() {
+                Some(first) => {
+                    first.value = value;
+                    first.primary = true;
+                }
+                None => self.emails.push(UserEmail {
+                    value,
+                    kind: None,
+                    primary: true,
+                    display: None,
+                }),
+            },
+        }
     }
 }

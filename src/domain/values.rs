@@ -144,7 +144,7 @@ pub struct ContactDraft {
     pub account_id: String,
     pub first_name: String,
     pub last_name: String,
-    pub email: String,
+    pub email: Option<String>,
     pub phone: Option<String>,
 }
 
@@ -160,7 +160,7 @@ impl ContactDraft {
             account_id: account_id.to_owned(),
             first_name: text("contact.firstName", first_name, MAX_TEXT)?,
             last_name: text("contact.lastName", last_name, MAX_TEXT)?,
-            email: Email::parse("contact.email", email)?.into_inner(),
+            email: Some(Email::parse("contact.email", email)?.into_inner()),
             phone: optional_text("contact.phone", phone, 64)?,
         })
     }

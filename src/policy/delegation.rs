@@ -69,7 +69,7 @@ pub(crate) mod tests {
             id: "u1".into(),
             user_name: "u1@example.com".into(),
             external_id: None,
-            email: "u1@example.com".into(),
+            emails: vec![],
             first_name: None,
             last_name: None,
             display_name: None,
@@ -82,6 +82,8 @@ pub(crate) mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             version: 1,
+            scim_attributes: None,
+            password_hash: None,
         }
     }
 

@@ -32,7 +32,7 @@ pub fn record(
 pub fn user_fields(u: &User) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("userName".into(), json!(u.user_name));
-    m.insert("email".into(), json!(u.email));
+    m.insert("email".into(), json!(u.primary_email()));
     m.insert("firstName".into(), json!(u.first_name));
     m.insert("lastName".into(), json!(u.last_name));
     m.insert("displayName".into(), json!(u.display_name));

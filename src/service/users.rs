@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::{Conflict, Page, ServiceError, audit, auth, directory as contacts};
 use crate::domain::{
-    Actor, ContactDraft, Email, License, LoginSession, Origin, Principal, User, UserName,
-    ValidationError, fold, new_id, now, optional_text,
+    Actor, ContactDraft, Email, License, LoginSession, Origin, Principal, User, UserEmail,
+    UserName, ValidationError, fold, new_id, now, optional_text,
 };
 use crate::policy::{self, PolicyViolation, licensing::Downgrade, licensing::Upgrade};
 use crate::store::{Db, DbConnection, directory, licenses, tokens, users};
@@ -118,7 +118,12 @@ pub fn create_in(
         id: new_id(),
         user_name: cmd.user_name.into_inner(),
         external_id: cmd.external_id,
-        email: cmd.email.into_inner(),
+        emails: vec![UserEmail {
+            value: cmd.email.into_inner(),
+            kind: None,
+            primary: true,
+            display: None,
+        }],
         first_name: cmd.first_name,
         last_name: cmd.last_name,
         display_name: cmd.display_name,
@@ -131,6 +136,8 @@ pub fn create_in(
         created_at: at,
         updated_at: at,
         version: 1,
+        scim_attributes: None,
+        password_hash: None,
     };
     users::insert(conn, &user)?;
     for site in &user.site_ids {
@@ -259,7 +266,7 @@ pub async fn update(
             after.user_name = n.into_inner();
         }
         if let Some(e) = changes.email {
-            after.email = e.into_inner();
+            after.set_primary_email(e.into_inner());
         }
         if let Some(v) = changes.first_name {
             after.first_name = v;

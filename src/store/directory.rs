@@ -71,7 +71,7 @@ struct ContactRow {
     account_id: String,
     first_name: String,
     last_name: String,
-    email: String,
+    email: Option<String>,
     phone: Option<String>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,

@@ -15,7 +15,7 @@ diesel::table! {
         account_id -> Text,
         first_name -> Text,
         last_name -> Text,
-        email -> Text,
+        email -> Nullable<Text>,
         phone -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -36,7 +36,7 @@ diesel::table! {
         user_name -> Text,
         user_name_folded -> Text,
         external_id -> Nullable<Text>,
-        email -> Text,
+        email -> Nullable<Text>,
         first_name -> Nullable<Text>,
         last_name -> Nullable<Text>,
         display_name -> Nullable<Text>,
@@ -48,6 +48,41 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        scim_attributes -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        display_name_folded -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    user_emails (user_id, position) {
+        user_id -> Text,
+        position -> Integer,
+        value -> Text,
+        value_folded -> Text,
+        kind -> Nullable<Text>,
+        is_primary -> Bool,
+        display -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    groups (id) {
+        id -> Text,
+        display_name -> Text,
+        display_name_folded -> Text,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, member_id) {
+        group_id -> Text,
+        member_id -> Text,
+        member_type -> Text,
     }
 }
 
@@ -109,6 +144,8 @@ diesel::joinable!(contacts -> accounts (account_id));
 diesel::joinable!(site_members -> sites (site_id));
 diesel::joinable!(site_members -> users (user_id));
 diesel::joinable!(login_sessions -> users (user_id));
+diesel::joinable!(user_emails -> users (user_id));
+diesel::joinable!(group_members -> groups (group_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -120,4 +157,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tokens,
     login_sessions,
     audit_events,
+    user_emails,
+    groups,
+    group_members,
 );

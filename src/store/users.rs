@@ -6,9 +6,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::conn::DbConnection;
-use super::schema::{site_members, users};
+use super::schema::{group_members, site_members, user_emails, users};
 use super::{StoreError, to_utc};
-use crate::domain::{User, fold};
+use crate::domain::{User, UserEmail, fold};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = users)]
@@ -18,7 +18,7 @@ pub struct UserRow {
     pub user_name: String,
     pub user_name_folded: String,
     pub external_id: Option<String>,
-    pub email: String,
+    pub email: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub display_name: Option<String>,
@@ -30,6 +30,28 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    pub scim_attributes: Option<String>,
+    pub password_hash: Option<String>,
+    pub display_name_folded: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_emails)]
+struct EmailRow {
+    user_id: String,
+    position: i32,
+    value: String,
+    value_folded: String,
+    kind: Option<String>,
+    is_primary: bool,
+    display: Option<String>,
+}
+
+/// What is loaded beside a user row: site memberships and emails.
+#[derive(Default)]
+struct Details {
+    sites: Vec<String>,
+    emails: Vec<UserEmail>,
 }
 
 impl UserRow {
@@ -39,7 +61,7 @@ impl UserRow {
             user_name: u.user_name.clone(),
             user_name_folded: fold(&u.user_name),
             external_id: u.external_id.clone(),
-            email: u.email.clone(),
+            email: u.primary_email().map(str::to_owned),
             first_name: u.first_name.clone(),
             last_name: u.last_name.clone(),
             display_name: u.display_name.clone(),
@@ -51,10 +73,13 @@ impl UserRow {
             created_at: u.created_at.naive_utc(),
             updated_at: u.updated_at.naive_utc(),
             version: u.version,
+            scim_attributes: u.scim_attributes.clone(),
+            password_hash: u.password_hash.clone(),
+            display_name_folded: u.display_name.as_deref().map(fold),
         }
     }
 
-    fn into_user(self, site_ids: Vec<String>) -> Result<User, StoreError> {
+    fn into_user(self, details: Details) -> Result<User, StoreError> {
         Ok(User {
             license: self
                 .license
@@ -64,17 +89,19 @@ impl UserRow {
             id: self.id,
             user_name: self.user_name,
             external_id: self.external_id,
-            email: self.email,
+            emails: details.emails,
             first_name: self.first_name,
             last_name: self.last_name,
             display_name: self.display_name,
             active: self.active,
             contact_id: self.contact_id,
             account_id: self.account_id,
-            site_ids,
+            site_ids: details.sites,
             created_at: to_utc(self.created_at),
             updated_at: to_utc(self.updated_at),
             version: self.version,
+            scim_attributes: self.scim_attributes,
+            password_hash: self.password_hash,
         })
     }
 }
@@ -83,6 +110,34 @@ pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
     diesel::insert_into(users::table)
         .values(UserRow::from_user(user))
         .execute(conn)?;
+    write_emails(conn, &user.id, &user.emails)
+}
+
+fn write_emails(
+    conn: &mut DbConnection,
+    user_id: &str,
+    emails: &[UserEmail],
+) -> Result<(), StoreError> {
+    diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user_id))).execute(conn)?;
+    let rows: Vec<EmailRow> = emails
+        .iter()
+        .enumerate()
+        .map(|(i, e)| EmailRow {
+            user_id: user_id.to_owned(),
+            position: i as i32,
+            value: e.value.clone(),
+            value_folded: fold(&e.value),
+            kind: e.kind.clone(),
+            is_primary: e.primary,
+            display: e.display.clone(),
+        })
+        .collect();
+    // One statement per row: MultiConnection has no batch insert (users have few emails).
+    for row in rows {
+        diesel::insert_into(user_emails::table)
+            .values(row)
+            .execute(conn)?;
+    }
     Ok(())
 }
 
@@ -100,15 +155,16 @@ pub fn update(
     )
     .set(UserRow::from_user(user))
     .execute(conn)?;
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
+    if n != 1 {
+        return Err(StoreError::NotFound);
     }
+    write_emails(conn, &user.id, &user.emails)
 }
 
 pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), StoreError> {
     diesel::delete(site_members::table.filter(site_members::user_id.eq(id))).execute(conn)?;
+    diesel::delete(user_emails::table.filter(user_emails::user_id.eq(id))).execute(conn)?;
+    diesel::delete(group_members::table.filter(group_members::member_id.eq(id))).execute(conn)?;
     let n = diesel::delete(users::table.find(id)).execute(conn)?;
     if n == 1 {
         Ok(())
@@ -255,12 +311,9 @@ pub fn list(
 }
 
 fn with_sites(conn: &mut DbConnection, row: UserRow) -> Result<User, StoreError> {
-    let sites = site_members::table
-        .filter(site_members::user_id.eq(&row.id))
-        .order(site_members::site_id)
-        .select(site_members::site_id)
-        .load(conn)?;
-    row.into_user(sites)
+    attach_sites(conn, vec![row])?
+        .pop()
+        .ok_or(StoreError::NotFound)
 }
 
 /// One query for the memberships of a whole page.
@@ -274,14 +327,31 @@ fn attach_sites(conn: &mut DbConnection, rows: Vec<UserRow>) -> Result<Vec<User>
         .order((site_members::user_id, site_members::site_id))
         .select((site_members::user_id, site_members::site_id))
         .load(conn)?;
-    let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
+    let mut by_user: HashMap<String, Details> = HashMap::new();
     for (user, site) in pairs {
-        by_user.entry(user).or_default().push(site);
+        by_user.entry(user).or_default().sites.push(site);
+    }
+    let emails: Vec<EmailRow> = user_emails::table
+        .filter(user_emails::user_id.eq_any(&ids))
+        .order((user_emails::user_id, user_emails::position))
+        .select(EmailRow::as_select())
+        .load(conn)?;
+    for e in emails {
+        by_user
+            .entry(e.user_id)
+            .or_default()
+            .emails
+            .push(UserEmail {
+                value: e.value,
+                kind: e.kind,
+                primary: e.is_primary,
+                display: e.display,
+            });
     }
     rows.into_iter()
         .map(|r| {
-            let sites = by_user.remove(&r.id).unwrap_or_default();
-            r.into_user(sites)
+            let details = by_user.remove(&r.id).unwrap_or_default();
+            r.into_user(details)
         })
         .collect()
 }

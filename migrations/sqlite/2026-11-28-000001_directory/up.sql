@@ -13,7 +13,7 @@ CREATE TABLE contacts (
     account_id  TEXT NOT NULL REFERENCES accounts(id),
     first_name  TEXT NOT NULL,
     last_name   TEXT NOT NULL,
-    email       TEXT NOT NULL,
+    email       TEXT,
     phone       TEXT,
     created_at  TIMESTAMP NOT NULL,
     updated_at  TIMESTAMP NOT NULL
@@ -42,7 +42,8 @@ CREATE TABLE users (
     -- userName case-folded in Rust (SQLite's lower() folds ASCII only): invariant 9.
     user_name_folded  TEXT NOT NULL,
     external_id       TEXT,
-    email             TEXT NOT NULL,
+    -- The primary email (SCIM users may have none); all emails are in user_emails.
+    email             TEXT,
     first_name        TEXT,
     last_name         TEXT,
     display_name      TEXT,

@@ -156,7 +156,7 @@ pub struct UserResponse {
     pub id: String,
     pub user_name: String,
     pub external_id: Option<String>,
-    pub email: String,
+    pub email: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub display_name: Option<String>,
@@ -175,13 +175,13 @@ pub struct UserResponse {
 impl From<User> for UserResponse {
     fn from(u: User) -> Self {
         UserResponse {
+            email: u.primary_email().map(str::to_owned),
             contactless: u.is_contactless(),
             license: u.license.as_str(),
             origin: u.origin.as_str(),
             id: u.id,
             user_name: u.user_name,
             external_id: u.external_id,
-            email: u.email,
             first_name: u.first_name,
             last_name: u.last_name,
             display_name: u.display_name,
@@ -228,7 +228,7 @@ pub struct ContactResponse {
     pub account_id: String,
     pub first_name: String,
     pub last_name: String,
-    pub email: String,
+    pub email: Option<String>,
     pub phone: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
