@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod delegation;
 pub mod licensing;
 pub mod registration;
+pub mod scim_routing;
 
 use std::fmt;
 

@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod auth;
 pub mod directory;
+pub mod groups;
 pub mod licenses;
+pub mod scim;
 pub mod sites;
 pub mod users;
 

@@ -157,7 +157,7 @@ pub async fn register(
         policy::registration::can_self_register(&site)?;
         let cmd = NewUser {
             user_name: reg.user_name,
-            email: reg.email,
+            emails: super::users::single_email(reg.email),
             first_name: reg.first_name,
             last_name: reg.last_name,
             display_name: None,
@@ -167,6 +167,8 @@ pub async fn register(
             contact: None,
             site_ids: vec![site.id],
             origin: Origin::SelfRegistration,
+            scim_attributes: None,
+            password_hash: None,
         };
         create_in(conn, &actor, cmd)
     })

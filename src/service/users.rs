@@ -27,7 +27,7 @@ pub enum ContactSpec {
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub user_name: UserName,
-    pub email: Email,
+    pub emails: Vec<UserEmail>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub display_name: Option<String>,
@@ -37,6 +37,19 @@ pub struct NewUser {
     pub contact: Option<ContactSpec>,
     pub site_ids: Vec<String>,
     pub origin: Origin,
+    /// SCIM attributes the directory does not model (a JSON object), if any.
+    pub scim_attributes: Option<String>,
+    pub password_hash: Option<String>,
+}
+
+/// The one primary email of a natively created user.
+pub fn single_email(email: Email) -> Vec<UserEmail> {
+    vec![UserEmail {
+        value: email.into_inner(),
+        kind: None,
+        primary: true,
+        display: None,
+    }]
 }
 
 /// Profile changes; `None` leaves a field alone, `Some(None)` clears a nullable one.
@@ -118,12 +131,7 @@ pub fn create_in(
         id: new_id(),
         user_name: cmd.user_name.into_inner(),
         external_id: cmd.external_id,
-        emails: vec![UserEmail {
-            value: cmd.email.into_inner(),
-            kind: None,
-            primary: true,
-            display: None,
-        }],
+        emails: cmd.emails,
         first_name: cmd.first_name,
         last_name: cmd.last_name,
         display_name: cmd.display_name,
@@ -136,8 +144,8 @@ pub fn create_in(
         created_at: at,
         updated_at: at,
         version: 1,
-        scim_attributes: None,
-        password_hash: None,
+        scim_attributes: cmd.scim_attributes,
+        password_hash: cmd.password_hash,
     };
     users::insert(conn, &user)?;
     for site in &user.site_ids {
@@ -158,13 +166,17 @@ pub fn create_in(
 }
 
 /// Loads a user the actor may manage, locking its row for the rest of the transaction.
-fn load_for_write(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<User, ServiceError> {
+pub(crate) fn load_for_write(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+) -> Result<User, ServiceError> {
     let user = users::find_for_update(conn, id)?.ok_or(ServiceError::NotFound("user"))?;
     policy::delegation::can_manage(actor, &user)?;
     Ok(user)
 }
 
-fn check_version(user: &User, if_match: Option<i64>) -> Result<(), ServiceError> {
+pub(crate) fn check_version(user: &User, if_match: Option<i64>) -> Result<(), ServiceError> {
     match if_match {
         Some(v) if v != user.version => Err(ServiceError::VersionMismatch {
             current: user.version,
@@ -174,7 +186,7 @@ fn check_version(user: &User, if_match: Option<i64>) -> Result<(), ServiceError>
 }
 
 /// Writes `after` over `before` with a new version, and audits `action`.
-fn save(
+pub(crate) fn save(
     conn: &mut DbConnection,
     actor: &Actor,
     action: &str,

@@ -201,3 +201,27 @@ pub fn member_count(conn: &mut DbConnection, site_id: &str) -> Result<i64, Store
         .count()
         .get_result(conn)?)
 }
+
+/// Creates the account with this id unless it exists (concurrent gateways may race to
+/// create the configured default account; the second insert is a no-op).
+pub fn ensure_account(conn: &mut DbConnection, a: &Account) -> Result<(), StoreError> {
+    let row = AccountRow {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        created_at: a.created_at.naive_utc(),
+    };
+    match conn {
+        DbConnection::Pg(c) => {
+            diesel::insert_into(accounts::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(c)?;
+        }
+        DbConnection::Sqlite(c) => {
+            diesel::insert_or_ignore_into(accounts::table)
+                .values(row)
+                .execute(c)?;
+        }
+    }
+    Ok(())
+}

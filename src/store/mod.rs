@@ -8,9 +8,11 @@
 pub mod audit;
 pub mod conn;
 pub mod directory;
+pub mod groups;
 pub mod licenses;
 pub mod schema;
 pub mod tokens;
+pub mod user_query;
 pub mod users;
 
 use chrono::{DateTime, NaiveDateTime, Utc};

@@ -216,7 +216,7 @@ pub fn lock_many(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<User>, S
             .select(UserRow::as_select())
             .load(c)?,
     };
-    attach_sites(conn, rows)
+    attach_details(conn, rows)
 }
 
 pub fn find_by_user_name_folded(
@@ -307,17 +307,20 @@ pub fn list(
         q = q.filter(users::id.gt(after.to_owned()));
     }
     let rows = q.order(users::id.asc()).limit(limit).load(conn)?;
-    attach_sites(conn, rows)
+    attach_details(conn, rows)
 }
 
 fn with_sites(conn: &mut DbConnection, row: UserRow) -> Result<User, StoreError> {
-    attach_sites(conn, vec![row])?
+    attach_details(conn, vec![row])?
         .pop()
         .ok_or(StoreError::NotFound)
 }
 
 /// One query for the memberships of a whole page.
-fn attach_sites(conn: &mut DbConnection, rows: Vec<UserRow>) -> Result<Vec<User>, StoreError> {
+pub(crate) fn attach_details(
+    conn: &mut DbConnection,
+    rows: Vec<UserRow>,
+) -> Result<Vec<User>, StoreError> {
     if rows.is_empty() {
         return Ok(vec![]);
     }

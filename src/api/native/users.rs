@@ -68,7 +68,7 @@ pub async fn create(
     let b = body.into_inner();
     let cmd = NewUser {
         user_name: UserName::parse(&b.user_name).map_err(invalid)?,
-        email: Email::parse("email", &b.email).map_err(invalid)?,
+        emails: svc::single_email(Email::parse("email", &b.email).map_err(invalid)?),
         first_name: profile_text("firstName", b.first_name.as_deref()).map_err(invalid)?,
         last_name: profile_text("lastName", b.last_name.as_deref()).map_err(invalid)?,
         display_name: profile_text("displayName", b.display_name.as_deref()).map_err(invalid)?,
@@ -83,6 +83,8 @@ pub async fn create(
             .map(|s| body_id("siteIds", s))
             .collect::<Result<_, _>>()?,
         origin: Origin::Native,
+        scim_attributes: None,
+        password_hash: None,
     };
     let user = svc::create(&state.db, actor, cmd).await?;
     Ok(user_response(StatusCode::CREATED, user))

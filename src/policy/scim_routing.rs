@@ -1,0 +1,117 @@
+//! Rule 2: SCIM never creates (or makes) a contactless user. A SCIM create is routed into
+//! the contact-backed path; this decides where its contact goes.
+
+use super::PolicyViolation;
+use crate::domain::{Actor, Principal};
+
+/// The account that receives the contact of a user created over SCIM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContactAccount {
+    /// Named in the request (our extension's `accountId`).
+    Named(String),
+    /// The account the `scim` token is bound to.
+    TokenDefault(String),
+    /// The gateway's configured default account (created on first use).
+    Configured,
+}
+
+/// Routes a SCIM create: refuses `contactless: true`, else picks the contact's account:
+/// the request's, else the token's, else the configured default.
+pub fn route_create(
+    actor: &Actor,
+    asks_contactless: bool,
+    named_account: Option<&str>,
+) -> Result<ContactAccount, PolicyViolation> {
+    if asks_contactless {
+        return Err(PolicyViolation::ScimContactless);
+    }
+    if let Some(a) = named_account {
+        return Ok(ContactAccount::Named(a.to_owned()));
+    }
+    match &actor.principal {
+        Principal::Scim {
+            default_account: Some(a),
+        } => Ok(ContactAccount::TokenDefault(a.clone())),
+        _ => Ok(ContactAccount::Configured),
+    }
+}
+
+/// A SCIM update may not ask for a contactless user either.
+pub fn check_update(asks_contactless: bool) -> Result<(), PolicyViolation> {
+    if asks_contactless {
+        Err(PolicyViolation::ScimContactless)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scim(default: Option<&str>) -> Actor {
+        Actor::new(
+            "s",
+            Principal::Scim {
+                default_account: default.map(str::to_owned),
+            },
+        )
+    }
+
+    #[test]
+    fn creates_are_always_contact_backed() {
+        let admin = Actor::new("a", Principal::Admin);
+        let cases: Vec<(
+            Actor,
+            bool,
+            Option<&str>,
+            Result<ContactAccount, PolicyViolation>,
+        )> = vec![
+            (
+                scim(None),
+                true,
+                None,
+                Err(PolicyViolation::ScimContactless),
+            ),
+            (
+                scim(Some("t")),
+                true,
+                Some("n"),
+                Err(PolicyViolation::ScimContactless),
+            ),
+            (
+                admin.clone(),
+                true,
+                None,
+                Err(PolicyViolation::ScimContactless),
+            ),
+            (
+                scim(Some("t")),
+                false,
+                Some("n"),
+                Ok(ContactAccount::Named("n".into())),
+            ),
+            (
+                scim(Some("t")),
+                false,
+                None,
+                Ok(ContactAccount::TokenDefault("t".into())),
+            ),
+            (scim(None), false, None, Ok(ContactAccount::Configured)),
+            (admin, false, None, Ok(ContactAccount::Configured)),
+        ];
+        for (actor, contactless, named, want) in cases {
+            assert_eq!(
+                route_create(&actor, contactless, named),
+                want,
+                "{contactless} {named:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn updates_cannot_ask_for_contactless() {
+        assert_eq!(check_update(true), Err(PolicyViolation::ScimContactless));
+        assert!(check_update(false).is_ok());
+    }
+}

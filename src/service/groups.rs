@@ -1,0 +1,217 @@
+//! Groups (SCIM `/Groups`): members are users or groups that exist.
+
+use serde_json::json;
+
+use super::{ServiceError, audit};
+use crate::domain::{Actor, Group, GroupMember, MemberKind, ValidationError, new_id, now, text};
+use crate::store::groups::{self, GroupPred};
+use crate::store::{Db, DbConnection};
+
+/// A group as a client writes it.
+#[derive(Debug, Clone)]
+pub struct GroupDraft {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub member_ids: Vec<String>,
+}
+
+/// Checks every member exists, and learns whether it is a user or a group.
+fn members(
+    conn: &mut DbConnection,
+    self_id: &str,
+    ids: &[String],
+) -> Result<Vec<GroupMember>, ServiceError> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    let (found_users, found_groups) = groups::classify(conn, &ids)?;
+    ids.into_iter()
+        .map(|id| {
+            if id == self_id {
+                Err(ValidationError::new("members", "a group cannot be a member of itself").into())
+            } else if found_users.contains(&id) {
+                Ok(GroupMember {
+                    id,
+                    kind: MemberKind::User,
+                })
+            } else if found_groups.contains(&id) {
+                Ok(GroupMember {
+                    id,
+                    kind: MemberKind::Group,
+                })
+            } else {
+                Err(ValidationError::new("members", format!("no user or group {id}")).into())
+            }
+        })
+        .collect()
+}
+
+fn member_change(before: &[GroupMember], after: &[GroupMember]) -> serde_json::Value {
+    let added: Vec<&str> = after
+        .iter()
+        .filter(|m| !before.contains(m))
+        .map(|m| m.id.as_str())
+        .collect();
+    let removed: Vec<&str> = before
+        .iter()
+        .filter(|m| !after.contains(m))
+        .map(|m| m.id.as_str())
+        .collect();
+    json!({ "membersAdded": added, "membersRemoved": removed })
+}
+
+pub async fn create(db: &Db, actor: Actor, d: GroupDraft) -> Result<Group, ServiceError> {
+    let display_name = text("displayName", &d.display_name, 256)?;
+    db.write(move |conn| {
+        let id = new_id();
+        let at = now();
+        let group = Group {
+            members: members(conn, &id, &d.member_ids)?,
+            id,
+            display_name,
+            external_id: d.external_id,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        };
+        groups::insert(conn, &group)?;
+        let mut details = member_change(&[], &group.members);
+        details["displayName"] = json!(group.display_name);
+        audit::record(conn, &actor, "group.created", "group", &group.id, details)?;
+        Ok(group)
+    })
+    .await
+}
+
+fn write(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    before: Group,
+    d: GroupDraft,
+) -> Result<Group, ServiceError> {
+    let display_name = text("displayName", &d.display_name, 256)?;
+    let after = Group {
+        members: members(conn, &before.id, &d.member_ids)?,
+        display_name,
+        external_id: d.external_id,
+        updated_at: now(),
+        version: before.version + 1,
+        ..before.clone()
+    };
+    if (&after.display_name, &after.external_id, &after.members)
+        == (&before.display_name, &before.external_id, &before.members)
+    {
+        return Ok(before);
+    }
+    groups::update(conn, &after, before.version)?;
+    let mut details = member_change(&before.members, &after.members);
+    if before.display_name != after.display_name {
+        details["displayName"] =
+            json!({ "before": before.display_name, "after": after.display_name });
+    }
+    audit::record(conn, actor, "group.updated", "group", &after.id, details)?;
+    Ok(after)
+}
+
+fn load(conn: &mut DbConnection, id: &str, if_match: Option<i64>) -> Result<Group, ServiceError> {
+    let g = groups::find(conn, id, true, true)?.ok_or(ServiceError::NotFound("group"))?;
+    match if_match {
+        Some(v) if v != g.version => Err(ServiceError::VersionMismatch { current: g.version }),
+        _ => Ok(g),
+    }
+}
+
+pub async fn replace(
+    db: &Db,
+    actor: Actor,
+    id: String,
+    d: GroupDraft,
+    if_match: Option<i64>,
+) -> Result<Group, ServiceError> {
+    db.write(move |conn| {
+        let before = load(conn, &id, if_match)?;
+        write(conn, &actor, before, d)
+    })
+    .await
+}
+
+/// PATCH: `f` turns the current group into the draft to write, inside the transaction.
+pub async fn patch<F>(
+    db: &Db,
+    actor: Actor,
+    id: String,
+    if_match: Option<i64>,
+    f: F,
+) -> Result<Group, ServiceError>
+where
+    F: FnOnce(&Group) -> Result<GroupDraft, ServiceError> + Send + 'static,
+{
+    db.write(move |conn| {
+        let before = load(conn, &id, if_match)?;
+        let d = f(&before)?;
+        write(conn, &actor, before, d)
+    })
+    .await
+}
+
+pub async fn delete(
+    db: &Db,
+    actor: Actor,
+    id: String,
+    if_match: Option<i64>,
+) -> Result<(), ServiceError> {
+    db.write(move |conn| {
+        let g = load(conn, &id, if_match)?;
+        groups::delete(conn, &id)?;
+        audit::record(
+            conn,
+            &actor,
+            "group.deleted",
+            "group",
+            &id,
+            json!({ "displayName": g.display_name }),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+pub async fn get(db: &Db, id: String, with_members: bool) -> Result<Group, ServiceError> {
+    db.read(move |conn| {
+        groups::find(conn, &id, false, with_members)?.ok_or(ServiceError::NotFound("group"))
+    })
+    .await
+}
+
+/// A page of groups, and the total. `by_name`: Some(descending) sorts by displayName.
+pub async fn query(
+    db: &Db,
+    pred: GroupPred,
+    by_name: Option<bool>,
+    offset: i64,
+    limit: i64,
+    with_members: bool,
+) -> Result<(i64, Vec<Group>), ServiceError> {
+    db.read(move |conn| {
+        let total = groups::count(conn, &pred)?;
+        let page = if limit > 0 {
+            groups::page(conn, &pred, by_name, offset, limit, with_members)?
+        } else {
+            vec![]
+        };
+        Ok((total, page))
+    })
+    .await
+}
+
+/// Display names of members, for `members.display`.
+pub async fn display_names(
+    db: &Db,
+    ids: Vec<String>,
+) -> Result<std::collections::HashMap<String, String>, ServiceError> {
+    db.read(move |conn| {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        Ok(groups::display_names(conn, &refs)?)
+    })
+    .await
+}

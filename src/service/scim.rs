@@ -1,0 +1,374 @@
+//! SCIM use cases for users: every create takes the contact-backed path (rule 2), and
+//! name, email and phone changes flow to the linked contact in the same transaction.
+
+use serde_json::json;
+
+use super::users::{ContactSpec, NewUser, check_version, create_in, load_for_write, save};
+use super::{ServiceError, audit};
+use crate::domain::{
+    Account, Actor, Contact, ContactDraft, License, Origin, User, UserEmail, UserName,
+    ValidationError, now,
+};
+use crate::policy::scim_routing::{self, ContactAccount};
+use crate::policy::{self, PolicyViolation};
+use crate::store::user_query::{self, Pred, SortKey};
+use crate::store::{Db, DbConnection, directory, licenses, users};
+
+/// The gateway's SCIM defaults (configuration `scim.*`).
+#[derive(Debug, Clone)]
+pub struct ScimDefaults {
+    /// The license of SCIM-created users that name none.
+    pub license: License,
+    /// The account of their contacts when neither the request nor the token names one.
+    pub account_name: String,
+}
+
+/// A user as SCIM writes it: every writable attribute (a PUT replaces them all).
+#[derive(Debug, Clone)]
+pub struct ScimProfile {
+    pub user_name: UserName,
+    pub external_id: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    pub active: bool,
+    pub emails: Vec<UserEmail>,
+    /// The primary phone number, synced to the contact.
+    pub phone: Option<String>,
+    pub scim_attributes: Option<String>,
+    /// A new password hash; `None` keeps the current one.
+    pub password_hash: Option<String>,
+    pub license: Option<License>,
+    /// `contactless: true` as asked by the client (refused: rule 2).
+    pub contactless: bool,
+    /// Where the contact goes (at create; ignored afterwards).
+    pub account_id: Option<String>,
+}
+
+/// A user with the groups it is a direct member of: (group id, displayName).
+#[derive(Debug, Clone)]
+pub struct UserWithGroups {
+    pub user: User,
+    pub groups: Vec<(String, String)>,
+}
+
+/// The configured default account has a fixed id derived from its name, so gateways
+/// racing to create it on first use create one account.
+fn default_account(conn: &mut DbConnection, name: &str) -> Result<String, ServiceError> {
+    let id = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("urn:scimgate:default-account:{name}").as_bytes(),
+    )
+    .to_string();
+    directory::ensure_account(
+        conn,
+        &Account {
+            id: id.clone(),
+            name: name.to_owned(),
+            created_at: now(),
+        },
+    )?;
+    Ok(id)
+}
+
+fn contact_fields(p: &ScimProfile) -> (String, String) {
+    // A contact needs a name; a SCIM user may have none: fall back to the userName.
+    let first = p.first_name.clone().unwrap_or_default();
+    let last = p
+        .last_name
+        .clone()
+        .unwrap_or_else(|| p.user_name.as_str().to_owned());
+    (first, last)
+}
+
+pub async fn create(
+    db: &Db,
+    actor: Actor,
+    p: ScimProfile,
+    defaults: ScimDefaults,
+) -> Result<UserWithGroups, ServiceError> {
+    db.write(move |conn| {
+        let account_id =
+            match scim_routing::route_create(&actor, p.contactless, p.account_id.as_deref())? {
+                ContactAccount::Named(a) | ContactAccount::TokenDefault(a) => a,
+                ContactAccount::Configured => default_account(conn, &defaults.account_name)?,
+            };
+        let (first, last) = contact_fields(&p);
+        let email = p
+            .emails
+            .iter()
+            .find(|e| e.primary)
+            .or(p.emails.first())
+            .map(|e| e.value.clone());
+        let draft = ContactDraft {
+            account_id,
+            first_name: first,
+            last_name: last,
+            email,
+            phone: p.phone.clone(),
+        };
+        let cmd = NewUser {
+            user_name: p.user_name,
+            emails: p.emails,
+            first_name: p.first_name,
+            last_name: p.last_name,
+            display_name: p.display_name,
+            external_id: p.external_id,
+            active: p.active,
+            license: Some(p.license.unwrap_or(defaults.license)),
+            contact: Some(ContactSpec::New(draft)),
+            site_ids: vec![],
+            origin: Origin::Scim,
+            scim_attributes: p.scim_attributes,
+            password_hash: p.password_hash,
+        };
+        let user = create_in(conn, &actor, cmd)?;
+        Ok(UserWithGroups {
+            user,
+            groups: vec![],
+        })
+    })
+    .await
+}
+
+/// Keeps the linked contact's name, email and phone equal to the user's.
+fn sync_contact(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    user: &User,
+    p: &ScimProfile,
+) -> Result<(), ServiceError> {
+    let Some(contact_id) = &user.contact_id else {
+        return Ok(());
+    };
+    let Some(before) = directory::find_contact(conn, contact_id)? else {
+        return Ok(());
+    };
+    let (first, last) = contact_fields(p);
+    let after = Contact {
+        first_name: first,
+        last_name: last,
+        email: user.primary_email().map(str::to_owned),
+        phone: p.phone.clone(),
+        updated_at: now(),
+        ..before.clone()
+    };
+    if (
+        &after.first_name,
+        &after.last_name,
+        &after.email,
+        &after.phone,
+    ) == (
+        &before.first_name,
+        &before.last_name,
+        &before.email,
+        &before.phone,
+    ) {
+        return Ok(());
+    }
+    directory::update_contact(conn, &after)?;
+    audit::record(
+        conn,
+        actor,
+        "contact.synced",
+        "contact",
+        &after.id,
+        json!({ "userId": user.id, "firstName": after.first_name, "lastName": after.last_name, "email": after.email, "phone": after.phone }),
+    )
+}
+
+/// Moves a user to another license (pool-checked; a community license needs a contact).
+fn change_license(
+    conn: &mut DbConnection,
+    user: &mut User,
+    to: License,
+) -> Result<(), ServiceError> {
+    if user.license == to {
+        return Ok(());
+    }
+    policy::licensing::can_hold(to, !user.is_contactless())?;
+    let pools = licenses::lock(conn, &[user.license, to])?;
+    let pool = pools
+        .iter()
+        .find(|p| p.license == to)
+        .ok_or(ServiceError::NotFound("license"))?;
+    policy::licensing::can_grant(pool)?;
+    if !licenses::grant(conn, to)? {
+        return Err(PolicyViolation::LicenseUnavailable { license: to }.into());
+    }
+    licenses::release(conn, user.license)?;
+    user.license = to;
+    Ok(())
+}
+
+/// Writes a SCIM profile over a locked user.
+fn apply(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    before: User,
+    p: ScimProfile,
+) -> Result<UserWithGroups, ServiceError> {
+    scim_routing::check_update(p.contactless)?;
+    let mut after = before.clone();
+    after.user_name = p.user_name.as_str().to_owned();
+    after.external_id = p.external_id.clone();
+    after.first_name = p.first_name.clone();
+    after.last_name = p.last_name.clone();
+    after.display_name = p.display_name.clone();
+    after.active = p.active;
+    after.emails = p.emails.clone();
+    after.scim_attributes = p.scim_attributes.clone();
+    if let Some(h) = &p.password_hash {
+        after.password_hash = Some(h.clone());
+    }
+    if let Some(l) = p.license {
+        change_license(conn, &mut after, l)?;
+    }
+    let user = if after == before {
+        before
+    } else {
+        let action = if before.license != after.license {
+            "user.license_changed"
+        } else {
+            "user.updated"
+        };
+        save(conn, actor, action, &before, after, None)?
+    };
+    sync_contact(conn, actor, &user, &p)?;
+    let groups = groups_of(conn, &[&user.id])?
+        .pop()
+        .map(|(_, g)| g)
+        .unwrap_or_default();
+    Ok(UserWithGroups { user, groups })
+}
+
+pub async fn replace(
+    db: &Db,
+    actor: Actor,
+    id: String,
+    p: ScimProfile,
+    if_match: Option<i64>,
+) -> Result<UserWithGroups, ServiceError> {
+    db.write(move |conn| {
+        let before = load_for_write(conn, &actor, &id)?;
+        check_version(&before, if_match)?;
+        apply(conn, &actor, before, p)
+    })
+    .await
+}
+
+/// PATCH: `f` turns the current user into the profile to write, inside the transaction
+/// that holds the user's row (RFC 7644 §3.5.2: the operations apply atomically).
+pub async fn patch<F>(
+    db: &Db,
+    actor: Actor,
+    id: String,
+    if_match: Option<i64>,
+    f: F,
+) -> Result<UserWithGroups, ServiceError>
+where
+    F: FnOnce(&UserWithGroups) -> Result<ScimProfile, ServiceError> + Send + 'static,
+{
+    db.write(move |conn| {
+        let before = load_for_write(conn, &actor, &id)?;
+        check_version(&before, if_match)?;
+        let groups = groups_of(conn, &[&before.id])?
+            .pop()
+            .map(|(_, g)| g)
+            .unwrap_or_default();
+        let current = UserWithGroups {
+            user: before,
+            groups,
+        };
+        let p = f(&current)?;
+        apply(conn, &actor, current.user, p)
+    })
+    .await
+}
+
+pub async fn get(db: &Db, actor: Actor, id: String) -> Result<UserWithGroups, ServiceError> {
+    db.read(move |conn| {
+        let user = users::find(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
+        policy::delegation::can_manage(&actor, &user)?;
+        let groups = groups_of(conn, &[&user.id])?
+            .pop()
+            .map(|(_, g)| g)
+            .unwrap_or_default();
+        Ok(UserWithGroups { user, groups })
+    })
+    .await
+}
+
+fn groups_of(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> Result<Vec<(String, Vec<(String, String)>)>, ServiceError> {
+    let rows = user_query::groups_of(conn, ids)?;
+    let mut out: Vec<(String, Vec<(String, String)>)> =
+        ids.iter().map(|i| ((*i).to_owned(), vec![])).collect();
+    for (member, gid, name) in rows {
+        if let Some(slot) = out.iter_mut().find(|(u, _)| *u == member) {
+            slot.1.push((gid, name));
+        }
+    }
+    Ok(out)
+}
+
+fn with_groups(
+    conn: &mut DbConnection,
+    users: Vec<User>,
+) -> Result<Vec<UserWithGroups>, ServiceError> {
+    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    let mut groups = groups_of(conn, &ids)?;
+    Ok(users
+        .into_iter()
+        .zip(groups.iter_mut())
+        .map(|(user, (_, g))| UserWithGroups {
+            user,
+            groups: std::mem::take(g),
+        })
+        .collect())
+}
+
+/// A page of users matching an exact predicate, and the total.
+pub async fn query(
+    db: &Db,
+    pred: Pred,
+    sort: SortKey,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<UserWithGroups>), ServiceError> {
+    db.read(move |conn| {
+        let total = user_query::count(conn, &pred)?;
+        let page = if limit > 0 {
+            user_query::page(conn, &pred, sort, descending, offset, limit)?
+        } else {
+            vec![]
+        };
+        Ok((total, with_groups(conn, page)?))
+    })
+    .await
+}
+
+/// Every user matching `pred` (a superset of the answer, for filters evaluated in
+/// memory); `TooMany` past `cap`.
+pub async fn scan(
+    db: &Db,
+    pred: Pred,
+    cap: i64,
+) -> Result<Option<Vec<UserWithGroups>>, ServiceError> {
+    db.read(move |conn| {
+        if user_query::count(conn, &pred)? > cap {
+            return Ok(None);
+        }
+        let all = user_query::page(conn, &pred, SortKey::Id, false, 0, cap)?;
+        Ok(Some(with_groups(conn, all)?))
+    })
+    .await
+}
+
+/// Checks a userName is well-formed (a SCIM write's one required attribute).
+pub fn user_name(value: &str) -> Result<UserName, ValidationError> {
+    UserName::parse(value)
+}

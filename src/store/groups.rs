@@ -1,0 +1,251 @@
+//! Groups and their members (users or groups).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::conn::DbConnection;
+use super::schema::{group_members, groups, users};
+use super::{StoreError, to_utc};
+use crate::domain::{Group, GroupMember, MemberKind, fold};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = groups)]
+#[diesel(treat_none_as_null = true)]
+struct GroupRow {
+    id: String,
+    display_name: String,
+    display_name_folded: String,
+    external_id: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    version: i64,
+}
+
+impl GroupRow {
+    fn from_group(g: &Group) -> Self {
+        GroupRow {
+            id: g.id.clone(),
+            display_name: g.display_name.clone(),
+            display_name_folded: fold(&g.display_name),
+            external_id: g.external_id.clone(),
+            created_at: g.created_at.naive_utc(),
+            updated_at: g.updated_at.naive_utc(),
+            version: g.version,
+        }
+    }
+
+    fn into_group(self, members: Vec<GroupMember>) -> Group {
+        Group {
+            id: self.id,
+            display_name: self.display_name,
+            external_id: self.external_id,
+            members,
+            created_at: to_utc(self.created_at),
+            updated_at: to_utc(self.updated_at),
+            version: self.version,
+        }
+    }
+}
+
+fn write_members(
+    conn: &mut DbConnection,
+    group_id: &str,
+    members: &[GroupMember],
+) -> Result<(), StoreError> {
+    diesel::delete(group_members::table.filter(group_members::group_id.eq(group_id)))
+        .execute(conn)?;
+    for m in members {
+        diesel::insert_into(group_members::table)
+            .values((
+                group_members::group_id.eq(group_id),
+                group_members::member_id.eq(&m.id),
+                group_members::member_type.eq(m.kind.as_str()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert(conn: &mut DbConnection, g: &Group) -> Result<(), StoreError> {
+    diesel::insert_into(groups::table)
+        .values(GroupRow::from_group(g))
+        .execute(conn)?;
+    write_members(conn, &g.id, &g.members)
+}
+
+/// Writes `g` over the row still at `expected_version` (`NotFound` otherwise).
+pub fn update(conn: &mut DbConnection, g: &Group, expected_version: i64) -> Result<(), StoreError> {
+    let n = diesel::update(
+        groups::table
+            .filter(groups::id.eq(&g.id))
+            .filter(groups::version.eq(expected_version)),
+    )
+    .set(GroupRow::from_group(g))
+    .execute(conn)?;
+    if n != 1 {
+        return Err(StoreError::NotFound);
+    }
+    write_members(conn, &g.id, &g.members)
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
+    diesel::delete(group_members::table.filter(group_members::group_id.eq(id))).execute(conn)?;
+    diesel::delete(group_members::table.filter(group_members::member_id.eq(id))).execute(conn)?;
+    Ok(diesel::delete(groups::table.find(id)).execute(conn)? == 1)
+}
+
+/// Reads a group; on PostgreSQL `lock` holds its row until commit.
+pub fn find(
+    conn: &mut DbConnection,
+    id: &str,
+    lock: bool,
+    with_members: bool,
+) -> Result<Option<Group>, StoreError> {
+    let row = match conn {
+        DbConnection::Pg(c) if lock => groups::table
+            .find(id)
+            .select(GroupRow::as_select())
+            .for_update()
+            .first(c)
+            .optional()?,
+        _ => groups::table
+            .find(id)
+            .select(GroupRow::as_select())
+            .first(conn)
+            .optional()?,
+    };
+    match row {
+        None => Ok(None),
+        Some(r) => Ok(attach(conn, vec![r], with_members)?.pop()),
+    }
+}
+
+/// An exact group predicate (the SCIM filters IdPs send for groups).
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupPred {
+    All,
+    DisplayName(String),
+    ExternalId(String),
+    Id(String),
+}
+
+pub fn count(conn: &mut DbConnection, pred: &GroupPred) -> Result<i64, StoreError> {
+    let q = groups::table.select(count_star()).into_boxed();
+    Ok(filtered(q, pred).first(conn)?)
+}
+
+fn filtered<'a, ST>(
+    q: groups::BoxedQuery<'a, super::conn::MultiBackend, ST>,
+    pred: &GroupPred,
+) -> groups::BoxedQuery<'a, super::conn::MultiBackend, ST> {
+    match pred {
+        GroupPred::All => q,
+        GroupPred::DisplayName(v) => q.filter(groups::display_name_folded.eq(fold(v))),
+        GroupPred::ExternalId(v) => q.filter(groups::external_id.eq(v.clone())),
+        GroupPred::Id(v) => q.filter(groups::id.eq(v.clone())),
+    }
+}
+
+/// A page in id order (or by display name when `by_name`).
+pub fn page(
+    conn: &mut DbConnection,
+    pred: &GroupPred,
+    by_name: Option<bool>,
+    offset: i64,
+    limit: i64,
+    with_members: bool,
+) -> Result<Vec<Group>, StoreError> {
+    let q = filtered(
+        groups::table.select(GroupRow::as_select()).into_boxed(),
+        pred,
+    );
+    let q = match by_name {
+        Some(false) => q.order(groups::display_name_folded.asc()),
+        Some(true) => q.order(groups::display_name_folded.desc()),
+        None => q,
+    };
+    let rows = q
+        .then_order_by(groups::id.asc())
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?;
+    attach(conn, rows, with_members)
+}
+
+fn attach(
+    conn: &mut DbConnection,
+    rows: Vec<GroupRow>,
+    with_members: bool,
+) -> Result<Vec<Group>, StoreError> {
+    let mut by_group: HashMap<String, Vec<GroupMember>> = HashMap::new();
+    if with_members && !rows.is_empty() {
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let pairs: Vec<(String, String, String)> = group_members::table
+            .filter(group_members::group_id.eq_any(&ids))
+            .order((group_members::group_id, group_members::member_id))
+            .select((
+                group_members::group_id,
+                group_members::member_id,
+                group_members::member_type,
+            ))
+            .load(conn)?;
+        for (g, m, kind) in pairs {
+            let kind = if kind == "Group" {
+                MemberKind::Group
+            } else {
+                MemberKind::User
+            };
+            by_group
+                .entry(g)
+                .or_default()
+                .push(GroupMember { id: m, kind });
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let members = by_group.remove(&r.id).unwrap_or_default();
+            r.into_group(members)
+        })
+        .collect())
+}
+
+/// Which of `ids` are users and which are groups (unknown ids are in neither).
+pub fn classify(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<(Vec<String>, Vec<String>), StoreError> {
+    let found_users: Vec<String> = users::table
+        .filter(users::id.eq_any(ids))
+        .select(users::id)
+        .load(conn)?;
+    let found_groups: Vec<String> = groups::table
+        .filter(groups::id.eq_any(ids))
+        .select(groups::id)
+        .load(conn)?;
+    Ok((found_users, found_groups))
+}
+
+/// Display names of the given users and groups, for `members.display`.
+pub fn display_names(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut names: HashMap<String, String> = HashMap::new();
+    let u: Vec<(String, Option<String>, String)> = users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name, users::user_name))
+        .load(conn)?;
+    for (id, display, user_name) in u {
+        names.insert(id, display.unwrap_or(user_name));
+    }
+    let g: Vec<(String, String)> = groups::table
+        .filter(groups::id.eq_any(ids))
+        .select((groups::id, groups::display_name))
+        .load(conn)?;
+    names.extend(g);
+    Ok(names)
+}

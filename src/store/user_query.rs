@@ -1,0 +1,267 @@
+//! User predicates compiled to SQL, for SCIM filters on indexed attributes (userName,
+//! externalId, id, emails.value, displayName, group membership, meta times): such a
+//! query never scans the users table.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::count_star;
+use diesel::dsl::sql;
+use diesel::expression::BoxableExpression;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+
+use super::StoreError;
+use super::conn::{DbConnection, MultiBackend};
+use super::schema::{group_members, users};
+use super::users::{UserRow, attach_details};
+use crate::domain::{User, fold};
+
+/// A text column of `users` a predicate can test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    Id,
+    /// Compared case-folded (userName is caseExact=false).
+    UserName,
+    ExternalId,
+    /// Compared case-folded.
+    DisplayName,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrOp {
+    Eq,
+    Co,
+    Sw,
+    Ew,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeField {
+    Created,
+    Modified,
+}
+
+/// A boolean expression over users. `Not` has two-valued semantics: absent values are
+/// "not equal", as SCIM wants (`not (externalId eq "x")` holds for a user without one).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pred {
+    All,
+    Text(TextField, StrOp, String),
+    Present(TextField),
+    Active(bool),
+    Time(TimeField, StrOp, DateTime<Utc>),
+    /// Some email of the user matches every given part.
+    Email {
+        value: Option<(StrOp, String)>,
+        kind: Option<String>,
+        primary: Option<bool>,
+    },
+    /// Member (directly) of this group.
+    InGroup(String),
+    And(Box<Pred>, Box<Pred>),
+    Or(Box<Pred>, Box<Pred>),
+    Not(Box<Pred>),
+}
+
+type Boxed = Box<dyn BoxableExpression<users::table, MultiBackend, SqlType = Bool>>;
+
+fn like_escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn pattern(op: StrOp, v: &str) -> String {
+    let v = like_escape(v);
+    match op {
+        StrOp::Co => format!("%{v}%"),
+        StrOp::Sw => format!("{v}%"),
+        StrOp::Ew => format!("%{v}"),
+        _ => v,
+    }
+}
+
+macro_rules! compare {
+    ($col:expr, $op:expr, $v:expr) => {{
+        let v = $v;
+        let b: Boxed = match $op {
+            StrOp::Eq => Box::new($col.eq(v)),
+            StrOp::Gt => Box::new($col.gt(v)),
+            StrOp::Ge => Box::new($col.ge(v)),
+            StrOp::Lt => Box::new($col.lt(v)),
+            StrOp::Le => Box::new($col.le(v)),
+            op @ (StrOp::Co | StrOp::Sw | StrOp::Ew) => {
+                Box::new($col.like(pattern(op, &v)).escape('\\'))
+            }
+        };
+        b
+    }};
+}
+
+macro_rules! ordered {
+    ($col:expr, $op:expr, $v:expr) => {{
+        let v = $v;
+        let b: Boxed = match $op {
+            StrOp::Eq => Box::new($col.eq(v)),
+            StrOp::Gt => Box::new($col.gt(v)),
+            StrOp::Ge => Box::new($col.ge(v)),
+            StrOp::Lt => Box::new($col.lt(v)),
+            StrOp::Le => Box::new($col.le(v)),
+            StrOp::Co | StrOp::Sw | StrOp::Ew => Box::new(sql::<Bool>("1 = 0")),
+        };
+        b
+    }};
+}
+
+/// `users.id IN (SELECT user_id FROM user_emails WHERE …)`, one fixed shape whose unused
+/// parts are switched off by a bound flag (MultiConnection cannot box a subquery).
+fn email(value: Option<&(StrOp, String)>, kind: Option<&str>, primary: Option<bool>) -> Boxed {
+    let (op_sql, v) = match value {
+        None => ("=", String::new()),
+        Some((op, v)) => {
+            let v = fold(v);
+            match op {
+                StrOp::Eq => ("=", v),
+                StrOp::Gt => (">", v),
+                StrOp::Ge => (">=", v),
+                StrOp::Lt => ("<", v),
+                StrOp::Le => ("<=", v),
+                StrOp::Co | StrOp::Sw | StrOp::Ew => ("LIKE", pattern(*op, &v)),
+            }
+        }
+    };
+    let escape = if op_sql == "LIKE" { " ESCAPE '\\'" } else { "" };
+    Box::new(
+        sql::<Bool>("users.id IN (SELECT user_id FROM user_emails WHERE (")
+            .bind::<Bool, _>(value.is_none())
+            .sql(&format!(" OR value_folded {op_sql} "))
+            .bind::<Text, _>(v)
+            .sql(&format!("{escape}) AND ("))
+            .bind::<Bool, _>(kind.is_none())
+            .sql(" OR kind = ")
+            .bind::<Text, _>(kind.unwrap_or_default().to_owned())
+            .sql(") AND (")
+            .bind::<Bool, _>(primary.is_none())
+            .sql(" OR is_primary = ")
+            .bind::<Bool, _>(primary.unwrap_or(false))
+            .sql("))"),
+    )
+}
+
+fn text(field: TextField, op: StrOp, value: &str) -> Boxed {
+    match field {
+        TextField::Id => compare!(users::id, op, value.to_owned()),
+        TextField::UserName => compare!(users::user_name_folded, op, fold(value)),
+        TextField::ExternalId => Box::new(users::external_id.is_not_null().and(compare!(
+            users::external_id.assume_not_null(),
+            op,
+            value.to_owned()
+        ))),
+        TextField::DisplayName => Box::new(users::display_name_folded.is_not_null().and(compare!(
+            users::display_name_folded.assume_not_null(),
+            op,
+            fold(value)
+        ))),
+    }
+}
+
+fn compile(p: &Pred) -> Boxed {
+    match p {
+        Pred::All => Box::new(sql::<Bool>("1 = 1")),
+        Pred::Text(f, op, v) => text(*f, *op, v),
+        Pred::Present(TextField::Id | TextField::UserName) => Box::new(sql::<Bool>("1 = 1")),
+        Pred::Present(TextField::ExternalId) => Box::new(users::external_id.is_not_null()),
+        Pred::Present(TextField::DisplayName) => Box::new(users::display_name_folded.is_not_null()),
+        Pred::Active(a) => Box::new(users::active.eq(*a)),
+        Pred::Time(field, op, at) => {
+            let at = at.naive_utc();
+            match field {
+                TimeField::Created => ordered!(users::created_at, op, at),
+                TimeField::Modified => ordered!(users::updated_at, op, at),
+            }
+        }
+        Pred::Email {
+            value,
+            kind,
+            primary,
+        } => email(value.as_ref(), kind.as_deref(), *primary),
+        Pred::InGroup(g) => Box::new(
+            sql::<Bool>("users.id IN (SELECT member_id FROM group_members WHERE group_id = ")
+                .bind::<Text, _>(g.clone())
+                .sql(")"),
+        ),
+        Pred::And(a, b) => Box::new(compile(a).and(compile(b))),
+        Pred::Or(a, b) => Box::new(compile(a).or(compile(b))),
+        Pred::Not(a) => Box::new(diesel::dsl::not(compile(a))),
+    }
+}
+
+/// The order of a query; ties are broken by id, so pages are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Id,
+    UserName,
+    ExternalId,
+    DisplayName,
+    Created,
+    Modified,
+}
+
+pub fn count(conn: &mut DbConnection, pred: &Pred) -> Result<i64, StoreError> {
+    Ok(users::table
+        .filter(compile(pred))
+        .select(count_star())
+        .first(conn)?)
+}
+
+/// One page: `offset` rows skipped in the given order, at most `limit`.
+pub fn page(
+    conn: &mut DbConnection,
+    pred: &Pred,
+    sort: SortKey,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<User>, StoreError> {
+    let mut q = users::table
+        .filter(compile(pred))
+        .select(UserRow::as_select())
+        .into_boxed();
+    q = match (sort, descending) {
+        (SortKey::Id, false) => q.order(users::id.asc()),
+        (SortKey::Id, true) => q.order(users::id.desc()),
+        (SortKey::UserName, false) => q.order(users::user_name_folded.asc()),
+        (SortKey::UserName, true) => q.order(users::user_name_folded.desc()),
+        (SortKey::ExternalId, false) => q.order(users::external_id.asc()),
+        (SortKey::ExternalId, true) => q.order(users::external_id.desc()),
+        (SortKey::DisplayName, false) => q.order(users::display_name_folded.asc()),
+        (SortKey::DisplayName, true) => q.order(users::display_name_folded.desc()),
+        (SortKey::Created, false) => q.order(users::created_at.asc()),
+        (SortKey::Created, true) => q.order(users::created_at.desc()),
+        (SortKey::Modified, false) => q.order(users::updated_at.asc()),
+        (SortKey::Modified, true) => q.order(users::updated_at.desc()),
+    };
+    let rows = q
+        .then_order_by(users::id.asc())
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?;
+    attach_details(conn, rows)
+}
+
+/// The ids of the groups each user is a direct member of, with the groups' names.
+pub fn groups_of(
+    conn: &mut DbConnection,
+    user_ids: &[&str],
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    use super::schema::groups;
+    Ok(group_members::table
+        .inner_join(groups::table)
+        .filter(group_members::member_id.eq_any(user_ids))
+        .order((group_members::member_id, groups::id))
+        .select((group_members::member_id, groups::id, groups::display_name))
+        .load(conn)?)
+}
