@@ -12,6 +12,23 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
+    pub scim: ScimSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScimSettings {
+    /// The license of SCIM-created users that name none (a community license).
+    pub default_license: String,
+    /// The account of SCIM-created contacts when neither the request nor the token names
+    /// one; created on first use.
+    pub default_account_name: String,
+    /// The most resources one list response holds (ServiceProviderConfig filter.maxResults).
+    pub max_results: i64,
+    /// The most candidates a filter that cannot be answered from the indexes may examine;
+    /// past it the request gets `tooMany`.
+    pub max_filter_scan: i64,
+    pub bulk_max_operations: usize,
+    pub bulk_max_payload_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,7 +89,13 @@ fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, co
         .set_default("database.pool_size", 8)?
         .set_default("auth.login_as_ttl_seconds", 300)?
         .set_default("log.format", "text")?
-        .set_default("log.level", "info")
+        .set_default("log.level", "info")?
+        .set_default("scim.default_license", "customer_community")?
+        .set_default("scim.default_account_name", "SCIM provisioned")?
+        .set_default("scim.max_results", 1000)?
+        .set_default("scim.max_filter_scan", 20_000)?
+        .set_default("scim.bulk_max_operations", 1000)?
+        .set_default("scim.bulk_max_payload_bytes", 1_048_576)
 }
 
 impl Settings {
@@ -86,10 +109,7 @@ impl Settings {
         defaults()?
             .add_source(source)
             .add_source(
-                config::Environment::with_prefix("SCIMGATE")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true),
+                config::Environment::with_prefix("SCIMGATE").prefix_separator("__").separator("__").try_parsing(true),
             )
             .build()?
             .try_deserialize()

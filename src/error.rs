@@ -57,9 +57,7 @@ impl From<StoreError> for ServiceError {
                 "users_user_name_folded_key" => Conflict::UserNameTaken.into(),
                 "users_contact_id_key" => Conflict::ContactInUse.into(),
                 "sites_url_path_prefix_key" => Conflict::SitePrefixTaken.into(),
-                _ => {
-                    ServiceError::Internal(anyhow::Error::new(StoreError::Conflict { constraint }))
-                }
+                _ => ServiceError::Internal(anyhow::Error::new(StoreError::Conflict { constraint })),
             },
             other => ServiceError::Internal(anyhow::Error::new(other)),
         }

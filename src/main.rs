@@ -12,11 +12,7 @@ use scimgate::startup::Application;
 use scimgate::store::Db;
 
 #[derive(Parser)]
-#[command(
-    name = "scimgate",
-    version,
-    about = "Identity provisioning gateway (SCIM 2.0 + native API)"
-)]
+#[command(name = "scimgate", version, about = "Identity provisioning gateway (SCIM 2.0 + native API)")]
 struct Cli {
     /// Configuration file (default: scimgate.toml in the working directory, when present).
     #[arg(long, global = true, value_name = "FILE")]
@@ -78,26 +74,13 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> Result<(), anyhow::Error> {
     match command {
-        Command::Serve => {
-            Application::build(settings)
-                .await?
-                .run_until_stopped()
-                .await?
-        }
+        Command::Serve => Application::build(settings).await?.run_until_stopped().await?,
         Command::Migrate => {
             let db = Db::open(&settings.database.url, 1)?;
             let applied = tokio::task::spawn_blocking(move || db.migrate()).await??;
             eprintln!("applied {applied} migration(s)");
         }
-        Command::Token {
-            command:
-                TokenCommand::Create {
-                    role,
-                    name,
-                    accounts,
-                    site,
-                },
-        } => {
+        Command::Token { command: TokenCommand::Create { role, name, accounts, site } } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let db = Db::open(&settings.database.url, 1)?;
             let migrating = db.clone();
@@ -108,9 +91,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), anyhow::Error> 
                 account_ids: accounts,
                 site_id: site,
             };
-            let (_, secret) = auth::create(&db, Actor::cli(), req)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (_, secret) = auth::create(&db, Actor::cli(), req).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{secret}");
         }
     }

@@ -55,11 +55,7 @@ impl Application {
             server = server.workers(workers);
         }
         tracing::info!(port, database = %crate::store::conn::redact_url(&db_url(&db)), "scimgate listening");
-        Ok(Application {
-            port,
-            server: server.run(),
-            db,
-        })
+        Ok(Application { port, server: server.run(), db })
     }
 
     pub fn port(&self) -> u16 {

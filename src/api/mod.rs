@@ -3,6 +3,7 @@
 
 pub mod native;
 pub mod ops;
+pub mod scim;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
@@ -30,5 +31,6 @@ pub fn bearer(req: &HttpRequest) -> Option<&str> {
 /// Mounts every surface.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     ops::configure(cfg);
+    scim::configure(cfg);
     cfg.service(web::scope("/api/v1").configure(native::configure));
 }

@@ -12,12 +12,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::Admin,
-        Role::DelegatedAdmin,
-        Role::Scim,
-        Role::Registration,
-    ];
+    pub const ALL: [Role; 4] = [Role::Admin, Role::DelegatedAdmin, Role::Scim, Role::Registration];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -38,10 +33,7 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}"))
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| format!("unknown role {s:?}"))
     }
 }
 
@@ -83,10 +75,7 @@ pub struct Actor {
 
 impl Actor {
     pub fn new(label: impl Into<String>, principal: Principal) -> Self {
-        Actor {
-            label: label.into(),
-            principal,
-        }
+        Actor { label: label.into(), principal }
     }
 
     /// The operator at the command line (`scimgate token create`): an admin.

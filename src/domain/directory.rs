@@ -48,15 +48,9 @@ impl TokenInfo {
     pub fn principal(&self) -> Principal {
         match self.role {
             Role::Admin => Principal::Admin,
-            Role::DelegatedAdmin => Principal::DelegatedAdmin {
-                accounts: self.account_ids.clone(),
-            },
-            Role::Scim => Principal::Scim {
-                default_account: self.account_ids.first().cloned(),
-            },
-            Role::Registration => Principal::Registration {
-                site_id: self.site_id.clone().unwrap_or_default(),
-            },
+            Role::DelegatedAdmin => Principal::DelegatedAdmin { accounts: self.account_ids.clone() },
+            Role::Scim => Principal::Scim { default_account: self.account_ids.first().cloned() },
+            Role::Registration => Principal::Registration { site_id: self.site_id.clone().unwrap_or_default() },
         }
     }
 }

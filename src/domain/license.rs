@@ -47,10 +47,7 @@ pub struct UnknownLicense(pub String);
 impl FromStr for License {
     type Err = UnknownLicense;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        License::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s)
-            .ok_or_else(|| UnknownLicense(s.to_owned()))
+        License::ALL.into_iter().find(|l| l.as_str() == s).ok_or_else(|| UnknownLicense(s.to_owned()))
     }
 }
 
@@ -88,28 +85,17 @@ mod tests {
 
     #[test]
     fn only_external_identity_is_not_a_community_license() {
-        let community: Vec<_> = License::ALL
-            .into_iter()
-            .filter(|l| l.is_community())
-            .collect();
+        let community: Vec<_> = License::ALL.into_iter().filter(|l| l.is_community()).collect();
         assert_eq!(community.len(), 3);
         assert!(!License::ExternalIdentity.is_community());
     }
 
     #[test]
     fn pool_room_and_availability() {
-        let full = LicensePool {
-            license: License::CustomerCommunity,
-            capacity: Some(2),
-            used: 2,
-        };
+        let full = LicensePool { license: License::CustomerCommunity, capacity: Some(2), used: 2 };
         assert!(!full.has_room());
         assert_eq!(full.available(), Some(0));
-        let open = LicensePool {
-            license: License::ExternalIdentity,
-            capacity: None,
-            used: 7,
-        };
+        let open = LicensePool { license: License::ExternalIdentity, capacity: None, used: 7 };
         assert!(open.has_room());
         assert_eq!(open.available(), None);
     }

@@ -8,12 +8,7 @@ mod user;
 mod values;
 
 pub use actor::{Actor, Principal, Role};
-pub use directory::{
-    Account, AuditEvent, Contact, Group, GroupMember, LoginSession, MemberKind, Site, TokenInfo,
-};
+pub use directory::{Account, AuditEvent, Contact, Group, GroupMember, LoginSession, MemberKind, Site, TokenInfo};
 pub use license::{License, LicensePool};
 pub use user::{Origin, User, UserEmail};
-pub use values::{
-    ContactDraft, Email, MAX_TEXT, UserName, ValidationError, fold, new_id, now, optional_text,
-    text,
-};
+pub use values::{ContactDraft, Email, MAX_TEXT, UserName, ValidationError, fold, new_id, now, optional_text, text};

@@ -85,11 +85,7 @@ impl User {
 
     /// The primary email, else the first one.
     pub fn primary_email(&self) -> Option<&str> {
-        self.emails
-            .iter()
-            .find(|e| e.primary)
-            .or(self.emails.first())
-            .map(|e| e.value.as_str())
+        self.emails.iter().find(|e| e.primary).or(self.emails.first()).map(|e| e.value.as_str())
     }
 
     /// Sets the primary email's address (adding a primary email when there is none).
@@ -101,12 +97,7 @@ impl User {
                     first.value = value;
                     first.primary = true;
                 }
-                None => self.emails.push(UserEmail {
-                    value,
-                    kind: None,
-                    primary: true,
-                    display: None,
-                }),
+                None => self.emails.push(UserEmail { value, kind: None, primary: true, display: None }),
             },
         }
     }

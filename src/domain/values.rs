@@ -12,10 +12,7 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        ValidationError {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        ValidationError { field: field.into(), reason: reason.into() }
     }
 }
 
@@ -45,26 +42,16 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, ValidationEr
         return Err(ValidationError::new(field, "must not be empty"));
     }
     if value.chars().count() > max {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(ValidationError::new(field, format!("must be at most {max} characters")));
     }
     if value.chars().any(char::is_control) {
-        return Err(ValidationError::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(ValidationError::new(field, "must not contain control characters"));
     }
     Ok(value.to_owned())
 }
 
 /// An optional bounded text field; present values obey [`text`].
-pub fn optional_text(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, ValidationError> {
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, ValidationError> {
     value.map(|v| text(field, v, max)).transpose()
 }
 
@@ -76,10 +63,7 @@ impl UserName {
     pub fn parse(value: &str) -> Result<Self, ValidationError> {
         let v = text("userName", value, MAX_TEXT)?;
         if v.trim() != v {
-            return Err(ValidationError::new(
-                "userName",
-                "must not start or end with white space",
-            ));
+            return Err(ValidationError::new("userName", "must not start or end with white space"));
         }
         Ok(UserName(v))
     }
@@ -192,16 +176,7 @@ mod tests {
         for good in ["a@example.com", "first.last+tag@sub.example.co.uk"] {
             assert!(Email::parse("email", good).is_ok(), "{good} refused");
         }
-        for bad in [
-            "",
-            "plain",
-            "@example.com",
-            "a@",
-            "a@localhost",
-            "a@.com",
-            "a b@example.com",
-            "a@b@example.com",
-        ] {
+        for bad in ["", "plain", "@example.com", "a@", "a@localhost", "a@.com", "a b@example.com", "a@b@example.com"] {
             assert!(Email::parse("email", bad).is_err(), "{bad:?} accepted");
         }
         let long_local = format!("{}@example.com", "a".repeat(65));

@@ -32,18 +32,13 @@ pub fn may_use(actor: &Actor, surface: Surface<'_>) -> Result<(), PolicyViolatio
         (Principal::Admin, _) => true,
         (Principal::DelegatedAdmin { .. }, Surface::NativeUsers) => true,
         (Principal::Scim { .. }, Surface::Scim) => true,
-        (Principal::Registration { site_id }, Surface::Register { site_id: target }) => {
-            site_id == target
-        }
+        (Principal::Registration { site_id }, Surface::Register { site_id: target }) => site_id == target,
         _ => false,
     };
     if allowed {
         Ok(())
     } else {
-        Err(PolicyViolation::Forbidden {
-            role: actor.role().as_str(),
-            surface: surface.name(),
-        })
+        Err(PolicyViolation::Forbidden { role: actor.role().as_str(), surface: surface.name() })
     }
 }
 
@@ -54,24 +49,9 @@ mod tests {
     fn actors() -> Vec<Actor> {
         vec![
             Actor::new("a", Principal::Admin),
-            Actor::new(
-                "d",
-                Principal::DelegatedAdmin {
-                    accounts: vec!["acc".into()],
-                },
-            ),
-            Actor::new(
-                "s",
-                Principal::Scim {
-                    default_account: None,
-                },
-            ),
-            Actor::new(
-                "r",
-                Principal::Registration {
-                    site_id: "site-1".into(),
-                },
-            ),
+            Actor::new("d", Principal::DelegatedAdmin { accounts: vec!["acc".into()] }),
+            Actor::new("s", Principal::Scim { default_account: None }),
+            Actor::new("r", Principal::Registration { site_id: "site-1".into() }),
         ]
     }
 

@@ -4,11 +4,7 @@ use super::{PolicyViolation, delegation};
 use crate::domain::{Actor, User};
 
 /// May `actor` link `user` to a contact under `contact_account`?
-pub fn can_assign_contact(
-    actor: &Actor,
-    user: &User,
-    contact_account: &str,
-) -> Result<(), PolicyViolation> {
+pub fn can_assign_contact(actor: &Actor, user: &User, contact_account: &str) -> Result<(), PolicyViolation> {
     delegation::can_manage(actor, user)?;
     delegation::can_use_account(actor, contact_account)
 }
@@ -47,12 +43,7 @@ mod tests {
             (registration(), &backed, Err("forbidden")),
         ];
         for (actor, u, want) in cases {
-            assert_eq!(
-                can_login_as(&actor, u).map_err(|v| v.code()),
-                want,
-                "{:?}",
-                actor.role()
-            );
+            assert_eq!(can_login_as(&actor, u).map_err(|v| v.code()), want, "{:?}", actor.role());
         }
     }
 
@@ -64,12 +55,7 @@ mod tests {
         let cases: Vec<(Actor, &User, &str, Want)> = vec![
             (admin(), &contactless, "any", Ok(())),
             (scim(), &contactless, "any", Ok(())),
-            (
-                delegated(),
-                &contactless,
-                "acc-in",
-                Err("delegated_admin_forbidden"),
-            ),
+            (delegated(), &contactless, "acc-in", Err("delegated_admin_forbidden")),
             (delegated(), &backed, "acc-in", Ok(())),
             (delegated(), &backed, "acc-out", Err("out_of_scope")),
             (registration(), &contactless, "any", Err("forbidden")),

@@ -16,10 +16,9 @@ pub fn can_manage(actor: &Actor, user: &User) -> Result<(), PolicyViolation> {
             Some(account) if accounts.contains(account) => Ok(()),
             Some(_) => Err(PolicyViolation::OutOfScope),
         },
-        Principal::Registration { .. } => Err(PolicyViolation::Forbidden {
-            role: "registration",
-            surface: "the native user endpoints",
-        }),
+        Principal::Registration { .. } => {
+            Err(PolicyViolation::Forbidden { role: "registration", surface: "the native user endpoints" })
+        }
     }
 }
 
@@ -35,10 +34,9 @@ pub fn can_create(actor: &Actor, contact_account: Option<&str>) -> Result<(), Po
         (Principal::DelegatedAdmin { accounts }, Some(account)) => in_scope(accounts, account),
         // Self-registration creates contactless users only.
         (Principal::Registration { .. }, None) => Ok(()),
-        (Principal::Registration { .. }, Some(_)) => Err(PolicyViolation::Forbidden {
-            role: "registration",
-            surface: "contact-backed user creation",
-        }),
+        (Principal::Registration { .. }, Some(_)) => {
+            Err(PolicyViolation::Forbidden { role: "registration", surface: "contact-backed user creation" })
+        }
     }
 }
 
@@ -51,11 +49,7 @@ pub fn can_use_account(actor: &Actor, account: &str) -> Result<(), PolicyViolati
 }
 
 fn in_scope(accounts: &[String], account: &str) -> Result<(), PolicyViolation> {
-    if accounts.iter().any(|a| a == account) {
-        Ok(())
-    } else {
-        Err(PolicyViolation::OutOfScope)
-    }
+    if accounts.iter().any(|a| a == account) { Ok(()) } else { Err(PolicyViolation::OutOfScope) }
 }
 
 #[cfg(test)]
@@ -91,28 +85,13 @@ pub(crate) mod tests {
         Actor::new("admin", Principal::Admin)
     }
     pub fn delegated() -> Actor {
-        Actor::new(
-            "del",
-            Principal::DelegatedAdmin {
-                accounts: vec!["acc-in".into()],
-            },
-        )
+        Actor::new("del", Principal::DelegatedAdmin { accounts: vec!["acc-in".into()] })
     }
     pub fn scim() -> Actor {
-        Actor::new(
-            "scim",
-            Principal::Scim {
-                default_account: None,
-            },
-        )
+        Actor::new("scim", Principal::Scim { default_account: None })
     }
     pub fn registration() -> Actor {
-        Actor::new(
-            "reg",
-            Principal::Registration {
-                site_id: "s".into(),
-            },
-        )
+        Actor::new("reg", Principal::Registration { site_id: "s".into() })
     }
 
     #[test]
@@ -162,19 +141,13 @@ pub(crate) mod tests {
             let got = can_create(&actor, account).map_err(|v| v.code());
             assert_eq!(got, want, "{:?} creating under {account:?}", actor.role());
         }
-        assert_eq!(
-            can_create(&scim(), None),
-            Err(PolicyViolation::ScimContactless)
-        );
+        assert_eq!(can_create(&scim(), None), Err(PolicyViolation::ScimContactless));
     }
 
     #[test]
     fn account_scope() {
         assert!(can_use_account(&admin(), "any").is_ok());
         assert!(can_use_account(&delegated(), "acc-in").is_ok());
-        assert_eq!(
-            can_use_account(&delegated(), "acc-out"),
-            Err(PolicyViolation::OutOfScope)
-        );
+        assert_eq!(can_use_account(&delegated(), "acc-out"), Err(PolicyViolation::OutOfScope));
     }
 }

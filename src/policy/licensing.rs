@@ -18,13 +18,7 @@ pub fn can_hold(license: License, has_contact: bool) -> Result<(), PolicyViolati
 
 /// Invariant 8: grant one license from `pool` only while it has room.
 pub fn can_grant(pool: &LicensePool) -> Result<(), PolicyViolation> {
-    if pool.has_room() {
-        Ok(())
-    } else {
-        Err(PolicyViolation::LicenseUnavailable {
-            license: pool.license,
-        })
-    }
+    if pool.has_room() { Ok(()) } else { Err(PolicyViolation::LicenseUnavailable { license: pool.license }) }
 }
 
 /// Creating a user: who may create it, may it hold the license, is there one left.
@@ -51,12 +45,7 @@ pub enum Upgrade {
 
 /// Rule 5: upgrading to a community license requires a contact first.
 /// `pool` is the pool of `to`.
-pub fn can_upgrade(
-    actor: &Actor,
-    user: &User,
-    to: License,
-    pool: &LicensePool,
-) -> Result<Upgrade, PolicyViolation> {
+pub fn can_upgrade(actor: &Actor, user: &User, to: License, pool: &LicensePool) -> Result<Upgrade, PolicyViolation> {
     delegation::can_manage(actor, user)?;
     if !to.is_community() {
         return Err(PolicyViolation::InvalidLicense {
@@ -104,9 +93,7 @@ pub fn can_downgrade(
     }
     if user.license.is_community() {
         can_grant(external_identity_pool)?;
-        Ok(Downgrade::MakeContactless {
-            release: Some(user.license),
-        })
+        Ok(Downgrade::MakeContactless { release: Some(user.license) })
     } else {
         Ok(Downgrade::MakeContactless { release: None })
     }
@@ -118,11 +105,7 @@ mod tests {
     use crate::policy::delegation::tests::{admin, delegated, registration, scim, user};
 
     fn pool(license: License, capacity: Option<i64>, used: i64) -> LicensePool {
-        LicensePool {
-            license,
-            capacity,
-            used,
-        }
+        LicensePool { license, capacity, used }
     }
 
     #[test]
@@ -138,9 +121,7 @@ mod tests {
         assert!(can_grant(&pool(License::CustomerCommunity, Some(1), 0)).is_ok());
         assert_eq!(
             can_grant(&pool(License::CustomerCommunity, Some(1), 1)),
-            Err(PolicyViolation::LicenseUnavailable {
-                license: License::CustomerCommunity
-            })
+            Err(PolicyViolation::LicenseUnavailable { license: License::CustomerCommunity })
         );
         assert!(can_grant(&pool(License::CustomerCommunity, None, i64::MAX - 1)).is_ok());
         assert!(can_grant(&pool(License::PartnerCommunity, Some(0), 0)).is_err());
@@ -162,13 +143,7 @@ mod tests {
             (delegated(), ex, None, &ei, Err("delegated_admin_forbidden")),
             (delegated(), cc, Some("acc-in"), &room, Ok(())),
             (delegated(), cc, Some("acc-out"), &room, Err("out_of_scope")),
-            (
-                delegated(),
-                cc,
-                Some("acc-in"),
-                &full,
-                Err("license_unavailable"),
-            ),
+            (delegated(), cc, Some("acc-in"), &full, Err("license_unavailable")),
             (scim(), ex, None, &ei, Err("validation_failed")),
             (scim(), cc, Some("a"), &room, Ok(())),
             (scim(), cc, Some("a"), &full, Err("license_unavailable")),
@@ -190,42 +165,22 @@ mod tests {
         let full = pool(License::CustomerCommunity, Some(1), 1);
         let cc = License::CustomerCommunity;
         type Want = Result<Upgrade, &'static str>;
-        let change = Ok(Upgrade::Change {
-            from: License::ExternalIdentity,
-        });
+        let change = Ok(Upgrade::Change { from: License::ExternalIdentity });
         let cases: Vec<(Actor, &User, License, &LicensePool, Want)> = vec![
             (admin(), &contactless, cc, &room, Err("contact_required")),
             (admin(), &backed_in, cc, &room, change),
             (admin(), &backed_in, cc, &full, Err("license_unavailable")),
-            (
-                admin(),
-                &backed_in,
-                License::ExternalIdentity,
-                &room,
-                Err("invalid_license"),
-            ),
+            (admin(), &backed_in, License::ExternalIdentity, &room, Err("invalid_license")),
             (scim(), &contactless, cc, &room, Err("contact_required")),
             (scim(), &backed_out, cc, &room, change),
-            (
-                delegated(),
-                &contactless,
-                cc,
-                &room,
-                Err("delegated_admin_forbidden"),
-            ),
+            (delegated(), &contactless, cc, &room, Err("delegated_admin_forbidden")),
             (delegated(), &backed_in, cc, &room, change),
             (delegated(), &backed_out, cc, &room, Err("out_of_scope")),
             (registration(), &backed_in, cc, &room, Err("forbidden")),
         ];
         for (actor, u, to, p, want) in cases {
             let got = can_upgrade(&actor, u, to, p).map_err(|v| v.code());
-            assert_eq!(
-                got,
-                want,
-                "{:?} upgrading {:?} to {to}",
-                actor.role(),
-                u.account_id
-            );
+            assert_eq!(got, want, "{:?} upgrading {:?} to {to}", actor.role(), u.account_id);
         }
     }
 
@@ -233,10 +188,7 @@ mod tests {
     fn upgrading_to_the_license_held_draws_nothing_even_from_a_full_pool() {
         let holder = user(Some("acc-in"), License::CustomerCommunity);
         let full = pool(License::CustomerCommunity, Some(1), 1);
-        assert_eq!(
-            can_upgrade(&admin(), &holder, License::CustomerCommunity, &full),
-            Ok(Upgrade::Unchanged)
-        );
+        assert_eq!(can_upgrade(&admin(), &holder, License::CustomerCommunity, &full), Ok(Upgrade::Unchanged));
     }
 
     #[test]
@@ -248,37 +200,15 @@ mod tests {
         let ei = pool(License::ExternalIdentity, None, 0);
         let ei_full = pool(License::ExternalIdentity, Some(0), 0);
         type Want = Result<Downgrade, &'static str>;
-        let release = Ok(Downgrade::MakeContactless {
-            release: Some(License::PartnerCommunity),
-        });
+        let release = Ok(Downgrade::MakeContactless { release: Some(License::PartnerCommunity) });
         let cases: Vec<(Actor, &User, &LicensePool, Want)> = vec![
-            (
-                admin(),
-                &contactless,
-                &ei,
-                Ok(Downgrade::AlreadyContactless),
-            ),
+            (admin(), &contactless, &ei, Ok(Downgrade::AlreadyContactless)),
             (admin(), &community, &ei, release),
             (admin(), &community, &ei_full, Err("license_unavailable")),
-            (
-                admin(),
-                &ei_backed,
-                &ei_full,
-                Ok(Downgrade::MakeContactless { release: None }),
-            ),
+            (admin(), &ei_backed, &ei_full, Ok(Downgrade::MakeContactless { release: None })),
             (scim(), &community, &ei, release),
-            (
-                delegated(),
-                &contactless,
-                &ei,
-                Err("delegated_admin_forbidden"),
-            ),
-            (
-                delegated(),
-                &community,
-                &ei,
-                Err("delegated_admin_forbidden"),
-            ),
+            (delegated(), &contactless, &ei, Err("delegated_admin_forbidden")),
+            (delegated(), &community, &ei, Err("delegated_admin_forbidden")),
             (delegated(), &outside, &ei, Err("out_of_scope")),
             (registration(), &community, &ei, Err("forbidden")),
         ];

@@ -17,10 +17,7 @@ use crate::domain::License;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyViolation {
     /// The role may not use this surface at all (the contract's role table).
-    Forbidden {
-        role: &'static str,
-        surface: &'static str,
-    },
+    Forbidden { role: &'static str, surface: &'static str },
     /// Delegated admin outside the accounts its token names.
     OutOfScope,
     /// Rule 4: delegated admins never target, create or make contactless users.
@@ -62,17 +59,15 @@ impl fmt::Display for PolicyViolation {
             PolicyViolation::OutOfScope => {
                 f.write_str("the target is outside the accounts this delegated admin token manages")
             }
-            PolicyViolation::DelegatedAdminForbidden => f.write_str(
-                "delegated admins cannot manage contactless users (nor create or make one)",
-            ),
+            PolicyViolation::DelegatedAdminForbidden => {
+                f.write_str("delegated admins cannot manage contactless users (nor create or make one)")
+            }
             PolicyViolation::ContactRequired { why } => write!(f, "{why}"),
             PolicyViolation::LicenseUnavailable { license } => {
                 write!(f, "the {license} license pool has no license available")
             }
             PolicyViolation::InvalidLicense { why } => f.write_str(why),
-            PolicyViolation::SelfRegistrationDisabled => {
-                f.write_str("this site does not accept self-registration")
-            }
+            PolicyViolation::SelfRegistrationDisabled => f.write_str("this site does not accept self-registration"),
             PolicyViolation::ScimContactless => f.write_str(
                 "SCIM cannot create contactless users: every SCIM user is contact-backed. \
                  Omit `contactless` (or set it to false) and name the contact's account in \

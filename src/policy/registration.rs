@@ -4,11 +4,7 @@ use super::PolicyViolation;
 use crate::domain::Site;
 
 pub fn can_self_register(site: &Site) -> Result<(), PolicyViolation> {
-    if site.self_registration {
-        Ok(())
-    } else {
-        Err(PolicyViolation::SelfRegistrationDisabled)
-    }
+    if site.self_registration { Ok(()) } else { Err(PolicyViolation::SelfRegistrationDisabled) }
 }
 
 #[cfg(test)]
@@ -26,9 +22,6 @@ mod tests {
         };
         assert!(can_self_register(&site).is_ok());
         site.self_registration = false;
-        assert_eq!(
-            can_self_register(&site),
-            Err(PolicyViolation::SelfRegistrationDisabled)
-        );
+        assert_eq!(can_self_register(&site), Err(PolicyViolation::SelfRegistrationDisabled));
     }
 }

@@ -29,20 +29,14 @@ pub fn route_create(
         return Ok(ContactAccount::Named(a.to_owned()));
     }
     match &actor.principal {
-        Principal::Scim {
-            default_account: Some(a),
-        } => Ok(ContactAccount::TokenDefault(a.clone())),
+        Principal::Scim { default_account: Some(a) } => Ok(ContactAccount::TokenDefault(a.clone())),
         _ => Ok(ContactAccount::Configured),
     }
 }
 
 /// A SCIM update may not ask for a contactless user either.
 pub fn check_update(asks_contactless: bool) -> Result<(), PolicyViolation> {
-    if asks_contactless {
-        Err(PolicyViolation::ScimContactless)
-    } else {
-        Ok(())
-    }
+    if asks_contactless { Err(PolicyViolation::ScimContactless) } else { Ok(()) }
 }
 
 #[cfg(test)]
@@ -50,62 +44,24 @@ mod tests {
     use super::*;
 
     fn scim(default: Option<&str>) -> Actor {
-        Actor::new(
-            "s",
-            Principal::Scim {
-                default_account: default.map(str::to_owned),
-            },
-        )
+        Actor::new("s", Principal::Scim { default_account: default.map(str::to_owned) })
     }
 
     #[test]
     fn creates_are_always_contact_backed() {
         let admin = Actor::new("a", Principal::Admin);
-        let cases: Vec<(
-            Actor,
-            bool,
-            Option<&str>,
-            Result<ContactAccount, PolicyViolation>,
-        )> = vec![
-            (
-                scim(None),
-                true,
-                None,
-                Err(PolicyViolation::ScimContactless),
-            ),
-            (
-                scim(Some("t")),
-                true,
-                Some("n"),
-                Err(PolicyViolation::ScimContactless),
-            ),
-            (
-                admin.clone(),
-                true,
-                None,
-                Err(PolicyViolation::ScimContactless),
-            ),
-            (
-                scim(Some("t")),
-                false,
-                Some("n"),
-                Ok(ContactAccount::Named("n".into())),
-            ),
-            (
-                scim(Some("t")),
-                false,
-                None,
-                Ok(ContactAccount::TokenDefault("t".into())),
-            ),
+        type Case<'a> = (Actor, bool, Option<&'a str>, Result<ContactAccount, PolicyViolation>);
+        let cases: Vec<Case> = vec![
+            (scim(None), true, None, Err(PolicyViolation::ScimContactless)),
+            (scim(Some("t")), true, Some("n"), Err(PolicyViolation::ScimContactless)),
+            (admin.clone(), true, None, Err(PolicyViolation::ScimContactless)),
+            (scim(Some("t")), false, Some("n"), Ok(ContactAccount::Named("n".into()))),
+            (scim(Some("t")), false, None, Ok(ContactAccount::TokenDefault("t".into()))),
             (scim(None), false, None, Ok(ContactAccount::Configured)),
             (admin, false, None, Ok(ContactAccount::Configured)),
         ];
         for (actor, contactless, named, want) in cases {
-            assert_eq!(
-                route_create(&actor, contactless, named),
-                want,
-                "{contactless} {named:?}"
-            );
+            assert_eq!(route_create(&actor, contactless, named), want, "{contactless} {named:?}");
         }
     }
 

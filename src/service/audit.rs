@@ -65,13 +65,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Page<AuditEvent>, ServiceError> {
     db.read(move |conn| {
-        let rows = audit::list(
-            conn,
-            target_id.as_deref(),
-            action.as_deref(),
-            cursor.as_deref(),
-            limit + 1,
-        )?;
+        let rows = audit::list(conn, target_id.as_deref(), action.as_deref(), cursor.as_deref(), limit + 1)?;
         Ok(Page::from_probe(rows, limit, |e| e.id.clone()))
     })
     .await

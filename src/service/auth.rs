@@ -18,12 +18,8 @@ pub const SESSION_PREFIX: &str = "sgs_";
 
 pub fn generate_secret(prefix: &str) -> Result<String, ServiceError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
-    Ok(format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    ))
+    getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
 }
 
 pub fn hash_secret(secret: &str) -> String {
@@ -41,19 +37,11 @@ pub struct NewToken {
 
 /// Creates a token and returns it with its secret: the only time the secret exists
 /// outside the caller's hands.
-pub async fn create(
-    db: &Db,
-    actor: Actor,
-    req: NewToken,
-) -> Result<(TokenInfo, String), ServiceError> {
+pub async fn create(db: &Db, actor: Actor, req: NewToken) -> Result<(TokenInfo, String), ServiceError> {
     let name = text("name", &req.name, 256)?;
     match req.role {
         Role::Admin if !req.account_ids.is_empty() || req.site_id.is_some() => {
-            return Err(ValidationError::new(
-                "role",
-                "an admin token takes neither accountIds nor siteId",
-            )
-            .into());
+            return Err(ValidationError::new("role", "an admin token takes neither accountIds nor siteId").into());
         }
         Role::DelegatedAdmin if req.account_ids.is_empty() || req.site_id.is_some() => {
             return Err(ValidationError::new(
@@ -126,14 +114,7 @@ pub async fn revoke(db: &Db, actor: Actor, id: String) -> Result<(), ServiceErro
         let token = tokens::find(conn, &id)?.ok_or(ServiceError::NotFound("token"))?;
         if token.revoked_at.is_none() {
             tokens::revoke(conn, &id, now())?;
-            audit::record(
-                conn,
-                &actor,
-                "token.revoked",
-                "token",
-                &id,
-                json!({ "name": token.name }),
-            )?;
+            audit::record(conn, &actor, "token.revoked", "token", &id, json!({ "name": token.name }))?;
         }
         Ok(())
     })
@@ -146,11 +127,7 @@ pub struct Bootstrap(Option<[u8; 32]>);
 
 impl Bootstrap {
     pub fn new(secret: Option<&str>) -> Self {
-        Bootstrap(
-            secret
-                .filter(|s| !s.is_empty())
-                .map(|s| Sha256::digest(s.as_bytes()).into()),
-        )
+        Bootstrap(secret.filter(|s| !s.is_empty()).map(|s| Sha256::digest(s.as_bytes()).into()))
     }
 
     fn matches(&self, presented: &str) -> bool {
@@ -161,20 +138,12 @@ impl Bootstrap {
 
 impl std::fmt::Debug for Bootstrap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Bootstrap(set)"
-        } else {
-            "Bootstrap(unset)"
-        })
+        f.write_str(if self.0.is_some() { "Bootstrap(set)" } else { "Bootstrap(unset)" })
     }
 }
 
 /// Resolves a presented bearer secret to the actor it stands for.
-pub async fn authenticate(
-    db: &Db,
-    bootstrap: &Bootstrap,
-    presented: &str,
-) -> Result<Actor, ServiceError> {
+pub async fn authenticate(db: &Db, bootstrap: &Bootstrap, presented: &str) -> Result<Actor, ServiceError> {
     if bootstrap.matches(presented) {
         return Ok(Actor::new("bootstrap", Principal::Admin));
     }
@@ -182,9 +151,7 @@ pub async fn authenticate(
         return Err(ServiceError::Unauthenticated);
     }
     let hash = hash_secret(presented);
-    let token = db
-        .read(move |conn| Ok::<_, ServiceError>(tokens::find_live_by_hash(conn, &hash)?))
-        .await?;
+    let token = db.read(move |conn| Ok::<_, ServiceError>(tokens::find_live_by_hash(conn, &hash)?)).await?;
     let token = token.ok_or(ServiceError::Unauthenticated)?;
     Ok(Actor::new(format!("token:{}", token.id), token.principal()))
 }

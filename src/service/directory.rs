@@ -9,30 +9,15 @@ use crate::store::{Db, DbConnection, directory};
 pub async fn create_account(db: &Db, actor: Actor, name: String) -> Result<Account, ServiceError> {
     let name = text("name", &name, 256)?;
     db.write(move |conn| {
-        let account = Account {
-            id: new_id(),
-            name,
-            created_at: now(),
-        };
+        let account = Account { id: new_id(), name, created_at: now() };
         directory::insert_account(conn, &account)?;
-        audit::record(
-            conn,
-            &actor,
-            "account.created",
-            "account",
-            &account.id,
-            json!({ "name": account.name }),
-        )?;
+        audit::record(conn, &actor, "account.created", "account", &account.id, json!({ "name": account.name }))?;
         Ok(account)
     })
     .await
 }
 
-pub async fn list_accounts(
-    db: &Db,
-    cursor: Option<String>,
-    limit: i64,
-) -> Result<Page<Account>, ServiceError> {
+pub async fn list_accounts(db: &Db, cursor: Option<String>, limit: i64) -> Result<Page<Account>, ServiceError> {
     db.read(move |conn| {
         let rows = directory::list_accounts(conn, cursor.as_deref(), limit + 1)?;
         Ok(Page::from_probe(rows, limit, |a| a.id.clone()))
@@ -41,22 +26,13 @@ pub async fn list_accounts(
 }
 
 pub async fn get_account(db: &Db, id: String) -> Result<Account, ServiceError> {
-    db.read(move |conn| {
-        directory::find_account(conn, &id)?.ok_or(ServiceError::NotFound("account"))
-    })
-    .await
+    db.read(move |conn| directory::find_account(conn, &id)?.ok_or(ServiceError::NotFound("account"))).await
 }
 
 /// Creates a contact inside the caller's transaction; the account must exist.
-pub fn insert_contact(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    draft: ContactDraft,
-) -> Result<Contact, ServiceError> {
+pub fn insert_contact(conn: &mut DbConnection, actor: &Actor, draft: ContactDraft) -> Result<Contact, ServiceError> {
     if directory::find_account(conn, &draft.account_id)?.is_none() {
-        return Err(
-            ValidationError::new("accountId", format!("no account {}", draft.account_id)).into(),
-        );
+        return Err(ValidationError::new("accountId", format!("no account {}", draft.account_id)).into());
     }
     let at = now();
     let contact = Contact {
@@ -81,18 +57,10 @@ pub fn insert_contact(
     Ok(contact)
 }
 
-pub async fn create_contact(
-    db: &Db,
-    actor: Actor,
-    draft: ContactDraft,
-) -> Result<Contact, ServiceError> {
-    db.write(move |conn| insert_contact(conn, &actor, draft))
-        .await
+pub async fn create_contact(db: &Db, actor: Actor, draft: ContactDraft) -> Result<Contact, ServiceError> {
+    db.write(move |conn| insert_contact(conn, &actor, draft)).await
 }
 
 pub async fn get_contact(db: &Db, id: String) -> Result<Contact, ServiceError> {
-    db.read(move |conn| {
-        directory::find_contact(conn, &id)?.ok_or(ServiceError::NotFound("contact"))
-    })
-    .await
+    db.read(move |conn| directory::find_contact(conn, &id)?.ok_or(ServiceError::NotFound("contact"))).await
 }

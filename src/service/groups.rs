@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{ServiceError, audit};
 use crate::domain::{Actor, Group, GroupMember, MemberKind, ValidationError, new_id, now, text};
 use crate::store::groups::{self, GroupPred};
-use crate::store::{Db, DbConnection};
+use crate::store::{Db, DbConnection, StoreError};
 
 /// A group as a client writes it.
 #[derive(Debug, Clone)]
@@ -16,11 +16,7 @@ pub struct GroupDraft {
 }
 
 /// Checks every member exists, and learns whether it is a user or a group.
-fn members(
-    conn: &mut DbConnection,
-    self_id: &str,
-    ids: &[String],
-) -> Result<Vec<GroupMember>, ServiceError> {
+fn members(conn: &mut DbConnection, self_id: &str, ids: &[String]) -> Result<Vec<GroupMember>, ServiceError> {
     let mut ids = ids.to_vec();
     ids.sort();
     ids.dedup();
@@ -30,15 +26,9 @@ fn members(
             if id == self_id {
                 Err(ValidationError::new("members", "a group cannot be a member of itself").into())
             } else if found_users.contains(&id) {
-                Ok(GroupMember {
-                    id,
-                    kind: MemberKind::User,
-                })
+                Ok(GroupMember { id, kind: MemberKind::User })
             } else if found_groups.contains(&id) {
-                Ok(GroupMember {
-                    id,
-                    kind: MemberKind::Group,
-                })
+                Ok(GroupMember { id, kind: MemberKind::Group })
             } else {
                 Err(ValidationError::new("members", format!("no user or group {id}")).into())
             }
@@ -47,16 +37,8 @@ fn members(
 }
 
 fn member_change(before: &[GroupMember], after: &[GroupMember]) -> serde_json::Value {
-    let added: Vec<&str> = after
-        .iter()
-        .filter(|m| !before.contains(m))
-        .map(|m| m.id.as_str())
-        .collect();
-    let removed: Vec<&str> = before
-        .iter()
-        .filter(|m| !after.contains(m))
-        .map(|m| m.id.as_str())
-        .collect();
+    let added: Vec<&str> = after.iter().filter(|m| !before.contains(m)).map(|m| m.id.as_str()).collect();
+    let removed: Vec<&str> = before.iter().filter(|m| !after.contains(m)).map(|m| m.id.as_str()).collect();
     json!({ "membersAdded": added, "membersRemoved": removed })
 }
 
@@ -83,12 +65,7 @@ pub async fn create(db: &Db, actor: Actor, d: GroupDraft) -> Result<Group, Servi
     .await
 }
 
-fn write(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    before: Group,
-    d: GroupDraft,
-) -> Result<Group, ServiceError> {
+fn write(conn: &mut DbConnection, actor: &Actor, before: Group, d: GroupDraft) -> Result<Group, ServiceError> {
     let display_name = text("displayName", &d.display_name, 256)?;
     let after = Group {
         members: members(conn, &before.id, &d.member_ids)?,
@@ -106,8 +83,7 @@ fn write(
     groups::update(conn, &after, before.version)?;
     let mut details = member_change(&before.members, &after.members);
     if before.display_name != after.display_name {
-        details["displayName"] =
-            json!({ "before": before.display_name, "after": after.display_name });
+        details["displayName"] = json!({ "before": before.display_name, "after": after.display_name });
     }
     audit::record(conn, actor, "group.updated", "group", &after.id, details)?;
     Ok(after)
@@ -136,51 +112,31 @@ pub async fn replace(
 }
 
 /// PATCH: `f` turns the current group into the draft to write, inside the transaction.
-pub async fn patch<F>(
-    db: &Db,
-    actor: Actor,
-    id: String,
-    if_match: Option<i64>,
-    f: F,
-) -> Result<Group, ServiceError>
+pub async fn patch<F, E>(db: &Db, actor: Actor, id: String, if_match: Option<i64>, f: F) -> Result<Group, E>
 where
-    F: FnOnce(&Group) -> Result<GroupDraft, ServiceError> + Send + 'static,
+    F: FnOnce(&Group) -> Result<GroupDraft, E> + Send + 'static,
+    E: From<ServiceError> + From<StoreError> + From<diesel::result::Error> + Send + 'static,
 {
     db.write(move |conn| {
         let before = load(conn, &id, if_match)?;
         let d = f(&before)?;
-        write(conn, &actor, before, d)
+        Ok(write(conn, &actor, before, d)?)
     })
     .await
 }
 
-pub async fn delete(
-    db: &Db,
-    actor: Actor,
-    id: String,
-    if_match: Option<i64>,
-) -> Result<(), ServiceError> {
+pub async fn delete(db: &Db, actor: Actor, id: String, if_match: Option<i64>) -> Result<(), ServiceError> {
     db.write(move |conn| {
         let g = load(conn, &id, if_match)?;
         groups::delete(conn, &id)?;
-        audit::record(
-            conn,
-            &actor,
-            "group.deleted",
-            "group",
-            &id,
-            json!({ "displayName": g.display_name }),
-        )?;
+        audit::record(conn, &actor, "group.deleted", "group", &id, json!({ "displayName": g.display_name }))?;
         Ok(())
     })
     .await
 }
 
 pub async fn get(db: &Db, id: String, with_members: bool) -> Result<Group, ServiceError> {
-    db.read(move |conn| {
-        groups::find(conn, &id, false, with_members)?.ok_or(ServiceError::NotFound("group"))
-    })
-    .await
+    db.read(move |conn| groups::find(conn, &id, false, with_members)?.ok_or(ServiceError::NotFound("group"))).await
 }
 
 /// A page of groups, and the total. `by_name`: Some(descending) sorts by displayName.
@@ -194,11 +150,7 @@ pub async fn query(
 ) -> Result<(i64, Vec<Group>), ServiceError> {
     db.read(move |conn| {
         let total = groups::count(conn, &pred)?;
-        let page = if limit > 0 {
-            groups::page(conn, &pred, by_name, offset, limit, with_members)?
-        } else {
-            vec![]
-        };
+        let page = if limit > 0 { groups::page(conn, &pred, by_name, offset, limit, with_members)? } else { vec![] };
         Ok((total, page))
     })
     .await

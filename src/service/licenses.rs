@@ -19,20 +19,14 @@ pub async fn set_capacity(
     capacity: Option<i64>,
 ) -> Result<LicensePool, ServiceError> {
     if capacity.is_some_and(|c| c < 0) {
-        return Err(
-            ValidationError::new("capacity", "must be a non-negative integer or null").into(),
-        );
+        return Err(ValidationError::new("capacity", "must be a non-negative integer or null").into());
     }
     db.write(move |conn| {
         let pool = licenses::lock_one(conn, license)?;
         if let Some(c) = capacity
             && c < pool.used
         {
-            return Err(Conflict::CapacityBelowUsed {
-                capacity: c,
-                used: pool.used,
-            }
-            .into());
+            return Err(Conflict::CapacityBelowUsed { capacity: c, used: pool.used }.into());
         }
         licenses::set_capacity(conn, license, capacity)?;
         audit::record(

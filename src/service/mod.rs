@@ -24,11 +24,7 @@ impl<T> Page<T> {
     pub fn from_probe(mut items: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Self {
         let more = items.len() as i64 > limit;
         items.truncate(limit.max(0) as usize);
-        let next_cursor = if more {
-            items.last().map(cursor_of)
-        } else {
-            None
-        };
+        let next_cursor = if more { items.last().map(cursor_of) } else { None };
         Page { items, next_cursor }
     }
 }

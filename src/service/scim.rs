@@ -6,13 +6,12 @@ use serde_json::json;
 use super::users::{ContactSpec, NewUser, check_version, create_in, load_for_write, save};
 use super::{ServiceError, audit};
 use crate::domain::{
-    Account, Actor, Contact, ContactDraft, License, Origin, User, UserEmail, UserName,
-    ValidationError, now,
+    Account, Actor, Contact, ContactDraft, License, Origin, User, UserEmail, UserName, ValidationError, now,
 };
 use crate::policy::scim_routing::{self, ContactAccount};
 use crate::policy::{self, PolicyViolation};
 use crate::store::user_query::{self, Pred, SortKey};
-use crate::store::{Db, DbConnection, directory, licenses, users};
+use crate::store::{Db, DbConnection, StoreError, directory, licenses, users};
 
 /// The gateway's SCIM defaults (configuration `scim.*`).
 #[derive(Debug, Clone)]
@@ -55,29 +54,16 @@ pub struct UserWithGroups {
 /// The configured default account has a fixed id derived from its name, so gateways
 /// racing to create it on first use create one account.
 fn default_account(conn: &mut DbConnection, name: &str) -> Result<String, ServiceError> {
-    let id = uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_URL,
-        format!("urn:scimgate:default-account:{name}").as_bytes(),
-    )
-    .to_string();
-    directory::ensure_account(
-        conn,
-        &Account {
-            id: id.clone(),
-            name: name.to_owned(),
-            created_at: now(),
-        },
-    )?;
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("urn:scimgate:default-account:{name}").as_bytes())
+        .to_string();
+    directory::ensure_account(conn, &Account { id: id.clone(), name: name.to_owned(), created_at: now() })?;
     Ok(id)
 }
 
 fn contact_fields(p: &ScimProfile) -> (String, String) {
     // A contact needs a name; a SCIM user may have none: fall back to the userName.
     let first = p.first_name.clone().unwrap_or_default();
-    let last = p
-        .last_name
-        .clone()
-        .unwrap_or_else(|| p.user_name.as_str().to_owned());
+    let last = p.last_name.clone().unwrap_or_else(|| p.user_name.as_str().to_owned());
     (first, last)
 }
 
@@ -88,25 +74,13 @@ pub async fn create(
     defaults: ScimDefaults,
 ) -> Result<UserWithGroups, ServiceError> {
     db.write(move |conn| {
-        let account_id =
-            match scim_routing::route_create(&actor, p.contactless, p.account_id.as_deref())? {
-                ContactAccount::Named(a) | ContactAccount::TokenDefault(a) => a,
-                ContactAccount::Configured => default_account(conn, &defaults.account_name)?,
-            };
-        let (first, last) = contact_fields(&p);
-        let email = p
-            .emails
-            .iter()
-            .find(|e| e.primary)
-            .or(p.emails.first())
-            .map(|e| e.value.clone());
-        let draft = ContactDraft {
-            account_id,
-            first_name: first,
-            last_name: last,
-            email,
-            phone: p.phone.clone(),
+        let account_id = match scim_routing::route_create(&actor, p.contactless, p.account_id.as_deref())? {
+            ContactAccount::Named(a) | ContactAccount::TokenDefault(a) => a,
+            ContactAccount::Configured => default_account(conn, &defaults.account_name)?,
         };
+        let (first, last) = contact_fields(&p);
+        let email = p.emails.iter().find(|e| e.primary).or(p.emails.first()).map(|e| e.value.clone());
+        let draft = ContactDraft { account_id, first_name: first, last_name: last, email, phone: p.phone.clone() };
         let cmd = NewUser {
             user_name: p.user_name,
             emails: p.emails,
@@ -123,21 +97,13 @@ pub async fn create(
             password_hash: p.password_hash,
         };
         let user = create_in(conn, &actor, cmd)?;
-        Ok(UserWithGroups {
-            user,
-            groups: vec![],
-        })
+        Ok(UserWithGroups { user, groups: vec![] })
     })
     .await
 }
 
 /// Keeps the linked contact's name, email and phone equal to the user's.
-fn sync_contact(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    user: &User,
-    p: &ScimProfile,
-) -> Result<(), ServiceError> {
+fn sync_contact(conn: &mut DbConnection, actor: &Actor, user: &User, p: &ScimProfile) -> Result<(), ServiceError> {
     let Some(contact_id) = &user.contact_id else {
         return Ok(());
     };
@@ -153,17 +119,9 @@ fn sync_contact(
         updated_at: now(),
         ..before.clone()
     };
-    if (
-        &after.first_name,
-        &after.last_name,
-        &after.email,
-        &after.phone,
-    ) == (
-        &before.first_name,
-        &before.last_name,
-        &before.email,
-        &before.phone,
-    ) {
+    if (&after.first_name, &after.last_name, &after.email, &after.phone)
+        == (&before.first_name, &before.last_name, &before.email, &before.phone)
+    {
         return Ok(());
     }
     directory::update_contact(conn, &after)?;
@@ -178,20 +136,13 @@ fn sync_contact(
 }
 
 /// Moves a user to another license (pool-checked; a community license needs a contact).
-fn change_license(
-    conn: &mut DbConnection,
-    user: &mut User,
-    to: License,
-) -> Result<(), ServiceError> {
+fn change_license(conn: &mut DbConnection, user: &mut User, to: License) -> Result<(), ServiceError> {
     if user.license == to {
         return Ok(());
     }
     policy::licensing::can_hold(to, !user.is_contactless())?;
     let pools = licenses::lock(conn, &[user.license, to])?;
-    let pool = pools
-        .iter()
-        .find(|p| p.license == to)
-        .ok_or(ServiceError::NotFound("license"))?;
+    let pool = pools.iter().find(|p| p.license == to).ok_or(ServiceError::NotFound("license"))?;
     policy::licensing::can_grant(pool)?;
     if !licenses::grant(conn, to)? {
         return Err(PolicyViolation::LicenseUnavailable { license: to }.into());
@@ -202,12 +153,7 @@ fn change_license(
 }
 
 /// Writes a SCIM profile over a locked user.
-fn apply(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    before: User,
-    p: ScimProfile,
-) -> Result<UserWithGroups, ServiceError> {
+fn apply(conn: &mut DbConnection, actor: &Actor, before: User, p: ScimProfile) -> Result<UserWithGroups, ServiceError> {
     scim_routing::check_update(p.contactless)?;
     let mut after = before.clone();
     after.user_name = p.user_name.as_str().to_owned();
@@ -227,18 +173,11 @@ fn apply(
     let user = if after == before {
         before
     } else {
-        let action = if before.license != after.license {
-            "user.license_changed"
-        } else {
-            "user.updated"
-        };
+        let action = if before.license != after.license { "user.license_changed" } else { "user.updated" };
         save(conn, actor, action, &before, after, None)?
     };
     sync_contact(conn, actor, &user, &p)?;
-    let groups = groups_of(conn, &[&user.id])?
-        .pop()
-        .map(|(_, g)| g)
-        .unwrap_or_default();
+    let groups = groups_of(conn, &[&user.id])?.pop().map(|(_, g)| g).unwrap_or_default();
     Ok(UserWithGroups { user, groups })
 }
 
@@ -259,29 +198,20 @@ pub async fn replace(
 
 /// PATCH: `f` turns the current user into the profile to write, inside the transaction
 /// that holds the user's row (RFC 7644 §3.5.2: the operations apply atomically).
-pub async fn patch<F>(
-    db: &Db,
-    actor: Actor,
-    id: String,
-    if_match: Option<i64>,
-    f: F,
-) -> Result<UserWithGroups, ServiceError>
+/// The closure's error type `E` lets the caller carry its own errors (e.g. a SCIM
+/// `noTarget`) out of the transaction.
+pub async fn patch<F, E>(db: &Db, actor: Actor, id: String, if_match: Option<i64>, f: F) -> Result<UserWithGroups, E>
 where
-    F: FnOnce(&UserWithGroups) -> Result<ScimProfile, ServiceError> + Send + 'static,
+    F: FnOnce(&UserWithGroups) -> Result<ScimProfile, E> + Send + 'static,
+    E: From<ServiceError> + From<StoreError> + From<diesel::result::Error> + Send + 'static,
 {
     db.write(move |conn| {
         let before = load_for_write(conn, &actor, &id)?;
         check_version(&before, if_match)?;
-        let groups = groups_of(conn, &[&before.id])?
-            .pop()
-            .map(|(_, g)| g)
-            .unwrap_or_default();
-        let current = UserWithGroups {
-            user: before,
-            groups,
-        };
+        let groups = groups_of(conn, &[&before.id])?.pop().map(|(_, g)| g).unwrap_or_default();
+        let current = UserWithGroups { user: before, groups };
         let p = f(&current)?;
-        apply(conn, &actor, current.user, p)
+        Ok(apply(conn, &actor, current.user, p)?)
     })
     .await
 }
@@ -290,22 +220,18 @@ pub async fn get(db: &Db, actor: Actor, id: String) -> Result<UserWithGroups, Se
     db.read(move |conn| {
         let user = users::find(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
         policy::delegation::can_manage(&actor, &user)?;
-        let groups = groups_of(conn, &[&user.id])?
-            .pop()
-            .map(|(_, g)| g)
-            .unwrap_or_default();
+        let groups = groups_of(conn, &[&user.id])?.pop().map(|(_, g)| g).unwrap_or_default();
         Ok(UserWithGroups { user, groups })
     })
     .await
 }
 
-fn groups_of(
-    conn: &mut DbConnection,
-    ids: &[&str],
-) -> Result<Vec<(String, Vec<(String, String)>)>, ServiceError> {
+/// Group references of one user: (group id, displayName).
+type GroupRefs = Vec<(String, String)>;
+
+fn groups_of(conn: &mut DbConnection, ids: &[&str]) -> Result<Vec<(String, GroupRefs)>, ServiceError> {
     let rows = user_query::groups_of(conn, ids)?;
-    let mut out: Vec<(String, Vec<(String, String)>)> =
-        ids.iter().map(|i| ((*i).to_owned(), vec![])).collect();
+    let mut out: Vec<(String, GroupRefs)> = ids.iter().map(|i| ((*i).to_owned(), vec![])).collect();
     for (member, gid, name) in rows {
         if let Some(slot) = out.iter_mut().find(|(u, _)| *u == member) {
             slot.1.push((gid, name));
@@ -314,19 +240,13 @@ fn groups_of(
     Ok(out)
 }
 
-fn with_groups(
-    conn: &mut DbConnection,
-    users: Vec<User>,
-) -> Result<Vec<UserWithGroups>, ServiceError> {
+fn with_groups(conn: &mut DbConnection, users: Vec<User>) -> Result<Vec<UserWithGroups>, ServiceError> {
     let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
     let mut groups = groups_of(conn, &ids)?;
     Ok(users
         .into_iter()
         .zip(groups.iter_mut())
-        .map(|(user, (_, g))| UserWithGroups {
-            user,
-            groups: std::mem::take(g),
-        })
+        .map(|(user, (_, g))| UserWithGroups { user, groups: std::mem::take(g) })
         .collect())
 }
 
@@ -341,11 +261,7 @@ pub async fn query(
 ) -> Result<(i64, Vec<UserWithGroups>), ServiceError> {
     db.read(move |conn| {
         let total = user_query::count(conn, &pred)?;
-        let page = if limit > 0 {
-            user_query::page(conn, &pred, sort, descending, offset, limit)?
-        } else {
-            vec![]
-        };
+        let page = if limit > 0 { user_query::page(conn, &pred, sort, descending, offset, limit)? } else { vec![] };
         Ok((total, with_groups(conn, page)?))
     })
     .await
@@ -353,11 +269,7 @@ pub async fn query(
 
 /// Every user matching `pred` (a superset of the answer, for filters evaluated in
 /// memory); `TooMany` past `cap`.
-pub async fn scan(
-    db: &Db,
-    pred: Pred,
-    cap: i64,
-) -> Result<Option<Vec<UserWithGroups>>, ServiceError> {
+pub async fn scan(db: &Db, pred: Pred, cap: i64) -> Result<Option<Vec<UserWithGroups>>, ServiceError> {
     db.read(move |conn| {
         if user_query::count(conn, &pred)? > cap {
             return Ok(None);

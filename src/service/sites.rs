@@ -4,9 +4,7 @@ use serde_json::json;
 
 use super::users::{NewUser, create_in};
 use super::{Page, ServiceError, audit};
-use crate::domain::{
-    Actor, Email, Origin, Site, User, UserName, ValidationError, new_id, now, text,
-};
+use crate::domain::{Actor, Email, Origin, Site, User, UserName, ValidationError, new_id, now, text};
 use crate::policy;
 use crate::store::{Db, directory, users};
 
@@ -14,16 +12,11 @@ use crate::store::{Db, directory, users};
 fn url_path_prefix(value: &str) -> Result<String, ValidationError> {
     let ok = !value.is_empty()
         && value.len() <= 64
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if ok {
         Ok(value.to_owned())
     } else {
-        Err(ValidationError::new(
-            "urlPathPrefix",
-            "must be 1 to 64 characters of a-z, 0-9, '-' and '_'",
-        ))
+        Err(ValidationError::new("urlPathPrefix", "must be 1 to 64 characters of a-z, 0-9, '-' and '_'"))
     }
 }
 
@@ -65,29 +58,16 @@ pub async fn list(db: &Db, cursor: Option<String>, limit: i64) -> Result<Page<Si
 }
 
 pub async fn get(db: &Db, id: String) -> Result<Site, ServiceError> {
-    db.read(move |conn| directory::find_site(conn, &id)?.ok_or(ServiceError::NotFound("site")))
-        .await
+    db.read(move |conn| directory::find_site(conn, &id)?.ok_or(ServiceError::NotFound("site"))).await
 }
 
 /// Adds a member (idempotent). Contactless users are members like any other (rule 7).
-pub async fn add_member(
-    db: &Db,
-    actor: Actor,
-    site_id: String,
-    user_id: String,
-) -> Result<(), ServiceError> {
+pub async fn add_member(db: &Db, actor: Actor, site_id: String, user_id: String) -> Result<(), ServiceError> {
     db.write(move |conn| {
         directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         users::find_for_update(conn, &user_id)?.ok_or(ServiceError::NotFound("user"))?;
         if users::add_member(conn, &site_id, &user_id, now())? {
-            audit::record(
-                conn,
-                &actor,
-                "site.member_added",
-                "user",
-                &user_id,
-                json!({ "siteId": site_id }),
-            )?;
+            audit::record(conn, &actor, "site.member_added", "user", &user_id, json!({ "siteId": site_id }))?;
         }
         Ok(())
     })
@@ -95,41 +75,21 @@ pub async fn add_member(
 }
 
 /// Removes a member (idempotent: removing a non-member succeeds).
-pub async fn remove_member(
-    db: &Db,
-    actor: Actor,
-    site_id: String,
-    user_id: String,
-) -> Result<(), ServiceError> {
+pub async fn remove_member(db: &Db, actor: Actor, site_id: String, user_id: String) -> Result<(), ServiceError> {
     db.write(move |conn| {
         directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         if users::remove_member(conn, &site_id, &user_id)? {
-            audit::record(
-                conn,
-                &actor,
-                "site.member_removed",
-                "user",
-                &user_id,
-                json!({ "siteId": site_id }),
-            )?;
+            audit::record(conn, &actor, "site.member_removed", "user", &user_id, json!({ "siteId": site_id }))?;
         }
         Ok(())
     })
     .await
 }
 
-pub async fn members(
-    db: &Db,
-    site_id: String,
-    cursor: Option<String>,
-    limit: i64,
-) -> Result<Page<User>, ServiceError> {
+pub async fn members(db: &Db, site_id: String, cursor: Option<String>, limit: i64) -> Result<Page<User>, ServiceError> {
     db.read(move |conn| {
         directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
-        let filter = users::UserFilter {
-            site_id: Some(site_id),
-            ..Default::default()
-        };
+        let filter = users::UserFilter { site_id: Some(site_id), ..Default::default() };
         let rows = users::list(conn, &filter, cursor.as_deref(), limit + 1)?;
         Ok(Page::from_probe(rows, limit, |u| u.id.clone()))
     })
@@ -146,12 +106,7 @@ pub struct Registration {
 }
 
 /// Self-registration: a contactless `external_identity` user, member of the site.
-pub async fn register(
-    db: &Db,
-    actor: Actor,
-    site_id: String,
-    reg: Registration,
-) -> Result<User, ServiceError> {
+pub async fn register(db: &Db, actor: Actor, site_id: String, reg: Registration) -> Result<User, ServiceError> {
     db.write(move |conn| {
         let site = directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         policy::registration::can_self_register(&site)?;

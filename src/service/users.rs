@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::{Conflict, Page, ServiceError, audit, auth, directory as contacts};
 use crate::domain::{
-    Actor, ContactDraft, Email, License, LoginSession, Origin, Principal, User, UserEmail,
-    UserName, ValidationError, fold, new_id, now, optional_text,
+    Actor, ContactDraft, Email, License, LoginSession, Origin, Principal, User, UserEmail, UserName, ValidationError,
+    fold, new_id, now, optional_text,
 };
 use crate::policy::{self, PolicyViolation, licensing::Downgrade, licensing::Upgrade};
 use crate::store::{Db, DbConnection, directory, licenses, tokens, users};
@@ -44,12 +44,7 @@ pub struct NewUser {
 
 /// The one primary email of a natively created user.
 pub fn single_email(email: Email) -> Vec<UserEmail> {
-    vec![UserEmail {
-        value: email.into_inner(),
-        kind: None,
-        primary: true,
-        display: None,
-    }]
+    vec![UserEmail { value: email.into_inner(), kind: None, primary: true, display: None }]
 }
 
 /// Profile changes; `None` leaves a field alone, `Some(None)` clears a nullable one.
@@ -98,11 +93,7 @@ fn resolve_contact(
 }
 
 /// Creates a user inside the caller's transaction (also used by self-registration).
-pub fn create_in(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    cmd: NewUser,
-) -> Result<User, ServiceError> {
+pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result<User, ServiceError> {
     let license = cmd.license.unwrap_or(License::ExternalIdentity);
     let pool = licenses::lock_one(conn, license)?;
     let link = match cmd.contact {
@@ -154,23 +145,12 @@ pub fn create_in(
     let mut after = audit::user_fields(&user);
     after.insert("origin".into(), json!(user.origin.as_str()));
     after.insert("siteIds".into(), json!(user.site_ids));
-    audit::record(
-        conn,
-        actor,
-        "user.created",
-        "user",
-        &user.id,
-        json!({ "after": after }),
-    )?;
+    audit::record(conn, actor, "user.created", "user", &user.id, json!({ "after": after }))?;
     Ok(user)
 }
 
 /// Loads a user the actor may manage, locking its row for the rest of the transaction.
-pub(crate) fn load_for_write(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    id: &str,
-) -> Result<User, ServiceError> {
+pub(crate) fn load_for_write(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<User, ServiceError> {
     let user = users::find_for_update(conn, id)?.ok_or(ServiceError::NotFound("user"))?;
     policy::delegation::can_manage(actor, &user)?;
     Ok(user)
@@ -178,9 +158,7 @@ pub(crate) fn load_for_write(
 
 pub(crate) fn check_version(user: &User, if_match: Option<i64>) -> Result<(), ServiceError> {
     match if_match {
-        Some(v) if v != user.version => Err(ServiceError::VersionMismatch {
-            current: user.version,
-        }),
+        Some(v) if v != user.version => Err(ServiceError::VersionMismatch { current: user.version }),
         _ => Ok(()),
     }
 }
@@ -197,9 +175,7 @@ pub(crate) fn save(
     after.version = before.version + 1;
     after.updated_at = now();
     users::update(conn, &after, before.version).map_err(|e| match e {
-        crate::store::StoreError::NotFound => ServiceError::VersionMismatch {
-            current: before.version,
-        },
+        crate::store::StoreError::NotFound => ServiceError::VersionMismatch { current: before.version },
         other => other.into(),
     })?;
     let mut details = audit::user_changes(before, &after);
@@ -248,10 +224,7 @@ pub async fn list(db: &Db, actor: Actor, q: UserQuery) -> Result<Page<User>, Ser
             policy::delegation::can_use_account(&actor, a)?;
         }
         if q.contactless == Some(true) {
-            return Ok(Page {
-                items: vec![],
-                next_cursor: None,
-            });
+            return Ok(Page { items: vec![], next_cursor: None });
         }
         filter.scope_accounts = Some(accounts.clone());
     }
@@ -309,44 +282,26 @@ pub async fn update(
 }
 
 /// Deletes the user: its license returns to the pool, its contact stays.
-pub async fn delete(
-    db: &Db,
-    actor: Actor,
-    id: String,
-    if_match: Option<i64>,
-) -> Result<(), ServiceError> {
+pub async fn delete(db: &Db, actor: Actor, id: String, if_match: Option<i64>) -> Result<(), ServiceError> {
     db.write(move |conn| {
         let user = load_for_write(conn, &actor, &id)?;
         check_version(&user, if_match)?;
         licenses::lock_one(conn, user.license)?;
         licenses::release(conn, user.license)?;
         users::delete(conn, &user.id)?;
-        audit::record(
-            conn,
-            &actor,
-            "user.deleted",
-            "user",
-            &user.id,
-            json!({ "before": audit::user_fields(&user) }),
-        )?;
+        audit::record(conn, &actor, "user.deleted", "user", &user.id, json!({ "before": audit::user_fields(&user) }))?;
         Ok(())
     })
     .await
 }
 
 /// Links the user to a contact (license unchanged).
-pub async fn assign_contact(
-    db: &Db,
-    actor: Actor,
-    id: String,
-    spec: ContactSpec,
-) -> Result<User, ServiceError> {
+pub async fn assign_contact(db: &Db, actor: Actor, id: String, spec: ContactSpec) -> Result<User, ServiceError> {
     db.write(move |conn| {
         let before = users::find_for_update(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
-        let (contact_id, account_id) =
-            resolve_contact(conn, &actor, spec, Some(&before.id), |account| {
-                policy::contacts::can_assign_contact(&actor, &before, account)
-            })?;
+        let (contact_id, account_id) = resolve_contact(conn, &actor, spec, Some(&before.id), |account| {
+            policy::contacts::can_assign_contact(&actor, &before, account)
+        })?;
         let mut after = before.clone();
         after.contact_id = Some(contact_id);
         after.account_id = Some(account_id);
@@ -363,10 +318,7 @@ pub async fn upgrade(db: &Db, actor: Actor, id: String, to: License) -> Result<U
     db.write(move |conn| {
         let before = load_for_write(conn, &actor, &id)?;
         let pools = licenses::lock(conn, &[before.license, to])?;
-        let pool = pools
-            .iter()
-            .find(|p| p.license == to)
-            .ok_or(ServiceError::NotFound("license"))?;
+        let pool = pools.iter().find(|p| p.license == to).ok_or(ServiceError::NotFound("license"))?;
         match policy::licensing::can_upgrade(&actor, &before, to, pool)? {
             Upgrade::Unchanged => Ok(before),
             Upgrade::Change { from } => {
@@ -395,10 +347,7 @@ fn apply_downgrade(
         Downgrade::MakeContactless { release } => {
             if let Some(released) = release {
                 if !licenses::grant(conn, License::ExternalIdentity)? {
-                    return Err(PolicyViolation::LicenseUnavailable {
-                        license: License::ExternalIdentity,
-                    }
-                    .into());
+                    return Err(PolicyViolation::LicenseUnavailable { license: License::ExternalIdentity }.into());
                 }
                 licenses::release(conn, released)?;
             }
@@ -417,10 +366,8 @@ pub async fn downgrade(db: &Db, actor: Actor, id: String) -> Result<User, Servic
     db.write(move |conn| {
         let before = users::find_for_update(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
         let pools = licenses::lock(conn, &[before.license, License::ExternalIdentity])?;
-        let ei = pools
-            .iter()
-            .find(|p| p.license == License::ExternalIdentity)
-            .ok_or(ServiceError::NotFound("license"))?;
+        let ei =
+            pools.iter().find(|p| p.license == License::ExternalIdentity).ok_or(ServiceError::NotFound("license"))?;
         let decision = policy::licensing::can_downgrade(&actor, &before, ei)?;
         apply_downgrade(conn, &actor, before, decision)
     })
@@ -448,25 +395,13 @@ pub const BULK_MAX_IDS: usize = 10_000;
 
 /// Downgrades many users in one transaction; `dry_run` decides the same way and writes
 /// nothing. Users are locked in id order, then the pools (see the module's lock order).
-pub async fn bulk_downgrade(
-    db: &Db,
-    actor: Actor,
-    req: BulkDowngrade,
-) -> Result<BulkOutcome, ServiceError> {
+pub async fn bulk_downgrade(db: &Db, actor: Actor, req: BulkDowngrade) -> Result<BulkOutcome, ServiceError> {
     if matches!(actor.principal, Principal::DelegatedAdmin { .. }) {
         // Every downgrade makes a contactless user: never a delegated admin's (rule 4).
         return Err(PolicyViolation::DelegatedAdminForbidden.into());
     }
-    if req
-        .user_ids
-        .as_ref()
-        .is_some_and(|ids| ids.len() > BULK_MAX_IDS)
-    {
-        return Err(ValidationError::new(
-            "userIds",
-            format!("at most {BULK_MAX_IDS} ids per request"),
-        )
-        .into());
+    if req.user_ids.as_ref().is_some_and(|ids| ids.len() > BULK_MAX_IDS) {
+        return Err(ValidationError::new("userIds", format!("at most {BULK_MAX_IDS} ids per request")).into());
     }
     let dry_run = req.dry_run;
     let work = move |conn: &mut DbConnection| -> Result<BulkOutcome, ServiceError> {
@@ -476,19 +411,12 @@ pub async fn bulk_downgrade(
             None => {
                 let filter = users::UserFilter {
                     licenses_in: Some(
-                        License::ALL
-                            .iter()
-                            .filter(|l| l.is_community())
-                            .map(|l| l.as_str().to_owned())
-                            .collect(),
+                        License::ALL.iter().filter(|l| l.is_community()).map(|l| l.as_str().to_owned()).collect(),
                     ),
                     active: req.inactive_only.then_some(false),
                     ..Default::default()
                 };
-                users::list(conn, &filter, None, i64::MAX)?
-                    .into_iter()
-                    .map(|u| u.id)
-                    .collect()
+                users::list(conn, &filter, None, i64::MAX)?.into_iter().map(|u| u.id).collect()
             }
         };
         ids.sort();
@@ -517,10 +445,7 @@ pub async fn bulk_downgrade(
             match policy::licensing::can_downgrade(&actor, &user, &ei) {
                 Err(v) => out.skipped.push((user.id, v.code().to_owned())),
                 Ok(decision) => {
-                    if let Downgrade::MakeContactless {
-                        release: Some(released),
-                    } = decision
-                    {
+                    if let Downgrade::MakeContactless { release: Some(released) } = decision {
                         for p in pools.iter_mut() {
                             if p.license == License::ExternalIdentity {
                                 p.used += 1;
@@ -540,11 +465,7 @@ pub async fn bulk_downgrade(
         out.skipped.sort();
         Ok(out)
     };
-    if dry_run {
-        db.read(work).await
-    } else {
-        db.write(work).await
-    }
+    if dry_run { db.read(work).await } else { db.write(work).await }
 }
 
 /// A login-as session: its secret (shown once) and when it expires.
@@ -556,12 +477,7 @@ pub struct LoginAs {
 }
 
 /// Rule 3: starts an impersonation session for a contact-backed user.
-pub async fn login_as(
-    db: &Db,
-    actor: Actor,
-    id: String,
-    ttl: Duration,
-) -> Result<LoginAs, ServiceError> {
+pub async fn login_as(db: &Db, actor: Actor, id: String, ttl: Duration) -> Result<LoginAs, ServiceError> {
     let secret = auth::generate_secret(auth::SESSION_PREFIX)?;
     let hash = auth::hash_secret(&secret);
     db.write(move |conn| {
@@ -584,11 +500,7 @@ pub async fn login_as(
             &user.id,
             json!({ "sessionId": session.id, "expiresAt": session.expires_at }),
         )?;
-        Ok(LoginAs {
-            session_token: secret,
-            expires_at: session.expires_at,
-            user_id: user.id,
-        })
+        Ok(LoginAs { session_token: secret, expires_at: session.expires_at, user_id: user.id })
     })
     .await
 }
@@ -600,8 +512,7 @@ pub async fn use_session(db: &Db, presented: String) -> Result<(LoginSession, Us
     }
     let hash = auth::hash_secret(&presented);
     db.write(move |conn| {
-        let session =
-            tokens::find_live_session(conn, &hash, now())?.ok_or(ServiceError::Unauthenticated)?;
+        let session = tokens::find_live_session(conn, &hash, now())?.ok_or(ServiceError::Unauthenticated)?;
         let user = users::find(conn, &session.user_id)?.ok_or(ServiceError::Unauthenticated)?;
         let actor = Actor::new(format!("session:{}", session.id), Principal::Admin);
         audit::record(

@@ -43,9 +43,7 @@ pub fn list(
     before: Option<&str>,
     limit: i64,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    let mut q = audit_events::table
-        .select(AuditRow::as_select())
-        .into_boxed();
+    let mut q = audit_events::table.select(AuditRow::as_select()).into_boxed();
     if let Some(t) = target_id {
         q = q.filter(audit_events::target_id.eq(t.to_owned()));
     }

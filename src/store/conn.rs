@@ -93,8 +93,7 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
@@ -116,9 +115,7 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for Pragmas {
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError),
-            DbConnection::Pg(c) => c
-                .batch_execute("SET TIME ZONE 'UTC'")
-                .map_err(r2d2::Error::QueryError),
+            DbConnection::Pg(c) => c.batch_execute("SET TIME ZONE 'UTC'").map_err(r2d2::Error::QueryError),
         }
     }
 }
@@ -139,15 +136,12 @@ pub fn build_pool(target: &Target, size: u32) -> Result<Pool, anyhow::Error> {
 /// Applies the pending migrations of this connection's backend.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, anyhow::Error> {
     let applied = match conn {
-        DbConnection::Sqlite(c) => c
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
-            .len(),
+        DbConnection::Sqlite(c) => {
+            c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(|e| anyhow::anyhow!("migration failed: {e}"))?.len()
+        }
         DbConnection::Pg(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
-            let result = c
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|v| v.len());
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
             c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
             result.map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
         }
@@ -158,12 +152,8 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, anyhow::Error> {
 /// True when no migration of this backend is pending.
 pub fn is_migrated(conn: &mut DbConnection) -> Result<bool, anyhow::Error> {
     let none_pending = match conn {
-        DbConnection::Sqlite(c) => c
-            .pending_migrations(SQLITE_MIGRATIONS)
-            .map(|p| p.is_empty()),
-        DbConnection::Pg(c) => c
-            .pending_migrations(POSTGRES_MIGRATIONS)
-            .map(|p| p.is_empty()),
+        DbConnection::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|p| p.is_empty()),
+        DbConnection::Pg(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|p| p.is_empty()),
     };
     none_pending.map_err(|e| anyhow::anyhow!("cannot read migrations: {e}"))
 }
@@ -174,22 +164,10 @@ mod tests {
 
     #[test]
     fn urls_pick_the_backend_by_scheme() {
-        assert_eq!(
-            Target::parse("scimgate.db"),
-            Ok(Target::Sqlite("scimgate.db".into()))
-        );
-        assert_eq!(
-            Target::parse("sqlite:///tmp/x.db"),
-            Ok(Target::Sqlite("/tmp/x.db".into()))
-        );
-        assert!(matches!(
-            Target::parse("postgres://u@h/db"),
-            Ok(Target::Postgres(_))
-        ));
-        assert!(matches!(
-            Target::parse("postgresql://u@h/db"),
-            Ok(Target::Postgres(_))
-        ));
+        assert_eq!(Target::parse("scimgate.db"), Ok(Target::Sqlite("scimgate.db".into())));
+        assert_eq!(Target::parse("sqlite:///tmp/x.db"), Ok(Target::Sqlite("/tmp/x.db".into())));
+        assert!(matches!(Target::parse("postgres://u@h/db"), Ok(Target::Postgres(_))));
+        assert!(matches!(Target::parse("postgresql://u@h/db"), Ok(Target::Postgres(_))));
         assert!(Target::parse("postgress://u@h/db").is_err());
         assert!(Target::parse(":memory:").is_err());
         assert!(Target::parse("").is_err());
@@ -197,10 +175,7 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("scimgate.db"), "scimgate.db");
     }

@@ -18,49 +18,27 @@ struct AccountRow {
 
 impl From<AccountRow> for Account {
     fn from(r: AccountRow) -> Self {
-        Account {
-            id: r.id,
-            name: r.name,
-            created_at: to_utc(r.created_at),
-        }
+        Account { id: r.id, name: r.name, created_at: to_utc(r.created_at) }
     }
 }
 
 pub fn insert_account(conn: &mut DbConnection, a: &Account) -> Result<(), StoreError> {
     diesel::insert_into(accounts::table)
-        .values(AccountRow {
-            id: a.id.clone(),
-            name: a.name.clone(),
-            created_at: a.created_at.naive_utc(),
-        })
+        .values(AccountRow { id: a.id.clone(), name: a.name.clone(), created_at: a.created_at.naive_utc() })
         .execute(conn)?;
     Ok(())
 }
 
 pub fn find_account(conn: &mut DbConnection, id: &str) -> Result<Option<Account>, StoreError> {
-    Ok(accounts::table
-        .find(id)
-        .select(AccountRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(Account::from))
+    Ok(accounts::table.find(id).select(AccountRow::as_select()).first(conn).optional()?.map(Account::from))
 }
 
-pub fn list_accounts(
-    conn: &mut DbConnection,
-    after: Option<&str>,
-    limit: i64,
-) -> Result<Vec<Account>, StoreError> {
+pub fn list_accounts(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> Result<Vec<Account>, StoreError> {
     let mut q = accounts::table.select(AccountRow::as_select()).into_boxed();
     if let Some(after) = after {
         q = q.filter(accounts::id.gt(after.to_owned()));
     }
-    Ok(q.order(accounts::id)
-        .limit(limit)
-        .load(conn)?
-        .into_iter()
-        .map(Account::from)
-        .collect())
+    Ok(q.order(accounts::id).limit(limit).load(conn)?.into_iter().map(Account::from).collect())
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
@@ -108,30 +86,17 @@ impl From<&Contact> for ContactRow {
 }
 
 pub fn insert_contact(conn: &mut DbConnection, c: &Contact) -> Result<(), StoreError> {
-    diesel::insert_into(contacts::table)
-        .values(ContactRow::from(c))
-        .execute(conn)?;
+    diesel::insert_into(contacts::table).values(ContactRow::from(c)).execute(conn)?;
     Ok(())
 }
 
 pub fn update_contact(conn: &mut DbConnection, c: &Contact) -> Result<(), StoreError> {
-    let n = diesel::update(contacts::table.find(&c.id))
-        .set(ContactRow::from(c))
-        .execute(conn)?;
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
-    }
+    let n = diesel::update(contacts::table.find(&c.id)).set(ContactRow::from(c)).execute(conn)?;
+    if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
 }
 
 pub fn find_contact(conn: &mut DbConnection, id: &str) -> Result<Option<Contact>, StoreError> {
-    Ok(contacts::table
-        .find(id)
-        .select(ContactRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(Contact::from))
+    Ok(contacts::table.find(id).select(ContactRow::as_select()).first(conn).optional()?.map(Contact::from))
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
@@ -170,57 +135,31 @@ pub fn insert_site(conn: &mut DbConnection, s: &Site) -> Result<(), StoreError> 
 }
 
 pub fn find_site(conn: &mut DbConnection, id: &str) -> Result<Option<Site>, StoreError> {
-    Ok(sites::table
-        .find(id)
-        .select(SiteRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(Site::from))
+    Ok(sites::table.find(id).select(SiteRow::as_select()).first(conn).optional()?.map(Site::from))
 }
 
-pub fn list_sites(
-    conn: &mut DbConnection,
-    after: Option<&str>,
-    limit: i64,
-) -> Result<Vec<Site>, StoreError> {
+pub fn list_sites(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> Result<Vec<Site>, StoreError> {
     let mut q = sites::table.select(SiteRow::as_select()).into_boxed();
     if let Some(after) = after {
         q = q.filter(sites::id.gt(after.to_owned()));
     }
-    Ok(q.order(sites::id)
-        .limit(limit)
-        .load(conn)?
-        .into_iter()
-        .map(Site::from)
-        .collect())
+    Ok(q.order(sites::id).limit(limit).load(conn)?.into_iter().map(Site::from).collect())
 }
 
 pub fn member_count(conn: &mut DbConnection, site_id: &str) -> Result<i64, StoreError> {
-    Ok(site_members::table
-        .filter(site_members::site_id.eq(site_id))
-        .count()
-        .get_result(conn)?)
+    Ok(site_members::table.filter(site_members::site_id.eq(site_id)).count().get_result(conn)?)
 }
 
 /// Creates the account with this id unless it exists (concurrent gateways may race to
 /// create the configured default account; the second insert is a no-op).
 pub fn ensure_account(conn: &mut DbConnection, a: &Account) -> Result<(), StoreError> {
-    let row = AccountRow {
-        id: a.id.clone(),
-        name: a.name.clone(),
-        created_at: a.created_at.naive_utc(),
-    };
+    let row = AccountRow { id: a.id.clone(), name: a.name.clone(), created_at: a.created_at.naive_utc() };
     match conn {
         DbConnection::Pg(c) => {
-            diesel::insert_into(accounts::table)
-                .values(row)
-                .on_conflict_do_nothing()
-                .execute(c)?;
+            diesel::insert_into(accounts::table).values(row).on_conflict_do_nothing().execute(c)?;
         }
         DbConnection::Sqlite(c) => {
-            diesel::insert_or_ignore_into(accounts::table)
-                .values(row)
-                .execute(c)?;
+            diesel::insert_or_ignore_into(accounts::table).values(row).execute(c)?;
         }
     }
     Ok(())

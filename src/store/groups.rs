@@ -50,13 +50,8 @@ impl GroupRow {
     }
 }
 
-fn write_members(
-    conn: &mut DbConnection,
-    group_id: &str,
-    members: &[GroupMember],
-) -> Result<(), StoreError> {
-    diesel::delete(group_members::table.filter(group_members::group_id.eq(group_id)))
-        .execute(conn)?;
+fn write_members(conn: &mut DbConnection, group_id: &str, members: &[GroupMember]) -> Result<(), StoreError> {
+    diesel::delete(group_members::table.filter(group_members::group_id.eq(group_id))).execute(conn)?;
     for m in members {
         diesel::insert_into(group_members::table)
             .values((
@@ -70,21 +65,15 @@ fn write_members(
 }
 
 pub fn insert(conn: &mut DbConnection, g: &Group) -> Result<(), StoreError> {
-    diesel::insert_into(groups::table)
-        .values(GroupRow::from_group(g))
-        .execute(conn)?;
+    diesel::insert_into(groups::table).values(GroupRow::from_group(g)).execute(conn)?;
     write_members(conn, &g.id, &g.members)
 }
 
 /// Writes `g` over the row still at `expected_version` (`NotFound` otherwise).
 pub fn update(conn: &mut DbConnection, g: &Group, expected_version: i64) -> Result<(), StoreError> {
-    let n = diesel::update(
-        groups::table
-            .filter(groups::id.eq(&g.id))
-            .filter(groups::version.eq(expected_version)),
-    )
-    .set(GroupRow::from_group(g))
-    .execute(conn)?;
+    let n = diesel::update(groups::table.filter(groups::id.eq(&g.id)).filter(groups::version.eq(expected_version)))
+        .set(GroupRow::from_group(g))
+        .execute(conn)?;
     if n != 1 {
         return Err(StoreError::NotFound);
     }
@@ -98,24 +87,12 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
 }
 
 /// Reads a group; on PostgreSQL `lock` holds its row until commit.
-pub fn find(
-    conn: &mut DbConnection,
-    id: &str,
-    lock: bool,
-    with_members: bool,
-) -> Result<Option<Group>, StoreError> {
+pub fn find(conn: &mut DbConnection, id: &str, lock: bool, with_members: bool) -> Result<Option<Group>, StoreError> {
     let row = match conn {
-        DbConnection::Pg(c) if lock => groups::table
-            .find(id)
-            .select(GroupRow::as_select())
-            .for_update()
-            .first(c)
-            .optional()?,
-        _ => groups::table
-            .find(id)
-            .select(GroupRow::as_select())
-            .first(conn)
-            .optional()?,
+        DbConnection::Pg(c) if lock => {
+            groups::table.find(id).select(GroupRow::as_select()).for_update().first(c).optional()?
+        }
+        _ => groups::table.find(id).select(GroupRow::as_select()).first(conn).optional()?,
     };
     match row {
         None => Ok(None),
@@ -158,50 +135,28 @@ pub fn page(
     limit: i64,
     with_members: bool,
 ) -> Result<Vec<Group>, StoreError> {
-    let q = filtered(
-        groups::table.select(GroupRow::as_select()).into_boxed(),
-        pred,
-    );
+    let q = filtered(groups::table.select(GroupRow::as_select()).into_boxed(), pred);
     let q = match by_name {
         Some(false) => q.order(groups::display_name_folded.asc()),
         Some(true) => q.order(groups::display_name_folded.desc()),
         None => q,
     };
-    let rows = q
-        .then_order_by(groups::id.asc())
-        .offset(offset)
-        .limit(limit)
-        .load(conn)?;
+    let rows = q.then_order_by(groups::id.asc()).offset(offset).limit(limit).load(conn)?;
     attach(conn, rows, with_members)
 }
 
-fn attach(
-    conn: &mut DbConnection,
-    rows: Vec<GroupRow>,
-    with_members: bool,
-) -> Result<Vec<Group>, StoreError> {
+fn attach(conn: &mut DbConnection, rows: Vec<GroupRow>, with_members: bool) -> Result<Vec<Group>, StoreError> {
     let mut by_group: HashMap<String, Vec<GroupMember>> = HashMap::new();
     if with_members && !rows.is_empty() {
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let pairs: Vec<(String, String, String)> = group_members::table
             .filter(group_members::group_id.eq_any(&ids))
             .order((group_members::group_id, group_members::member_id))
-            .select((
-                group_members::group_id,
-                group_members::member_id,
-                group_members::member_type,
-            ))
+            .select((group_members::group_id, group_members::member_id, group_members::member_type))
             .load(conn)?;
         for (g, m, kind) in pairs {
-            let kind = if kind == "Group" {
-                MemberKind::Group
-            } else {
-                MemberKind::User
-            };
-            by_group
-                .entry(g)
-                .or_default()
-                .push(GroupMember { id: m, kind });
+            let kind = if kind == "Group" { MemberKind::Group } else { MemberKind::User };
+            by_group.entry(g).or_default().push(GroupMember { id: m, kind });
         }
     }
     Ok(rows
@@ -214,26 +169,14 @@ fn attach(
 }
 
 /// Which of `ids` are users and which are groups (unknown ids are in neither).
-pub fn classify(
-    conn: &mut DbConnection,
-    ids: &[String],
-) -> Result<(Vec<String>, Vec<String>), StoreError> {
-    let found_users: Vec<String> = users::table
-        .filter(users::id.eq_any(ids))
-        .select(users::id)
-        .load(conn)?;
-    let found_groups: Vec<String> = groups::table
-        .filter(groups::id.eq_any(ids))
-        .select(groups::id)
-        .load(conn)?;
+pub fn classify(conn: &mut DbConnection, ids: &[String]) -> Result<(Vec<String>, Vec<String>), StoreError> {
+    let found_users: Vec<String> = users::table.filter(users::id.eq_any(ids)).select(users::id).load(conn)?;
+    let found_groups: Vec<String> = groups::table.filter(groups::id.eq_any(ids)).select(groups::id).load(conn)?;
     Ok((found_users, found_groups))
 }
 
 /// Display names of the given users and groups, for `members.display`.
-pub fn display_names(
-    conn: &mut DbConnection,
-    ids: &[&str],
-) -> Result<HashMap<String, String>, StoreError> {
+pub fn display_names(conn: &mut DbConnection, ids: &[&str]) -> Result<HashMap<String, String>, StoreError> {
     let mut names: HashMap<String, String> = HashMap::new();
     let u: Vec<(String, Option<String>, String)> = users::table
         .filter(users::id.eq_any(ids))
@@ -242,10 +185,8 @@ pub fn display_names(
     for (id, display, user_name) in u {
         names.insert(id, display.unwrap_or(user_name));
     }
-    let g: Vec<(String, String)> = groups::table
-        .filter(groups::id.eq_any(ids))
-        .select((groups::id, groups::display_name))
-        .load(conn)?;
+    let g: Vec<(String, String)> =
+        groups::table.filter(groups::id.eq_any(ids)).select((groups::id, groups::display_name)).load(conn)?;
     names.extend(g);
     Ok(names)
 }

@@ -11,25 +11,14 @@ type PoolRow = (String, Option<i64>, i64);
 
 fn to_pool((license, capacity, used): PoolRow) -> Result<LicensePool, StoreError> {
     let license = license.parse().map_err(|_| StoreError::Corrupt(license))?;
-    Ok(LicensePool {
-        license,
-        capacity,
-        used,
-    })
+    Ok(LicensePool { license, capacity, used })
 }
 
 pub fn all(conn: &mut DbConnection) -> Result<Vec<LicensePool>, StoreError> {
     let rows: Vec<PoolRow> = license_pools::table
-        .select((
-            license_pools::license,
-            license_pools::capacity,
-            license_pools::used,
-        ))
+        .select((license_pools::license, license_pools::capacity, license_pools::used))
         .load(conn)?;
-    let mut pools = rows
-        .into_iter()
-        .map(to_pool)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut pools = rows.into_iter().map(to_pool).collect::<Result<Vec<_>, _>>()?;
     pools.sort_by_key(|p| License::ALL.iter().position(|l| *l == p.license));
     Ok(pools)
 }
@@ -43,11 +32,7 @@ pub fn lock(conn: &mut DbConnection, licenses: &[License]) -> Result<Vec<License
     let query = license_pools::table
         .filter(license_pools::license.eq_any(names))
         .order(license_pools::license)
-        .select((
-            license_pools::license,
-            license_pools::capacity,
-            license_pools::used,
-        ));
+        .select((license_pools::license, license_pools::capacity, license_pools::used));
     let rows: Vec<PoolRow> = match conn {
         DbConnection::Pg(c) => query.for_update().load(c)?,
         DbConnection::Sqlite(c) => query.load(c)?,
@@ -66,11 +51,7 @@ pub fn grant(conn: &mut DbConnection, license: License) -> Result<bool, StoreErr
     let n = diesel::update(
         license_pools::table
             .filter(license_pools::license.eq(license.as_str()))
-            .filter(
-                license_pools::capacity
-                    .is_null()
-                    .or(license_pools::capacity.gt(license_pools::used.nullable())),
-            ),
+            .filter(license_pools::capacity.is_null().or(license_pools::capacity.gt(license_pools::used.nullable()))),
     )
     .set(license_pools::used.eq(license_pools::used + 1))
     .execute(conn)?;
@@ -80,20 +61,14 @@ pub fn grant(conn: &mut DbConnection, license: License) -> Result<bool, StoreErr
 /// Returns one license to the pool.
 pub fn release(conn: &mut DbConnection, license: License) -> Result<(), StoreError> {
     diesel::update(
-        license_pools::table
-            .filter(license_pools::license.eq(license.as_str()))
-            .filter(license_pools::used.gt(0)),
+        license_pools::table.filter(license_pools::license.eq(license.as_str())).filter(license_pools::used.gt(0)),
     )
     .set(license_pools::used.eq(license_pools::used - 1))
     .execute(conn)?;
     Ok(())
 }
 
-pub fn set_capacity(
-    conn: &mut DbConnection,
-    license: License,
-    capacity: Option<i64>,
-) -> Result<(), StoreError> {
+pub fn set_capacity(conn: &mut DbConnection, license: License, capacity: Option<i64>) -> Result<(), StoreError> {
     diesel::update(license_pools::table.find(license.as_str()))
         .set(license_pools::capacity.eq(capacity))
         .execute(conn)?;

@@ -47,9 +47,7 @@ impl From<DieselError> for StoreError {
             DieselError::DatabaseError(
                 kind @ (DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::CheckViolation),
                 ref info,
-            ) => StoreError::Conflict {
-                constraint: constraint_name(&kind, info.as_ref()),
-            },
+            ) => StoreError::Conflict { constraint: constraint_name(&kind, info.as_ref()) },
             other => StoreError::Database(other),
         }
     }
@@ -57,10 +55,7 @@ impl From<DieselError> for StoreError {
 
 /// PostgreSQL reports the constraint's name; SQLite only a message such as
 /// `UNIQUE constraint failed: users.user_name_folded`, which maps to the same name.
-fn constraint_name(
-    kind: &DatabaseErrorKind,
-    info: &dyn diesel::result::DatabaseErrorInformation,
-) -> String {
+fn constraint_name(kind: &DatabaseErrorKind, info: &dyn diesel::result::DatabaseErrorInformation) -> String {
     if let Some(name) = info.constraint_name() {
         return name.to_owned();
     }
@@ -129,11 +124,7 @@ impl Db {
             let pool = conn::build_pool(&target, pool_size.max(2))?;
             (pool.clone(), pool)
         };
-        Ok(Db {
-            writer,
-            reader,
-            target,
-        })
+        Ok(Db { writer, reader, target })
     }
 
     pub fn target(&self) -> &Target {

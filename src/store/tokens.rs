@@ -57,10 +57,7 @@ pub fn insert(conn: &mut DbConnection, t: &TokenInfo, token_hash: &str) -> Resul
 }
 
 /// The live (not revoked) token with this hash.
-pub fn find_live_by_hash(
-    conn: &mut DbConnection,
-    hash: &str,
-) -> Result<Option<TokenInfo>, StoreError> {
+pub fn find_live_by_hash(conn: &mut DbConnection, hash: &str) -> Result<Option<TokenInfo>, StoreError> {
     tokens::table
         .filter(tokens::token_hash.eq(hash))
         .filter(tokens::revoked_at.is_null())
@@ -72,13 +69,7 @@ pub fn find_live_by_hash(
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<TokenInfo>, StoreError> {
-    tokens::table
-        .find(id)
-        .select(TokenRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(TokenInfo::try_from)
-        .transpose()
+    tokens::table.find(id).select(TokenRow::as_select()).first(conn).optional()?.map(TokenInfo::try_from).transpose()
 }
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<TokenInfo>, StoreError> {
@@ -98,11 +89,7 @@ pub fn revoke(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<()
     Ok(())
 }
 
-pub fn insert_session(
-    conn: &mut DbConnection,
-    s: &LoginSession,
-    token_hash: &str,
-) -> Result<(), StoreError> {
+pub fn insert_session(conn: &mut DbConnection, s: &LoginSession, token_hash: &str) -> Result<(), StoreError> {
     diesel::insert_into(login_sessions::table)
         .values((
             login_sessions::id.eq(&s.id),
@@ -134,13 +121,11 @@ pub fn find_live_session(
         ))
         .first(conn)
         .optional()?;
-    Ok(row.map(
-        |(id, user_id, actor, created_at, expires_at)| LoginSession {
-            id,
-            user_id,
-            actor,
-            created_at: to_utc(created_at),
-            expires_at: to_utc(expires_at),
-        },
-    ))
+    Ok(row.map(|(id, user_id, actor, created_at, expires_at)| LoginSession {
+        id,
+        user_id,
+        actor,
+        created_at: to_utc(created_at),
+        expires_at: to_utc(expires_at),
+    }))
 }

@@ -69,9 +69,7 @@ pub enum Pred {
 type Boxed = Box<dyn BoxableExpression<users::table, MultiBackend, SqlType = Bool>>;
 
 fn like_escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 fn pattern(op: StrOp, v: &str) -> String {
@@ -93,9 +91,7 @@ macro_rules! compare {
             StrOp::Ge => Box::new($col.ge(v)),
             StrOp::Lt => Box::new($col.lt(v)),
             StrOp::Le => Box::new($col.le(v)),
-            op @ (StrOp::Co | StrOp::Sw | StrOp::Ew) => {
-                Box::new($col.like(pattern(op, &v)).escape('\\'))
-            }
+            op @ (StrOp::Co | StrOp::Sw | StrOp::Ew) => Box::new($col.like(pattern(op, &v)).escape('\\')),
         };
         b
     }};
@@ -183,11 +179,7 @@ fn compile(p: &Pred) -> Boxed {
                 TimeField::Modified => ordered!(users::updated_at, op, at),
             }
         }
-        Pred::Email {
-            value,
-            kind,
-            primary,
-        } => email(value.as_ref(), kind.as_deref(), *primary),
+        Pred::Email { value, kind, primary } => email(value.as_ref(), kind.as_deref(), *primary),
         Pred::InGroup(g) => Box::new(
             sql::<Bool>("users.id IN (SELECT member_id FROM group_members WHERE group_id = ")
                 .bind::<Text, _>(g.clone())
@@ -211,10 +203,7 @@ pub enum SortKey {
 }
 
 pub fn count(conn: &mut DbConnection, pred: &Pred) -> Result<i64, StoreError> {
-    Ok(users::table
-        .filter(compile(pred))
-        .select(count_star())
-        .first(conn)?)
+    Ok(users::table.filter(compile(pred)).select(count_star()).first(conn)?)
 }
 
 /// One page: `offset` rows skipped in the given order, at most `limit`.
@@ -226,10 +215,7 @@ pub fn page(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<User>, StoreError> {
-    let mut q = users::table
-        .filter(compile(pred))
-        .select(UserRow::as_select())
-        .into_boxed();
+    let mut q = users::table.filter(compile(pred)).select(UserRow::as_select()).into_boxed();
     q = match (sort, descending) {
         (SortKey::Id, false) => q.order(users::id.asc()),
         (SortKey::Id, true) => q.order(users::id.desc()),
@@ -244,19 +230,12 @@ pub fn page(
         (SortKey::Modified, false) => q.order(users::updated_at.asc()),
         (SortKey::Modified, true) => q.order(users::updated_at.desc()),
     };
-    let rows = q
-        .then_order_by(users::id.asc())
-        .offset(offset)
-        .limit(limit)
-        .load(conn)?;
+    let rows = q.then_order_by(users::id.asc()).offset(offset).limit(limit).load(conn)?;
     attach_details(conn, rows)
 }
 
 /// The ids of the groups each user is a direct member of, with the groups' names.
-pub fn groups_of(
-    conn: &mut DbConnection,
-    user_ids: &[&str],
-) -> Result<Vec<(String, String, String)>, StoreError> {
+pub fn groups_of(conn: &mut DbConnection, user_ids: &[&str]) -> Result<Vec<(String, String, String)>, StoreError> {
     use super::schema::groups;
     Ok(group_members::table
         .inner_join(groups::table)

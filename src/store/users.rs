@@ -81,10 +81,7 @@ impl UserRow {
 
     fn into_user(self, details: Details) -> Result<User, StoreError> {
         Ok(User {
-            license: self
-                .license
-                .parse()
-                .map_err(|_| StoreError::Corrupt(self.license.clone()))?,
+            license: self.license.parse().map_err(|_| StoreError::Corrupt(self.license.clone()))?,
             origin: self.origin.parse().map_err(StoreError::Corrupt)?,
             id: self.id,
             user_name: self.user_name,
@@ -107,17 +104,11 @@ impl UserRow {
 }
 
 pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
-    diesel::insert_into(users::table)
-        .values(UserRow::from_user(user))
-        .execute(conn)?;
+    diesel::insert_into(users::table).values(UserRow::from_user(user)).execute(conn)?;
     write_emails(conn, &user.id, &user.emails)
 }
 
-fn write_emails(
-    conn: &mut DbConnection,
-    user_id: &str,
-    emails: &[UserEmail],
-) -> Result<(), StoreError> {
+fn write_emails(conn: &mut DbConnection, user_id: &str, emails: &[UserEmail]) -> Result<(), StoreError> {
     diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user_id))).execute(conn)?;
     let rows: Vec<EmailRow> = emails
         .iter()
@@ -134,27 +125,17 @@ fn write_emails(
         .collect();
     // One statement per row: MultiConnection has no batch insert (users have few emails).
     for row in rows {
-        diesel::insert_into(user_emails::table)
-            .values(row)
-            .execute(conn)?;
+        diesel::insert_into(user_emails::table).values(row).execute(conn)?;
     }
     Ok(())
 }
 
 /// Writes `user` over the row whose version is still `expected_version`; `NotFound` when
 /// the row is gone or another writer moved its version (optimistic concurrency).
-pub fn update(
-    conn: &mut DbConnection,
-    user: &User,
-    expected_version: i64,
-) -> Result<(), StoreError> {
-    let n = diesel::update(
-        users::table
-            .filter(users::id.eq(&user.id))
-            .filter(users::version.eq(expected_version)),
-    )
-    .set(UserRow::from_user(user))
-    .execute(conn)?;
+pub fn update(conn: &mut DbConnection, user: &User, expected_version: i64) -> Result<(), StoreError> {
+    let n = diesel::update(users::table.filter(users::id.eq(&user.id)).filter(users::version.eq(expected_version)))
+        .set(UserRow::from_user(user))
+        .execute(conn)?;
     if n != 1 {
         return Err(StoreError::NotFound);
     }
@@ -166,19 +147,11 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), StoreError> {
     diesel::delete(user_emails::table.filter(user_emails::user_id.eq(id))).execute(conn)?;
     diesel::delete(group_members::table.filter(group_members::member_id.eq(id))).execute(conn)?;
     let n = diesel::delete(users::table.find(id)).execute(conn)?;
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
-    }
+    if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreError> {
-    let row = users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()?;
+    let row = users::table.find(id).select(UserRow::as_select()).first(conn).optional()?;
     row.map(|r| with_sites(conn, r)).transpose()
 }
 
@@ -186,17 +159,8 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreErro
 /// Lock order everywhere: user rows (by id), then license pools (by license).
 pub fn find_for_update(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreError> {
     let row = match conn {
-        DbConnection::Pg(c) => users::table
-            .find(id)
-            .select(UserRow::as_select())
-            .for_update()
-            .first(c)
-            .optional()?,
-        DbConnection::Sqlite(c) => users::table
-            .find(id)
-            .select(UserRow::as_select())
-            .first(c)
-            .optional()?,
+        DbConnection::Pg(c) => users::table.find(id).select(UserRow::as_select()).for_update().first(c).optional()?,
+        DbConnection::Sqlite(c) => users::table.find(id).select(UserRow::as_select()).first(c).optional()?,
     };
     row.map(|r| with_sites(conn, r)).transpose()
 }
@@ -210,37 +174,22 @@ pub fn lock_many(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<User>, S
             .select(UserRow::as_select())
             .for_update()
             .load(c)?,
-        DbConnection::Sqlite(c) => users::table
-            .filter(users::id.eq_any(ids))
-            .order(users::id)
-            .select(UserRow::as_select())
-            .load(c)?,
+        DbConnection::Sqlite(c) => {
+            users::table.filter(users::id.eq_any(ids)).order(users::id).select(UserRow::as_select()).load(c)?
+        }
     };
     attach_details(conn, rows)
 }
 
-pub fn find_by_user_name_folded(
-    conn: &mut DbConnection,
-    folded: &str,
-) -> Result<Option<User>, StoreError> {
-    let row = users::table
-        .filter(users::user_name_folded.eq(folded))
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()?;
+pub fn find_by_user_name_folded(conn: &mut DbConnection, folded: &str) -> Result<Option<User>, StoreError> {
+    let row =
+        users::table.filter(users::user_name_folded.eq(folded)).select(UserRow::as_select()).first(conn).optional()?;
     row.map(|r| with_sites(conn, r)).transpose()
 }
 
 /// The user linked to this contact, if any.
-pub fn linked_to_contact(
-    conn: &mut DbConnection,
-    contact_id: &str,
-) -> Result<Option<String>, StoreError> {
-    Ok(users::table
-        .filter(users::contact_id.eq(contact_id))
-        .select(users::id)
-        .first(conn)
-        .optional()?)
+pub fn linked_to_contact(conn: &mut DbConnection, contact_id: &str) -> Result<Option<String>, StoreError> {
+    Ok(users::table.filter(users::contact_id.eq(contact_id)).select(users::id).first(conn).optional()?)
 }
 
 /// Filters of a user listing; every one is optional. `scope_accounts` restricts to
@@ -267,11 +216,7 @@ pub fn list(
 ) -> Result<Vec<User>, StoreError> {
     let mut q = users::table.select(UserRow::as_select()).into_boxed();
     if let Some(c) = filter.contactless {
-        q = if c {
-            q.filter(users::contact_id.is_null())
-        } else {
-            q.filter(users::contact_id.is_not_null())
-        };
+        q = if c { q.filter(users::contact_id.is_null()) } else { q.filter(users::contact_id.is_not_null()) };
     }
     if let Some(l) = &filter.license {
         q = q.filter(users::license.eq(l.clone()));
@@ -287,11 +232,8 @@ pub fn list(
     }
     if let Some(s) = &filter.site_id {
         q = q.filter(
-            users::id.eq_any(
-                site_members::table
-                    .filter(site_members::site_id.eq(s.clone()))
-                    .select(site_members::user_id),
-            ),
+            users::id
+                .eq_any(site_members::table.filter(site_members::site_id.eq(s.clone())).select(site_members::user_id)),
         );
     }
     if let Some(a) = filter.active {
@@ -311,16 +253,11 @@ pub fn list(
 }
 
 fn with_sites(conn: &mut DbConnection, row: UserRow) -> Result<User, StoreError> {
-    attach_details(conn, vec![row])?
-        .pop()
-        .ok_or(StoreError::NotFound)
+    attach_details(conn, vec![row])?.pop().ok_or(StoreError::NotFound)
 }
 
 /// One query for the memberships of a whole page.
-pub(crate) fn attach_details(
-    conn: &mut DbConnection,
-    rows: Vec<UserRow>,
-) -> Result<Vec<User>, StoreError> {
+pub(crate) fn attach_details(conn: &mut DbConnection, rows: Vec<UserRow>) -> Result<Vec<User>, StoreError> {
     if rows.is_empty() {
         return Ok(vec![]);
     }
@@ -340,16 +277,12 @@ pub(crate) fn attach_details(
         .select(EmailRow::as_select())
         .load(conn)?;
     for e in emails {
-        by_user
-            .entry(e.user_id)
-            .or_default()
-            .emails
-            .push(UserEmail {
-                value: e.value,
-                kind: e.kind,
-                primary: e.is_primary,
-                display: e.display,
-            });
+        by_user.entry(e.user_id).or_default().emails.push(UserEmail {
+            value: e.value,
+            kind: e.kind,
+            primary: e.is_primary,
+            display: e.display,
+        });
     }
     rows.into_iter()
         .map(|r| {
@@ -384,11 +317,7 @@ pub fn add_member(
     Ok(true)
 }
 
-pub fn remove_member(
-    conn: &mut DbConnection,
-    site_id: &str,
-    user_id: &str,
-) -> Result<bool, StoreError> {
+pub fn remove_member(conn: &mut DbConnection, site_id: &str, user_id: &str) -> Result<bool, StoreError> {
     let n = diesel::delete(site_members::table.find((site_id, user_id))).execute(conn)?;
     Ok(n == 1)
 }

@@ -33,13 +33,7 @@ async fn missing_unknown_and_malformed_tokens_get_401_with_a_bearer_challenge() 
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     // Health needs no token.
-    assert_eq!(
-        app.call(Method::GET, "/healthz", None, None)
-            .await
-            .status
-            .as_u16(),
-        200
-    );
+    assert_eq!(app.call(Method::GET, "/healthz", None, None).await.status.as_u16(), 200);
 }
 
 #[tokio::test]
@@ -53,74 +47,39 @@ async fn each_role_reaches_only_its_row_of_the_table() {
     let del = app.token("delegated_admin", &[&account], None).await;
     let admin = app.token("admin", &[], None).await;
 
-    let admin_only = [
-        "/api/v1/accounts",
-        "/api/v1/licenses",
-        "/api/v1/tokens",
-        "/api/v1/sites",
-        "/api/v1/audit",
-    ];
+    let admin_only = ["/api/v1/accounts", "/api/v1/licenses", "/api/v1/tokens", "/api/v1/sites", "/api/v1/audit"];
     for path in admin_only {
         for t in [&scim, &reg, &del] {
-            app.call(Method::GET, path, Some(t), None)
-                .await
-                .problem(403, "forbidden");
+            app.call(Method::GET, path, Some(t), None).await.problem(403, "forbidden");
         }
-        app.call(Method::GET, path, Some(&admin), None)
-            .await
-            .ok(200);
+        app.call(Method::GET, path, Some(&admin), None).await.ok(200);
     }
     for t in [&scim, &reg] {
-        app.call(Method::GET, "/api/v1/users", Some(t), None)
-            .await
-            .problem(403, "forbidden");
+        app.call(Method::GET, "/api/v1/users", Some(t), None).await.problem(403, "forbidden");
     }
-    app.call(Method::GET, "/api/v1/users", Some(&del), None)
-        .await
-        .ok(200);
+    app.call(Method::GET, "/api/v1/users", Some(&del), None).await.ok(200);
     // A registration token registers on its own site only.
     let body = json!({ "userName": "a@example.com", "email": "a@example.com" });
-    app.call(
-        Method::POST,
-        &format!("/api/v1/sites/{other_site}/register"),
-        Some(&reg),
-        Some(body.clone()),
-    )
-    .await
-    .problem(403, "forbidden");
-    app.call(
-        Method::POST,
-        &format!("/api/v1/sites/{site}/register"),
-        Some(&reg),
-        Some(body),
-    )
-    .await
-    .ok(201);
+    app.call(Method::POST, &format!("/api/v1/sites/{other_site}/register"), Some(&reg), Some(body.clone()))
+        .await
+        .problem(403, "forbidden");
+    app.call(Method::POST, &format!("/api/v1/sites/{site}/register"), Some(&reg), Some(body)).await.ok(201);
     // Delegated admins cannot register users either.
     let body = json!({ "userName": "b@example.com", "email": "b@example.com" });
-    app.call(
-        Method::POST,
-        &format!("/api/v1/sites/{site}/register"),
-        Some(&del),
-        Some(body),
-    )
-    .await
-    .problem(403, "forbidden");
+    app.call(Method::POST, &format!("/api/v1/sites/{site}/register"), Some(&del), Some(body))
+        .await
+        .problem(403, "forbidden");
 }
 
 #[tokio::test]
 async fn tokens_are_listed_without_secrets_stored_hashed_and_revocable() {
     let app = spawn_app().await;
-    let r = app
-        .post("/api/v1/tokens", json!({ "name": "ops", "role": "admin" }))
-        .await;
+    let r = app.post("/api/v1/tokens", json!({ "name": "ops", "role": "admin" })).await;
     let created = r.ok(201).clone();
     let secret = created["token"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("sgt_"));
     assert_eq!(created.as_object().unwrap().len(), 4, "{created}");
-    app.call(Method::GET, "/api/v1/accounts", Some(&secret), None)
-        .await
-        .ok(200);
+    app.call(Method::GET, "/api/v1/accounts", Some(&secret), None).await.ok(200);
 
     let list = app.get("/api/v1/tokens").await;
     let text = list.body.to_string();
@@ -141,18 +100,12 @@ async fn tokens_are_listed_without_secrets_stored_hashed_and_revocable() {
     assert_eq!(hashes.len(), 1);
     assert!(!hashes[0].contains(&secret) && hashes[0].len() == 64);
 
-    let r = app
-        .delete(&format!("/api/v1/tokens/{}", id(&created)))
-        .await;
+    let r = app.delete(&format!("/api/v1/tokens/{}", id(&created))).await;
     assert_eq!(r.status.as_u16(), 204);
-    app.call(Method::GET, "/api/v1/accounts", Some(&secret), None)
-        .await
-        .problem(401, "unauthorized");
+    app.call(Method::GET, "/api/v1/accounts", Some(&secret), None).await.problem(401, "unauthorized");
     let list = app.get("/api/v1/tokens").await;
     assert!(list.ok(200)["items"][0]["revokedAt"].is_string());
-    app.delete("/api/v1/tokens/00000000-0000-7000-8000-000000000000")
-        .await
-        .problem(404, "not_found");
+    app.delete("/api/v1/tokens/00000000-0000-7000-8000-000000000000").await.problem(404, "not_found");
 }
 
 #[tokio::test]
@@ -173,19 +126,7 @@ async fn token_shapes_are_validated_by_role() {
         let r = app.post("/api/v1/tokens", body.clone()).await;
         assert_eq!(r.body["code"], "validation_failed", "{body} → {}", r.body);
     }
-    app.post(
-        "/api/v1/tokens",
-        json!({ "name": "s", "role": "scim", "accountIds": [account] }),
-    )
-    .await
-    .ok(201);
-    app.post("/api/v1/tokens", json!({ "name": "s", "role": "scim" }))
-        .await
-        .ok(201);
-    app.post(
-        "/api/v1/tokens",
-        json!({ "name": "r", "role": "registration", "siteId": site }),
-    )
-    .await
-    .ok(201);
+    app.post("/api/v1/tokens", json!({ "name": "s", "role": "scim", "accountIds": [account] })).await.ok(201);
+    app.post("/api/v1/tokens", json!({ "name": "s", "role": "scim" })).await.ok(201);
+    app.post("/api/v1/tokens", json!({ "name": "r", "role": "registration", "siteId": site })).await.ok(201);
 }

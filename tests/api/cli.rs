@@ -25,18 +25,12 @@ async fn token_create_prints_only_a_working_token() {
         .env("SCIMGATE__DATABASE__URL", &app.db_url)
         .output()
         .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 1, "stdout holds the token only: {stdout:?}");
     assert!(lines[0].starts_with("sgt_"));
-    let r = app
-        .call(Method::GET, "/api/v1/tokens", Some(lines[0]), None)
-        .await;
+    let r = app.call(Method::GET, "/api/v1/tokens", Some(lines[0]), None).await;
     assert_eq!(r.ok(200)["items"][0]["name"], "ops");
 
     let bad = scimgate()
@@ -52,22 +46,10 @@ async fn token_create_prints_only_a_working_token() {
 async fn migrate_then_serve_from_environment_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("cli.db").display());
-    let out = scimgate()
-        .arg("migrate")
-        .env("SCIMGATE__DATABASE__URL", &db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = scimgate().arg("migrate").env("SCIMGATE__DATABASE__URL", &db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let secret = "cli-bootstrap-secret-value";
     let child = scimgate()
         .arg("serve")
@@ -91,12 +73,7 @@ async fn migrate_then_serve_from_environment_configuration() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(up, "the gateway answered on the configured port");
-    let r = client
-        .get(format!("{base}/api/v1/licenses"))
-        .bearer_auth(secret)
-        .send()
-        .await
-        .unwrap();
+    let r = client.get(format!("{base}/api/v1/licenses")).bearer_auth(secret).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let r = client.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
@@ -106,20 +83,11 @@ async fn migrate_then_serve_from_environment_configuration() {
     assert!(out.status.success(), "exit: {:?}", out.status);
     let logs = String::from_utf8_lossy(&out.stderr);
     assert!(logs.contains("listening"), "{logs}");
-    assert!(
-        !logs.contains(secret),
-        "the bootstrap secret never reaches the logs"
-    );
-    assert!(
-        !dir.path().join("scimgate.db").exists(),
-        "the configured database was used"
-    );
+    assert!(!logs.contains(secret), "the bootstrap secret never reaches the logs");
+    assert!(!dir.path().join("scimgate.db").exists(), "the configured database was used");
 }
 
 fn unsafe_kill(pid: u32) {
-    let status = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
     assert!(status.success());
 }

@@ -11,21 +11,10 @@ use crate::helpers::{TestApp, id, spawn_app, spawn_sibling};
 async fn race_upgrades(apps: &[&TestApp]) {
     let app = apps[0];
     let account = app.account("Acme").await;
-    app.put(
-        "/api/v1/licenses/customer_community",
-        json!({ "capacity": 10 }),
-    )
-    .await
-    .ok(200);
+    app.put("/api/v1/licenses/customer_community", json!({ "capacity": 10 })).await.ok(200);
     let mut ids = vec![];
     for i in 0..64 {
-        ids.push(id(&app
-            .backed(
-                &format!("racer{i}@example.com"),
-                &account,
-                "external_identity",
-            )
-            .await));
+        ids.push(id(&app.backed(&format!("racer{i}@example.com"), &account, "external_identity").await));
     }
     let calls = ids.iter().enumerate().map(|(i, uid)| {
         let gw = apps[i % apps.len()];
@@ -46,14 +35,9 @@ async fn race_upgrades(apps: &[&TestApp]) {
     }
     assert_eq!(ok, 10);
     let pool = app.pool("customer_community").await;
-    assert_eq!(
-        (pool["used"].clone(), pool["available"].clone()),
-        (json!(10), json!(0))
-    );
+    assert_eq!((pool["used"].clone(), pool["available"].clone()), (json!(10), json!(0)));
     assert_eq!(app.pool("external_identity").await["used"], 54);
-    let r = app
-        .get("/api/v1/users?license=customer_community&limit=200")
-        .await;
+    let r = app.get("/api/v1/users?license=customer_community&limit=200").await;
     assert_eq!(r.ok(200)["items"].as_array().unwrap().len(), 10);
 }
 
@@ -78,13 +62,7 @@ async fn thirty_two_concurrent_creates_of_one_user_name_in_different_case_make_o
             "race.user@example.com"
                 .chars()
                 .enumerate()
-                .map(|(j, c)| {
-                    if (i >> (j % 5)) & 1 == 1 {
-                        c.to_ascii_uppercase()
-                    } else {
-                        c
-                    }
-                })
+                .map(|(j, c)| if (i >> (j % 5)) & 1 == 1 { c.to_ascii_uppercase() } else { c })
                 .collect()
         })
         .collect();
@@ -114,14 +92,8 @@ async fn concurrent_upgrades_and_downgrades_keep_pool_counts_exact() {
     let account = a.account("Acme").await;
     let mut ids = vec![];
     for i in 0..24 {
-        let license = if i % 2 == 0 {
-            "external_identity"
-        } else {
-            "customer_community"
-        };
-        ids.push(id(&a
-            .backed(&format!("flip{i}@example.com"), &account, license)
-            .await));
+        let license = if i % 2 == 0 { "external_identity" } else { "customer_community" };
+        ids.push(id(&a.backed(&format!("flip{i}@example.com"), &account, license).await));
     }
     let calls = ids.iter().enumerate().map(|(i, uid)| {
         let gw = if i % 3 == 0 { &a } else { &b };
@@ -135,13 +107,7 @@ async fn concurrent_upgrades_and_downgrades_keep_pool_counts_exact() {
                 )
                 .await
             } else {
-                gw.call(
-                    Method::POST,
-                    &format!("/api/v1/users/{uid}/downgrade"),
-                    Some(&gw.admin),
-                    None,
-                )
-                .await
+                gw.call(Method::POST, &format!("/api/v1/users/{uid}/downgrade"), Some(&gw.admin), None).await
             }
         }
     });

@@ -33,17 +33,9 @@ impl Reply {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
         assert_eq!(self.body["code"], code, "body: {}", self.body);
         assert_eq!(self.body["status"], status, "body: {}", self.body);
-        let ct = self
-            .headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
         assert_eq!(ct, "application/problem+json");
-        assert!(
-            self.body["type"].is_string()
-                && self.body["title"].is_string()
-                && self.body["detail"].is_string()
-        );
+        assert!(self.body["type"].is_string() && self.body["title"].is_string() && self.body["detail"].is_string());
     }
 
     #[track_caller]
@@ -58,11 +50,8 @@ fn fresh_database() -> (String, Option<TempDir>) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let mut conn =
-                diesel::PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL reachable");
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .expect("create database");
+            let mut conn = diesel::PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL reachable");
+            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create database");
             let base = admin_url.split('?').next().unwrap_or(&admin_url);
             let cut = base.rfind('/').expect("a database URL has a path");
             (format!("{}/{name}", &base[..cut]), None)
@@ -93,11 +82,7 @@ pub async fn spawn_sibling(app: &TestApp) -> TestApp {
     .await
 }
 
-async fn spawn_on(
-    url: &str,
-    dir: Option<std::sync::Arc<TempDir>>,
-    customize: impl FnOnce(&mut Settings),
-) -> TestApp {
+async fn spawn_on(url: &str, dir: Option<std::sync::Arc<TempDir>>, customize: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::defaults().expect("defaults");
     settings.server.bind = "127.0.0.1:0".into();
     settings.server.workers = 2;
@@ -106,20 +91,13 @@ async fn spawn_on(
     let admin = format!("bootstrap-{}", uuid::Uuid::new_v4());
     settings.auth.bootstrap_token = Some(admin.clone().into());
     customize(&mut settings);
-    let admin = settings
-        .auth
-        .bootstrap_secret()
-        .unwrap_or_default()
-        .to_owned();
+    let admin = settings.auth.bootstrap_secret().unwrap_or_default().to_owned();
     let app = Application::build(settings).await.expect("gateway starts");
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         admin,
         db_url: url.to_owned(),
         _dir: dir,
@@ -127,13 +105,7 @@ async fn spawn_on(
 }
 
 impl TestApp {
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         self.call_with(method, path, token, body, &[]).await
     }
 
@@ -145,9 +117,7 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.address));
+        let mut req = self.client.request(method, format!("{}{path}", self.address));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -161,26 +131,13 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.expect("body read");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, headers, body }
     }
 
     /// Raw body with a content type, for malformed-input tests.
-    pub async fn raw(
-        &self,
-        method: Method,
-        path: &str,
-        content_type: &str,
-        body: impl Into<reqwest::Body>,
-    ) -> Reply {
+    pub async fn raw(&self, method: Method, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Reply {
         let res = self
             .client
             .request(method, format!("{}{path}", self.address))
@@ -193,11 +150,7 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap();
-        Reply {
-            status,
-            headers,
-            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        }
+        Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -205,23 +158,19 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.call(Method::POST, path, Some(&self.admin), Some(body))
-            .await
+        self.call(Method::POST, path, Some(&self.admin), Some(body)).await
     }
 
     pub async fn put(&self, path: &str, body: Value) -> Reply {
-        self.call(Method::PUT, path, Some(&self.admin), Some(body))
-            .await
+        self.call(Method::PUT, path, Some(&self.admin), Some(body)).await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
-        self.call(Method::PATCH, path, Some(&self.admin), Some(body))
-            .await
+        self.call(Method::PATCH, path, Some(&self.admin), Some(body)).await
     }
 
     pub async fn delete(&self, path: &str) -> Reply {
-        self.call(Method::DELETE, path, Some(&self.admin), None)
-            .await
+        self.call(Method::DELETE, path, Some(&self.admin), None).await
     }
 
     pub async fn account(&self, name: &str) -> String {
@@ -240,8 +189,7 @@ impl TestApp {
     }
 
     pub async fn token(&self, role: &str, account_ids: &[&str], site_id: Option<&str>) -> String {
-        let mut body =
-            json!({ "name": format!("{role} test"), "role": role, "accountIds": account_ids });
+        let mut body = json!({ "name": format!("{role} test"), "role": role, "accountIds": account_ids });
         if let Some(s) = site_id {
             body["siteId"] = json!(s);
         }
@@ -250,12 +198,7 @@ impl TestApp {
     }
 
     pub async fn contactless(&self, user_name: &str) -> Value {
-        let r = self
-            .post(
-                "/api/v1/users",
-                json!({ "userName": user_name, "email": "x@example.com" }),
-            )
-            .await;
+        let r = self.post("/api/v1/users", json!({ "userName": user_name, "email": "x@example.com" })).await;
         r.ok(201).clone()
     }
 
@@ -277,25 +220,12 @@ impl TestApp {
 
     pub async fn pool(&self, license: &str) -> Value {
         let r = self.get("/api/v1/licenses").await;
-        r.ok(200)["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["license"] == license)
-            .unwrap()
-            .clone()
+        r.ok(200)["items"].as_array().unwrap().iter().find(|p| p["license"] == license).unwrap().clone()
     }
 
     pub async fn audit_actions(&self, target: &str) -> Vec<String> {
-        let r = self
-            .get(&format!("/api/v1/audit?targetId={target}&limit=200"))
-            .await;
-        r.ok(200)["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["action"].as_str().unwrap().to_owned())
-            .collect()
+        let r = self.get(&format!("/api/v1/audit?targetId={target}&limit=200")).await;
+        r.ok(200)["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
     }
 }
 

@@ -19,9 +19,7 @@ async fn malformed_bodies_are_400_validation_failed() {
         r#"{"userName": "a", "email": "a@example.com", "siteIds": "s"}"#,
     ];
     for body in cases {
-        let r = app
-            .raw(Method::POST, "/api/v1/users", "application/json", body)
-            .await;
+        let r = app.raw(Method::POST, "/api/v1/users", "application/json", body).await;
         r.problem(400, "validation_failed");
     }
     // An unknown field is named, not silently dropped.
@@ -33,11 +31,7 @@ async fn malformed_bodies_are_400_validation_failed() {
             r#"{"userName":"a","email":"a@example.com","licence":"x"}"#,
         )
         .await;
-    assert!(
-        r.body["detail"].as_str().unwrap().contains("licence"),
-        "{}",
-        r.body
-    );
+    assert!(r.body["detail"].as_str().unwrap().contains("licence"), "{}", r.body);
     let r = app
         .raw(
             Method::PATCH,
@@ -78,36 +72,16 @@ async fn invalid_values_are_422_validation_failed() {
 #[tokio::test]
 async fn wrong_media_type_oversized_bodies_and_bad_paths_are_clean_4xx() {
     let app = spawn_with(|s| s.server.max_body_bytes = 1024).await;
-    let r = app
-        .raw(
-            Method::POST,
-            "/api/v1/accounts",
-            "text/plain",
-            r#"{"name":"a"}"#,
-        )
-        .await;
+    let r = app.raw(Method::POST, "/api/v1/accounts", "text/plain", r#"{"name":"a"}"#).await;
     r.problem(415, "unsupported_media_type");
     let big = format!(r#"{{"name":"{}"}}"#, "a".repeat(4096));
-    let r = app
-        .raw(Method::POST, "/api/v1/accounts", "application/json", big)
-        .await;
+    let r = app.raw(Method::POST, "/api/v1/accounts", "application/json", big).await;
     r.problem(413, "payload_too_large");
-    app.get("/api/v1/users/not-a-uuid")
-        .await
-        .problem(404, "not_found");
-    app.get("/api/v1/users/0192d7a4-0000-7000-8000-000000000000")
-        .await
-        .problem(404, "not_found");
-    app.get("/api/v1/no-such-thing")
-        .await
-        .problem(404, "not_found");
-    let r = app
-        .call(Method::DELETE, "/api/v1/licenses", Some(&app.admin), None)
-        .await;
+    app.get("/api/v1/users/not-a-uuid").await.problem(404, "not_found");
+    app.get("/api/v1/users/0192d7a4-0000-7000-8000-000000000000").await.problem(404, "not_found");
+    app.get("/api/v1/no-such-thing").await.problem(404, "not_found");
+    let r = app.call(Method::DELETE, "/api/v1/licenses", Some(&app.admin), None).await;
     r.problem(405, "method_not_allowed");
     // Still healthy, and nothing was written.
-    assert_eq!(
-        app.get("/api/v1/accounts").await.ok(200)["items"],
-        json!([])
-    );
+    assert_eq!(app.get("/api/v1/accounts").await.ok(200)["items"], json!([]));
 }

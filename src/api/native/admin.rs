@@ -20,24 +20,15 @@ fn invalid(e: ValidationError) -> ApiError {
 }
 
 fn list<T, R: From<T> + serde::Serialize>(p: crate::service::Page<T>) -> HttpResponse {
-    HttpResponse::Ok().json(ListResponse {
-        items: p.items.into_iter().map(R::from).collect::<Vec<R>>(),
-        next_cursor: p.next_cursor,
-    })
+    HttpResponse::Ok()
+        .json(ListResponse { items: p.items.into_iter().map(R::from).collect::<Vec<R>>(), next_cursor: p.next_cursor })
 }
 
-pub async fn create_token(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<CreateTokenRequest>,
-) -> Res {
+pub async fn create_token(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateTokenRequest>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let b = body.into_inner();
     let role: Role = b.role.parse().map_err(|e: String| {
-        invalid(ValidationError::new(
-            "role",
-            format!("{e}: use admin, delegated_admin, scim or registration"),
-        ))
+        invalid(ValidationError::new("role", format!("{e}: use admin, delegated_admin, scim or registration")))
     })?;
     let account_ids = b
         .account_ids
@@ -45,16 +36,8 @@ pub async fn create_token(
         .iter()
         .map(|a| super::body_id("accountIds", a))
         .collect::<Result<Vec<_>, _>>()?;
-    let site_id = b
-        .site_id
-        .map(|s| super::body_id("siteId", &s))
-        .transpose()?;
-    let req = auth::NewToken {
-        name: b.name,
-        role,
-        account_ids,
-        site_id,
-    };
+    let site_id = b.site_id.map(|s| super::body_id("siteId", &s)).transpose()?;
+    let req = auth::NewToken { name: b.name, role, account_ids, site_id };
     let (info, secret) = auth::create(&state.db, actor, req).await?;
     Ok(HttpResponse::Created().json(CreatedTokenResponse {
         id: info.id,
@@ -67,10 +50,8 @@ pub async fn create_token(
 pub async fn list_tokens(state: web::Data<AppState>, caller: Caller) -> Res {
     caller.may(Surface::NativeAdmin)?;
     let items = auth::list(&state.db).await?;
-    Ok(HttpResponse::Ok().json(ListResponse {
-        items: items.into_iter().map(TokenResponse::from).collect(),
-        next_cursor: None,
-    }))
+    Ok(HttpResponse::Ok()
+        .json(ListResponse { items: items.into_iter().map(TokenResponse::from).collect(), next_cursor: None }))
 }
 
 pub async fn revoke_token(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
@@ -79,11 +60,7 @@ pub async fn revoke_token(state: web::Data<AppState>, caller: Caller, id: web::P
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn create_account(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<CreateAccountRequest>,
-) -> Res {
+pub async fn create_account(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateAccountRequest>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let account = directory::create_account(&state.db, actor, body.into_inner().name).await?;
     Ok(HttpResponse::Created()
@@ -91,17 +68,11 @@ pub async fn create_account(
         .json(AccountResponse::from(account)))
 }
 
-pub async fn list_accounts(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<PageQuery>,
-) -> Res {
+pub async fn list_accounts(state: web::Data<AppState>, caller: Caller, q: web::Query<PageQuery>) -> Res {
     caller.may(Surface::NativeAdmin)?;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
-    Ok(list::<_, AccountResponse>(
-        directory::list_accounts(&state.db, cursor, limit).await?,
-    ))
+    Ok(list::<_, AccountResponse>(directory::list_accounts(&state.db, cursor, limit).await?))
 }
 
 pub async fn get_account(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
@@ -110,11 +81,7 @@ pub async fn get_account(state: web::Data<AppState>, caller: Caller, id: web::Pa
     Ok(HttpResponse::Ok().json(AccountResponse::from(account)))
 }
 
-pub async fn create_contact(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<ContactBody>,
-) -> Res {
+pub async fn create_contact(state: web::Data<AppState>, caller: Caller, body: web::Json<ContactBody>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let draft = contact_draft(body.into_inner())?;
     let contact = directory::create_contact(&state.db, actor, draft).await?;
@@ -132,9 +99,7 @@ pub async fn get_contact(state: web::Data<AppState>, caller: Caller, id: web::Pa
 pub async fn list_licenses(state: web::Data<AppState>, caller: Caller) -> Res {
     caller.may(Surface::NativeAdmin)?;
     let pools = licenses::list(&state.db).await?;
-    Ok(HttpResponse::Ok().json(LicensesResponse {
-        items: pools.into_iter().map(LicenseResponse::from).collect(),
-    }))
+    Ok(HttpResponse::Ok().json(LicensesResponse { items: pools.into_iter().map(LicenseResponse::from).collect() }))
 }
 
 pub async fn set_capacity(
@@ -144,56 +109,34 @@ pub async fn set_capacity(
     body: web::Json<SetCapacityRequest>,
 ) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
-    let license = parse_license(&license)
-        .map_err(|_| ApiError::not_found(format!("no license {license}")))?;
-    let capacity = body.into_inner().capacity.ok_or_else(|| {
-        invalid(ValidationError::new(
-            "capacity",
-            "is required (a number, or null for unlimited)",
-        ))
-    })?;
+    let license = parse_license(&license).map_err(|_| ApiError::not_found(format!("no license {license}")))?;
+    let capacity = body
+        .into_inner()
+        .capacity
+        .ok_or_else(|| invalid(ValidationError::new("capacity", "is required (a number, or null for unlimited)")))?;
     let pool = licenses::set_capacity(&state.db, actor, license, capacity).await?;
     Ok(HttpResponse::Ok().json(LicenseResponse::from(pool)))
 }
 
-pub async fn create_site(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<CreateSiteRequest>,
-) -> Res {
+pub async fn create_site(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateSiteRequest>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let b = body.into_inner();
-    let site = sites::create(
-        &state.db,
-        actor,
-        b.name,
-        b.url_path_prefix,
-        b.self_registration.unwrap_or(false),
-    )
-    .await?;
+    let site = sites::create(&state.db, actor, b.name, b.url_path_prefix, b.self_registration.unwrap_or(false)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/sites/{}", site.id)))
         .json(SiteResponse::from(site)))
 }
 
-pub async fn list_sites(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<PageQuery>,
-) -> Res {
+pub async fn list_sites(state: web::Data<AppState>, caller: Caller, q: web::Query<PageQuery>) -> Res {
     caller.may(Surface::NativeAdmin)?;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
-    Ok(list::<_, SiteResponse>(
-        sites::list(&state.db, cursor, limit).await?,
-    ))
+    Ok(list::<_, SiteResponse>(sites::list(&state.db, cursor, limit).await?))
 }
 
 pub async fn get_site(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
     caller.may(Surface::NativeAdmin)?;
-    Ok(HttpResponse::Ok().json(SiteResponse::from(
-        sites::get(&state.db, id.to_string()).await?,
-    )))
+    Ok(HttpResponse::Ok().json(SiteResponse::from(sites::get(&state.db, id.to_string()).await?)))
 }
 
 pub async fn site_members(
@@ -205,27 +148,17 @@ pub async fn site_members(
     caller.may(Surface::NativeAdmin)?;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
-    Ok(list::<_, UserResponse>(
-        sites::members(&state.db, id.to_string(), cursor, limit).await?,
-    ))
+    Ok(list::<_, UserResponse>(sites::members(&state.db, id.to_string(), cursor, limit).await?))
 }
 
-pub async fn add_member(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
-) -> Res {
+pub async fn add_member(state: web::Data<AppState>, caller: Caller, path: web::Path<(Uuid, Uuid)>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let (site, user) = path.into_inner();
     sites::add_member(&state.db, actor, site.to_string(), user.to_string()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn remove_member(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
-) -> Res {
+pub async fn remove_member(state: web::Data<AppState>, caller: Caller, path: web::Path<(Uuid, Uuid)>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let (site, user) = path.into_inner();
     sites::remove_member(&state.db, actor, site.to_string(), user.to_string()).await?;
@@ -255,7 +188,5 @@ pub async fn audit(state: web::Data<AppState>, caller: Caller, q: web::Query<Aud
     caller.may(Surface::NativeAdmin)?;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
-    Ok(list::<_, AuditEventResponse>(
-        audit::list(&state.db, q.target_id, q.action, cursor, limit).await?,
-    ))
+    Ok(list::<_, AuditEventResponse>(audit::list(&state.db, q.target_id, q.action, cursor, limit).await?))
 }

@@ -213,11 +213,7 @@ pub struct AccountResponse {
 
 impl From<Account> for AccountResponse {
     fn from(a: Account) -> Self {
-        AccountResponse {
-            id: a.id,
-            name: a.name,
-            created_at: a.created_at,
-        }
+        AccountResponse { id: a.id, name: a.name, created_at: a.created_at }
     }
 }
 
@@ -260,12 +256,7 @@ pub struct LicenseResponse {
 
 impl From<LicensePool> for LicenseResponse {
     fn from(p: LicensePool) -> Self {
-        LicenseResponse {
-            license: p.license.as_str(),
-            capacity: p.capacity,
-            used: p.used,
-            available: p.available(),
-        }
+        LicenseResponse { license: p.license.as_str(), capacity: p.capacity, used: p.used, available: p.available() }
     }
 }
 

@@ -39,44 +39,35 @@ impl FromRequest for Caller {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req).map(str::to_owned);
         Box::pin(async move {
-            let state = state.ok_or_else(|| {
-                ServiceError::Internal(anyhow::anyhow!("application state is missing"))
-            })?;
+            let state = state.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("application state is missing")))?;
             let token = token.ok_or(ServiceError::Unauthenticated)?;
-            Ok(Caller(
-                auth::authenticate(&state.db, &state.bootstrap, &token).await?,
-            ))
+            Ok(Caller(auth::authenticate(&state.db, &state.bootstrap, &token).await?))
         })
     }
 }
 
 /// Body, query and path extraction errors, as problem+json.
 pub fn json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(limit)
-        .error_handler(|err, _req| {
-            let api = match &err {
-                error::JsonPayloadError::Overflow { limit }
-                | error::JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("the body exceeds {limit} bytes"),
-                ),
-                error::JsonPayloadError::ContentType => ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "send the body as application/json",
-                ),
-                error::JsonPayloadError::Deserialize(e) => {
-                    ApiError::validation(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}"))
-                }
-                other => ApiError::validation(
-                    StatusCode::BAD_REQUEST,
-                    format!("unreadable body: {other}"),
-                ),
-            };
-            api.into()
-        })
+    web::JsonConfig::default().limit(limit).error_handler(|err, _req| {
+        let api = match &err {
+            error::JsonPayloadError::Overflow { limit }
+            | error::JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body exceeds {limit} bytes"),
+            ),
+            error::JsonPayloadError::ContentType => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ),
+            error::JsonPayloadError::Deserialize(e) => {
+                ApiError::validation(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}"))
+            }
+            other => ApiError::validation(StatusCode::BAD_REQUEST, format!("unreadable body: {other}")),
+        };
+        api.into()
+    })
 }
 
 pub fn query_config() -> web::QueryConfig {
@@ -98,12 +89,7 @@ pub fn etag(version: i64) -> String {
 /// The version an `If-Match` header names: `None` when absent or `*`. An unreadable
 /// value matches no version (412), as RFC 9110 §13.1.1 has it for a non-matching tag.
 pub fn if_match(req: &HttpRequest) -> Option<i64> {
-    let raw = req
-        .headers()
-        .get(header::IF_MATCH)?
-        .to_str()
-        .unwrap_or("")
-        .trim();
+    let raw = req.headers().get(header::IF_MATCH)?.to_str().unwrap_or("").trim();
     if raw == "*" {
         return None;
     }
@@ -130,21 +116,13 @@ pub const MAX_LIMIT: i64 = 200;
 pub fn page(limit: Option<i64>, cursor: Option<String>) -> Result<(i64, Option<String>), ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::validation(
-            StatusCode::BAD_REQUEST,
-            format!("limit must be 1 to {MAX_LIMIT}"),
-        ));
+        return Err(ApiError::validation(StatusCode::BAD_REQUEST, format!("limit must be 1 to {MAX_LIMIT}")));
     }
     let cursor = cursor
         .map(|c| {
             uuid::Uuid::parse_str(&c)
                 .map(|u| u.to_string())
-                .map_err(|_| {
-                    ApiError::validation(
-                        StatusCode::BAD_REQUEST,
-                        "cursor is not one this API issued",
-                    )
-                })
+                .map_err(|_| ApiError::validation(StatusCode::BAD_REQUEST, "cursor is not one this API issued"))
         })
         .transpose()?;
     Ok((limit, cursor))
@@ -154,20 +132,11 @@ pub fn page(limit: Option<i64>, cursor: Option<String>) -> Result<(i64, Option<S
 pub fn body_id(field: &str, value: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(value)
         .map(|u| u.to_string())
-        .map_err(|_| {
-            ApiError::validation(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("{field}: {value:?} is not an id"),
-            )
-        })
+        .map_err(|_| ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, format!("{field}: {value:?} is not an id")))
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this method is not allowed on this path",
-    ))
+    Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed on this path"))
 }
 
 /// A resource whose unmatched methods answer 405 problem+json.
@@ -182,26 +151,18 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        resource("/tokens")
-            .route(web::post().to(admin::create_token))
-            .route(web::get().to(admin::list_tokens)),
+        resource("/tokens").route(web::post().to(admin::create_token)).route(web::get().to(admin::list_tokens)),
     )
     .service(resource("/tokens/{id}").route(web::delete().to(admin::revoke_token)))
     .service(
-        resource("/accounts")
-            .route(web::post().to(admin::create_account))
-            .route(web::get().to(admin::list_accounts)),
+        resource("/accounts").route(web::post().to(admin::create_account)).route(web::get().to(admin::list_accounts)),
     )
     .service(resource("/accounts/{id}").route(web::get().to(admin::get_account)))
     .service(resource("/contacts").route(web::post().to(admin::create_contact)))
     .service(resource("/contacts/{id}").route(web::get().to(admin::get_contact)))
     .service(resource("/licenses").route(web::get().to(admin::list_licenses)))
     .service(resource("/licenses/{license}").route(web::put().to(admin::set_capacity)))
-    .service(
-        resource("/users")
-            .route(web::post().to(users::create))
-            .route(web::get().to(users::list)),
-    )
+    .service(resource("/users").route(web::post().to(users::create)).route(web::get().to(users::list)))
     .service(resource("/users/downgrade").route(web::post().to(users::bulk_downgrade)))
     .service(
         resource("/users/{id}")
@@ -214,11 +175,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/users/{id}/downgrade").route(web::post().to(users::downgrade)))
     .service(resource("/users/{id}/login-as").route(web::post().to(users::login_as)))
     .service(resource("/session").route(web::get().to(users::session)))
-    .service(
-        resource("/sites")
-            .route(web::post().to(admin::create_site))
-            .route(web::get().to(admin::list_sites)),
-    )
+    .service(resource("/sites").route(web::post().to(admin::create_site)).route(web::get().to(admin::list_sites)))
     .service(resource("/sites/{id}").route(web::get().to(admin::get_site)))
     .service(resource("/sites/{id}/members").route(web::get().to(admin::site_members)))
     .service(

@@ -26,11 +26,7 @@ struct Problem<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            detail: detail.into(),
-        }
+        ApiError { status, code, detail: detail.into() }
     }
 
     pub fn validation(status: StatusCode, detail: impl Into<String>) -> Self {
@@ -90,13 +86,9 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Policy(v) => ApiError::new(policy_status(&v), v.code(), v.to_string()),
-            ServiceError::Validation(v) => {
-                ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, v.to_string())
-            }
+            ServiceError::Validation(v) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, v.to_string()),
             ServiceError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
-            ServiceError::Conflict(c) => {
-                ApiError::new(StatusCode::CONFLICT, c.code(), c.to_string())
-            }
+            ServiceError::Conflict(c) => ApiError::new(StatusCode::CONFLICT, c.code(), c.to_string()),
             ServiceError::VersionMismatch { current } => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "version_mismatch",
@@ -109,11 +101,7 @@ impl From<ServiceError> for ApiError {
             ),
             ServiceError::Internal(err) => {
                 tracing::error!(error = %Chain(err.as_ref()), "internal error");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    "internal error",
-                )
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error")
             }
         }
     }

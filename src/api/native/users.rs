@@ -34,36 +34,19 @@ pub fn parse_license(value: &str) -> Result<License, ApiError> {
 
 pub fn contact_draft(c: ContactBody) -> Result<ContactDraft, ApiError> {
     let account = body_id("contact.accountId", &c.account_id)?;
-    ContactDraft::parse(
-        &account,
-        &c.first_name,
-        &c.last_name,
-        &c.email,
-        c.phone.as_deref(),
-    )
-    .map_err(invalid)
+    ContactDraft::parse(&account, &c.first_name, &c.last_name, &c.email, c.phone.as_deref()).map_err(invalid)
 }
 
-fn contact_spec(
-    contact_id: Option<String>,
-    contact: Option<ContactBody>,
-) -> Result<Option<ContactSpec>, ApiError> {
+fn contact_spec(contact_id: Option<String>, contact: Option<ContactBody>) -> Result<Option<ContactSpec>, ApiError> {
     match (contact_id, contact) {
-        (Some(_), Some(_)) => Err(invalid(ValidationError::new(
-            "contact",
-            "give contactId or contact, not both",
-        ))),
+        (Some(_), Some(_)) => Err(invalid(ValidationError::new("contact", "give contactId or contact, not both"))),
         (Some(id), None) => Ok(Some(ContactSpec::Existing(body_id("contactId", &id)?))),
         (None, Some(c)) => Ok(Some(ContactSpec::New(contact_draft(c)?))),
         (None, None) => Ok(None),
     }
 }
 
-pub async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<CreateUserRequest>,
-) -> Res {
+pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateUserRequest>) -> Res {
     let actor = caller.may(Surface::NativeUsers)?.clone();
     let b = body.into_inner();
     let cmd = NewUser {
@@ -76,12 +59,7 @@ pub async fn create(
         active: b.active.unwrap_or(true),
         license: b.license.as_deref().map(parse_license).transpose()?,
         contact: contact_spec(b.contact_id, b.contact)?,
-        site_ids: b
-            .site_ids
-            .unwrap_or_default()
-            .iter()
-            .map(|s| body_id("siteIds", s))
-            .collect::<Result<_, _>>()?,
+        site_ids: b.site_ids.unwrap_or_default().iter().map(|s| body_id("siteIds", s)).collect::<Result<_, _>>()?,
         origin: Origin::Native,
         scim_attributes: None,
         password_hash: None,
@@ -90,19 +68,15 @@ pub async fn create(
     Ok(user_response(StatusCode::CREATED, user))
 }
 
-pub async fn list(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<ListUsersQuery>,
-) -> Res {
+pub async fn list(state: web::Data<AppState>, caller: Caller, q: web::Query<ListUsersQuery>) -> Res {
     let actor = caller.may(Surface::NativeUsers)?.clone();
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
     let id_filter = |field: &str, v: Option<String>| -> Result<Option<String>, ApiError> {
         v.map(|v| {
-            Uuid::parse_str(&v).map(|u| u.to_string()).map_err(|_| {
-                ApiError::validation(StatusCode::BAD_REQUEST, format!("{field} is not an id"))
-            })
+            Uuid::parse_str(&v)
+                .map(|u| u.to_string())
+                .map_err(|_| ApiError::validation(StatusCode::BAD_REQUEST, format!("{field} is not an id")))
         })
         .transpose()
     };
@@ -137,13 +111,8 @@ fn required<T>(field: &str, v: Option<Option<T>>) -> Result<Option<T>, ApiError>
     }
 }
 
-fn nullable_text(
-    field: &str,
-    v: Option<Option<String>>,
-) -> Result<Option<Option<String>>, ApiError> {
-    v.map(|inner| profile_text(field, inner.as_deref()))
-        .transpose()
-        .map_err(invalid)
+fn nullable_text(field: &str, v: Option<Option<String>>) -> Result<Option<Option<String>>, ApiError> {
+    v.map(|inner| profile_text(field, inner.as_deref())).transpose().map_err(invalid)
 }
 
 pub async fn update(
@@ -156,14 +125,8 @@ pub async fn update(
     let actor = caller.may(Surface::NativeUsers)?.clone();
     let b = body.into_inner();
     let changes = UserChanges {
-        user_name: required("userName", b.user_name)?
-            .map(|n| UserName::parse(&n))
-            .transpose()
-            .map_err(invalid)?,
-        email: required("email", b.email)?
-            .map(|e| Email::parse("email", &e))
-            .transpose()
-            .map_err(invalid)?,
+        user_name: required("userName", b.user_name)?.map(|n| UserName::parse(&n)).transpose().map_err(invalid)?,
+        email: required("email", b.email)?.map(|e| Email::parse("email", &e)).transpose().map_err(invalid)?,
         first_name: nullable_text("firstName", b.first_name)?,
         last_name: nullable_text("lastName", b.last_name)?,
         display_name: nullable_text("displayName", b.display_name)?,
@@ -174,12 +137,7 @@ pub async fn update(
     Ok(user_response(StatusCode::OK, user))
 }
 
-pub async fn delete(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-) -> Res {
+pub async fn delete(state: web::Data<AppState>, caller: Caller, req: HttpRequest, id: web::Path<Uuid>) -> Res {
     let actor = caller.may(Surface::NativeUsers)?.clone();
     svc::delete(&state.db, actor, id.to_string(), if_match(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -217,35 +175,17 @@ pub async fn downgrade(state: web::Data<AppState>, caller: Caller, id: web::Path
     Ok(user_response(StatusCode::OK, user))
 }
 
-pub async fn bulk_downgrade(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<BulkDowngradeRequest>,
-) -> Res {
+pub async fn bulk_downgrade(state: web::Data<AppState>, caller: Caller, body: web::Json<BulkDowngradeRequest>) -> Res {
     let actor = caller.may(Surface::NativeUsers)?.clone();
     let b = body.into_inner();
-    let user_ids = b
-        .user_ids
-        .map(|ids| {
-            ids.iter()
-                .map(|i| body_id("userIds", i))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?;
+    let user_ids =
+        b.user_ids.map(|ids| ids.iter().map(|i| body_id("userIds", i)).collect::<Result<Vec<_>, _>>()).transpose()?;
     let dry_run = b.dry_run.unwrap_or(false);
-    let req = svc::BulkDowngrade {
-        user_ids,
-        inactive_only: b.inactive_only.unwrap_or(false),
-        dry_run,
-    };
+    let req = svc::BulkDowngrade { user_ids, inactive_only: b.inactive_only.unwrap_or(false), dry_run };
     let out = svc::bulk_downgrade(&state.db, actor, req).await?;
     Ok(HttpResponse::Ok().json(BulkDowngradeResponse {
         downgraded: out.downgraded,
-        skipped: out
-            .skipped
-            .into_iter()
-            .map(|(id, code)| SkippedResponse { id, code })
-            .collect(),
+        skipped: out.skipped.into_iter().map(|(id, code)| SkippedResponse { id, code }).collect(),
         dry_run,
     }))
 }
@@ -263,9 +203,7 @@ pub async fn login_as(state: web::Data<AppState>, caller: Caller, id: web::Path<
 
 /// `GET /api/v1/session` with a login-as session token: who the session acts as.
 pub async fn session(state: web::Data<AppState>, req: HttpRequest) -> Res {
-    let token = bearer(&req)
-        .ok_or(ServiceError::Unauthenticated)?
-        .to_owned();
+    let token = bearer(&req).ok_or(ServiceError::Unauthenticated)?.to_owned();
     let (session, user) = svc::use_session(&state.db, token).await?;
     Ok(HttpResponse::Ok().json(SessionResponse {
         session_id: session.id,

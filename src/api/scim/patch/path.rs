@@ -35,19 +35,11 @@ mod tests {
     use crate::api::scim::filter::{CompareOp, Value};
 
     fn attr(urn: Option<&str>, name: &str, sub: Option<&str>) -> AttrPath {
-        AttrPath {
-            urn: urn.map(str::to_owned),
-            name: name.to_owned(),
-            sub: sub.map(str::to_owned),
-        }
+        AttrPath { urn: urn.map(str::to_owned), name: name.to_owned(), sub: sub.map(str::to_owned) }
     }
 
     fn eq(name: &str, value: &str) -> Filter {
-        Filter::Compare {
-            path: attr(None, name, None),
-            op: CompareOp::Eq,
-            value: Value::String(value.to_owned()),
-        }
+        Filter::Compare { path: attr(None, name, None), op: CompareOp::Eq, value: Value::String(value.to_owned()) }
     }
 
     const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -80,20 +72,13 @@ mod tests {
         );
         assert_eq!(
             parse_path(r#"members[value eq "2819c223"]"#).unwrap(),
-            PatchPath {
-                attr: attr(None, "members", None),
-                filter: Some(eq("value", "2819c223")),
-                sub: None
-            }
+            PatchPath { attr: attr(None, "members", None), filter: Some(eq("value", "2819c223")), sub: None }
         );
     }
 
     #[test]
     fn urn_qualified_paths_parse() {
-        assert_eq!(
-            parse_path(&format!("{ENTERPRISE}:manager")).unwrap().attr,
-            attr(Some(ENTERPRISE), "manager", None)
-        );
+        assert_eq!(parse_path(&format!("{ENTERPRISE}:manager")).unwrap().attr, attr(Some(ENTERPRISE), "manager", None));
         assert_eq!(
             parse_path(&format!("{ENTERPRISE}:manager.value")).unwrap().attr,
             attr(Some(ENTERPRISE), "manager", Some("value"))

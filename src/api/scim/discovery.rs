@@ -1,0 +1,66 @@
+//! Discovery (RFC 7644 §4): ServiceProviderConfig, ResourceTypes, Schemas — generated
+//! from the same schema definitions the filters, PATCH and projection use, so they
+//! advertise exactly what works.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+
+use super::error::{SCIM_JSON, ScimError};
+use super::{Ctx, ScimCaller, list_response, schema};
+use crate::api::AppState;
+
+fn ok(body: Value) -> HttpResponse {
+    HttpResponse::Ok().content_type(SCIM_JSON).body(body.to_string())
+}
+
+pub async fn service_provider_config(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> HttpResponse {
+    let ctx = Ctx::new(state, caller.0, &req);
+    let s = &ctx.state.settings.scim;
+    let options = schema::SpcOptions {
+        bulk_max_operations: s.bulk_max_operations,
+        bulk_max_payload_bytes: s.bulk_max_payload_bytes,
+        filter_max_results: ctx.max_results() as usize,
+        etag: true,
+        sort: true,
+        change_password: true,
+        patch: true,
+    };
+    ok(schema::service_provider_config(&ctx.base, &options))
+}
+
+pub async fn resource_types(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> HttpResponse {
+    let ctx = Ctx::new(state, caller.0, &req);
+    let all = schema::resource_types(&ctx.base);
+    ok(list_response(all.len() as i64, 1, all))
+}
+
+pub async fn resource_type(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let ctx = Ctx::new(state, caller.0, &req);
+    schema::resource_type(&id, &ctx.base)
+        .map(ok)
+        .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no resource type {id}")))
+}
+
+pub async fn schemas(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> HttpResponse {
+    let ctx = Ctx::new(state, caller.0, &req);
+    let all = schema::schemas(&ctx.base);
+    ok(list_response(all.len() as i64, 1, all))
+}
+
+pub async fn schema(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let ctx = Ctx::new(state, caller.0, &req);
+    schema::schema(&id, &ctx.base)
+        .map(ok)
+        .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no schema {id}")))
+}

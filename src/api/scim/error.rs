@@ -1,0 +1,118 @@
+//! SCIM errors (RFC 7644 §3.12): the one exhaustive mapping of service errors for the
+//! SCIM surface. `status` is a string; `scimType` where the RFC defines one.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::error::{Chain, Conflict, ServiceError};
+use crate::policy::PolicyViolation;
+
+pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+pub const SCIM_JSON: &str = "application/scim+json";
+
+#[derive(Debug, Clone)]
+pub struct ScimError {
+    pub status: StatusCode,
+    pub scim_type: Option<&'static str>,
+    pub detail: String,
+}
+
+impl ScimError {
+    pub fn new(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
+        ScimError { status, scim_type, detail: detail.into() }
+    }
+
+    pub fn bad(scim_type: &'static str, detail: impl Into<String>) -> Self {
+        ScimError::new(StatusCode::BAD_REQUEST, Some(scim_type), detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        ScimError::new(StatusCode::NOT_FOUND, None, detail)
+    }
+
+    /// The error as a JSON body (also used inside Bulk responses).
+    pub fn body(&self) -> serde_json::Value {
+        let mut b = json!({
+            "schemas": [ERROR_URN],
+            "status": self.status.as_u16().to_string(),
+            "detail": self.detail,
+        });
+        if let Some(t) = self.scim_type {
+            b["scimType"] = json!(t);
+        }
+        b
+    }
+}
+
+impl std::fmt::Display for ScimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:?}: {}", self.status.as_u16(), self.scim_type, self.detail)
+    }
+}
+
+impl From<ServiceError> for ScimError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Policy(v) => {
+                let detail = v.to_string();
+                match v {
+                    PolicyViolation::Forbidden { .. }
+                    | PolicyViolation::OutOfScope
+                    | PolicyViolation::DelegatedAdminForbidden
+                    | PolicyViolation::SelfRegistrationDisabled => ScimError::new(StatusCode::FORBIDDEN, None, detail),
+                    PolicyViolation::ContactRequired { .. }
+                    | PolicyViolation::InvalidLicense { .. }
+                    | PolicyViolation::ScimContactless => ScimError::bad("invalidValue", detail),
+                    PolicyViolation::LicenseUnavailable { .. } => ScimError::new(StatusCode::CONFLICT, None, detail),
+                }
+            }
+            ServiceError::Validation(v) => ScimError::bad("invalidValue", v.to_string()),
+            ServiceError::NotFound(what) => ScimError::not_found(format!("no such {what}")),
+            ServiceError::Conflict(c) => match c {
+                Conflict::UserNameTaken | Conflict::ContactInUse | Conflict::SitePrefixTaken => {
+                    ScimError::new(StatusCode::CONFLICT, Some("uniqueness"), c.to_string())
+                }
+                Conflict::CapacityBelowUsed { .. } => ScimError::new(StatusCode::CONFLICT, None, c.to_string()),
+            },
+            ServiceError::VersionMismatch { current } => ScimError::new(
+                StatusCode::PRECONDITION_FAILED,
+                None,
+                format!("If-Match does not match the current version W/\"{current}\""),
+            ),
+            ServiceError::Unauthenticated => {
+                ScimError::new(StatusCode::UNAUTHORIZED, None, "a valid bearer token is required")
+            }
+            ServiceError::Internal(err) => {
+                tracing::error!(error = %Chain(err.as_ref()), "internal error");
+                ScimError::new(StatusCode::INTERNAL_SERVER_ERROR, None, "internal error")
+            }
+        }
+    }
+}
+
+impl ResponseError for ScimError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        res.content_type(SCIM_JSON).body(self.body().to_string())
+    }
+}
+
+impl From<crate::store::StoreError> for ScimError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
+impl From<diesel::result::Error> for ScimError {
+    fn from(e: diesel::result::Error) -> Self {
+        ServiceError::from(e).into()
+    }
+}

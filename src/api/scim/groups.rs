@@ -1,0 +1,232 @@
+//! `/Groups`: create, read, replace, patch (members add/remove/replace), delete, list.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+
+use super::error::ScimError;
+use super::filter::matches;
+use super::mapping::{group_from_json, render_group, version};
+use super::patch::apply;
+use super::query::{ListParams, RawParams, group_pred, sort_value};
+use super::schema::{GroupSchema, project};
+use super::users::{Projection, patch_error, patch_ops};
+use super::{Ctx, Reply, ScimCaller, header_version, list_response, query_param, read_json};
+use crate::api::AppState;
+use crate::domain::Group;
+use crate::service::groups as svc;
+use crate::store::groups::GroupPred;
+
+/// Whether a projection leaves `members` out (then they are not even loaded: Entra lists
+/// groups with `excludedAttributes=members`).
+fn wants_members(proj: &Projection) -> bool {
+    let named = |list: &[String]| {
+        list.iter().any(|a| a.eq_ignore_ascii_case("members") || a.to_ascii_lowercase().starts_with("members."))
+    };
+    !named(&proj.excluded) && (proj.attributes.is_empty() || named(&proj.attributes))
+}
+
+async fn render_many(ctx: &Ctx, groups: &[Group], with_members: bool) -> Result<Vec<Value>, ScimError> {
+    let ids: Vec<String> = if with_members {
+        groups.iter().flat_map(|g| g.members.iter().map(|m| m.id.clone())).collect()
+    } else {
+        vec![]
+    };
+    let names = if ids.is_empty() { Default::default() } else { svc::display_names(&ctx.state.db, ids).await? };
+    Ok(groups.iter().map(|g| render_group(g, &names, &ctx.base, with_members)).collect())
+}
+
+async fn reply(ctx: &Ctx, g: &Group, status: StatusCode, proj: &Projection) -> Result<Reply, ScimError> {
+    let mut body = render_many(ctx, std::slice::from_ref(g), wants_members(proj)).await?.remove(0);
+    project(&mut body, &GroupSchema, &proj.attributes, &proj.excluded);
+    Ok(Reply {
+        status,
+        location: Some(format!("{}/Groups/{}", ctx.base, g.id)),
+        version: Some(version(g.version)),
+        body: Some(body),
+    })
+}
+
+pub async fn create_op(ctx: &Ctx, body: Value, proj: &Projection) -> Result<Reply, ScimError> {
+    let draft = group_from_json(&body)?;
+    let g = svc::create(&ctx.state.db, ctx.actor.clone(), draft).await?;
+    reply(ctx, &g, StatusCode::CREATED, proj).await
+}
+
+pub async fn get_op(ctx: &Ctx, id: String, if_none_match: Option<i64>, proj: &Projection) -> Result<Reply, ScimError> {
+    let g = svc::get(&ctx.state.db, id, wants_members(proj)).await?;
+    if if_none_match == Some(g.version) {
+        return Ok(Reply {
+            status: StatusCode::NOT_MODIFIED,
+            body: None,
+            location: None,
+            version: Some(version(g.version)),
+        });
+    }
+    reply(ctx, &g, StatusCode::OK, proj).await
+}
+
+pub async fn replace_op(
+    ctx: &Ctx,
+    id: String,
+    body: Value,
+    if_match: Option<i64>,
+    proj: &Projection,
+) -> Result<Reply, ScimError> {
+    let draft = group_from_json(&body)?;
+    let g = svc::replace(&ctx.state.db, ctx.actor.clone(), id, draft, if_match).await?;
+    reply(ctx, &g, StatusCode::OK, proj).await
+}
+
+pub async fn patch_op(
+    ctx: &Ctx,
+    id: String,
+    body: Value,
+    if_match: Option<i64>,
+    proj: &Projection,
+) -> Result<Reply, ScimError> {
+    let ops = patch_ops(&body)?;
+    let base = ctx.base.clone();
+    let g = svc::patch(&ctx.state.db, ctx.actor.clone(), id, if_match, move |current: &Group| {
+        // Members' display names do not matter to the patch: render without them.
+        let mut doc = render_group(current, &Default::default(), &base, true);
+        apply(&mut doc, &ops, &GroupSchema).map_err(patch_error)?;
+        group_from_json(&doc)
+    })
+    .await?;
+    reply(ctx, &g, StatusCode::OK, proj).await
+}
+
+pub async fn delete_op(ctx: &Ctx, id: String, if_match: Option<i64>) -> Result<Reply, ScimError> {
+    svc::delete(&ctx.state.db, ctx.actor.clone(), id, if_match).await?;
+    Ok(Reply { status: StatusCode::NO_CONTENT, body: None, location: None, version: None })
+}
+
+pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
+    let proj = Projection { attributes: p.attributes.clone(), excluded: p.excluded.clone() };
+    let with_members = wants_members(&proj);
+    let exact = match &p.filter {
+        None => Some(GroupPred::All),
+        Some(f) => group_pred(f),
+    };
+    let by_name = p.sort_by.as_ref().map(|s| s.name.eq_ignore_ascii_case("displayName") && s.sub.is_none());
+    let offset = p.start_index - 1;
+    let (total, mut resources) = match (exact, by_name) {
+        (Some(pred), None | Some(true)) => {
+            let order = by_name.map(|_| p.descending);
+            let (total, page) = svc::query(&ctx.state.db, pred, order, offset, p.count, with_members).await?;
+            (total, render_many(ctx, &page, with_members).await?)
+        }
+        (pred, _) => {
+            let cap = ctx.state.settings.scim.max_filter_scan;
+            let (total, all) =
+                svc::query(&ctx.state.db, pred.unwrap_or(GroupPred::All), None, 0, cap + 1, true).await?;
+            if total > cap {
+                return Err(ScimError::bad("tooMany", format!("the filter would examine more than {cap} groups")));
+            }
+            let mut docs: Vec<Value> = render_many(ctx, &all, true)
+                .await?
+                .into_iter()
+                .filter(|d| p.filter.as_ref().is_none_or(|f| matches(f, d, &GroupSchema)))
+                .collect();
+            if let Some(path) = &p.sort_by {
+                docs.sort_by_key(|d| sort_value(d, path, false).unwrap_or_else(|| "\u{10FFFF}".into()));
+                if p.descending {
+                    docs.reverse();
+                }
+            }
+            let total = docs.len() as i64;
+            (total, docs.into_iter().skip(offset as usize).take(p.count as usize).collect())
+        }
+    };
+    for r in resources.iter_mut() {
+        project(r, &GroupSchema, &p.attributes, &p.excluded);
+    }
+    Ok(Reply {
+        status: StatusCode::OK,
+        body: Some(list_response(total, p.start_index, resources)),
+        location: None,
+        version: None,
+    })
+}
+
+fn body_limit(state: &AppState) -> usize {
+    state.settings.server.max_body_bytes
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let body = read_json(body, body_limit(&state)).await?;
+    let ctx = Ctx::new(state, caller.0, &req);
+    Ok(create_op(&ctx, body, &Projection::from_request(&req)).await?.into_response())
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let ctx = Ctx::new(state, caller.0, &req);
+    let inm = header_version(&req, header::IF_NONE_MATCH);
+    Ok(get_op(&ctx, id.into_inner(), inm, &Projection::from_request(&req)).await?.into_response())
+}
+
+pub async fn replace(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let body = read_json(body, body_limit(&state)).await?;
+    let ctx = Ctx::new(state, caller.0, &req);
+    let im = header_version(&req, header::IF_MATCH);
+    Ok(replace_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
+}
+
+pub async fn patch(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let body = read_json(body, body_limit(&state)).await?;
+    let ctx = Ctx::new(state, caller.0, &req);
+    let im = header_version(&req, header::IF_MATCH);
+    Ok(patch_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let ctx = Ctx::new(state, caller.0, &req);
+    let im = header_version(&req, header::IF_MATCH);
+    Ok(delete_op(&ctx, id.into_inner(), im).await?.into_response())
+}
+
+pub async fn list(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> Result<HttpResponse, ScimError> {
+    let ctx = Ctx::new(state, caller.0, &req);
+    let params = ListParams::parse(&RawParams::from_query(|n| query_param(&req, n)), ctx.max_results())?;
+    Ok(list_op(&ctx, params).await?.into_response())
+}
+
+pub async fn search(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let body = read_json(body, body_limit(&state)).await?;
+    let ctx = Ctx::new(state, caller.0, &req);
+    let params = ListParams::from_search(&body, ctx.max_results())?;
+    Ok(list_op(&ctx, params).await?.into_response())
+}

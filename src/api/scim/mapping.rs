@@ -1,0 +1,355 @@
+//! Translation between SCIM JSON and the directory: lenient on the way in (keys compare
+//! case-insensitively, booleans may come as strings, as real IdPs send them), exact on the
+//! way out. Domain types never see SCIM JSON.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use super::error::ScimError;
+use super::schema::{ENTERPRISE_USER_URN, GROUP_URN, IDENTITY_USER_URN, USER_URN, UserSchema};
+use crate::api::scim::attrs::SchemaInfo;
+use crate::domain::{Group, License, MemberKind, UserEmail, fold};
+use crate::service::groups::GroupDraft;
+use crate::service::scim::{ScimProfile, UserWithGroups, user_name};
+
+/// The value under `key`, compared case-insensitively (RFC 7643 §2.1).
+pub fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+}
+
+fn invalid(detail: impl Into<String>) -> ScimError {
+    ScimError::bad("invalidValue", detail)
+}
+
+/// A string attribute: absent or null → None; other types are refused.
+fn opt_str(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ScimError> {
+    match get_ci(obj, key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() > 2048 => Err(invalid(format!("{key} is too long"))),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(format!("{key} must be a string"))),
+    }
+}
+
+/// A boolean, also as the strings "true"/"false" in any case (Entra sends "False").
+pub fn lenient_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+fn opt_bool(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, ScimError> {
+    match get_ci(obj, key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => lenient_bool(v).map(Some).ok_or_else(|| invalid(format!("{key} must be a boolean"))),
+    }
+}
+
+fn emails(obj: &Map<String, Value>) -> Result<Vec<UserEmail>, ScimError> {
+    let list = match get_ci(obj, "emails") {
+        None | Some(Value::Null) => return Ok(vec![]),
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(invalid("emails must be an array")),
+    };
+    let mut out: Vec<UserEmail> = Vec::with_capacity(list.len());
+    for e in list {
+        let Value::Object(e) = e else {
+            return Err(invalid("each email must be an object"));
+        };
+        let Some(value) = opt_str(e, "value")? else {
+            return Err(invalid("each email needs a value"));
+        };
+        if value.len() > 254 || value.chars().any(char::is_whitespace) {
+            return Err(invalid(format!("{value:?} is not an email address")));
+        }
+        let primary = opt_bool(e, "primary")?.unwrap_or(false);
+        // RFC 7643 §2.4: at most one primary; the first one wins.
+        let primary = primary && !out.iter().any(|o| o.primary);
+        out.push(UserEmail { value, kind: opt_str(e, "type")?, primary, display: opt_str(e, "display")? });
+    }
+    Ok(out)
+}
+
+/// The primary (else first) phone number's value, for the contact.
+fn phone(obj: &Map<String, Value>) -> Option<String> {
+    let Some(Value::Array(list)) = get_ci(obj, "phoneNumbers") else {
+        return None;
+    };
+    let objs: Vec<&Map<String, Value>> = list.iter().filter_map(Value::as_object).collect();
+    let pick = objs.iter().find(|p| get_ci(p, "primary").and_then(lenient_bool) == Some(true)).or(objs.first())?;
+    get_ci(pick, "value").and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Attributes the directory keeps in columns (or never stores): not part of the
+/// stored SCIM attribute document.
+const MODELLED: &[&str] =
+    &["schemas", "id", "meta", "externalId", "userName", "displayName", "active", "emails", "password", "groups"];
+
+/// The SCIM attributes beyond the modelled ones, as sent: known core attributes and the
+/// enterprise extension; unknown attributes are ignored (RFC 7644 §3.3).
+fn other_attributes(obj: &Map<String, Value>) -> Option<String> {
+    let schema = UserSchema;
+    let mut keep = Map::new();
+    for (k, v) in obj {
+        if v.is_null() || MODELLED.iter().any(|m| m.eq_ignore_ascii_case(k)) {
+            continue;
+        }
+        if k.eq_ignore_ascii_case("name") {
+            if let Value::Object(name) = v {
+                let rest: Map<String, Value> = name
+                    .iter()
+                    .filter(|(nk, nv)| {
+                        !nv.is_null() && !nk.eq_ignore_ascii_case("givenName") && !nk.eq_ignore_ascii_case("familyName")
+                    })
+                    .map(|(nk, nv)| (nk.clone(), nv.clone()))
+                    .collect();
+                if !rest.is_empty() {
+                    keep.insert("name".into(), Value::Object(rest));
+                }
+            }
+            continue;
+        }
+        if k.eq_ignore_ascii_case(ENTERPRISE_USER_URN) {
+            if v.as_object().is_some_and(|o| !o.is_empty()) {
+                keep.insert(ENTERPRISE_USER_URN.into(), v.clone());
+            }
+            continue;
+        }
+        if schema.attribute(None, k, None).is_some() {
+            keep.insert(k.clone(), v.clone());
+        }
+    }
+    (!keep.is_empty()).then(|| Value::Object(keep).to_string())
+}
+
+/// A SCIM User body as the profile to write, and the plaintext password if one was sent
+/// (the caller hashes it; it is never stored as sent).
+pub fn profile_from_json(body: &Value) -> Result<(ScimProfile, Option<String>), ScimError> {
+    let Value::Object(obj) = body else {
+        return Err(ScimError::bad("invalidSyntax", "the body must be a JSON object"));
+    };
+    let Some(name_value) = opt_str(obj, "userName")? else {
+        return Err(invalid("userName is required"));
+    };
+    let user_name = user_name(&name_value).map_err(|e| invalid(e.to_string()))?;
+    let name = match get_ci(obj, "name") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(n)) => n.clone(),
+        Some(_) => return Err(invalid("name must be an object")),
+    };
+    let ext = match get_ci(obj, IDENTITY_USER_URN) {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(e)) => e.clone(),
+        Some(_) => return Err(invalid(format!("{IDENTITY_USER_URN} must be an object"))),
+    };
+    let license = opt_str(&ext, "license")?
+        .map(|l| {
+            l.parse::<License>().map_err(|_| {
+                invalid(format!(
+                    "unknown license {l:?}: use external_identity, customer_community, customer_community_plus or partner_community"
+                ))
+            })
+        })
+        .transpose()?;
+    let account_id = opt_str(&ext, "accountId")?
+        .map(|a| {
+            uuid::Uuid::parse_str(&a)
+                .map(|u| u.to_string())
+                .map_err(|_| invalid(format!("accountId {a:?} is not an account id")))
+        })
+        .transpose()?;
+    let password = match get_ci(obj, "password") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) if !p.is_empty() && p.len() <= 1024 => Some(p.clone()),
+        Some(_) => return Err(invalid("password must be a non-empty string")),
+    };
+    let profile = ScimProfile {
+        user_name,
+        external_id: opt_str(obj, "externalId")?,
+        first_name: opt_str(&name, "givenName")?,
+        last_name: opt_str(&name, "familyName")?,
+        display_name: opt_str(obj, "displayName")?,
+        active: opt_bool(obj, "active")?.unwrap_or(true),
+        emails: emails(obj)?,
+        phone: phone(obj),
+        scim_attributes: other_attributes(obj),
+        password_hash: None,
+        license,
+        contactless: opt_bool(&ext, "contactless")?.unwrap_or(false),
+        account_id,
+    };
+    Ok((profile, password))
+}
+
+pub fn version(v: i64) -> String {
+    format!("W/\"{v}\"")
+}
+
+/// The SCIM representation of a user (every attribute; projection happens after).
+pub fn render_user(u: &UserWithGroups, base: &str) -> Value {
+    let user = &u.user;
+    let mut out = Map::new();
+    let attrs: Map<String, Value> = user
+        .scim_attributes
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .and_then(|v| match v {
+            Value::Object(m) => Some(m),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let mut schemas = vec![json!(USER_URN)];
+    if attrs.contains_key(ENTERPRISE_USER_URN) {
+        schemas.push(json!(ENTERPRISE_USER_URN));
+    }
+    schemas.push(json!(IDENTITY_USER_URN));
+    out.insert("schemas".into(), Value::Array(schemas));
+    out.insert("id".into(), json!(user.id));
+    if let Some(x) = &user.external_id {
+        out.insert("externalId".into(), json!(x));
+    }
+    out.insert("userName".into(), json!(user.user_name));
+    let mut name = match attrs.get("name") {
+        Some(Value::Object(n)) => n.clone(),
+        _ => Map::new(),
+    };
+    if let Some(g) = &user.first_name {
+        name.insert("givenName".into(), json!(g));
+    }
+    if let Some(f) = &user.last_name {
+        name.insert("familyName".into(), json!(f));
+    }
+    if !name.is_empty() {
+        out.insert("name".into(), Value::Object(name));
+    }
+    if let Some(d) = &user.display_name {
+        out.insert("displayName".into(), json!(d));
+    }
+    out.insert("active".into(), json!(user.active));
+    if !user.emails.is_empty() {
+        let emails: Vec<Value> = user
+            .emails
+            .iter()
+            .map(|e| {
+                let mut m = Map::new();
+                m.insert("value".into(), json!(e.value));
+                if let Some(t) = &e.kind {
+                    m.insert("type".into(), json!(t));
+                }
+                if e.primary {
+                    m.insert("primary".into(), json!(true));
+                }
+                if let Some(d) = &e.display {
+                    m.insert("display".into(), json!(d));
+                }
+                Value::Object(m)
+            })
+            .collect();
+        out.insert("emails".into(), Value::Array(emails));
+    }
+    for (k, v) in attrs {
+        if k != "name" {
+            out.insert(k, v);
+        }
+    }
+    if !u.groups.is_empty() {
+        let groups: Vec<Value> = u
+            .groups
+            .iter()
+            .map(|(id, display)| json!({ "value": id, "display": display, "type": "direct", "$ref": format!("{base}/Groups/{id}") }))
+            .collect();
+        out.insert("groups".into(), Value::Array(groups));
+    }
+    let mut ext = Map::new();
+    ext.insert("license".into(), json!(user.license.as_str()));
+    if let Some(a) = &user.account_id {
+        ext.insert("accountId".into(), json!(a));
+    }
+    if let Some(c) = &user.contact_id {
+        ext.insert("contactId".into(), json!(c));
+    }
+    ext.insert("contactless".into(), json!(user.is_contactless()));
+    ext.insert("origin".into(), json!(user.origin.as_str()));
+    out.insert(IDENTITY_USER_URN.into(), Value::Object(ext));
+    out.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "User",
+            "created": user.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "lastModified": user.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "location": format!("{base}/Users/{}", user.id),
+            "version": version(user.version),
+        }),
+    );
+    Value::Object(out)
+}
+
+/// A SCIM Group body as the draft to write.
+pub fn group_from_json(body: &Value) -> Result<GroupDraft, ScimError> {
+    let Value::Object(obj) = body else {
+        return Err(ScimError::bad("invalidSyntax", "the body must be a JSON object"));
+    };
+    let Some(display_name) = opt_str(obj, "displayName")? else {
+        return Err(invalid("displayName is required"));
+    };
+    let member_ids = match get_ci(obj, "members") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(list)) => list
+            .iter()
+            .map(|m| match m {
+                Value::Object(m) => opt_str(m, "value")?.ok_or_else(|| invalid("each member needs a value")),
+                _ => Err(invalid("each member must be an object")),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(_) => return Err(invalid("members must be an array")),
+    };
+    Ok(GroupDraft { display_name, external_id: opt_str(obj, "externalId")?, member_ids })
+}
+
+/// The SCIM representation of a group; `names` gives members' display names.
+pub fn render_group(g: &Group, names: &HashMap<String, String>, base: &str, with_members: bool) -> Value {
+    let mut out = Map::new();
+    out.insert("schemas".into(), json!([GROUP_URN]));
+    out.insert("id".into(), json!(g.id));
+    if let Some(x) = &g.external_id {
+        out.insert("externalId".into(), json!(x));
+    }
+    out.insert("displayName".into(), json!(g.display_name));
+    if with_members && !g.members.is_empty() {
+        let members: Vec<Value> = g
+            .members
+            .iter()
+            .map(|m| {
+                let path = if m.kind == MemberKind::Group { "Groups" } else { "Users" };
+                let mut v =
+                    json!({ "value": m.id, "type": m.kind.as_str(), "$ref": format!("{base}/{path}/{}", m.id) });
+                if let Some(n) = names.get(&m.id) {
+                    v["display"] = json!(n);
+                }
+                v
+            })
+            .collect();
+        out.insert("members".into(), Value::Array(members));
+    }
+    out.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "Group",
+            "created": g.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "lastModified": g.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "location": format!("{base}/Groups/{}", g.id),
+            "version": version(g.version),
+        }),
+    );
+    Value::Object(out)
+}
+
+/// Case-folds a string for in-memory comparisons the way the store does.
+pub fn folded(s: &str) -> String {
+    fold(s)
+}

@@ -1,0 +1,205 @@
+//! The SCIM 2.0 service provider under `/scim/v2` (RFC 7643, RFC 7644): a translation
+//! layer over the same services as the native API, so that every SCIM write passes the
+//! contactless-user policy (rule 2: SCIM users are always contact-backed).
+
+pub mod attrs;
+mod bulk;
+mod discovery;
+pub mod error;
+pub mod filter;
+mod groups;
+pub mod mapping;
+pub mod patch;
+pub mod query;
+pub mod schema;
+mod users;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use serde_json::Value;
+
+use self::error::{SCIM_JSON, ScimError};
+use super::{AppState, bearer};
+use crate::domain::{Actor, License};
+use crate::error::ServiceError;
+use crate::policy::access::{Surface, may_use};
+use crate::service::auth;
+use crate::service::scim::ScimDefaults;
+
+pub const LIST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const PATCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// An authenticated caller allowed on the SCIM surface (`scim` and `admin` tokens).
+pub struct ScimCaller(pub Actor);
+
+impl FromRequest for ScimCaller {
+    type Error = ScimError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ScimError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req).map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("application state is missing")))?;
+            let token = token.ok_or(ServiceError::Unauthenticated)?;
+            let actor = auth::authenticate(&state.db, &state.bootstrap, &token).await?;
+            may_use(&actor, Surface::Scim).map_err(ServiceError::Policy)?;
+            Ok(ScimCaller(actor))
+        })
+    }
+}
+
+/// What one SCIM operation needs, from an HTTP request or a Bulk operation alike.
+pub struct Ctx {
+    pub state: web::Data<AppState>,
+    pub actor: Actor,
+    /// The absolute base URL of `/scim/v2`, for `meta.location` and `$ref`.
+    pub base: String,
+}
+
+impl Ctx {
+    pub fn new(state: web::Data<AppState>, actor: Actor, req: &HttpRequest) -> Ctx {
+        let info = req.connection_info();
+        let base = format!("{}://{}/scim/v2", info.scheme(), info.host());
+        Ctx { state, actor, base }
+    }
+
+    pub fn defaults(&self) -> Result<ScimDefaults, ScimError> {
+        let s = &self.state.settings.scim;
+        let license: License = s.default_license.parse().map_err(|_| {
+            ScimError::from(ServiceError::Internal(anyhow::anyhow!(
+                "scim.default_license {:?} is not a license",
+                s.default_license
+            )))
+        })?;
+        Ok(ScimDefaults { license, account_name: s.default_account_name.clone() })
+    }
+
+    pub fn max_results(&self) -> i64 {
+        self.state.settings.scim.max_results.max(1)
+    }
+}
+
+/// The outcome of one operation, before it becomes an HTTP response or a Bulk result.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Option<Value>,
+    pub location: Option<String>,
+    pub version: Option<String>,
+}
+
+impl Reply {
+    pub fn into_response(self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        if let Some(v) = &self.version {
+            res.insert_header((header::ETAG, v.as_str()));
+        }
+        if let Some(l) = &self.location {
+            res.insert_header((header::LOCATION, l.as_str()));
+        }
+        match self.body {
+            Some(b) => res.content_type(SCIM_JSON).body(b.to_string()),
+            None => res.finish(),
+        }
+    }
+}
+
+/// Reads a JSON body of at most `limit` bytes (413 past it; `invalidSyntax` when not JSON).
+pub async fn read_json(payload: web::Payload, limit: usize) -> Result<Value, ScimError> {
+    let bytes = payload
+        .to_bytes_limited(limit)
+        .await
+        .map_err(|_| ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, format!("the body exceeds {limit} bytes")))?
+        .map_err(|e| ScimError::bad("invalidSyntax", format!("unreadable body: {e}")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not valid JSON: {e}")))
+}
+
+/// The version an `If-Match` / `If-None-Match` header names (`None`: absent or `*`; an
+/// unreadable tag matches no version).
+pub fn header_version(req: &HttpRequest, name: header::HeaderName) -> Option<i64> {
+    let raw = req.headers().get(name)?.to_str().unwrap_or("").trim();
+    if raw == "*" {
+        return None;
+    }
+    let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
+    Some(tag.parse().unwrap_or(-1))
+}
+
+/// A query-string parameter, by case-insensitive name.
+pub fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
+    url_pairs(req.query_string()).into_iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+}
+
+fn url_pairs(q: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default()
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ScimError> {
+    Err(ScimError::not_found(format!("nothing at {}", req.path())))
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ScimError> {
+    Err(ScimError::new(StatusCode::METHOD_NOT_ALLOWED, None, "this method is not allowed on this endpoint"))
+}
+
+/// RFC 7644 §3.11: `/Me` needs a subject that owns the token; our tokens are clients'.
+async fn me(_caller: ScimCaller) -> Result<HttpResponse, ScimError> {
+    Err(ScimError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        None,
+        "/Me is not supported: bearer tokens here belong to clients, not users",
+    ))
+}
+
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/scim/v2")
+            .service(resource("/ServiceProviderConfig").route(web::get().to(discovery::service_provider_config)))
+            .service(resource("/ResourceTypes").route(web::get().to(discovery::resource_types)))
+            .service(resource("/ResourceTypes/{id}").route(web::get().to(discovery::resource_type)))
+            .service(resource("/Schemas").route(web::get().to(discovery::schemas)))
+            .service(resource("/Schemas/{id}").route(web::get().to(discovery::schema)))
+            .service(resource("/Users").route(web::get().to(users::list)).route(web::post().to(users::create)))
+            .service(resource("/Users/.search").route(web::post().to(users::search)))
+            .service(
+                resource("/Users/{id}")
+                    .route(web::get().to(users::get))
+                    .route(web::put().to(users::replace))
+                    .route(web::patch().to(users::patch))
+                    .route(web::delete().to(users::delete)),
+            )
+            .service(resource("/Groups").route(web::get().to(groups::list)).route(web::post().to(groups::create)))
+            .service(resource("/Groups/.search").route(web::post().to(groups::search)))
+            .service(
+                resource("/Groups/{id}")
+                    .route(web::get().to(groups::get))
+                    .route(web::put().to(groups::replace))
+                    .route(web::patch().to(groups::patch))
+                    .route(web::delete().to(groups::delete)),
+            )
+            .service(resource("/Bulk").route(web::post().to(bulk::bulk)))
+            .service(resource("/.search").route(web::post().to(bulk::root_search)))
+            .service(web::resource("/Me").to(me))
+            .default_service(web::to(not_found)),
+    );
+}
+
+/// A ListResponse (RFC 7644 §3.4.2).
+pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
+    serde_json::json!({
+        "schemas": [LIST_URN],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}

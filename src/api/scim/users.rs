@@ -1,0 +1,308 @@
+//! `/Users`: create, read, replace, patch, delete, list and search (RFC 7644 §3.3–§3.6).
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+
+use super::error::ScimError;
+use super::filter::matches;
+use super::mapping::{get_ci, profile_from_json, render_user, version};
+use super::patch::{OpKind, PatchOp, apply};
+use super::query::{ListParams, RawParams, sort_value, user_pred, user_sort};
+use super::schema::{UserSchema, project};
+use super::{Ctx, PATCH_URN, Reply, ScimCaller, header_version, list_response, query_param, read_json};
+use crate::api::AppState;
+use crate::api::scim::attrs::SchemaInfo;
+use crate::error::ServiceError;
+use crate::service::scim::{self as svc, UserWithGroups};
+use crate::store::user_query::SortKey;
+
+/// Hashes a password with Argon2id (PHC string) on the blocking pool.
+pub async fn hash_password(password: String) -> Result<String, ScimError> {
+    tokio::task::spawn_blocking(move || hash_password_now(&password))
+        .await
+        .map_err(|e| ScimError::from(ServiceError::Internal(anyhow::anyhow!("hashing task: {e}"))))?
+}
+
+fn hash_password_now(password: &str) -> Result<String, ScimError> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| ServiceError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::Internal(anyhow::anyhow!("salt: {e}")))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing: {e}")).into())
+}
+
+/// Projection parameters of a request (RFC 7644 §3.9, on reads and writes alike).
+pub struct Projection {
+    pub attributes: Vec<String>,
+    pub excluded: Vec<String>,
+}
+
+impl Projection {
+    pub fn from_request(req: &HttpRequest) -> Projection {
+        let list = |name: &str| query_param(req, name).map(|s| super::schema::parse_attr_list(&s)).unwrap_or_default();
+        Projection { attributes: list("attributes"), excluded: list("excludedAttributes") }
+    }
+
+    pub fn none() -> Projection {
+        Projection { attributes: vec![], excluded: vec![] }
+    }
+}
+
+fn reply(ctx: &Ctx, u: &UserWithGroups, status: StatusCode, proj: &Projection) -> Reply {
+    let mut body = render_user(u, &ctx.base);
+    project(&mut body, &UserSchema, &proj.attributes, &proj.excluded);
+    Reply {
+        status,
+        location: Some(format!("{}/Users/{}", ctx.base, u.user.id)),
+        version: Some(version(u.user.version)),
+        body: Some(body),
+    }
+}
+
+pub async fn create_op(ctx: &Ctx, body: Value, proj: &Projection) -> Result<Reply, ScimError> {
+    let (mut profile, password) = profile_from_json(&body)?;
+    if let Some(p) = password {
+        profile.password_hash = Some(hash_password(p).await?);
+    }
+    let user = svc::create(&ctx.state.db, ctx.actor.clone(), profile, ctx.defaults()?).await?;
+    Ok(reply(ctx, &user, StatusCode::CREATED, proj))
+}
+
+pub async fn get_op(ctx: &Ctx, id: String, if_none_match: Option<i64>, proj: &Projection) -> Result<Reply, ScimError> {
+    let user = svc::get(&ctx.state.db, ctx.actor.clone(), id).await?;
+    if if_none_match == Some(user.user.version) {
+        return Ok(Reply {
+            status: StatusCode::NOT_MODIFIED,
+            body: None,
+            location: None,
+            version: Some(version(user.user.version)),
+        });
+    }
+    Ok(reply(ctx, &user, StatusCode::OK, proj))
+}
+
+pub async fn replace_op(
+    ctx: &Ctx,
+    id: String,
+    body: Value,
+    if_match: Option<i64>,
+    proj: &Projection,
+) -> Result<Reply, ScimError> {
+    let (mut profile, password) = profile_from_json(&body)?;
+    if let Some(p) = password {
+        profile.password_hash = Some(hash_password(p).await?);
+    }
+    let user = svc::replace(&ctx.state.db, ctx.actor.clone(), id, profile, if_match).await?;
+    Ok(reply(ctx, &user, StatusCode::OK, proj))
+}
+
+/// The operations of a PatchOp request (RFC 7644 §3.5.2).
+pub fn patch_ops(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
+    let Value::Object(o) = body else {
+        return Err(ScimError::bad("invalidSyntax", "the body must be a JSON object"));
+    };
+    if let Some(Value::Array(schemas)) = get_ci(o, "schemas")
+        && !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_URN)))
+    {
+        return Err(ScimError::bad("invalidSyntax", format!("schemas must contain {PATCH_URN}")));
+    }
+    let Some(Value::Array(ops)) = get_ci(o, "Operations") else {
+        return Err(ScimError::bad("invalidSyntax", "Operations must be an array of operations"));
+    };
+    if ops.is_empty() {
+        return Err(ScimError::bad("invalidSyntax", "Operations is empty"));
+    }
+    ops.iter()
+        .map(|op| {
+            let Value::Object(op) = op else {
+                return Err(ScimError::bad("invalidSyntax", "each operation must be an object"));
+            };
+            let name = get_ci(op, "op").and_then(Value::as_str).unwrap_or_default();
+            let kind = OpKind::parse(name)
+                .ok_or_else(|| ScimError::bad("invalidSyntax", format!("op {name:?}: use add, remove or replace")))?;
+            let path = match get_ci(op, "path") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(p)) if p.trim().is_empty() => None,
+                Some(Value::String(p)) => Some(p.clone()),
+                Some(_) => return Err(ScimError::bad("invalidPath", "path must be a string")),
+            };
+            Ok(PatchOp { op: kind, path, value: get_ci(op, "value").cloned() })
+        })
+        .collect()
+}
+
+pub async fn patch_op(
+    ctx: &Ctx,
+    id: String,
+    body: Value,
+    if_match: Option<i64>,
+    proj: &Projection,
+) -> Result<Reply, ScimError> {
+    let ops = patch_ops(&body)?;
+    let base = ctx.base.clone();
+    let user = svc::patch(&ctx.state.db, ctx.actor.clone(), id, if_match, move |current| {
+        let mut doc = render_user(current, &base);
+        apply(&mut doc, &ops, &UserSchema).map_err(patch_error)?;
+        let (mut profile, password) = profile_from_json(&doc)?;
+        if let Some(p) = password {
+            profile.password_hash = Some(hash_password_now(&p)?);
+        }
+        Ok::<_, ScimError>(profile)
+    })
+    .await?;
+    Ok(reply(ctx, &user, StatusCode::OK, proj))
+}
+
+pub fn patch_error(e: super::patch::PatchError) -> ScimError {
+    ScimError::bad(e.scim_type(), e.to_string())
+}
+
+pub async fn delete_op(ctx: &Ctx, id: String, if_match: Option<i64>) -> Result<Reply, ScimError> {
+    crate::service::users::delete(&ctx.state.db, ctx.actor.clone(), id, if_match).await?;
+    Ok(Reply { status: StatusCode::NO_CONTENT, body: None, location: None, version: None })
+}
+
+/// Lists users: from the indexes when the filter and sort compile exactly, else from a
+/// bounded scan finished in memory (`tooMany` past `scim.max_filter_scan`).
+pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
+    let (pred, exact) = p.filter.as_ref().map(user_pred).unwrap_or((crate::store::user_query::Pred::All, true));
+    let sql_sort = match &p.sort_by {
+        None => Some(SortKey::Id),
+        Some(path) => user_sort(path),
+    };
+    let offset = p.start_index - 1;
+    let (total, mut resources) = match (exact, sql_sort) {
+        (true, Some(key)) => {
+            let (total, page) = svc::query(&ctx.state.db, pred, key, p.descending, offset, p.count).await?;
+            (total, page.iter().map(|u| render_user(u, &ctx.base)).collect::<Vec<_>>())
+        }
+        _ => {
+            let cap = ctx.state.settings.scim.max_filter_scan;
+            let all = svc::scan(&ctx.state.db, pred, cap).await?.ok_or_else(|| {
+                ScimError::bad("tooMany", format!("the filter would examine more than {cap} users: narrow it (userName, externalId, emails.value, displayName, id are indexed)"))
+            })?;
+            let mut docs: Vec<Value> = all
+                .iter()
+                .map(|u| render_user(u, &ctx.base))
+                .filter(|d| p.filter.as_ref().is_none_or(|f| matches(f, d, &UserSchema)))
+                .collect();
+            if let Some(path) = &p.sort_by {
+                let case_exact = UserSchema
+                    .attribute(path.urn.as_deref(), &path.name, path.sub.as_deref())
+                    .is_some_and(|a| a.case_exact);
+                let mut keyed: Vec<(Option<String>, Value)> =
+                    docs.into_iter().map(|d| (sort_value(&d, path, case_exact), d)).collect();
+                // Missing values sort last in both orders; ties keep id order (stable sort).
+                keyed.sort_by(|a, b| match (&a.0, &b.0) {
+                    (Some(x), Some(y)) if p.descending => y.cmp(x),
+                    (Some(x), Some(y)) => x.cmp(y),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                });
+                docs = keyed.into_iter().map(|(_, d)| d).collect();
+            }
+            let total = docs.len() as i64;
+            let page = docs.into_iter().skip(offset as usize).take(p.count as usize).collect();
+            (total, page)
+        }
+    };
+    for r in resources.iter_mut() {
+        project(r, &UserSchema, &p.attributes, &p.excluded);
+    }
+    Ok(Reply {
+        status: StatusCode::OK,
+        body: Some(list_response(total, p.start_index, resources)),
+        location: None,
+        version: None,
+    })
+}
+
+fn params_from_query(req: &HttpRequest, max: i64) -> Result<ListParams, ScimError> {
+    ListParams::parse(&RawParams::from_query(|n| query_param(req, n)), max)
+}
+
+fn body_limit(state: &AppState) -> usize {
+    state.settings.server.max_body_bytes
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let body = read_json(body, body_limit(&state)).await?;
+    let ctx = Ctx::new(state, caller.0, &req);
+    Ok(create_op(&ctx, body, &Projection::from_request(&req)).await?.into_response())
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let ctx = Ctx::new(state, caller.0, &req);
+    let inm = header_version(&req, header::IF_NONE_MATCH);
+    Ok(get_op(&ctx, id.into_inner(), inm, &Projection::from_request(&req)).await?.into_response())
+}
+
+pub async fn replace(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let body = read_json(body, body_limit(&state)).await?;
+    let ctx = Ctx::new(state, caller.0, &req);
+    let im = header_version(&req, header::IF_MATCH);
+    Ok(replace_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
+}
+
+pub async fn patch(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let body = read_json(body, body_limit(&state)).await?;
+    let ctx = Ctx::new(state, caller.0, &req);
+    let im = header_version(&req, header::IF_MATCH);
+    Ok(patch_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let ctx = Ctx::new(state, caller.0, &req);
+    let im = header_version(&req, header::IF_MATCH);
+    Ok(delete_op(&ctx, id.into_inner(), im).await?.into_response())
+}
+
+pub async fn list(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> Result<HttpResponse, ScimError> {
+    let ctx = Ctx::new(state, caller.0, &req);
+    let params = params_from_query(&req, ctx.max_results())?;
+    Ok(list_op(&ctx, params).await?.into_response())
+}
+
+pub async fn search(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let body = read_json(body, body_limit(&state)).await?;
+    let ctx = Ctx::new(state, caller.0, &req);
+    let params = ListParams::from_search(&body, ctx.max_results())?;
+    Ok(list_op(&ctx, params).await?.into_response())
+}
