@@ -34,9 +34,11 @@ pub fn route_create(
     }
 }
 
-/// A SCIM update may not ask for a contactless user either.
-pub fn check_update(asks_contactless: bool) -> Result<(), PolicyViolation> {
-    if asks_contactless { Err(PolicyViolation::ScimContactless) } else { Ok(()) }
+/// A SCIM update may not make a contactless user either. A user that already is
+/// contactless (made natively) may be sent back as it reads (`contactless: true`): that
+/// asks for no change, and SCIM stays able to update it (rule 7).
+pub fn check_update(asks_contactless: bool, is_contactless: bool) -> Result<(), PolicyViolation> {
+    if asks_contactless && !is_contactless { Err(PolicyViolation::ScimContactless) } else { Ok(()) }
 }
 
 #[cfg(test)]
@@ -66,8 +68,10 @@ mod tests {
     }
 
     #[test]
-    fn updates_cannot_ask_for_contactless() {
-        assert_eq!(check_update(true), Err(PolicyViolation::ScimContactless));
-        assert!(check_update(false).is_ok());
+    fn updates_cannot_make_a_user_contactless() {
+        assert_eq!(check_update(true, false), Err(PolicyViolation::ScimContactless));
+        assert!(check_update(false, false).is_ok());
+        assert!(check_update(true, true).is_ok(), "a contactless user read back as it is");
+        assert!(check_update(false, true).is_ok());
     }
 }

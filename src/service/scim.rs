@@ -154,7 +154,7 @@ fn change_license(conn: &mut DbConnection, user: &mut User, to: License) -> Resu
 
 /// Writes a SCIM profile over a locked user.
 fn apply(conn: &mut DbConnection, actor: &Actor, before: User, p: ScimProfile) -> Result<UserWithGroups, ServiceError> {
-    scim_routing::check_update(p.contactless)?;
+    scim_routing::check_update(p.contactless, before.is_contactless())?;
     let mut after = before.clone();
     after.user_name = p.user_name.as_str().to_owned();
     after.external_id = p.external_id.clone();

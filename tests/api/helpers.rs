@@ -27,6 +27,20 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Asserts a SCIM error (RFC 7644 §3.12) with this status and scimType.
+    #[track_caller]
+    pub fn scim_error(&self, status: u16, scim_type: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.body["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]), "{}", self.body);
+        assert_eq!(self.body["status"], status.to_string(), "status is a string: {}", self.body);
+        match scim_type {
+            Some(t) => assert_eq!(self.body["scimType"], t, "{}", self.body),
+            None => assert!(self.body.get("scimType").is_none(), "{}", self.body),
+        }
+        let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert_eq!(ct, "application/scim+json");
+    }
+
     /// Asserts a problem+json error with this status and code.
     #[track_caller]
     pub fn problem(&self, status: u16, code: &str) {
@@ -153,6 +167,24 @@ impl TestApp {
         Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
     }
 
+    /// A SCIM request (`/scim/v2` + path) with `application/scim+json`.
+    pub async fn scim(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.client.request(method, format!("{}/scim/v2{path}", self.address));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/scim+json").body(b.to_string());
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body read");
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, headers, body }
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.call(Method::GET, path, Some(&self.admin), None).await
     }
@@ -231,4 +263,14 @@ impl TestApp {
 
 pub fn id(v: &Value) -> String {
     v["id"].as_str().expect("an id").to_owned()
+}
+
+/// A fixture body from tests/fixtures, with `{{NAME}}` placeholders filled in.
+pub fn fixture(path: &str, vars: &[(&str, &str)]) -> Value {
+    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    let mut text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
+    for (k, v) in vars {
+        text = text.replace(&format!("{{{{{k}}}}}"), v);
+    }
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{full}: {e}"))
 }

@@ -7,4 +7,6 @@ mod concurrency;
 mod directory;
 mod helpers;
 mod input;
+mod scim;
+mod scim_fixtures;
 mod seed;

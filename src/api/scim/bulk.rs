@@ -56,6 +56,18 @@ fn substitute(v: &mut Value, ids: &HashMap<String, String>) {
     }
 }
 
+/// The `bulkId:X` references among a path's segments (`/Groups/bulkId:qwerty`).
+fn path_references(path: &str, out: &mut Vec<String>) {
+    out.extend(path.split('/').filter_map(|seg| seg.strip_prefix("bulkId:")).map(str::to_owned));
+}
+
+fn substitute_path(path: &str, ids: &HashMap<String, String>) -> String {
+    path.split('/')
+        .map(|seg| seg.strip_prefix("bulkId:").and_then(|b| ids.get(b)).map_or(seg, String::as_str))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn version_of(tag: &Option<String>) -> Option<i64> {
     tag.as_deref().map(|t| t.trim().strip_prefix("W/").unwrap_or(t.trim()).trim_matches('"').parse().unwrap_or(-1))
 }
@@ -155,7 +167,7 @@ async fn run_bulk(ctx: &Ctx, body: Value) -> Result<Value, ScimError> {
         for i in std::mem::take(&mut pending) {
             let op = &ops[i];
             let mut refs = vec![];
-            references(&Value::String(op.path.clone()), &mut refs);
+            path_references(&op.path, &mut refs);
             if let Some(d) = &op.data {
                 references(d, &mut refs);
             }
@@ -171,9 +183,7 @@ async fn run_bulk(ctx: &Ctx, body: Value) -> Result<Value, ScimError> {
                 path: op.path.clone(),
                 data: op.data.clone(),
             };
-            let mut path = Value::String(resolved.path.clone());
-            substitute(&mut path, &created);
-            resolved.path = path.as_str().unwrap_or_default().to_owned();
+            resolved.path = substitute_path(&resolved.path, &created);
             if let Some(d) = resolved.data.as_mut() {
                 substitute(d, &created);
             }
@@ -218,7 +228,7 @@ async fn run_bulk(ctx: &Ctx, body: Value) -> Result<Value, ScimError> {
         for i in pending {
             let op = &ops[i];
             let mut refs = vec![];
-            references(&Value::String(op.path.clone()), &mut refs);
+            path_references(&op.path, &mut refs);
             if let Some(d) = &op.data {
                 references(d, &mut refs);
             }
