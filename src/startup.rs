@@ -7,8 +7,11 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
-use crate::api::{self, AppState, native};
+use actix_web::middleware::from_fn;
+
+use crate::api::{self, AppState, middleware, native};
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::service::auth::Bootstrap;
 use crate::store::Db;
 
@@ -37,10 +40,13 @@ impl Application {
             db: db.clone(),
             bootstrap: Bootstrap::new(settings.auth.bootstrap_secret()),
             settings,
+            metrics: Metrics::new()?,
         });
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap(TracingLogger::default())
+                .wrap(from_fn(middleware::observe))
+                .wrap(TracingLogger::<middleware::RequestSpan>::new())
+                .wrap(from_fn(middleware::request_id))
                 .app_data(state.clone())
                 .app_data(native::json_config(max_body))
                 .app_data(native::query_config())

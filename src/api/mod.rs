@@ -1,6 +1,7 @@
 //! HTTP surfaces: the native REST API and operations endpoints. Handlers translate HTTP
 //! to service calls and service results back; no business rule lives here.
 
+pub mod middleware;
 pub mod native;
 pub mod ops;
 pub mod scim;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub db: Db,
     pub bootstrap: Bootstrap,
     pub settings: Settings,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// The bearer secret of `Authorization: Bearer …` (scheme case-insensitive, RFC 6750 §2.1).
