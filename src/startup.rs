@@ -12,7 +12,7 @@ use actix_web::middleware::from_fn;
 use crate::api::{self, AppState, middleware, native};
 use crate::config::Settings;
 use crate::metrics::Metrics;
-use crate::service::auth::Bootstrap;
+use crate::service::auth::{Bootstrap, TokenCache};
 use crate::store::Db;
 
 pub struct Application {
@@ -36,11 +36,13 @@ impl Application {
         let port = listener.local_addr()?.port();
         let max_body = settings.server.max_body_bytes;
         let workers = settings.server.workers;
+        let token_ttl = std::time::Duration::from_secs(settings.auth.token_cache_seconds);
         let state = web::Data::new(AppState {
             db: db.clone(),
             bootstrap: Bootstrap::new(settings.auth.bootstrap_secret()),
             settings,
             metrics: Metrics::new()?,
+            tokens: std::sync::Arc::new(TokenCache::new(token_ttl)),
         });
         let mut server = HttpServer::new(move || {
             App::new()

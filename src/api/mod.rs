@@ -20,6 +20,7 @@ pub struct AppState {
     pub bootstrap: Bootstrap,
     pub settings: Settings,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    pub tokens: std::sync::Arc<crate::service::auth::TokenCache>,
 }
 
 /// The bearer secret of `Authorization: Bearer …` (scheme case-insensitive, RFC 6750 §2.1).

@@ -93,6 +93,7 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Validation(v) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, v.to_string()),
             ServiceError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
+            e @ ServiceError::Immutable(_) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             ServiceError::Conflict(c) => ApiError::new(StatusCode::CONFLICT, c.code(), c.to_string()),
             ServiceError::VersionMismatch { current } => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,

@@ -73,6 +73,7 @@ impl From<ServiceError> for ScimError {
             }
             ServiceError::Validation(v) => ScimError::bad("invalidValue", v.to_string()),
             ServiceError::NotFound(what) => ScimError::not_found(format!("no such {what}")),
+            e @ ServiceError::Immutable(_) => ScimError::bad("mutability", e.to_string()),
             ServiceError::Conflict(c) => match c {
                 Conflict::UserNameTaken | Conflict::ContactInUse | Conflict::SitePrefixTaken => {
                     ScimError::new(StatusCode::CONFLICT, Some("uniqueness"), c.to_string())
