@@ -1,6 +1,7 @@
 //! HTTP surfaces: the native REST API and operations endpoints. Handlers translate HTTP
 //! to service calls and service results back; no business rule lives here.
 
+pub mod console;
 pub mod middleware;
 pub mod native;
 pub mod ops;
@@ -34,6 +35,7 @@ pub fn bearer(req: &HttpRequest) -> Option<&str> {
 /// Mounts every surface.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     ops::configure(cfg);
+    console::configure(cfg);
     scim::configure(cfg);
     cfg.service(web::scope("/api/v1").configure(native::configure));
 }

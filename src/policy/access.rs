@@ -14,6 +14,9 @@ pub enum Surface<'a> {
     Scim,
     /// `POST /api/v1/sites/{id}/register` for this site.
     Register { site_id: &'a str },
+    /// Signing in to the Setup console (`/setup`); each page then checks the surface its
+    /// API counterpart uses.
+    Console,
 }
 
 impl Surface<'_> {
@@ -23,6 +26,7 @@ impl Surface<'_> {
             Surface::NativeAdmin => "this endpoint",
             Surface::Scim => "the SCIM API",
             Surface::Register { .. } => "self-registration on this site",
+            Surface::Console => "the Setup console",
         }
     }
 }
@@ -30,7 +34,7 @@ impl Surface<'_> {
 pub fn may_use(actor: &Actor, surface: Surface<'_>) -> Result<(), PolicyViolation> {
     let allowed = match (&actor.principal, surface) {
         (Principal::Admin, _) => true,
-        (Principal::DelegatedAdmin { .. }, Surface::NativeUsers) => true,
+        (Principal::DelegatedAdmin { .. }, Surface::NativeUsers | Surface::Console) => true,
         (Principal::Scim { .. }, Surface::Scim) => true,
         (Principal::Registration { site_id }, Surface::Register { site_id: target }) => site_id == target,
         _ => false,
@@ -63,13 +67,14 @@ mod tests {
             Surface::Scim,
             Surface::Register { site_id: "site-1" },
             Surface::Register { site_id: "site-2" },
+            Surface::Console,
         ];
         // rows: admin, delegated_admin, scim, registration; columns: surfaces above.
         let expected = [
-            [true, true, true, true, true],
-            [true, false, false, false, false],
-            [false, false, true, false, false],
-            [false, false, false, true, false],
+            [true, true, true, true, true, true],
+            [true, false, false, false, false, true],
+            [false, false, true, false, false, false],
+            [false, false, false, true, false, false],
         ];
         for (actor, row) in actors().iter().zip(expected) {
             for (surface, want) in surfaces.iter().zip(row) {

@@ -132,6 +132,11 @@ impl Bootstrap {
         Bootstrap(secret.filter(|s| !s.is_empty()).map(|s| Sha256::digest(s.as_bytes()).into()))
     }
 
+    /// Whether a bootstrap secret is configured (console sessions it opened live only while it is).
+    pub fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
     fn matches(&self, presented: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         self.0.is_some_and(|b| bool::from(b.ct_eq(&digest)))
@@ -186,6 +191,19 @@ impl TokenCache {
     }
 }
 
+/// The audit label of the bootstrap admin secret.
+pub const BOOTSTRAP_LABEL: &str = "bootstrap";
+
+/// The actor a live token stands for; audit records name it `token:<id>`.
+pub fn token_actor(token: &TokenInfo) -> Actor {
+    Actor::new(format!("token:{}", token.id), token.principal())
+}
+
+/// The id of the token behind an actor made by [`token_actor`] (`None`: bootstrap, cli, …).
+pub fn token_id(actor: &Actor) -> Option<&str> {
+    actor.label.strip_prefix("token:")
+}
+
 /// Resolves a presented bearer secret to the actor it stands for.
 pub async fn authenticate(
     db: &Db,
@@ -194,7 +212,7 @@ pub async fn authenticate(
     presented: &str,
 ) -> Result<Actor, ServiceError> {
     if bootstrap.matches(presented) {
-        return Ok(Actor::new("bootstrap", Principal::Admin));
+        return Ok(Actor::new(BOOTSTRAP_LABEL, Principal::Admin));
     }
     if !presented.starts_with(TOKEN_PREFIX) || presented.len() > 128 {
         return Err(ServiceError::Unauthenticated);
@@ -206,7 +224,7 @@ pub async fn authenticate(
     let key = hash.clone();
     let token = db.read(move |conn| Ok::<_, ServiceError>(tokens::find_live_by_hash(conn, &key)?)).await?;
     let token = token.ok_or(ServiceError::Unauthenticated)?;
-    let actor = Actor::new(format!("token:{}", token.id), token.principal());
+    let actor = token_actor(&token);
     cache.put(hash, actor.clone());
     Ok(actor)
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod console;
 pub mod directory;
 pub mod groups;
 pub mod licenses;

@@ -129,3 +129,29 @@ pub async fn register(db: &Db, actor: Actor, site_id: String, reg: Registration)
     })
     .await
 }
+
+/// Turns the site's self-registration switch on or off (audited; a no-op when unchanged).
+pub async fn set_self_registration(
+    db: &Db,
+    actor: Actor,
+    site_id: String,
+    enabled: bool,
+) -> Result<Site, ServiceError> {
+    db.write(move |conn| {
+        let site = directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        if site.self_registration == enabled {
+            return Ok(site);
+        }
+        directory::set_self_registration(conn, &site.id, enabled)?;
+        audit::record(
+            conn,
+            &actor,
+            "site.self_registration_set",
+            "site",
+            &site.id,
+            json!({ "changes": { "selfRegistration": { "before": site.self_registration, "after": enabled } } }),
+        )?;
+        Ok(Site { self_registration: enabled, ..site })
+    })
+    .await
+}

@@ -164,3 +164,9 @@ pub fn ensure_account(conn: &mut DbConnection, a: &Account) -> Result<(), StoreE
     }
     Ok(())
 }
+
+/// Turns a site's self-registration switch on or off.
+pub fn set_self_registration(conn: &mut DbConnection, id: &str, enabled: bool) -> Result<(), StoreError> {
+    diesel::update(sites::table.find(id)).set(sites::self_registration.eq(enabled)).execute(conn)?;
+    Ok(())
+}

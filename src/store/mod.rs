@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod conn;
+pub mod console_sessions;
 pub mod directory;
 pub mod groups;
 pub mod licenses;

@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod concurrency;
+mod console;
 mod directory;
 mod helpers;
 mod input;
