@@ -183,29 +183,41 @@ fn bulk_request(f: &Fields, dry_run: bool) -> Result<BulkDowngrade, ServiceError
     }
 }
 
-async fn user_names(ctx: &Ctx, out: &BulkOutcome) -> Vec<(String, String)> {
-    let mut names = Vec::new();
-    let ids = out.downgraded.iter().chain(out.skipped.iter().map(|(id, _)| id));
+/// The users an outcome names, as they are now (read before a confirmed downgrade's
+/// result is shown, so the license column says what was returned).
+async fn outcome_users(ctx: &Ctx, ids: impl Iterator<Item = &String>) -> Vec<User> {
+    let mut users = Vec::new();
     for id in ids {
         if let Ok(u) = users_svc::get(&ctx.state.db, ctx.session.actor.clone(), id.clone()).await {
-            names.push((id.clone(), u.user_name));
+            users.push(u);
         }
     }
-    names
+    users
 }
 
-fn outcome_tables(out: &BulkOutcome, names: &[(String, String)], verb: &str) -> Markup {
+fn outcome_tables(out: &BulkOutcome, users: &[User], verb: &str) -> Markup {
     let name = |id: &str| -> Markup {
-        match names.iter().find(|(i, _)| i == id) {
-            Some((_, n)) => html! { a href={ "/setup/users/" (id) } { (n) } },
+        match users.iter().find(|u| u.id == id) {
+            Some(u) => html! { a href={ "/setup/users/" (id) } { (u.user_name) } },
             None => short_id(id),
         }
     };
+    let license = |id: &str| users.iter().find(|u| u.id == id).map(|u| u.license.as_str()).unwrap_or("—");
     html! {
         section class="card" aria-labelledby="h-downgraded" {
             h2 id="h-downgraded" { (verb) " (" (out.downgraded.len()) ")" }
             @if out.downgraded.is_empty() { p class="empty" { "Nobody." } } @else {
-                ul id="downgraded" { @for id in &out.downgraded { li { (name(id)) } } }
+                table class="stack" id="downgraded" {
+                    thead { tr { th scope="col" { "User" } th scope="col" { "License returned to its pool" }
+                        th scope="col" { "Contact" } } }
+                    tbody { @for id in &out.downgraded {
+                        tr {
+                            th scope="row" data-label="User" { (name(id)) }
+                            td data-label="License returned" { code { (license(id)) } " → " code { "external_identity" } }
+                            td data-label="Contact" { "kept, unlinked" }
+                        }
+                    } }
+                }
             }
         }
         section class="card" aria-labelledby="h-skipped" {
@@ -228,12 +240,12 @@ pub async fn bulk_preview(p: Posted) -> HttpResponse {
         let req = bulk_request(&p.fields, true)?;
         let inactive_only = req.inactive_only;
         let out = users_svc::bulk_downgrade(&p.ctx.state.db, p.ctx.session.actor.clone(), req).await?;
-        let names = user_names(&p.ctx, &out).await;
+        let users = outcome_users(&p.ctx, out.downgraded.iter().chain(out.skipped.iter().map(|(id, _)| id))).await;
         let n = out.downgraded.len();
         let body = html! {
             p { "Nothing has changed yet. Each user below would become contactless; its community license would "
                 "return to its pool and its contact record would stay." }
-            (outcome_tables(&out, &names, "Would be downgraded"))
+            (outcome_tables(&out, &users, "Would be downgraded"))
             form method="post" action="/setup/bulk-downgrade" class="card" {
                 (csrf(&p.ctx.session))
                 input type="hidden" name="scope" value="confirm";
@@ -255,8 +267,10 @@ pub async fn bulk_apply(p: Posted) -> HttpResponse {
     let page = async {
         p.ctx.may(Surface::NativeUsers)?;
         let req = bulk_request(&p.fields, false)?;
+        let before = outcome_users(&p.ctx, req.user_ids.iter().flatten()).await;
         let out = users_svc::bulk_downgrade(&p.ctx.state.db, p.ctx.session.actor.clone(), req).await?;
-        let names = user_names(&p.ctx, &out).await;
+        let mut users = before;
+        users.extend(outcome_users(&p.ctx, out.skipped.iter().map(|(id, _)| id)).await);
         let notice = Notice::success(
             "Done.",
             format!(
@@ -265,7 +279,7 @@ pub async fn bulk_apply(p: Posted) -> HttpResponse {
             ),
         );
         let body = html! {
-            (outcome_tables(&out, &names, "Downgraded"))
+            (outcome_tables(&out, &users, "Downgraded"))
             p { a href="/setup/licenses" { "See the license pools" } " · " a href="/setup/bulk-downgrade" { "Another bulk downgrade" } }
         };
         Ok::<_, ServiceError>(p.ctx.page(StatusCode::OK, "Bulk downgrade: result", Nav::Bulk, Some(&notice), body))
@@ -532,6 +546,50 @@ pub async fn revoke_token(p: Posted, path: web::Path<String>) -> HttpResponse {
 
 // ---------------------------------------------------------------- audit log
 
+/// A JSON value as short text: strings bare, null as a dash.
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "—".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// An audit event's details, readable: `field: before → after` for changes, `key: value`
+/// for the rest (values of a created or deleted record on one line).
+fn details(raw: &str) -> Markup {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(raw) else {
+        return html! { code { (raw) } };
+    };
+    html! {
+        ul class="kv" {
+            @for (key, value) in &map {
+                @match (key.as_str(), value) {
+                    ("changes", serde_json::Value::Object(changes)) => {
+                        @for (field, change) in changes {
+                            li { code { (field) } ": " (value_text(&change["before"])) " → " (value_text(&change["after"])) }
+                        }
+                    }
+                    (_, serde_json::Value::Object(fields)) => {
+                        @let set: Vec<String> = fields.iter().filter(|(_, v)| !v.is_null())
+                            .map(|(k, v)| format!("{k} = {}", value_text(v))).collect();
+                        li { code { (key) } ": " (set.join(", ")) }
+                    }
+                    _ => { li { code { (key) } ": " (value_text(value)) } }
+                }
+            }
+        }
+    }
+}
+
+/// An audit actor, short: `token:…<last 8>` (the whole label in the title).
+fn actor_label(label: &str) -> Markup {
+    match label.strip_prefix("token:") {
+        Some(id) => html! { span title=(label) { "token " (short_id(id)) } },
+        None => html! { code { (label) } },
+    }
+}
+
 /// Audit events as a table (`with_target`: a column naming the target).
 pub fn audit_table(events: &[AuditEvent], with_target: bool) -> Markup {
     html! {
@@ -546,7 +604,7 @@ pub fn audit_table(events: &[AuditEvent], with_target: bool) -> Markup {
                     tr {
                         td data-label="When" { (when(&e.at)) }
                         th scope="row" data-label="Action" { code { (e.action) } }
-                        td data-label="Actor" { code { (e.actor) } }
+                        td data-label="Actor" { (actor_label(&e.actor)) }
                         @if with_target {
                             td data-label="Target" {
                                 (e.target_type) " "
@@ -554,7 +612,7 @@ pub fn audit_table(events: &[AuditEvent], with_target: bool) -> Markup {
                                 @else { (short_id(&e.target_id)) }
                             }
                         }
-                        td data-label="Details" class="details" { code { (e.details) } }
+                        td data-label="Details" class="details" { (details(&e.details)) }
                     }
                 } }
             }

@@ -401,7 +401,12 @@ async fn user_page_inner(
                     @if user.is_contactless() { (badge("Contactless", "contactless")) } }
                 form method="post" action={ (base) "/upgrade" } {
                     (csrf(s))
-                    (select("upgrade-license", "license", "Upgrade to", None, &community))
+                    div class="field" {
+                        label for="upgrade-license" { "Upgrade to" }
+                        select id="upgrade-license" name="license" disabled[why(&actions.upgrade).is_some()] {
+                            @for (value, text) in &community { option value=(value) { (text) } }
+                        }
+                    }
                     (action_button("upgrade", "Upgrade", why(&actions.upgrade).as_deref(), "primary"))
                 }
                 h3 { "Downgrade" }
