@@ -29,8 +29,10 @@ fn sign_in_form(csrf_value: &str, notice: Option<&Notice>) -> Markup {
                 "The console acts as that token: what it may do through the API, it may do here, "
                 "and the audit log names it." }
             input type="hidden" name="csrf" value=(csrf_value);
-            label for="token" { "Token" }
-            input id="token" name="token" type="password" autocomplete="off" required spellcheck="false";
+            div class="field" {
+                label for="token" { "Token" }
+                input id="token" name="token" type="password" autocomplete="off" required spellcheck="false";
+            }
             button type="submit" class="primary" { "Sign in" }
         }
     };
