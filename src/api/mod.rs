@@ -8,8 +8,11 @@ pub mod scim;
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 
+use std::sync::Arc;
+
 use crate::config::Settings;
 use crate::service::auth::Bootstrap;
+use crate::service::dispatcher::DeliveryCounters;
 use crate::store::Db;
 
 /// What every handler can reach.
@@ -18,6 +21,9 @@ pub struct AppState {
     pub db: Db,
     pub bootstrap: Bootstrap,
     pub settings: Settings,
+    /// This instance's webhook delivery counters (for metrics; see
+    /// `service::webhooks::queue_stats` for the queue shared by all instances).
+    pub deliveries: Arc<DeliveryCounters>,
 }
 
 /// The bearer secret of `Authorization: Bearer …` (scheme case-insensitive, RFC 6750 §2.1).
