@@ -256,7 +256,7 @@ pub fn hasten(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<()
 
 /// A delivery claimed for one attempt, with what sending it needs. Its Debug leaves out
 /// the secret.
-#[derive(Clone)]
+#[derive(Clone, Queryable)]
 pub struct Claimed {
     pub id: String,
     pub subscription_id: String,
@@ -342,7 +342,7 @@ pub fn claim(
             webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
         ))
         .execute(conn)?;
-    let claimed: Vec<(String, String, String, String, i64, String, String, String)> = webhook_deliveries::table
+    Ok(webhook_deliveries::table
         .inner_join(webhook_subscriptions::table)
         .inner_join(outbox_events::table)
         .filter(webhook_deliveries::id.eq_any(&ids))
@@ -357,20 +357,7 @@ pub fn claim(
             webhook_subscriptions::secret,
             outbox_events::body,
         ))
-        .load(conn)?;
-    Ok(claimed
-        .into_iter()
-        .map(|(id, subscription_id, event_id, event_type, attempts, url, secret, body)| Claimed {
-            id,
-            subscription_id,
-            event_id,
-            event_type,
-            attempts,
-            url,
-            secret,
-            body,
-        })
-        .collect())
+        .load::<Claimed>(conn)?)
 }
 
 /// How an attempt ended, as recorded.
