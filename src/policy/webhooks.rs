@@ -107,8 +107,13 @@ pub fn check_target(host: &str, addrs: &[IpAddr], allow_loopback: bool) -> Resul
         };
         if !allowed {
             let hint = if class == AddressClass::Loopback { " (webhooks.allow_loopback permits loopback)" } else { "" };
+            let what = if host.trim_matches(['[', ']']) == ip.to_string() {
+                format!("{ip} is a {} address", class.name())
+            } else {
+                format!("{host} resolves to {ip}, a {} address", class.name())
+            };
             return Err(PolicyViolation::WebhookUrlRefused {
-                why: format!("{host} resolves to {ip}, a {} address: webhooks may not target it{hint}", class.name()),
+                why: format!("{what}: webhooks may not target it{hint}"),
             });
         }
     }

@@ -788,3 +788,31 @@ async fn scim_self_registration_site_and_group_changes_produce_events_filtered_p
     assert!(rx_deleted.hits().iter().all(|h| h.event()["type"] == "scimgate.user.deleted"));
     assert_eq!(deliveries(&app, &deleted_hook).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_target_refused_at_delivery_time_is_never_contacted() {
+    // Subscribed while loopback was allowed; delivered by an instance that refuses it (as
+    // when DNS starts pointing a public name somewhere private).
+    let first = spawn_with(fast).await;
+    let rx = Receiver::start().await;
+    let by_name = rx.url.replace("127.0.0.1", "localhost");
+    let (named, _) = subscribe(&first, &by_name, json!(["*"])).await;
+    let (literal, _) = subscribe(&first, &rx.url, json!(["*"])).await;
+    first.handle.kill().await;
+    let strict = spawn_sibling_with(&first, |s| {
+        fast(s);
+        s.webhooks.allow_loopback = false;
+        s.webhooks.max_attempts = 2;
+    })
+    .await;
+    strict.contactless("guarded@example.com").await;
+    for hook in [&named, &literal] {
+        let items = wait_deliveries(&strict, hook, "a dead letter", |d| d.len() == 1 && d[0]["status"] == "dead").await;
+        let error = items[0]["lastError"].as_str().unwrap();
+        assert!(error.contains("a loopback address"), "{error}");
+        assert!(items[0]["lastStatusCode"].is_null());
+    }
+    assert!(rx.hits().is_empty(), "the refused target saw no request");
+    let c = strict.deliveries.snapshot();
+    assert_eq!((c.sent, c.failed, c.retried, c.dead_lettered), (0, 4, 2, 2));
+}
