@@ -301,7 +301,7 @@ async fn deliver(ctx: Arc<Ctx>, c: Claimed, owner: String) {
                 attempts = c.attempts, error = %error, "webhook delivery dead-lettered");
         }
         (Ok(false), _) => tracing::warn!(delivery = %c.id,
-            "webhook claim expired before its outcome was recorded; another instance may repeat the attempt"),
+            "webhook outcome not recorded: the claim was lost (lease expired, or the subscription deleted)"),
         (Err(e), _) => tracing::error!(delivery = %c.id, error = %Chain(&e),
             "webhook outcome not recorded; the delivery is attempted again when its lease runs out"),
     }

@@ -614,6 +614,9 @@ async fn a_secret_is_shown_once_and_never_listed_or_audited() {
     assert_eq!(listed.body["items"][0]["id"], wid.as_str());
     assert_eq!(listed.body["items"][0]["url"], "http://127.0.0.1:9/hook");
 
+    app.get(&format!("/api/v1/webhooks/{wid}/deliveries?status=lost")).await.problem(400, "validation_failed");
+    assert_eq!(app.get(&format!("/api/v1/webhooks/{wid}/deliveries?status=dead")).await.ok(200)["items"], json!([]));
+    app.get("/api/v1/webhooks/not-an-id").await.problem(404, "not_found");
     app.delete(&format!("/api/v1/webhooks/{wid}")).await.ok(204);
     app.delete(&format!("/api/v1/webhooks/{wid}")).await.problem(404, "not_found");
     app.get(&format!("/api/v1/webhooks/{wid}/deliveries")).await.problem(404, "not_found");
