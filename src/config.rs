@@ -106,6 +106,9 @@ pub struct AuthSettings {
     pub bootstrap_token: Option<SecretString>,
     /// Lifetime of login-as session tokens.
     pub login_as_ttl_seconds: i64,
+    /// How long a verified token is trusted without a database read; a revocation made on
+    /// another gateway instance takes effect within this time (0 disables the cache).
+    pub token_cache_seconds: u64,
 }
 
 impl AuthSettings {
@@ -130,6 +133,7 @@ fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, co
         .set_default("database.url", "scimgate.db")?
         .set_default("database.pool_size", 8)?
         .set_default("auth.login_as_ttl_seconds", 300)?
+        .set_default("auth.token_cache_seconds", 10)?
         .set_default("log.format", "text")?
         .set_default("log.level", "info")?
         .set_default("scim.default_license", "customer_community")?

@@ -19,6 +19,9 @@ pub enum ServiceError {
     Conflict(#[from] Conflict),
     #[error("the resource has changed: its current version is {current}")]
     VersionMismatch { current: i64 },
+    /// An attribute that is set once (at create) was given another value.
+    #[error("{0} cannot be changed after the resource is created")]
+    Immutable(&'static str),
     #[error("missing, unknown, expired or revoked bearer token")]
     Unauthenticated,
     #[error("internal error")]

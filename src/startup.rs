@@ -9,9 +9,12 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
-use crate::api::{self, AppState, native};
+use actix_web::middleware::from_fn;
+
+use crate::api::{self, AppState, middleware, native};
 use crate::config::{Settings, WebhookSettings};
-use crate::service::auth::Bootstrap;
+use crate::metrics::Metrics;
+use crate::service::auth::{Bootstrap, TokenCache};
 use crate::service::dispatcher::{DeliveryCounters, DispatchConfig, Dispatcher, DispatcherHandle};
 use crate::store::Db;
 
@@ -74,17 +77,22 @@ impl Application {
         let port = listener.local_addr()?.port();
         let max_body = settings.server.max_body_bytes;
         let workers = settings.server.workers;
+        let token_ttl = std::time::Duration::from_secs(settings.auth.token_cache_seconds);
         let deliveries = Arc::new(DeliveryCounters::default());
         let dispatcher = Dispatcher::spawn(db.clone(), dispatch_config(&settings.webhooks), deliveries.clone())?;
         let state = web::Data::new(AppState {
             db: db.clone(),
             bootstrap: Bootstrap::new(settings.auth.bootstrap_secret()),
             settings,
+            metrics: Metrics::new()?,
+            tokens: std::sync::Arc::new(TokenCache::new(token_ttl)),
             deliveries: deliveries.clone(),
         });
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap(TracingLogger::default())
+                .wrap(from_fn(middleware::observe))
+                .wrap(TracingLogger::<middleware::RequestSpan>::new())
+                .wrap(from_fn(middleware::request_id))
                 .app_data(state.clone())
                 .app_data(native::json_config(max_body))
                 .app_data(native::query_config())

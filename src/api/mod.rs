@@ -1,6 +1,7 @@
 //! HTTP surfaces: the native REST API and operations endpoints. Handlers translate HTTP
 //! to service calls and service results back; no business rule lives here.
 
+pub mod middleware;
 pub mod native;
 pub mod ops;
 pub mod scim;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub db: Db,
     pub bootstrap: Bootstrap,
     pub settings: Settings,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    pub tokens: std::sync::Arc<crate::service::auth::TokenCache>,
     /// This instance's webhook delivery counters (for metrics; see
     /// `service::webhooks::queue_stats` for the queue shared by all instances).
     pub deliveries: Arc<DeliveryCounters>,

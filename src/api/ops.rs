@@ -4,9 +4,13 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use super::AppState;
+use super::native::{ApiError, Caller};
+use crate::policy::access::Surface;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz)).route("/readyz", web::get().to(readyz));
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
 }
 
 /// Liveness: the process answers. No authentication.
@@ -29,4 +33,26 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             }))
         }
     }
+}
+
+/// Prometheus text format (admin token). Pool gauges are read at scrape time.
+async fn metrics(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    caller.may(Surface::NativeAdmin)?;
+    let m = &state.metrics;
+    let (writer, reader) = state.db.pool_state();
+    for (pool, s) in [("writer", writer), ("reader", reader)] {
+        m.db_connections.with_label_values(&[pool, "idle"]).set(i64::from(s.idle_connections));
+        m.db_connections.with_label_values(&[pool, "in_use"]).set(i64::from(s.connections - s.idle_connections));
+    }
+    for p in crate::service::licenses::list(&state.db).await? {
+        m.license_used.with_label_values(&[p.license.as_str()]).set(p.used);
+        match p.capacity {
+            Some(c) => m.license_capacity.with_label_values(&[p.license.as_str()]).set(c),
+            None => {
+                let _ = m.license_capacity.remove_label_values(&[p.license.as_str()]);
+            }
+        }
+    }
+    let body = m.render().map_err(|e| crate::error::ServiceError::Internal(e.into()))?;
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body))
 }

@@ -38,6 +38,14 @@ pub enum PolicyViolation {
 }
 
 impl PolicyViolation {
+    /// A label per rule, for metrics (`scim_contactless` where the API code is generic).
+    pub fn rule(&self) -> &'static str {
+        match self {
+            PolicyViolation::ScimContactless => "scim_contactless",
+            other => other.code(),
+        }
+    }
+
     /// The stable error code of the native API.
     pub fn code(&self) -> &'static str {
         match self {

@@ -61,7 +61,7 @@ diesel::table! {
         value -> Text,
         value_folded -> Text,
         kind -> Nullable<Text>,
-        is_primary -> Bool,
+        is_primary -> Nullable<Bool>,
         display -> Nullable<Text>,
     }
 }

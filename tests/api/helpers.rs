@@ -200,6 +200,14 @@ impl TestApp {
         Reply { status, headers, body }
     }
 
+    /// The identity extension of a SCIM user with its on-request facts
+    /// (contactId, contactless, origin).
+    pub async fn identity(&self, id: &str) -> Value {
+        let ext = "urn:scimgate:schemas:extension:identity:2.0:User";
+        let r = self.scim(Method::GET, &format!("/Users/{id}?attributes={ext}"), Some(&self.admin), None).await;
+        r.ok(200)[ext].clone()
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.call(Method::GET, path, Some(&self.admin), None).await
     }

@@ -8,6 +8,7 @@ mod directory;
 mod events;
 mod helpers;
 mod input;
+mod ops;
 mod scim;
 mod scim_fixtures;
 mod seed;

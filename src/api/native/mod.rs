@@ -42,7 +42,7 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("application state is missing")))?;
             let token = token.ok_or(ServiceError::Unauthenticated)?;
-            Ok(Caller(auth::authenticate(&state.db, &state.bootstrap, &token).await?))
+            Ok(Caller(auth::authenticate(&state.db, &state.bootstrap, &state.tokens, &token).await?))
         })
     }
 }

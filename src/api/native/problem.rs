@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::error::{Chain, ServiceError};
+use crate::metrics::PolicyRejection;
 use crate::policy::PolicyViolation;
 
 #[derive(Debug)]
@@ -12,6 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub detail: String,
+    /// The policy rule that refused the request, if one did (counted in metrics).
+    pub rejection: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -26,7 +29,7 @@ struct Problem<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, code, detail: detail.into() }
+        ApiError { status, code, detail: detail.into(), rejection: None }
     }
 
     pub fn validation(status: StatusCode, detail: impl Into<String>) -> Self {
@@ -88,9 +91,12 @@ fn policy_status(v: &PolicyViolation) -> StatusCode {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Policy(v) => ApiError::new(policy_status(&v), v.code(), v.to_string()),
+            ServiceError::Policy(v) => {
+                ApiError { rejection: Some(v.rule()), ..ApiError::new(policy_status(&v), v.code(), v.to_string()) }
+            }
             ServiceError::Validation(v) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, v.to_string()),
             ServiceError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
+            e @ ServiceError::Immutable(_) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             ServiceError::Conflict(c) => ApiError::new(StatusCode::CONFLICT, c.code(), c.to_string()),
             ServiceError::VersionMismatch { current } => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
@@ -127,6 +133,10 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        res.content_type("application/problem+json").json(body)
+        let mut res = res.content_type("application/problem+json").json(body);
+        if let Some(rule) = self.rejection {
+            res.extensions_mut().insert(PolicyRejection(rule));
+        }
+        res
     }
 }
