@@ -208,6 +208,13 @@ async fn wait_deliveries(app: &TestApp, webhook: &str, what: &str, done: impl Fn
     }
 }
 
+/// The gateway's Prometheus text.
+async fn metrics(app: &TestApp) -> String {
+    let r = app.client.get(format!("{}/metrics", app.address)).bearer_auth(&app.admin).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    r.text().await.unwrap()
+}
+
 async fn stats(app: &TestApp) -> QueueStats {
     let db = Db::open(&app.db_url, 1).unwrap();
     queue_stats(&db).await.unwrap()
@@ -280,6 +287,15 @@ async fn a_subscriber_gets_signed_cloud_events_with_the_resulting_user_and_the_c
     assert_eq!(app.deliveries.snapshot().sent, 3);
     let q = stats(&app).await;
     assert_eq!((q.pending, q.dead, q.oldest_pending_age), (0, 0, None));
+    let text = metrics(&app).await;
+    for line in [
+        "scimgate_webhook_deliveries_total{event=\"sent\"} 3",
+        "scimgate_webhook_deliveries_total{event=\"failed\"} 0",
+        "scimgate_webhook_queue{state=\"pending\"} 0",
+        "scimgate_webhook_oldest_pending_seconds 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
 }
 
 #[tokio::test]
@@ -370,6 +386,15 @@ async fn a_receiver_that_never_recovers_dead_letters_the_event_and_a_manual_retr
     assert_eq!(app.deliveries.snapshot().dead_lettered, 1);
     let q = stats(&app).await;
     assert_eq!((q.pending, q.dead), (0, 1));
+    let text = metrics(&app).await;
+    for line in [
+        "scimgate_webhook_deliveries_total{event=\"dead_lettered\"} 1",
+        "scimgate_webhook_deliveries_total{event=\"retried\"} 2",
+        "scimgate_webhook_deliveries_total{event=\"failed\"} 3",
+        "scimgate_webhook_queue{state=\"dead\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
 
     // Behind a dead letter, the user's later events still flow.
     rx.set(|b| b.fail_all = false);
