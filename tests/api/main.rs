@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod concurrency;
 mod directory;
+mod events;
 mod helpers;
 mod input;
 mod ops;
