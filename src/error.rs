@@ -39,6 +39,8 @@ pub enum Conflict {
     SitePrefixTaken,
     #[error("capacity {capacity} is below the {used} licenses in use")]
     CapacityBelowUsed { capacity: i64, used: i64 },
+    #[error("the delivery was delivered already: retry re-queues pending or dead deliveries only")]
+    AlreadyDelivered,
 }
 
 impl Conflict {
@@ -48,6 +50,7 @@ impl Conflict {
             Conflict::ContactInUse => "contact_in_use",
             Conflict::SitePrefixTaken => "site_prefix_taken",
             Conflict::CapacityBelowUsed { .. } => "capacity_below_used",
+            Conflict::AlreadyDelivered => "already_delivered",
         }
     }
 }

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 /// Marks an error response that a policy rule refused, with its stable code, so the
 /// metrics middleware can count rejections by code without the error types knowing about
@@ -21,6 +23,12 @@ pub struct Metrics {
     pub db_connections: IntGaugeVec,
     pub license_used: IntGaugeVec,
     pub license_capacity: IntGaugeVec,
+    /// This instance's webhook delivery counters, by `event` (sent, failed, retried,
+    /// dead_lettered); brought up to date at scrape time.
+    pub webhook_deliveries: IntCounterVec,
+    /// Deliveries of all instances by `state` (pending = queue depth, dead).
+    pub webhook_queue: IntGaugeVec,
+    pub webhook_oldest_pending_seconds: Gauge,
 }
 
 impl Metrics {
@@ -52,13 +60,27 @@ impl Metrics {
             Opts::new("license_capacity", "License pool capacity (absent when unlimited)"),
             &["license"],
         )?;
-        for c in [&http_requests, &scim_operations, &policy_rejections] {
+        let webhook_deliveries = IntCounterVec::new(
+            Opts::new(
+                "webhook_deliveries_total",
+                "Webhook delivery attempts of this instance: sent, failed, retried, dead_lettered",
+            ),
+            &["event"],
+        )?;
+        let webhook_queue =
+            IntGaugeVec::new(Opts::new("webhook_queue", "Webhook deliveries by state (all instances)"), &["state"])?;
+        let webhook_oldest_pending_seconds = Gauge::new(
+            "webhook_oldest_pending_seconds",
+            "Age of the oldest undelivered (pending) webhook delivery; 0 when none",
+        )?;
+        for c in [&http_requests, &scim_operations, &policy_rejections, &webhook_deliveries] {
             registry.register(Box::new(c.clone()))?;
         }
         registry.register(Box::new(http_duration.clone()))?;
-        for g in [&db_connections, &license_used, &license_capacity] {
+        for g in [&db_connections, &license_used, &license_capacity, &webhook_queue] {
             registry.register(Box::new(g.clone()))?;
         }
+        registry.register(Box::new(webhook_oldest_pending_seconds.clone()))?;
         Ok(Arc::new(Metrics {
             registry,
             http_requests,
@@ -68,6 +90,9 @@ impl Metrics {
             db_connections,
             license_used,
             license_capacity,
+            webhook_deliveries,
+            webhook_queue,
+            webhook_oldest_pending_seconds,
         }))
     }
 
@@ -92,6 +117,18 @@ impl Metrics {
         }
         if let Some(code) = rejection {
             self.policy_rejections.with_label_values(&[code]).inc();
+        }
+    }
+
+    /// Brings the webhook delivery counters up to `(event, total)` (monotonic totals kept by
+    /// the dispatcher).
+    pub fn set_webhook_totals(&self, totals: &[(&str, u64)]) {
+        for (event, total) in totals {
+            let c = self.webhook_deliveries.with_label_values(&[*event]);
+            let seen = c.get();
+            if *total > seen {
+                c.inc_by(total - seen);
+            }
         }
     }
 

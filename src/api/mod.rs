@@ -10,8 +10,11 @@ pub mod scim;
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 
+use std::sync::Arc;
+
 use crate::config::Settings;
 use crate::service::auth::Bootstrap;
+use crate::service::dispatcher::DeliveryCounters;
 use crate::store::Db;
 
 /// What every handler can reach.
@@ -22,6 +25,9 @@ pub struct AppState {
     pub settings: Settings,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     pub tokens: std::sync::Arc<crate::service::auth::TokenCache>,
+    /// This instance's webhook delivery counters (for metrics; see
+    /// `service::webhooks::queue_stats` for the queue shared by all instances).
+    pub deliveries: Arc<DeliveryCounters>,
 }
 
 /// The bearer secret of `Authorization: Bearer …` (scheme case-insensitive, RFC 6750 §2.1).

@@ -53,6 +53,18 @@ async fn metrics(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespo
             }
         }
     }
+    let d = state.deliveries.snapshot();
+    m.set_webhook_totals(&[
+        ("sent", d.sent),
+        ("failed", d.failed),
+        ("retried", d.retried),
+        ("dead_lettered", d.dead_lettered),
+    ]);
+    let q = crate::service::webhooks::queue_stats(&state.db).await?;
+    m.webhook_queue.with_label_values(&["pending"]).set(q.pending);
+    m.webhook_queue.with_label_values(&["dead"]).set(q.dead);
+    let age = q.oldest_pending_age.map_or(0.0, |a| a.num_milliseconds() as f64 / 1000.0);
+    m.webhook_oldest_pending_seconds.set(age);
     let body = m.render().map_err(|e| crate::error::ServiceError::Internal(e.into()))?;
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body))
 }

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod conn;
 pub mod console_sessions;
 pub mod directory;
+pub mod events;
 pub mod groups;
 pub mod licenses;
 pub mod schema;

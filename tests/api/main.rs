@@ -6,6 +6,7 @@ mod cli;
 mod concurrency;
 mod console;
 mod directory;
+mod events;
 mod helpers;
 mod input;
 mod ops;

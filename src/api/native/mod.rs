@@ -4,6 +4,7 @@ mod admin;
 pub mod dto;
 pub mod problem;
 mod users;
+mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -184,5 +185,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(admin::remove_member)),
     )
     .service(resource("/sites/{id}/register").route(web::post().to(admin::register)))
-    .service(resource("/audit").route(web::get().to(admin::audit)));
+    .service(resource("/audit").route(web::get().to(admin::audit)))
+    .service(resource("/webhooks").route(web::post().to(webhooks::create)).route(web::get().to(webhooks::list)))
+    .service(resource("/webhooks/{id}").route(web::get().to(webhooks::get)).route(web::delete().to(webhooks::delete)))
+    .service(resource("/webhooks/{id}/deliveries").route(web::get().to(webhooks::deliveries)))
+    .service(resource("/webhooks/{id}/deliveries/{delivery_id}/retry").route(web::post().to(webhooks::retry)));
 }

@@ -68,6 +68,8 @@ fn title(code: &str) -> &'static str {
         "payload_too_large" => "Payload too large",
         "unsupported_media_type" => "Unsupported media type",
         "method_not_allowed" => "Method not allowed",
+        "webhook_url_refused" => "Webhook URL refused",
+        "already_delivered" => "Already delivered",
         _ => "Internal error",
     }
 }
@@ -80,7 +82,8 @@ fn policy_status(v: &PolicyViolation) -> StatusCode {
         | PolicyViolation::SelfRegistrationDisabled => StatusCode::FORBIDDEN,
         PolicyViolation::ContactRequired { .. }
         | PolicyViolation::InvalidLicense { .. }
-        | PolicyViolation::ScimContactless => StatusCode::UNPROCESSABLE_ENTITY,
+        | PolicyViolation::ScimContactless
+        | PolicyViolation::WebhookUrlRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         PolicyViolation::LicenseUnavailable { .. } => StatusCode::CONFLICT,
     }
 }

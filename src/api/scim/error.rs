@@ -66,7 +66,8 @@ impl From<ServiceError> for ScimError {
                     | PolicyViolation::SelfRegistrationDisabled => ScimError::new(StatusCode::FORBIDDEN, None, detail),
                     PolicyViolation::ContactRequired { .. }
                     | PolicyViolation::InvalidLicense { .. }
-                    | PolicyViolation::ScimContactless => ScimError::bad("invalidValue", detail),
+                    | PolicyViolation::ScimContactless
+                    | PolicyViolation::WebhookUrlRefused { .. } => ScimError::bad("invalidValue", detail),
                     PolicyViolation::LicenseUnavailable { .. } => ScimError::new(StatusCode::CONFLICT, None, detail),
                 };
                 ScimError { rejection, ..e }
@@ -78,7 +79,9 @@ impl From<ServiceError> for ScimError {
                 Conflict::UserNameTaken | Conflict::ContactInUse | Conflict::SitePrefixTaken => {
                     ScimError::new(StatusCode::CONFLICT, Some("uniqueness"), c.to_string())
                 }
-                Conflict::CapacityBelowUsed { .. } => ScimError::new(StatusCode::CONFLICT, None, c.to_string()),
+                Conflict::CapacityBelowUsed { .. } | Conflict::AlreadyDelivered => {
+                    ScimError::new(StatusCode::CONFLICT, None, c.to_string())
+                }
             },
             ServiceError::VersionMismatch { current } => ScimError::new(
                 StatusCode::PRECONDITION_FAILED,

@@ -1178,12 +1178,19 @@ mod tests {
     }
 
     #[test]
-    fn default_projection_drops_password_and_keeps_the_rest() {
+    fn default_projection_drops_password_and_request_only_facts_and_keeps_the_rest() {
         let mut u = full_user();
         project(&mut u, &UserSchema, &[], &[]);
         let mut expected = full_user();
         expected.as_object_mut().unwrap().remove("password");
+        let ext = expected[IDENTITY_USER_URN].as_object_mut().unwrap();
+        for request_only in ["contactId", "contactless", "origin"] {
+            ext.remove(request_only);
+        }
         assert_eq!(u, expected);
+        let mut asked = full_user();
+        project(&mut asked, &UserSchema, &names(&[IDENTITY_USER_URN]), &[]);
+        assert_eq!(asked[IDENTITY_USER_URN], full_user()[IDENTITY_USER_URN]);
     }
 
     #[test]
