@@ -84,6 +84,9 @@ pub fn policy_words(v: &PolicyViolation) -> (StatusCode, &'static str, String) {
         PolicyViolation::ScimContactless => {
             (StatusCode::UNPROCESSABLE_ENTITY, "Contactless users are not made over SCIM", v.to_string())
         }
+        PolicyViolation::WebhookUrlRefused { why } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "Webhook address refused", sentence(why))
+        }
     }
 }
 
@@ -111,6 +114,7 @@ pub fn explain(e: ServiceError) -> Notice {
                 Conflict::ContactInUse => "Contact in use",
                 Conflict::SitePrefixTaken => "Path prefix taken",
                 Conflict::CapacityBelowUsed { .. } => "Capacity too low",
+                Conflict::AlreadyDelivered => "Already delivered",
             };
             Notice::error(StatusCode::CONFLICT, title, sentence(&c.to_string()))
         }
