@@ -155,8 +155,11 @@ pub fn pool_bar(id: &str, used: i64, capacity: Option<i64>) -> Markup {
     }
 }
 
-/// A short, readable form of an id (the whole id is in the title).
+/// A short, readable form of an id (the whole id is in the title); names stay whole.
 pub fn short_id(id: &str) -> Markup {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return html! { code { (id) } };
+    }
     let short: String = id.chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
     html! { code title=(id) { "…" (short) } }
 }
