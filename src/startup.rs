@@ -38,10 +38,12 @@ impl Application {
             bootstrap: Bootstrap::new(settings.auth.bootstrap_secret()),
             settings,
         });
+        let docs = web::Data::new(api::docs::ApiDocs::generate());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
+                .app_data(docs.clone())
                 .app_data(native::json_config(max_body))
                 .app_data(native::query_config())
                 .app_data(native::path_config())

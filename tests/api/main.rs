@@ -7,6 +7,7 @@ mod concurrency;
 mod directory;
 mod helpers;
 mod input;
+mod openapi;
 mod scim;
 mod scim_fixtures;
 mod seed;
