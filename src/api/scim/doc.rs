@@ -9,7 +9,8 @@ use std::borrow::Cow;
 use serde_json::{Value, json};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
-    AdditionalProperties, AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+    AdditionalProperties, AllOfBuilder, AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat,
+    Type,
 };
 use utoipa::{IntoParams, OpenApi, PartialSchema, ToResponse, ToSchema};
 
@@ -80,14 +81,27 @@ fn attribute(def: &AttrDef) -> Schema {
     }
 }
 
+/// The attributes as properties. Nothing is `required` here: projection (`attributes`,
+/// `excludedAttributes`) may leave any attribute out of a response; the write schemas
+/// ([`ScimUserWrite`], [`ScimGroupWrite`]) add RFC 7643's required attributes.
 fn with_attributes(mut o: ObjectBuilder, defs: &[AttrDef]) -> ObjectBuilder {
     for def in defs {
         o = o.property(def.name, attribute(def));
-        if def.required {
-            o = o.required(def.name);
-        }
     }
     o
+}
+
+/// A write body: the resource schema plus its required attributes.
+fn write_schema(resource: &str, defs: &[AttrDef], description: &str) -> RefOr<Schema> {
+    let mut required = ObjectBuilder::new().schema_type(Type::Object);
+    for def in defs.iter().filter(|d| d.required) {
+        required = required.required(def.name);
+    }
+    AllOfBuilder::new()
+        .item(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(resource)))
+        .item(required)
+        .description(Some(description))
+        .into()
 }
 
 fn schemas_property(example: &[&str]) -> Schema {
@@ -163,6 +177,24 @@ impl PartialSchema for ScimGroup {
     }
 }
 named_schema!(ScimGroup, "Group");
+
+/// A User as sent on create and replace (`userName` required).
+pub struct ScimUserWrite;
+impl PartialSchema for ScimUserWrite {
+    fn schema() -> RefOr<Schema> {
+        write_schema("User", USER_ATTRS, "A User to create or replace: `userName` is required")
+    }
+}
+named_schema!(ScimUserWrite, "UserWrite");
+
+/// A Group as sent on create and replace (`displayName` required).
+pub struct ScimGroupWrite;
+impl PartialSchema for ScimGroupWrite {
+    fn schema() -> RefOr<Schema> {
+        write_schema("Group", GROUP_ATTRS, "A Group to create or replace: `displayName` is required")
+    }
+}
+named_schema!(ScimGroupWrite, "GroupWrite");
 
 fn list_of(items: impl Into<RefOr<Schema>>, description: &str) -> RefOr<Schema> {
     let int = || ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0));

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use super::doc::{
     GroupListResponse, ListQuery, PatchRequest, ProjectionQuery, ScimBadRequest, ScimConflict, ScimForbidden,
-    ScimGroup, ScimNotFound, ScimPayloadTooLarge, ScimPreconditionFailed, ScimUnauthorized, SearchRequest,
+    ScimGroup, ScimGroupWrite, ScimNotFound, ScimPayloadTooLarge, ScimPreconditionFailed, ScimUnauthorized,
+    SearchRequest,
 };
 use super::error::ScimError;
 use super::filter::matches;
@@ -165,7 +166,7 @@ fn body_limit(state: &AppState) -> usize {
     path = "/Groups",
     tag = "Groups",
     params(ProjectionQuery),
-    request_body(content((ScimGroup = "application/scim+json"), (ScimGroup = "application/json"))),
+    request_body(content((ScimGroupWrite = "application/scim+json"), (ScimGroupWrite = "application/json"))),
     responses(
         (status = 201, description = "Created", content_type = "application/scim+json", body = ScimGroup, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String))),
         (status = 400, response = ScimBadRequest),
@@ -222,7 +223,7 @@ pub async fn get(
     path = "/Groups/{id}",
     tag = "Groups",
     params(("id" = String, Path, description = "The group's id"), ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the ETag), or `*`"), ProjectionQuery),
-    request_body(content((ScimGroup = "application/scim+json"), (ScimGroup = "application/json"))),
+    request_body(content((ScimGroupWrite = "application/scim+json"), (ScimGroupWrite = "application/json"))),
     responses(
         (status = 200, description = "The replaced group", content_type = "application/scim+json", body = ScimGroup, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String))),
         (status = 400, response = ScimBadRequest),

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use super::doc::{
     ListQuery, PatchRequest, ProjectionQuery, ScimBadRequest, ScimConflict, ScimForbidden, ScimNotFound,
-    ScimPayloadTooLarge, ScimPreconditionFailed, ScimUnauthorized, ScimUser, SearchRequest, UserListResponse,
+    ScimPayloadTooLarge, ScimPreconditionFailed, ScimUnauthorized, ScimUser, ScimUserWrite, SearchRequest,
+    UserListResponse,
 };
 use super::error::ScimError;
 use super::filter::matches;
@@ -245,7 +246,7 @@ fn body_limit(state: &AppState) -> usize {
     path = "/Users",
     tag = "Users",
     params(ProjectionQuery),
-    request_body(content((ScimUser = "application/scim+json"), (ScimUser = "application/json"))),
+    request_body(content((ScimUserWrite = "application/scim+json"), (ScimUserWrite = "application/json"))),
     responses(
         (status = 201, description = "Created", content_type = "application/scim+json", body = ScimUser, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String))),
         (status = 400, response = ScimBadRequest),
@@ -302,7 +303,7 @@ pub async fn get(
     path = "/Users/{id}",
     tag = "Users",
     params(("id" = String, Path, description = "The user's id"), ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the ETag), or `*`"), ProjectionQuery),
-    request_body(content((ScimUser = "application/scim+json"), (ScimUser = "application/json"))),
+    request_body(content((ScimUserWrite = "application/scim+json"), (ScimUserWrite = "application/json"))),
     responses(
         (status = 200, description = "The replaced user", content_type = "application/scim+json", body = ScimUser, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String))),
         (status = 400, response = ScimBadRequest),
