@@ -43,7 +43,7 @@ fn list<T, R: From<T> + serde::Serialize>(p: crate::service::Page<T>) -> HttpRes
         ("scim" = (summary = "A SCIM token for an IdP", value = json!({"name": "entra", "role": "scim"})))
     )),
     responses(
-        (status = 201, description = "The token, with its secret", body = CreatedTokenResponse),
+        (status = 201, description = "The token, with its secret", body = CreatedTokenResponse, links(("revokeToken" = (operation_id = "revokeToken", parameters(("id" = "$response.body#/id")))))),
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -124,7 +124,7 @@ pub async fn revoke_token(state: web::Data<AppState>, caller: Caller, id: web::P
     tag = "accounts",
     request_body = CreateAccountRequest,
     responses(
-        (status = 201, description = "Created", body = AccountResponse, headers(("Location" = String))),
+        (status = 201, description = "Created", body = AccountResponse, headers(("Location" = String)), links(("getAccount" = (operation_id = "getAccount", parameters(("id" = "$response.body#/id")))))),
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -190,7 +190,7 @@ pub async fn get_account(state: web::Data<AppState>, caller: Caller, id: web::Pa
     tag = "contacts",
     request_body = ContactBody,
     responses(
-        (status = 201, description = "Created", body = ContactResponse, headers(("Location" = String))),
+        (status = 201, description = "Created", body = ContactResponse, headers(("Location" = String)), links(("getContact" = (operation_id = "getContact", parameters(("id" = "$response.body#/id")))))),
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -294,7 +294,7 @@ pub async fn set_capacity(
     tag = "sites",
     request_body = CreateSiteRequest,
     responses(
-        (status = 201, description = "Created", body = SiteResponse, headers(("Location" = String))),
+        (status = 201, description = "Created", body = SiteResponse, headers(("Location" = String)), links(("getSite" = (operation_id = "getSite", parameters(("id" = "$response.body#/id")))), ("listSiteMembers" = (operation_id = "listSiteMembers", parameters(("id" = "$response.body#/id")))), ("register" = (operation_id = "register", parameters(("id" = "$response.body#/id")))))),
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -438,6 +438,7 @@ pub async fn remove_member(state: web::Data<AppState>, caller: Caller, path: web
     responses(
         (status = 201, description = "The new contactless user", body = UserResponse,
             headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String)),
+            links(("getUser" = (operation_id = "getUser", parameters(("id" = "$response.body#/id")))), ("updateUser" = (operation_id = "updateUser", parameters(("id" = "$response.body#/id")))), ("upgradeUser" = (operation_id = "upgradeUser", parameters(("id" = "$response.body#/id")))), ("downgradeUser" = (operation_id = "downgradeUser", parameters(("id" = "$response.body#/id")))), ("assignContact" = (operation_id = "assignContact", parameters(("id" = "$response.body#/id")))), ("loginAs" = (operation_id = "loginAs", parameters(("id" = "$response.body#/id")))), ("deleteUser" = (operation_id = "deleteUser", parameters(("id" = "$response.body#/id"))))),
             example = json!({"id": "0190f3a2-9b40-7c12-b6a1-3c9d2f5e8a01", "userName": "ana@example.com",
                 "externalId": null, "email": "ana@example.com", "firstName": null, "lastName": null,
                 "displayName": null, "active": true, "license": "external_identity", "contactId": null,

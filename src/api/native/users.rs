@@ -74,7 +74,8 @@ fn contact_spec(contact_id: Option<String>, contact: Option<ContactBody>) -> Res
     )),
     responses(
         (status = 201, description = "Created", body = UserResponse,
-            headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String, description = "The user's URL"))),
+            headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String, description = "The user's URL")),
+            links(("getUser" = (operation_id = "getUser", parameters(("id" = "$response.body#/id")))), ("updateUser" = (operation_id = "updateUser", parameters(("id" = "$response.body#/id")))), ("upgradeUser" = (operation_id = "upgradeUser", parameters(("id" = "$response.body#/id")))), ("downgradeUser" = (operation_id = "downgradeUser", parameters(("id" = "$response.body#/id")))), ("assignContact" = (operation_id = "assignContact", parameters(("id" = "$response.body#/id")))), ("loginAs" = (operation_id = "loginAs", parameters(("id" = "$response.body#/id")))), ("deleteUser" = (operation_id = "deleteUser", parameters(("id" = "$response.body#/id")))))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

@@ -168,7 +168,8 @@ fn body_limit(state: &AppState) -> usize {
     params(ProjectionQuery),
     request_body(content((ScimGroupWrite = "application/scim+json"), (ScimGroupWrite = "application/json"))),
     responses(
-        (status = 201, description = "Created", content_type = "application/scim+json", body = ScimGroup, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String))),
+        (status = 201, description = "Created", content_type = "application/scim+json", body = ScimGroup, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String)),
+            links(("getGroup" = (operation_id = "getGroup", parameters(("id" = "$response.body#/id")))), ("replaceGroup" = (operation_id = "replaceGroup", parameters(("id" = "$response.body#/id")))), ("patchGroup" = (operation_id = "patchGroup", parameters(("id" = "$response.body#/id")))), ("deleteGroup" = (operation_id = "deleteGroup", parameters(("id" = "$response.body#/id")))))),
         (status = 400, response = ScimBadRequest),
         (status = 401, response = ScimUnauthorized),
         (status = 403, response = ScimForbidden),

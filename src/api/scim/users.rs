@@ -248,7 +248,8 @@ fn body_limit(state: &AppState) -> usize {
     params(ProjectionQuery),
     request_body(content((ScimUserWrite = "application/scim+json"), (ScimUserWrite = "application/json"))),
     responses(
-        (status = 201, description = "Created", content_type = "application/scim+json", body = ScimUser, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String))),
+        (status = 201, description = "Created", content_type = "application/scim+json", body = ScimUser, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String)),
+            links(("getUser" = (operation_id = "getUser", parameters(("id" = "$response.body#/id")))), ("replaceUser" = (operation_id = "replaceUser", parameters(("id" = "$response.body#/id")))), ("patchUser" = (operation_id = "patchUser", parameters(("id" = "$response.body#/id")))), ("deleteUser" = (operation_id = "deleteUser", parameters(("id" = "$response.body#/id")))))),
         (status = 400, response = ScimBadRequest),
         (status = 401, response = ScimUnauthorized),
         (status = 403, response = ScimForbidden),
