@@ -280,3 +280,50 @@ async fn the_documented_operations_are_routed() {
         }
     }
 }
+
+// Server fixes found by scripts/api-fuzz.
+
+#[tokio::test]
+async fn scim_stores_attributes_only_in_the_type_the_schema_gives_them() {
+    let app = spawn_app().await;
+    let admin = app.admin.clone();
+    // Null sub-attributes are unassigned (RFC 7643 §2.5): never stored, never returned.
+    let created = app
+        .scim(
+            reqwest::Method::POST,
+            "/Users",
+            Some(&admin),
+            Some(serde_json::json!({
+                "userName": "nulls@example.com",
+                "phoneNumbers": [{"value": "+1 555 0100", "primary": null, "type": "work"}, null],
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": null, "manager": "boss-id"}
+            })),
+        )
+        .await;
+    let body = created.ok(201);
+    assert_eq!(body["phoneNumbers"], serde_json::json!([{"value": "+1 555 0100", "type": "work"}]));
+    let enterprise = &body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"];
+    assert_eq!(enterprise, &serde_json::json!({"manager": {"value": "boss-id"}}));
+    // A value of the wrong type is refused, not echoed back in a shape /Schemas never promised.
+    for bad in [
+        serde_json::json!({"userName": "t1@example.com", "phoneNumbers": [{"value": "x", "primary": 7}]}),
+        serde_json::json!({"userName": "t2@example.com", "nickName": 12}),
+        serde_json::json!({"userName": "t3@example.com", "addresses": {"locality": "Bilbao"}}),
+        serde_json::json!({"userName": "t4@example.com", "name": {"middleName": ["x"]}}),
+    ] {
+        let res = app.scim(reqwest::Method::POST, "/Users", Some(&admin), Some(bad.clone())).await;
+        res.scim_error(400, Some("invalidValue"));
+    }
+    // Booleans as strings, as IdPs send them, are stored as booleans.
+    let lenient = app
+        .scim(
+            reqwest::Method::POST,
+            "/Users",
+            Some(&admin),
+            Some(
+                serde_json::json!({"userName": "t5@example.com", "phoneNumbers": [{"value": "1", "primary": "True"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(lenient.ok(201)["phoneNumbers"][0]["primary"], true);
+}
