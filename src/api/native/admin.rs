@@ -246,9 +246,9 @@ pub async fn list_licenses(state: web::Data<AppState>, caller: Caller) -> Res {
     Ok(HttpResponse::Ok().json(LicensesResponse { items: pools.into_iter().map(LicenseResponse::from).collect() }))
 }
 
-/// Set a pool's capacity (admin); `null` makes it unlimited
+/// Set a pool's capacity (admin)
 ///
-/// Below the licenses in use: `409 capacity_below_used`.
+/// `null` makes it unlimited. Below the licenses in use: `409 capacity_below_used`.
 #[utoipa::path(
     put,
     operation_id = "setCapacity",
@@ -424,9 +424,9 @@ pub async fn remove_member(state: web::Data<AppState>, caller: Caller, path: web
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Self-registration on a site, with a `registration` token bound to it
+/// Self-registration on a site
 ///
-/// Creates a **contactless** `external_identity` user (`origin: self_registration`), member of the
+/// With a `registration` token bound to the site. Creates a **contactless** `external_identity` user (`origin: self_registration`), member of the
 /// site. A site without self-registration: `403 self_registration_disabled`.
 #[utoipa::path(
     post,

@@ -183,9 +183,9 @@ fn nullable_text(field: &str, v: Option<Option<String>>) -> Result<Option<Option
     v.map(|inner| profile_text(field, inner.as_deref())).transpose().map_err(invalid)
 }
 
-/// Change profile fields or `active`
+/// Change a user's profile or active flag
 ///
-/// With `If-Match`, a stale version gets 412.
+/// Absent fields stay; `null` clears a nullable one. With `If-Match`, a stale version gets 412.
 #[utoipa::path(
     patch,
     operation_id = "updateUser",
@@ -255,9 +255,9 @@ pub async fn delete(state: web::Data<AppState>, caller: Caller, req: HttpRequest
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Link a contact to the user (an existing one by `contactId`, or a new one from `contact`)
+/// Link a contact to the user
 ///
-/// The license is unchanged: upgrade afterwards.
+/// An existing one by `contactId`, or a new one from `contact`. The license is unchanged: upgrade afterwards.
 #[utoipa::path(
     put,
     operation_id = "assignContact",

@@ -60,7 +60,7 @@ pub async fn resource_types(state: web::Data<AppState>, caller: ScimCaller, req:
     ok(list_response(all.len() as i64, 1, all))
 }
 
-/// One resource type (`User` or `Group`)
+/// One resource type: User or Group
 #[utoipa::path(
     get,
     operation_id = "getResourceType",
