@@ -6,7 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::doc::{DiscoveryDocument, DiscoveryListResponse, ScimForbidden, ScimNotFound, ScimUnauthorized};
+use super::doc::{
+    ResourceType, ResourceTypeListResponse, SchemaListResponse, ScimForbidden, ScimNotFound, ScimSchema,
+    ScimUnauthorized, ServiceProviderConfig,
+};
 use super::error::{SCIM_JSON, ScimError};
 use super::{Ctx, ScimCaller, list_response, schema};
 use crate::api::AppState;
@@ -22,7 +25,7 @@ fn ok(body: Value) -> HttpResponse {
     path = "/ServiceProviderConfig",
     tag = "Discovery",
     responses(
-        (status = 200, description = "The configuration", content_type = "application/scim+json", body = DiscoveryDocument),
+        (status = 200, description = "The configuration", content_type = "application/scim+json", body = ServiceProviderConfig),
         (status = 401, response = ScimUnauthorized),
         (status = 403, response = ScimForbidden),
     )
@@ -49,7 +52,7 @@ pub async fn service_provider_config(state: web::Data<AppState>, caller: ScimCal
     path = "/ResourceTypes",
     tag = "Discovery",
     responses(
-        (status = 200, description = "Every resource type", content_type = "application/scim+json", body = DiscoveryListResponse),
+        (status = 200, description = "Every resource type", content_type = "application/scim+json", body = ResourceTypeListResponse),
         (status = 401, response = ScimUnauthorized),
         (status = 403, response = ScimForbidden),
     )
@@ -68,7 +71,7 @@ pub async fn resource_types(state: web::Data<AppState>, caller: ScimCaller, req:
     tag = "Discovery",
     params(("id" = String, Path, description = "`User` or `Group`")),
     responses(
-        (status = 200, description = "The resource type", content_type = "application/scim+json", body = DiscoveryDocument),
+        (status = 200, description = "The resource type", content_type = "application/scim+json", body = ResourceType),
         (status = 401, response = ScimUnauthorized),
         (status = 403, response = ScimForbidden),
         (status = 404, response = ScimNotFound),
@@ -95,7 +98,7 @@ pub async fn resource_type(
     path = "/Schemas",
     tag = "Discovery",
     responses(
-        (status = 200, description = "Every schema", content_type = "application/scim+json", body = DiscoveryListResponse),
+        (status = 200, description = "Every schema", content_type = "application/scim+json", body = SchemaListResponse),
         (status = 401, response = ScimUnauthorized),
         (status = 403, response = ScimForbidden),
     )
@@ -114,7 +117,7 @@ pub async fn schemas(state: web::Data<AppState>, caller: ScimCaller, req: HttpRe
     tag = "Discovery",
     params(("id" = String, Path, description = "The schema URN, e.g. `urn:scimgate:schemas:extension:identity:2.0:User`")),
     responses(
-        (status = 200, description = "The schema", content_type = "application/scim+json", body = DiscoveryDocument),
+        (status = 200, description = "The schema", content_type = "application/scim+json", body = ScimSchema),
         (status = 401, response = ScimUnauthorized),
         (status = 403, response = ScimForbidden),
         (status = 404, response = ScimNotFound),

@@ -241,29 +241,70 @@ impl PartialSchema for ResourceListResponse {
 }
 named_schema!(ResourceListResponse, "ResourceListResponse");
 
-/// A ListResponse of discovery documents (ResourceTypes, Schemas).
-pub struct DiscoveryListResponse;
-impl PartialSchema for DiscoveryListResponse {
+/// A ListResponse of ResourceTypes.
+pub struct ResourceTypeListResponse;
+impl PartialSchema for ResourceTypeListResponse {
     fn schema() -> RefOr<Schema> {
-        list_of(open_object(), "Every ResourceType or Schema")
+        list_of(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ResourceType")), "Every ResourceType")
     }
 }
-named_schema!(DiscoveryListResponse, "DiscoveryListResponse");
+named_schema!(ResourceTypeListResponse, "ResourceTypeListResponse");
 
-/// A discovery document: ServiceProviderConfig (RFC 7643 §5), ResourceType (§6) or
-/// Schema (§7), as the RFC defines them.
-pub struct DiscoveryDocument;
-impl PartialSchema for DiscoveryDocument {
+/// A ListResponse of Schemas.
+pub struct SchemaListResponse;
+impl PartialSchema for SchemaListResponse {
     fn schema() -> RefOr<Schema> {
-        open_object()
-            .description(Some("A ServiceProviderConfig, ResourceType or Schema document (RFC 7643 §5–§7)"))
-            .property("schemas", schemas_property(&["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]))
-            .required("schemas")
-            .build()
-            .into()
+        list_of(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Schema")), "Every Schema")
     }
 }
-named_schema!(DiscoveryDocument, "DiscoveryDocument");
+named_schema!(SchemaListResponse, "SchemaListResponse");
+
+/// A discovery document, as RFC 7643 defines it (open content: the RFC's attributes and more).
+fn discovery_document(description: &str, urn: &str) -> RefOr<Schema> {
+    open_object()
+        .description(Some(description))
+        .property("schemas", schemas_property(&[urn]))
+        .required("schemas")
+        .build()
+        .into()
+}
+
+/// What this service provider supports (RFC 7643 §5).
+pub struct ServiceProviderConfig;
+impl PartialSchema for ServiceProviderConfig {
+    fn schema() -> RefOr<Schema> {
+        discovery_document(
+            "What this service provider supports (RFC 7643 §5): patch, bulk (maxOperations, maxPayloadSize), \
+             filter (maxResults), changePassword, sort, etag, authenticationSchemes",
+            "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig",
+        )
+    }
+}
+named_schema!(ServiceProviderConfig, "ServiceProviderConfig");
+
+/// A resource type (RFC 7643 §6).
+pub struct ResourceType;
+impl PartialSchema for ResourceType {
+    fn schema() -> RefOr<Schema> {
+        discovery_document(
+            "A resource type (RFC 7643 §6): id, name, endpoint, schema, schemaExtensions",
+            "urn:ietf:params:scim:schemas:core:2.0:ResourceType",
+        )
+    }
+}
+named_schema!(ResourceType, "ResourceType");
+
+/// A schema (RFC 7643 §7).
+pub struct ScimSchema;
+impl PartialSchema for ScimSchema {
+    fn schema() -> RefOr<Schema> {
+        discovery_document(
+            "A schema (RFC 7643 §7): id (the URN), name, description, attributes with their characteristics",
+            "urn:ietf:params:scim:schemas:core:2.0:Schema",
+        )
+    }
+}
+named_schema!(ScimSchema, "Schema");
 
 /// The RFC 7644 §3.12 `scimType` values.
 pub struct ScimType;
@@ -500,7 +541,7 @@ The native API is described by `/openapi/native.json`.",
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    components(schemas(ScimErrorBody, ScimType), responses(
+    components(schemas(ScimErrorBody, ScimType, ResourceType, ScimSchema), responses(
         ScimBadRequest,
         ScimUnauthorized,
         ScimForbidden,
