@@ -67,7 +67,9 @@ pub struct ContactBody {
     /// The account (customer or partner company) the contact belongs to.
     #[schema(format = Uuid)]
     pub account_id: String,
+    #[schema(min_length = 1, max_length = 256)]
     pub first_name: String,
+    #[schema(min_length = 1, max_length = 256)]
     pub last_name: String,
     #[schema(format = Email)]
     pub email: String,
@@ -79,7 +81,8 @@ pub struct ContactBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUserRequest {
-    /// Unique, compared case-insensitively.
+    /// Unique, compared case-insensitively; no leading or trailing white space.
+    #[schema(min_length = 1, max_length = 256)]
     pub user_name: String,
     /// The primary email address.
     #[schema(format = Email)]
@@ -217,6 +220,7 @@ pub struct AuditQuery {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"name": "Acme"}))]
 pub struct CreateAccountRequest {
+    #[schema(min_length = 1, max_length = 256)]
     pub name: String,
 }
 
@@ -250,8 +254,10 @@ pub struct CreateTokenRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"name": "Partner portal", "urlPathPrefix": "partners", "selfRegistration": true}))]
 pub struct CreateSiteRequest {
+    #[schema(min_length = 1, max_length = 256)]
     pub name: String,
     /// Unique among sites (`409 site_prefix_taken`).
+    #[schema(pattern = "^[a-z0-9_-]{1,64}$")]
     pub url_path_prefix: String,
     /// Default `false`.
     pub self_registration: Option<bool>,
@@ -262,6 +268,7 @@ pub struct CreateSiteRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"userName": "ana@example.com", "email": "ana@example.com"}))]
 pub struct RegisterRequest {
+    #[schema(min_length = 1, max_length = 256)]
     pub user_name: String,
     #[schema(format = Email)]
     pub email: String,
