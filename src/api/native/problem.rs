@@ -33,7 +33,9 @@ pub struct Problem<'a> {
     #[schema(minimum = 400, maximum = 599, example = 422)]
     status: u16,
     /// What went wrong with this request and what to do instead.
-    #[schema(example = "a community license requires a contact: assign one first (PUT /api/v1/users/{id}/contact)")]
+    #[schema(
+        example = "upgrading a contactless user to a community license requires a contact: assign one first with PUT /api/v1/users/{id}/contact"
+    )]
     detail: &'a str,
     #[schema(value_type = ProblemCode)]
     code: &'static str,
@@ -264,7 +266,7 @@ pub struct UnsupportedMediaType(pub Problem<'static>);
 #[response(
     content_type = "application/problem+json",
     example = json!({"type": "urn:scimgate:problem:contact_required", "title": "Contact required", "status": 422,
-        "detail": "a community license requires a contact: assign one first (PUT /api/v1/users/{id}/contact)",
+        "detail": "upgrading a contactless user to a community license requires a contact: assign one first with PUT /api/v1/users/{id}/contact",
         "code": "contact_required"})
 )]
 pub struct Unprocessable(pub Problem<'static>);
