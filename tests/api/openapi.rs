@@ -35,7 +35,11 @@ fn openapi_documents_are_up_to_date() {
             stale.push(format!("openapi/{name}.json"));
         }
     }
-    assert!(stale.is_empty(), "{} differ from what the code generates: refresh with `{REFRESH}`", stale.join(" and "));
+    assert!(
+        stale.is_empty(),
+        "{} not what the code generates (a handler, DTO or schema changed): refresh with\n\n    {REFRESH}\n",
+        stale.join(" and ") + if stale.len() == 1 { " is" } else { " are" }
+    );
 }
 
 #[test]
