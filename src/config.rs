@@ -13,6 +13,48 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub log: LogSettings,
     pub scim: ScimSettings,
+    pub webhooks: WebhookSettings,
+}
+
+/// Downstream event delivery (`webhooks.*`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhookSettings {
+    /// Permits loopback targets (local use, tests); private, link-local and other
+    /// non-public targets stay refused.
+    pub allow_loopback: bool,
+    /// The deadline of one delivery attempt: resolving, connecting, sending, reading.
+    pub timeout_ms: u64,
+    /// Attempts before a delivery is dead-lettered.
+    pub max_attempts: i64,
+    /// The first retry waits about this long; each further one twice as long (with jitter).
+    pub backoff_base_ms: u64,
+    /// How often an idle dispatcher looks for due deliveries.
+    pub poll_interval_ms: u64,
+    /// How long a claim on a delivery lasts: an instance that dies mid-delivery loses its
+    /// claims after this. Must exceed `timeout_ms`.
+    pub lease_seconds: i64,
+    /// The most response body read from a receiver; the rest is dropped unread.
+    pub max_response_bytes: usize,
+    /// Deliveries one instance attempts at once.
+    pub concurrency: usize,
+}
+
+impl WebhookSettings {
+    /// Refuses settings the dispatcher cannot honour.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_attempts < 1 {
+            return Err("webhooks.max_attempts must be at least 1".into());
+        }
+        if self.timeout_ms == 0 || self.poll_interval_ms == 0 || self.concurrency == 0 {
+            return Err("webhooks.timeout_ms, poll_interval_ms and concurrency must be positive".into());
+        }
+        // A claim must outlive the attempt it covers, or a second instance could claim a
+        // delivery that is still being sent.
+        if self.lease_seconds.saturating_mul(1000) <= self.timeout_ms as i64 {
+            return Err("webhooks.lease_seconds must exceed webhooks.timeout_ms".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -64,6 +106,9 @@ pub struct AuthSettings {
     pub bootstrap_token: Option<SecretString>,
     /// Lifetime of login-as session tokens.
     pub login_as_ttl_seconds: i64,
+    /// How long a verified token is trusted without a database read; a revocation made on
+    /// another gateway instance takes effect within this time (0 disables the cache).
+    pub token_cache_seconds: u64,
 }
 
 impl AuthSettings {
@@ -88,6 +133,7 @@ fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, co
         .set_default("database.url", "scimgate.db")?
         .set_default("database.pool_size", 8)?
         .set_default("auth.login_as_ttl_seconds", 300)?
+        .set_default("auth.token_cache_seconds", 10)?
         .set_default("log.format", "text")?
         .set_default("log.level", "info")?
         .set_default("scim.default_license", "customer_community")?
@@ -95,7 +141,15 @@ fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, co
         .set_default("scim.max_results", 1000)?
         .set_default("scim.max_filter_scan", 20_000)?
         .set_default("scim.bulk_max_operations", 1000)?
-        .set_default("scim.bulk_max_payload_bytes", 1_048_576)
+        .set_default("scim.bulk_max_payload_bytes", 1_048_576)?
+        .set_default("webhooks.allow_loopback", false)?
+        .set_default("webhooks.timeout_ms", 5000)?
+        .set_default("webhooks.max_attempts", 8)?
+        .set_default("webhooks.backoff_base_ms", 1000)?
+        .set_default("webhooks.poll_interval_ms", 500)?
+        .set_default("webhooks.lease_seconds", 30)?
+        .set_default("webhooks.max_response_bytes", 65_536)?
+        .set_default("webhooks.concurrency", 16)
 }
 
 impl Settings {
@@ -131,6 +185,19 @@ mod tests {
         assert_eq!(s.server.bind, "127.0.0.1:8080");
         assert_eq!(s.database.url, "scimgate.db");
         assert!(s.auth.bootstrap_token.is_none());
+        assert!(!s.webhooks.allow_loopback);
+        assert_eq!((s.webhooks.timeout_ms, s.webhooks.max_attempts, s.webhooks.lease_seconds), (5000, 8, 30));
+        assert!(s.webhooks.validate().is_ok());
+    }
+
+    #[test]
+    fn a_lease_shorter_than_an_attempt_is_refused() {
+        let mut s = Settings::defaults().unwrap();
+        s.webhooks.lease_seconds = 5;
+        assert!(s.webhooks.validate().is_err());
+        s.webhooks.lease_seconds = 6;
+        s.webhooks.max_attempts = 0;
+        assert!(s.webhooks.validate().is_err());
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub enum ServiceError {
     Conflict(#[from] Conflict),
     #[error("the resource has changed: its current version is {current}")]
     VersionMismatch { current: i64 },
+    /// An attribute that is set once (at create) was given another value.
+    #[error("{0} cannot be changed after the resource is created")]
+    Immutable(&'static str),
     #[error("missing, unknown, expired or revoked bearer token")]
     Unauthenticated,
     #[error("internal error")]
@@ -36,6 +39,8 @@ pub enum Conflict {
     SitePrefixTaken,
     #[error("capacity {capacity} is below the {used} licenses in use")]
     CapacityBelowUsed { capacity: i64, used: i64 },
+    #[error("the delivery was delivered already: retry re-queues pending or dead deliveries only")]
+    AlreadyDelivered,
 }
 
 impl Conflict {
@@ -45,6 +50,7 @@ impl Conflict {
             Conflict::ContactInUse => "contact_in_use",
             Conflict::SitePrefixTaken => "site_prefix_taken",
             Conflict::CapacityBelowUsed { .. } => "capacity_below_used",
+            Conflict::AlreadyDelivered => "already_delivered",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod policy;
 pub mod service;
 pub mod startup;

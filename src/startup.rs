@@ -1,27 +1,71 @@
-//! Builds the application from settings: database, migrations, the bound HTTP server.
-//! No globals: tests build as many applications as they like (port 0).
+//! Builds the application from settings: database, migrations, the bound HTTP server and
+//! the webhook dispatcher. No globals: tests build as many applications as they like (port 0).
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
-use crate::api::{self, AppState, native};
-use crate::config::Settings;
-use crate::service::auth::Bootstrap;
+use actix_web::middleware::from_fn;
+
+use crate::api::{self, AppState, middleware, native};
+use crate::config::{Settings, WebhookSettings};
+use crate::metrics::Metrics;
+use crate::service::auth::{Bootstrap, TokenCache};
+use crate::service::dispatcher::{DeliveryCounters, DispatchConfig, Dispatcher, DispatcherHandle};
 use crate::store::Db;
 
 pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    dispatcher: Dispatcher,
+    deliveries: Arc<DeliveryCounters>,
+}
+
+/// Stops a running application from outside (tests; signals are handled by the server).
+#[derive(Clone)]
+pub struct AppHandle {
+    server: ServerHandle,
+    dispatcher: DispatcherHandle,
+}
+
+impl AppHandle {
+    /// A graceful stop: in-flight requests finish; the dispatcher gives its claims back.
+    pub async fn stop(&self) {
+        self.dispatcher.stop();
+        self.server.stop(true).await;
+    }
+
+    /// Like a crash of the instance: requests are dropped and the dispatcher's claims stay
+    /// until their leases run out.
+    pub async fn kill(&self) {
+        self.dispatcher.abort();
+        self.server.stop(false).await;
+    }
+}
+
+fn dispatch_config(w: &WebhookSettings) -> DispatchConfig {
+    DispatchConfig {
+        allow_loopback: w.allow_loopback,
+        timeout: Duration::from_millis(w.timeout_ms),
+        max_attempts: w.max_attempts,
+        backoff_base: Duration::from_millis(w.backoff_base_ms),
+        poll_interval: Duration::from_millis(w.poll_interval_ms),
+        lease: Duration::from_secs(w.lease_seconds.max(1) as u64),
+        max_response_bytes: w.max_response_bytes,
+        concurrency: w.concurrency,
+    }
 }
 
 impl Application {
     /// Opens (and migrates) the database and binds the listener; the server runs once
     /// [`Application::run_until_stopped`] is awaited.
     pub async fn build(settings: Settings) -> Result<Application, anyhow::Error> {
+        settings.webhooks.validate().map_err(anyhow::Error::msg)?;
         let db = Db::open(&settings.database.url, settings.database.pool_size)?;
         let migrating = db.clone();
         let applied = tokio::task::spawn_blocking(move || migrating.migrate()).await??;
@@ -33,15 +77,23 @@ impl Application {
         let port = listener.local_addr()?.port();
         let max_body = settings.server.max_body_bytes;
         let workers = settings.server.workers;
+        let token_ttl = std::time::Duration::from_secs(settings.auth.token_cache_seconds);
+        let deliveries = Arc::new(DeliveryCounters::default());
+        let dispatcher = Dispatcher::spawn(db.clone(), dispatch_config(&settings.webhooks), deliveries.clone())?;
         let state = web::Data::new(AppState {
             db: db.clone(),
             bootstrap: Bootstrap::new(settings.auth.bootstrap_secret()),
             settings,
+            metrics: Metrics::new()?,
+            tokens: std::sync::Arc::new(TokenCache::new(token_ttl)),
+            deliveries: deliveries.clone(),
         });
         let docs = web::Data::new(api::docs::ApiDocs::generate());
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap(TracingLogger::default())
+                .wrap(from_fn(middleware::observe))
+                .wrap(TracingLogger::<middleware::RequestSpan>::new())
+                .wrap(from_fn(middleware::request_id))
                 .app_data(state.clone())
                 .app_data(docs.clone())
                 .app_data(native::json_config(max_body))
@@ -57,7 +109,17 @@ impl Application {
             server = server.workers(workers);
         }
         tracing::info!(port, database = %crate::store::conn::redact_url(&db_url(&db)), "scimgate listening");
-        Ok(Application { port, server: server.run(), db })
+        Ok(Application { port, server: server.run(), db, dispatcher, deliveries })
+    }
+
+    /// A handle that stops this application once it runs.
+    pub fn handle(&self) -> AppHandle {
+        AppHandle { server: self.server.handle(), dispatcher: self.dispatcher.handle() }
+    }
+
+    /// This instance's webhook delivery counters.
+    pub fn deliveries(&self) -> Arc<DeliveryCounters> {
+        self.deliveries.clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -68,9 +130,12 @@ impl Application {
         &self.db
     }
 
-    /// Serves until the server stops (SIGINT/SIGTERM: in-flight requests finish first).
+    /// Serves until the server stops (SIGINT/SIGTERM: in-flight requests finish first),
+    /// then stops the dispatcher, which gives its unfinished claims back.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.dispatcher.shutdown().await;
+        served
     }
 }
 

@@ -2,6 +2,7 @@
 //! to service calls and service results back; no business rule lives here.
 
 pub mod docs;
+pub mod middleware;
 pub mod native;
 pub mod openapi;
 pub mod ops;
@@ -10,8 +11,11 @@ pub mod scim;
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 
+use std::sync::Arc;
+
 use crate::config::Settings;
 use crate::service::auth::Bootstrap;
+use crate::service::dispatcher::DeliveryCounters;
 use crate::store::Db;
 
 /// What every handler can reach.
@@ -20,6 +24,11 @@ pub struct AppState {
     pub db: Db,
     pub bootstrap: Bootstrap,
     pub settings: Settings,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    pub tokens: std::sync::Arc<crate::service::auth::TokenCache>,
+    /// This instance's webhook delivery counters (for metrics; see
+    /// `service::webhooks::queue_stats` for the queue shared by all instances).
+    pub deliveries: Arc<DeliveryCounters>,
 }
 
 /// The bearer secret of `Authorization: Bearer …` (scheme case-insensitive, RFC 6750 §2.1).

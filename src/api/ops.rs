@@ -7,15 +7,15 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::AppState;
-use super::native::problem::Problem;
+use super::native::problem::{Forbidden, Problem, Unauthorized};
+use super::native::{ApiError, Caller};
 use super::openapi::{self, Endpoint};
+use crate::policy::access::Surface;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(Endpoint::new(openapi::resource, __path_healthz, healthz)).service(Endpoint::new(
-        openapi::resource,
-        __path_readyz,
-        readyz,
-    ));
+    cfg.service(Endpoint::new(openapi::resource, __path_healthz, healthz))
+        .service(Endpoint::new(openapi::resource, __path_readyz, readyz))
+        .service(Endpoint::new(openapi::resource, __path_metrics, metrics));
 }
 
 /// The body of `/healthz` and `/readyz`.
@@ -69,4 +69,53 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             }))
         }
     }
+}
+
+/// Metrics in the Prometheus text format (admin token)
+///
+/// Requests and latency by route and status, DB pool usage, license pools, SCIM operations,
+/// policy rejections, webhook deliveries. Pool gauges are read at scrape time.
+#[utoipa::path(
+    get,
+    operation_id = "metrics",
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The Prometheus text exposition format", content_type = "text/plain", body = String,
+            example = "# HELP scimgate_license_used Licenses in use per pool\n# TYPE scimgate_license_used gauge\nscimgate_license_used{license=\"customer_community\"} 1\n"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
+pub async fn metrics(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    caller.may(Surface::NativeAdmin)?;
+    let m = &state.metrics;
+    let (writer, reader) = state.db.pool_state();
+    for (pool, s) in [("writer", writer), ("reader", reader)] {
+        m.db_connections.with_label_values(&[pool, "idle"]).set(i64::from(s.idle_connections));
+        m.db_connections.with_label_values(&[pool, "in_use"]).set(i64::from(s.connections - s.idle_connections));
+    }
+    for p in crate::service::licenses::list(&state.db).await? {
+        m.license_used.with_label_values(&[p.license.as_str()]).set(p.used);
+        match p.capacity {
+            Some(c) => m.license_capacity.with_label_values(&[p.license.as_str()]).set(c),
+            None => {
+                let _ = m.license_capacity.remove_label_values(&[p.license.as_str()]);
+            }
+        }
+    }
+    let d = state.deliveries.snapshot();
+    m.set_webhook_totals(&[
+        ("sent", d.sent),
+        ("failed", d.failed),
+        ("retried", d.retried),
+        ("dead_lettered", d.dead_lettered),
+    ]);
+    let q = crate::service::webhooks::queue_stats(&state.db).await?;
+    m.webhook_queue.with_label_values(&["pending"]).set(q.pending);
+    m.webhook_queue.with_label_values(&["dead"]).set(q.dead);
+    let age = q.oldest_pending_age.map_or(0.0, |a| a.num_milliseconds() as f64 / 1000.0);
+    m.webhook_oldest_pending_seconds.set(age);
+    let body = m.render().map_err(|e| crate::error::ServiceError::Internal(e.into()))?;
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body))
 }

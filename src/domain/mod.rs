@@ -3,12 +3,14 @@
 
 mod actor;
 mod directory;
+mod events;
 mod license;
 mod user;
 mod values;
 
 pub use actor::{Actor, Principal, Role};
 pub use directory::{Account, AuditEvent, Contact, Group, GroupMember, LoginSession, MemberKind, Site, TokenInfo};
+pub use events::{Delivery, DeliveryStatus, EventFilter, EventSubject, EventType, Subscription};
 pub use license::{License, LicensePool};
 pub use user::{Origin, User, UserEmail};
 pub use values::{ContactDraft, Email, MAX_TEXT, UserName, ValidationError, fold, new_id, now, optional_text, text};

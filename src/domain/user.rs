@@ -47,7 +47,8 @@ impl FromStr for Origin {
 pub struct UserEmail {
     pub value: String,
     pub kind: Option<String>,
-    pub primary: bool,
+    /// As sent: `None` and `Some(false)` both mean "not primary" (RFC 7643 §2.4).
+    pub primary: Option<bool>,
     pub display: Option<String>,
 }
 
@@ -85,19 +86,19 @@ impl User {
 
     /// The primary email, else the first one.
     pub fn primary_email(&self) -> Option<&str> {
-        self.emails.iter().find(|e| e.primary).or(self.emails.first()).map(|e| e.value.as_str())
+        self.emails.iter().find(|e| e.primary == Some(true)).or(self.emails.first()).map(|e| e.value.as_str())
     }
 
     /// Sets the primary email's address (adding a primary email when there is none).
     pub fn set_primary_email(&mut self, value: String) {
-        match self.emails.iter_mut().find(|e| e.primary) {
+        match self.emails.iter_mut().find(|e| e.primary == Some(true)) {
             Some(e) => e.value = value,
             None => match self.emails.first_mut() {
                 Some(first) => {
                     first.value = value;
-                    first.primary = true;
+                    first.primary = Some(true);
                 }
-                None => self.emails.push(UserEmail { value, kind: None, primary: true, display: None }),
+                None => self.emails.push(UserEmail { value, kind: None, primary: Some(true), display: None }),
             },
         }
     }

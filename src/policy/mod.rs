@@ -8,6 +8,7 @@ pub mod delegation;
 pub mod licensing;
 pub mod registration;
 pub mod scim_routing;
+pub mod webhooks;
 
 use std::fmt;
 
@@ -32,9 +33,19 @@ pub enum PolicyViolation {
     SelfRegistrationDisabled,
     /// Rule 2: SCIM never creates (or makes) a contactless user.
     ScimContactless,
+    /// A webhook URL whose host is (or resolves to) an address webhooks may not reach.
+    WebhookUrlRefused { why: String },
 }
 
 impl PolicyViolation {
+    /// A label per rule, for metrics (`scim_contactless` where the API code is generic).
+    pub fn rule(&self) -> &'static str {
+        match self {
+            PolicyViolation::ScimContactless => "scim_contactless",
+            other => other.code(),
+        }
+    }
+
     /// The stable error code of the native API.
     pub fn code(&self) -> &'static str {
         match self {
@@ -46,6 +57,7 @@ impl PolicyViolation {
             PolicyViolation::InvalidLicense { .. } => "invalid_license",
             PolicyViolation::SelfRegistrationDisabled => "self_registration_disabled",
             PolicyViolation::ScimContactless => "validation_failed",
+            PolicyViolation::WebhookUrlRefused { .. } => "webhook_url_refused",
         }
     }
 }
@@ -66,7 +78,7 @@ impl fmt::Display for PolicyViolation {
             PolicyViolation::LicenseUnavailable { license } => {
                 write!(f, "the {license} license pool has no license available")
             }
-            PolicyViolation::InvalidLicense { why } => f.write_str(why),
+            PolicyViolation::InvalidLicense { why } | PolicyViolation::WebhookUrlRefused { why } => f.write_str(why),
             PolicyViolation::SelfRegistrationDisabled => f.write_str("this site does not accept self-registration"),
             PolicyViolation::ScimContactless => f.write_str(
                 "SCIM cannot create contactless users: every SCIM user is contact-backed. \

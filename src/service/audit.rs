@@ -6,7 +6,8 @@ use super::{Page, ServiceError};
 use crate::domain::{Actor, AuditEvent, User, new_id, now};
 use crate::store::{Db, DbConnection, audit};
 
-/// Appends one event; call inside the transaction of the change it records.
+/// Appends one event; call inside the transaction of the change it records. A directory
+/// change also gets its downstream event here (see [`super::events`]).
 pub fn record(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -25,7 +26,7 @@ pub fn record(
         details: details.to_string(),
     };
     audit::insert(conn, &event)?;
-    Ok(())
+    super::events::record(conn, actor, action, target_id, &details, event.at)
 }
 
 /// The audited fields of a user, by their API names.

@@ -2,6 +2,8 @@
 //! Secrets are 256 random bits, stored only as their SHA-256 (a slow password hash buys
 //! nothing against a secret with that much entropy, and would cost every request).
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -142,8 +144,55 @@ impl std::fmt::Debug for Bootstrap {
     }
 }
 
+/// Recently verified tokens, by hash, so that a request does not cost a database read
+/// to authenticate. An entry lives `ttl`; revoking a token clears this instance's cache
+/// at once, other gateway instances notice within `ttl` (`auth.token_cache_seconds`).
+pub struct TokenCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<HashMap<String, (Actor, std::time::Instant)>>,
+}
+
+/// Bounds the cache's memory whatever the number of distinct tokens presented.
+const TOKEN_CACHE_MAX: usize = 10_000;
+
+impl TokenCache {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        TokenCache { ttl, entries: std::sync::Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, hash: &str) -> Option<Actor> {
+        let entries = self.entries.lock().ok()?;
+        let (actor, at) = entries.get(hash)?;
+        (at.elapsed() < self.ttl).then(|| actor.clone())
+    }
+
+    fn put(&self, hash: String, actor: Actor) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= TOKEN_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(hash, (actor, std::time::Instant::now()));
+        }
+    }
+
+    /// Forgets every entry (after a revocation).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+}
+
 /// Resolves a presented bearer secret to the actor it stands for.
-pub async fn authenticate(db: &Db, bootstrap: &Bootstrap, presented: &str) -> Result<Actor, ServiceError> {
+pub async fn authenticate(
+    db: &Db,
+    bootstrap: &Bootstrap,
+    cache: &TokenCache,
+    presented: &str,
+) -> Result<Actor, ServiceError> {
     if bootstrap.matches(presented) {
         return Ok(Actor::new("bootstrap", Principal::Admin));
     }
@@ -151,9 +200,15 @@ pub async fn authenticate(db: &Db, bootstrap: &Bootstrap, presented: &str) -> Re
         return Err(ServiceError::Unauthenticated);
     }
     let hash = hash_secret(presented);
-    let token = db.read(move |conn| Ok::<_, ServiceError>(tokens::find_live_by_hash(conn, &hash)?)).await?;
+    if let Some(actor) = cache.get(&hash) {
+        return Ok(actor);
+    }
+    let key = hash.clone();
+    let token = db.read(move |conn| Ok::<_, ServiceError>(tokens::find_live_by_hash(conn, &key)?)).await?;
     let token = token.ok_or(ServiceError::Unauthenticated)?;
-    Ok(Actor::new(format!("token:{}", token.id), token.principal()))
+    let actor = Actor::new(format!("token:{}", token.id), token.principal());
+    cache.put(hash, actor.clone());
+    Ok(actor)
 }
 
 #[cfg(test)]

@@ -4,11 +4,14 @@
 pub mod audit;
 pub mod auth;
 pub mod directory;
+pub mod dispatcher;
+pub mod events;
 pub mod groups;
 pub mod licenses;
 pub mod scim;
 pub mod sites;
 pub mod users;
+pub mod webhooks;
 
 pub use crate::error::{Conflict, ServiceError};
 

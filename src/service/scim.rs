@@ -54,10 +54,15 @@ pub struct UserWithGroups {
 /// The configured default account has a fixed id derived from its name, so gateways
 /// racing to create it on first use create one account.
 fn default_account(conn: &mut DbConnection, name: &str) -> Result<String, ServiceError> {
-    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("urn:scimgate:default-account:{name}").as_bytes())
-        .to_string();
+    let id = default_account_id(name);
     directory::ensure_account(conn, &Account { id: id.clone(), name: name.to_owned(), created_at: now() })?;
     Ok(id)
+}
+
+/// The id of the configured default account, whether or not it exists yet.
+pub fn default_account_id(name: &str) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("urn:scimgate:default-account:{name}").as_bytes())
+        .to_string()
 }
 
 fn contact_fields(p: &ScimProfile) -> (String, String) {
@@ -75,11 +80,15 @@ pub async fn create(
 ) -> Result<UserWithGroups, ServiceError> {
     db.write(move |conn| {
         let account_id = match scim_routing::route_create(&actor, p.contactless, p.account_id.as_deref())? {
+            // Naming the default account before its first use creates it, as routing does.
+            ContactAccount::Named(a) if a == default_account_id(&defaults.account_name) => {
+                default_account(conn, &defaults.account_name)?
+            }
             ContactAccount::Named(a) | ContactAccount::TokenDefault(a) => a,
             ContactAccount::Configured => default_account(conn, &defaults.account_name)?,
         };
         let (first, last) = contact_fields(&p);
-        let email = p.emails.iter().find(|e| e.primary).or(p.emails.first()).map(|e| e.value.clone());
+        let email = p.emails.iter().find(|e| e.primary == Some(true)).or(p.emails.first()).map(|e| e.value.clone());
         let draft = ContactDraft { account_id, first_name: first, last_name: last, email, phone: p.phone.clone() };
         let cmd = NewUser {
             user_name: p.user_name,
@@ -155,6 +164,10 @@ fn change_license(conn: &mut DbConnection, user: &mut User, to: License) -> Resu
 /// Writes a SCIM profile over a locked user.
 fn apply(conn: &mut DbConnection, actor: &Actor, before: User, p: ScimProfile) -> Result<UserWithGroups, ServiceError> {
     scim_routing::check_update(p.contactless, before.is_contactless())?;
+    // RFC 7644 §3.5.1: an immutable attribute sent on replace must match.
+    if p.account_id.is_some() && p.account_id != before.account_id {
+        return Err(ServiceError::Immutable("accountId"));
+    }
     let mut after = before.clone();
     after.user_name = p.user_name.as_str().to_owned();
     after.external_id = p.external_id.clone();

@@ -78,6 +78,11 @@ pub async fn add_member(db: &Db, actor: Actor, site_id: String, user_id: String)
 pub async fn remove_member(db: &Db, actor: Actor, site_id: String, user_id: String) -> Result<(), ServiceError> {
     db.write(move |conn| {
         directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        // The user's row lock first, as every user write takes it: it orders this change's
+        // downstream event among the user's others (and keeps the lock order).
+        if users::find_for_update(conn, &user_id)?.is_none() {
+            return Ok(());
+        }
         if users::remove_member(conn, &site_id, &user_id)? {
             audit::record(conn, &actor, "site.member_removed", "user", &user_id, json!({ "siteId": site_id }))?;
         }

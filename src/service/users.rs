@@ -44,7 +44,7 @@ pub struct NewUser {
 
 /// The one primary email of a natively created user.
 pub fn single_email(email: Email) -> Vec<UserEmail> {
-    vec![UserEmail { value: email.into_inner(), kind: None, primary: true, display: None }]
+    vec![UserEmail { value: email.into_inner(), kind: None, primary: Some(true), display: None }]
 }
 
 /// Profile changes; `None` leaves a field alone, `Some(None)` clears a nullable one.

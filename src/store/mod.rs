@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod conn;
 pub mod directory;
+pub mod events;
 pub mod groups;
 pub mod licenses;
 pub mod schema;

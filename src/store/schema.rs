@@ -61,7 +61,7 @@ diesel::table! {
         value -> Text,
         value_folded -> Text,
         kind -> Nullable<Text>,
-        is_primary -> Bool,
+        is_primary -> Nullable<Bool>,
         display -> Nullable<Text>,
     }
 }
@@ -140,12 +140,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_events (id) {
+        id -> Text,
+        event_type -> Text,
+        subject -> Text,
+        subject_seq -> BigInt,
+        occurred_at -> Timestamp,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        subscription_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        subject -> Text,
+        subject_seq -> BigInt,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        last_status_code -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(contacts -> accounts (account_id));
 diesel::joinable!(site_members -> sites (site_id));
 diesel::joinable!(site_members -> users (user_id));
 diesel::joinable!(login_sessions -> users (user_id));
 diesel::joinable!(user_emails -> users (user_id));
 diesel::joinable!(group_members -> groups (group_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -160,4 +204,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_emails,
     groups,
     group_members,
+    outbox_events,
+    webhook_subscriptions,
+    webhook_deliveries,
 );

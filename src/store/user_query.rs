@@ -130,21 +130,42 @@ fn email(value: Option<&(StrOp, String)>, kind: Option<&str>, primary: Option<bo
         }
     };
     let escape = if op_sql == "LIKE" { " ESCAPE '\\'" } else { "" };
-    Box::new(
-        sql::<Bool>("users.id IN (SELECT user_id FROM user_emails WHERE (")
-            .bind::<Bool, _>(value.is_none())
-            .sql(&format!(" OR value_folded {op_sql} "))
-            .bind::<Text, _>(v)
-            .sql(&format!("{escape}) AND ("))
-            .bind::<Bool, _>(kind.is_none())
-            .sql(" OR kind = ")
-            .bind::<Text, _>(kind.unwrap_or_default().to_owned())
-            .sql(") AND (")
-            .bind::<Bool, _>(primary.is_none())
-            .sql(" OR is_primary = ")
-            .bind::<Bool, _>(primary.unwrap_or(false))
-            .sql("))"),
-    )
+    // One SQL text per shape, so the planner sees exactly the conditions asked for and
+    // uses the index on value_folded (a switched-off `(? OR …)` term would hide it).
+    let head = "users.id IN (SELECT user_id FROM user_emails WHERE 1 = 1";
+    let with_value = value.is_some();
+    let v_sql = format!(" AND value_folded {op_sql} ");
+    let k = kind.unwrap_or_default().to_owned();
+    let p = primary.unwrap_or(false);
+    macro_rules! q {
+        () => {
+            sql::<Bool>(head)
+        };
+    }
+    match (with_value, kind.is_some(), primary.is_some()) {
+        (true, false, false) => Box::new(q!().sql(&v_sql).bind::<Text, _>(v).sql(&format!("{escape})"))),
+        (true, true, false) => Box::new(
+            q!().sql(&v_sql).bind::<Text, _>(v).sql(&format!("{escape} AND kind = ")).bind::<Text, _>(k).sql(")"),
+        ),
+        (true, false, true) => Box::new(
+            q!().sql(&v_sql).bind::<Text, _>(v).sql(&format!("{escape} AND is_primary = ")).bind::<Bool, _>(p).sql(")"),
+        ),
+        (true, true, true) => Box::new(
+            q!().sql(&v_sql)
+                .bind::<Text, _>(v)
+                .sql(&format!("{escape} AND kind = "))
+                .bind::<Text, _>(k)
+                .sql(" AND is_primary = ")
+                .bind::<Bool, _>(p)
+                .sql(")"),
+        ),
+        (false, false, false) => Box::new(q!().sql(")")),
+        (false, true, false) => Box::new(q!().sql(" AND kind = ").bind::<Text, _>(k).sql(")")),
+        (false, false, true) => Box::new(q!().sql(" AND is_primary = ").bind::<Bool, _>(p).sql(")")),
+        (false, true, true) => {
+            Box::new(q!().sql(" AND kind = ").bind::<Text, _>(k).sql(" AND is_primary = ").bind::<Bool, _>(p).sql(")"))
+        }
+    }
 }
 
 fn text(field: TextField, op: StrOp, value: &str) -> Boxed {
@@ -203,6 +224,13 @@ pub enum SortKey {
 }
 
 pub fn count(conn: &mut DbConnection, pred: &Pred) -> Result<i64, StoreError> {
+    if *pred == Pred::All {
+        // Every user holds exactly one license and the pools count them in the same
+        // transaction as every write: their sum is the number of users, without a scan.
+        use super::schema::license_pools;
+        let used: Vec<i64> = license_pools::table.select(license_pools::used).load(conn)?;
+        return Ok(used.into_iter().sum());
+    }
     Ok(users::table.filter(compile(pred)).select(count_star()).first(conn)?)
 }
 

@@ -43,7 +43,7 @@ struct EmailRow {
     value: String,
     value_folded: String,
     kind: Option<String>,
-    is_primary: bool,
+    is_primary: Option<bool>,
     display: Option<String>,
 }
 

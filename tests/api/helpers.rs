@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use scimgate::config::Settings;
-use scimgate::startup::Application;
+use scimgate::service::dispatcher::DeliveryCounters;
+use scimgate::startup::{AppHandle, Application};
 
 pub struct TestApp {
     pub address: String,
@@ -17,6 +18,10 @@ pub struct TestApp {
     /// The bootstrap admin secret of this gateway.
     pub admin: String,
     pub db_url: String,
+    /// Stops this gateway (gracefully, or like a crash).
+    pub handle: AppHandle,
+    /// This gateway's webhook delivery counters.
+    pub deliveries: std::sync::Arc<DeliveryCounters>,
     _dir: Option<std::sync::Arc<TempDir>>,
 }
 
@@ -89,9 +94,15 @@ pub async fn spawn_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Another gateway instance on the same database as `app` (scale-out).
 pub async fn spawn_sibling(app: &TestApp) -> TestApp {
+    spawn_sibling_with(app, |_| {}).await
+}
+
+/// Like [`spawn_sibling`], with settings of its own.
+pub async fn spawn_sibling_with(app: &TestApp, customize: impl FnOnce(&mut Settings)) -> TestApp {
     let admin = app.admin.clone();
     spawn_on(&app.db_url, app._dir.clone(), |s| {
         s.auth.bootstrap_token = Some(admin.into());
+        customize(s);
     })
     .await
 }
@@ -108,12 +119,16 @@ async fn spawn_on(url: &str, dir: Option<std::sync::Arc<TempDir>>, customize: im
     let admin = settings.auth.bootstrap_secret().unwrap_or_default().to_owned();
     let app = Application::build(settings).await.expect("gateway starts");
     let port = app.port();
+    let handle = app.handle();
+    let deliveries = app.deliveries();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         admin,
         db_url: url.to_owned(),
+        handle,
+        deliveries,
         _dir: dir,
     }
 }
@@ -183,6 +198,14 @@ impl TestApp {
         let body =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         Reply { status, headers, body }
+    }
+
+    /// The identity extension of a SCIM user with its on-request facts
+    /// (contactId, contactless, origin).
+    pub async fn identity(&self, id: &str) -> Value {
+        let ext = "urn:scimgate:schemas:extension:identity:2.0:User";
+        let r = self.scim(Method::GET, &format!("/Users/{id}?attributes={ext}"), Some(&self.admin), None).await;
+        r.ok(200)[ext].clone()
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -126,6 +126,12 @@ fn the_native_document_covers_every_native_path_and_error_code_of_the_contract()
         ("GET", "/api/v1/sites/{id}/members"),
         ("POST", "/api/v1/sites/{id}/register"),
         ("GET", "/api/v1/audit"),
+        ("POST", "/api/v1/webhooks"),
+        ("GET", "/api/v1/webhooks"),
+        ("DELETE", "/api/v1/webhooks/{id}"),
+        ("GET", "/api/v1/webhooks/{id}/deliveries"),
+        ("POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry"),
+        ("GET", "/metrics"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
         ("GET", "/openapi/native.json"),
@@ -272,7 +278,8 @@ async fn the_documented_operations_are_routed() {
         for (method, path, op) in operations(&doc) {
             let url = format!("{}{}", app.address, path.replace("{license}", "customer_community"))
                 .replace("{id}", "0190f3a2-9b40-7c12-b6a1-3c9d2f5e8a01")
-                .replace("{user_id}", "0190f3a2-9b40-7c12-b6a1-3c9d2f5e8a02");
+                .replace("{user_id}", "0190f3a2-9b40-7c12-b6a1-3c9d2f5e8a02")
+                .replace("{delivery_id}", "0190f3a2-9b40-7c12-b6a1-3c9d2f5e8a03");
             let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
             let res = app.client.request(m, &url).send().await.unwrap();
             let public = op.get("security").is_some_and(|s| s == &serde_json::json!([{}]));

@@ -28,7 +28,7 @@ async fn entra_id_provisioning_cycle() {
     assert_eq!(r.ok(200)["totalResults"], 0);
     let r = call(Method::POST, "/Users".into(), Some(fixture("entra/create-user.json", &[]))).await;
     let user = r.ok(201).clone();
-    assert_eq!(user[EXT]["contactless"], false, "SCIM users are contact-backed");
+    assert_eq!(app.identity(&id(&user)).await["contactless"], false, "SCIM users are contact-backed");
     assert_eq!(user["roles"], serde_json::Value::Null, "an empty list is no value");
     let uid = id(&user);
     let manager = call(Method::POST, "/Users".into(), Some(json!({ "userName": "manager@contoso.example" }))).await;
@@ -44,7 +44,8 @@ async fn entra_id_provisioning_cycle() {
     assert!(
         patched["phoneNumbers"].as_array().unwrap().contains(&json!({ "type": "mobile", "value": "+1 425 555 0100" }))
     );
-    let contact = app.get(&format!("/api/v1/contacts/{}", patched[EXT]["contactId"].as_str().unwrap())).await;
+    let contact =
+        app.get(&format!("/api/v1/contacts/{}", app.identity(&uid).await["contactId"].as_str().unwrap())).await;
     assert_eq!(contact.ok(200)["email"], "updatedEmail@microsoft.com");
     assert_eq!(contact.body["phone"], "+1 425 555 0100");
 
@@ -100,7 +101,8 @@ async fn okta_provisioning_cycle() {
     let r =
         call(Method::PUT, format!("/Users/{uid}"), Some(fixture("okta/replace-user.json", &[("USER_ID", &uid)]))).await;
     assert_eq!(r.ok(200)["name"]["givenName"], "Another");
-    let contact = app.get(&format!("/api/v1/contacts/{}", r.body[EXT]["contactId"].as_str().unwrap())).await;
+    let contact =
+        app.get(&format!("/api/v1/contacts/{}", app.identity(&uid).await["contactId"].as_str().unwrap())).await;
     assert_eq!(contact.ok(200)["firstName"], "Another");
 
     let r = call(Method::PATCH, format!("/Users/{uid}"), Some(fixture("okta/deactivate-user.json", &[]))).await;

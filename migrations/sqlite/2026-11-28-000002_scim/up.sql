@@ -17,7 +17,8 @@ CREATE TABLE user_emails (
     value         TEXT NOT NULL,
     value_folded  TEXT NOT NULL,
     kind          TEXT,
-    is_primary    BOOLEAN NOT NULL,
+    -- As sent: absent (NULL) and false are both "not primary" (RFC 7643 §2.4).
+    is_primary    BOOLEAN,
     display       TEXT,
     PRIMARY KEY (user_id, position)
 );

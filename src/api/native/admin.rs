@@ -113,6 +113,7 @@ pub async fn list_tokens(state: web::Data<AppState>, caller: Caller) -> Res {
 pub async fn revoke_token(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     auth::revoke(&state.db, actor, id.to_string()).await?;
+    state.tokens.clear();
     Ok(HttpResponse::NoContent().finish())
 }
 

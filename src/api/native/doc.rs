@@ -51,7 +51,8 @@ The SCIM 2.0 API is described by `/openapi/scim.json`.",
         (name = "contacts", description = "Contacts, under accounts"),
         (name = "tokens", description = "Bearer tokens and their roles"),
         (name = "audit", description = "The audit trail"),
-        (name = "operations", description = "Health, readiness, the API documents and this page")
+        (name = "webhooks", description = "Downstream events: webhook subscriptions and their deliveries"),
+        (name = "operations", description = "Health, readiness, metrics, the API documents and this page")
     )
 )]
 pub struct NativeDoc;

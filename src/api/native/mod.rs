@@ -5,6 +5,7 @@ pub mod doc;
 pub mod dto;
 pub mod problem;
 mod users;
+mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -44,7 +45,7 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("application state is missing")))?;
             let token = token.ok_or(ServiceError::Unauthenticated)?;
-            Ok(Caller(auth::authenticate(&state.db, &state.bootstrap, &token).await?))
+            Ok(Caller(auth::authenticate(&state.db, &state.bootstrap, &state.tokens, &token).await?))
         })
     }
 }
@@ -156,6 +157,7 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 pub fn configure(cfg: &mut ServiceConfig) {
     use admin::*;
     use users::*;
+    use webhooks as wh;
     cfg.service(Endpoint::new(resource, __path_create_token, create_token).op(__path_list_tokens, list_tokens))
         .service(Endpoint::new(resource, __path_revoke_token, revoke_token))
         .service(Endpoint::new(resource, __path_create_account, create_account).op(__path_list_accounts, list_accounts))
@@ -177,5 +179,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(Endpoint::new(resource, __path_site_members, site_members))
         .service(Endpoint::new(resource, __path_add_member, add_member).op(__path_remove_member, remove_member))
         .service(Endpoint::new(resource, __path_register, register))
-        .service(Endpoint::new(resource, __path_audit, audit));
+        .service(Endpoint::new(resource, __path_audit, audit))
+        .service(Endpoint::new(resource, wh::__path_create, wh::create).op(wh::__path_list, wh::list))
+        .service(Endpoint::new(resource, wh::__path_get, wh::get).op(wh::__path_delete, wh::delete))
+        .service(Endpoint::new(resource, wh::__path_deliveries, wh::deliveries))
+        .service(Endpoint::new(resource, wh::__path_retry, wh::retry));
 }

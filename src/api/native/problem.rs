@@ -10,6 +10,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToResponse, ToSchema};
 
 use crate::error::{Chain, ServiceError};
+use crate::metrics::PolicyRejection;
 use crate::policy::PolicyViolation;
 
 #[derive(Debug)]
@@ -17,6 +18,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub detail: String,
+    /// The policy rule that refused the request, if one did (counted in metrics).
+    pub rejection: Option<&'static str>,
 }
 
 /// An error of the native API (RFC 9457 problem details, `application/problem+json`).
@@ -66,6 +69,13 @@ pub const CODES: &[(&str, &str, &str, &str)] = &[
     ("payload_too_large", "413", "Payload too large", "the body exceeds server.max_body_bytes"),
     ("unsupported_media_type", "415", "Unsupported media type", "the body is not sent as application/json"),
     ("method_not_allowed", "405", "Method not allowed", "the path does not take this method"),
+    (
+        "webhook_url_refused",
+        "422",
+        "Webhook URL refused",
+        "the webhook URL is not http(s), or targets a private, link-local or loopback address",
+    ),
+    ("already_delivered", "409", "Already delivered", "a delivered webhook delivery cannot be retried"),
     ("not_ready", "503", "Not ready", "(/readyz) the database is unreachable or not migrated"),
     ("internal_error", "500", "Internal error", "a bug or an outage; the cause is logged, never returned"),
 ];
@@ -98,7 +108,7 @@ impl ToSchema for ProblemCode {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, code, detail: detail.into() }
+        ApiError { status, code, detail: detail.into(), rejection: None }
     }
 
     pub fn validation(status: StatusCode, detail: impl Into<String>) -> Self {
@@ -129,7 +139,8 @@ fn policy_status(v: &PolicyViolation) -> StatusCode {
         | PolicyViolation::SelfRegistrationDisabled => StatusCode::FORBIDDEN,
         PolicyViolation::ContactRequired { .. }
         | PolicyViolation::InvalidLicense { .. }
-        | PolicyViolation::ScimContactless => StatusCode::UNPROCESSABLE_ENTITY,
+        | PolicyViolation::ScimContactless
+        | PolicyViolation::WebhookUrlRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         PolicyViolation::LicenseUnavailable { .. } => StatusCode::CONFLICT,
     }
 }
@@ -137,9 +148,12 @@ fn policy_status(v: &PolicyViolation) -> StatusCode {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Policy(v) => ApiError::new(policy_status(&v), v.code(), v.to_string()),
+            ServiceError::Policy(v) => {
+                ApiError { rejection: Some(v.rule()), ..ApiError::new(policy_status(&v), v.code(), v.to_string()) }
+            }
             ServiceError::Validation(v) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, v.to_string()),
             ServiceError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
+            e @ ServiceError::Immutable(_) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             ServiceError::Conflict(c) => ApiError::new(StatusCode::CONFLICT, c.code(), c.to_string()),
             ServiceError::VersionMismatch { current } => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
@@ -176,7 +190,11 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        res.content_type("application/problem+json").json(body)
+        let mut res = res.content_type("application/problem+json").json(body);
+        if let Some(rule) = self.rejection {
+            res.extensions_mut().insert(PolicyRejection(rule));
+        }
+        res
     }
 }
 

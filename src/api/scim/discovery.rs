@@ -89,6 +89,28 @@ pub async fn resource_type(
         .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no resource type {id}")))
 }
 
+/// The most accounts listed as `accountId` canonical values.
+const ACCOUNT_SUGGESTIONS: i64 = 100;
+
+/// Our extension's `accountId` suggests where contacts can go: the configured default
+/// account and the first accounts (IdP attribute-mapping screens show canonical values
+/// as choices).
+async fn with_account_suggestions(ctx: &Ctx, mut doc: Value) -> Result<Value, ScimError> {
+    if doc["id"] != schema::IDENTITY_USER_URN {
+        return Ok(doc);
+    }
+    let default = crate::service::scim::default_account_id(&ctx.state.settings.scim.default_account_name);
+    let page = crate::service::directory::list_accounts(&ctx.state.db, None, ACCOUNT_SUGGESTIONS).await?;
+    let mut ids = vec![default.clone()];
+    ids.extend(page.items.into_iter().map(|a| a.id).filter(|id| *id != default));
+    if let Some(Value::Array(attrs)) = doc.get_mut("attributes") {
+        for a in attrs.iter_mut().filter(|a| a["name"] == "accountId") {
+            a["canonicalValues"] = Value::from(ids.clone());
+        }
+    }
+    Ok(doc)
+}
+
 /// The schemas (RFC 7643 §7)
 ///
 /// Core User, the enterprise extension, the scimgate identity extension, Group.
@@ -103,10 +125,17 @@ pub async fn resource_type(
         (status = 403, response = ScimForbidden),
     )
 )]
-pub async fn schemas(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> HttpResponse {
+pub async fn schemas(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+) -> Result<HttpResponse, ScimError> {
     let ctx = Ctx::new(state, caller.0, &req);
-    let all = schema::schemas(&ctx.base);
-    ok(list_response(all.len() as i64, 1, all))
+    let mut all = vec![];
+    for doc in schema::schemas(&ctx.base) {
+        all.push(with_account_suggestions(&ctx, doc).await?);
+    }
+    Ok(ok(list_response(all.len() as i64, 1, all)))
 }
 
 /// One schema, by URN
@@ -130,7 +159,7 @@ pub async fn schema(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let ctx = Ctx::new(state, caller.0, &req);
-    schema::schema(&id, &ctx.base)
-        .map(ok)
-        .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no schema {id}")))
+    let doc = schema::schema(&id, &ctx.base)
+        .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no schema {id}")))?;
+    Ok(ok(with_account_suggestions(&ctx, doc).await?))
 }

@@ -16,11 +16,13 @@ pub struct ScimError {
     pub status: StatusCode,
     pub scim_type: Option<&'static str>,
     pub detail: String,
+    /// The policy rule that refused the request, if one did (counted in metrics).
+    pub rejection: Option<&'static str>,
 }
 
 impl ScimError {
     pub fn new(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
-        ScimError { status, scim_type, detail: detail.into() }
+        ScimError { status, scim_type, detail: detail.into(), rejection: None }
     }
 
     pub fn bad(scim_type: &'static str, detail: impl Into<String>) -> Self {
@@ -56,24 +58,30 @@ impl From<ServiceError> for ScimError {
         match e {
             ServiceError::Policy(v) => {
                 let detail = v.to_string();
-                match v {
+                let rejection = Some(v.rule());
+                let e = match v {
                     PolicyViolation::Forbidden { .. }
                     | PolicyViolation::OutOfScope
                     | PolicyViolation::DelegatedAdminForbidden
                     | PolicyViolation::SelfRegistrationDisabled => ScimError::new(StatusCode::FORBIDDEN, None, detail),
                     PolicyViolation::ContactRequired { .. }
                     | PolicyViolation::InvalidLicense { .. }
-                    | PolicyViolation::ScimContactless => ScimError::bad("invalidValue", detail),
+                    | PolicyViolation::ScimContactless
+                    | PolicyViolation::WebhookUrlRefused { .. } => ScimError::bad("invalidValue", detail),
                     PolicyViolation::LicenseUnavailable { .. } => ScimError::new(StatusCode::CONFLICT, None, detail),
-                }
+                };
+                ScimError { rejection, ..e }
             }
             ServiceError::Validation(v) => ScimError::bad("invalidValue", v.to_string()),
             ServiceError::NotFound(what) => ScimError::not_found(format!("no such {what}")),
+            e @ ServiceError::Immutable(_) => ScimError::bad("mutability", e.to_string()),
             ServiceError::Conflict(c) => match c {
                 Conflict::UserNameTaken | Conflict::ContactInUse | Conflict::SitePrefixTaken => {
                     ScimError::new(StatusCode::CONFLICT, Some("uniqueness"), c.to_string())
                 }
-                Conflict::CapacityBelowUsed { .. } => ScimError::new(StatusCode::CONFLICT, None, c.to_string()),
+                Conflict::CapacityBelowUsed { .. } | Conflict::AlreadyDelivered => {
+                    ScimError::new(StatusCode::CONFLICT, None, c.to_string())
+                }
             },
             ServiceError::VersionMismatch { current } => ScimError::new(
                 StatusCode::PRECONDITION_FAILED,
@@ -101,7 +109,11 @@ impl ResponseError for ScimError {
         if self.status == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        res.content_type(SCIM_JSON).body(self.body().to_string())
+        let mut res = res.content_type(SCIM_JSON).body(self.body().to_string());
+        if let Some(rule) = self.rejection {
+            res.extensions_mut().insert(crate::metrics::PolicyRejection(rule));
+        }
+        res
     }
 }
 

@@ -67,9 +67,12 @@ fn emails(obj: &Map<String, Value>) -> Result<Vec<UserEmail>, ScimError> {
         if value.len() > 254 || value.chars().any(char::is_whitespace) {
             return Err(invalid(format!("{value:?} is not an email address")));
         }
-        let primary = opt_bool(e, "primary")?.unwrap_or(false);
+        let primary = opt_bool(e, "primary")?;
         // RFC 7643 §2.4: at most one primary; the first one wins.
-        let primary = primary && !out.iter().any(|o| o.primary);
+        let primary = match primary {
+            Some(true) if out.iter().any(|o| o.primary == Some(true)) => Some(false),
+            other => other,
+        };
         out.push(UserEmail { value, kind: opt_str(e, "type")?, primary, display: opt_str(e, "display")? });
     }
     Ok(out)
@@ -307,8 +310,8 @@ pub fn render_user(u: &UserWithGroups, base: &str) -> Value {
                 if let Some(t) = &e.kind {
                     m.insert("type".into(), json!(t));
                 }
-                if e.primary {
-                    m.insert("primary".into(), json!(true));
+                if let Some(p) = e.primary {
+                    m.insert("primary".into(), json!(p));
                 }
                 if let Some(d) = &e.display {
                     m.insert("display".into(), json!(d));

@@ -48,7 +48,7 @@ impl FromRequest for ScimCaller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("application state is missing")))?;
             let token = token.ok_or(ServiceError::Unauthenticated)?;
-            let actor = auth::authenticate(&state.db, &state.bootstrap, &token).await?;
+            let actor = auth::authenticate(&state.db, &state.bootstrap, &state.tokens, &token).await?;
             may_use(&actor, Surface::Scim).map_err(ServiceError::Policy)?;
             Ok(ScimCaller(actor))
         })

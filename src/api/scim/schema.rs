@@ -126,6 +126,7 @@ impl AttrDef {
         obj.insert("returned".into(), json!(returned_name(self.returned)));
         obj.insert("uniqueness".into(), json!(self.uniqueness));
         if !self.canonical_values.is_empty() {
+            // RFC 7643 §7 shows canonical values as strings, also for booleans ("false").
             obj.insert("canonicalValues".into(), json!(self.canonical_values));
         }
         if !self.reference_types.is_empty() {
@@ -319,7 +320,8 @@ pub static USER_ATTRS: &[AttrDef] = &[
     string("preferredLanguage", "The user's preferred written or spoken language (RFC 7231 Accept-Language form)."),
     string("locale", "The user's default location for localising values such as currency and dates (BCP 47 tag)."),
     string("timezone", "The user's time zone in IANA tz database form, e.g. 'Europe/Berlin'."),
-    boolean("active", "Whether the user may sign in."),
+    // Always present on this server's users (omitted on create, it is true), hence required.
+    boolean("active", "Whether the user may sign in; true when a create leaves it out.").required(),
     string("password", "A new clear-text password for the user; it can be set but is never returned.")
         .mutability(Mutability::WriteOnly)
         .returned(Returned::Never),
@@ -362,9 +364,10 @@ pub static ENTERPRISE_USER_ATTRS: &[AttrDef] = &[
 pub static IDENTITY_USER_ATTRS: &[AttrDef] = &[
     string(
         "license",
-        "The one license the user holds. The community licenses require a contact.",
+        "The one license the user holds (never absent: a create that leaves it out gets the gateway's default). The community licenses require a contact.",
     )
     .case_exact()
+    .required()
     .canonical(&[
         "external_identity",
         "customer_community",
@@ -377,16 +380,25 @@ pub static IDENTITY_USER_ATTRS: &[AttrDef] = &[
     )
     .case_exact()
     .mutability(Mutability::Immutable),
+    // The readOnly facts below are returned on request (`attributes=` naming them or the
+    // extension): a client that writes this extension reads back what it wrote.
     string("contactId", "The id of the contact backing this user.")
         .case_exact()
-        .read_only(),
+        .read_only()
+        .returned(Returned::Request),
+    // readOnly over SCIM: false → true would make a contactless user (rule 2) and true → false
+    // needs a contact, which SCIM cannot assign. `true` sent on a create or on an update of a
+    // contact-backed user is refused rather than ignored, so that a client learns why.
     boolean(
         "contactless",
-        "Whether the user has no contact. SCIM users are always contact-backed, so true on create or update is refused with 400 invalidValue; use the native API for contactless users.",
-    ),
+        "Whether the user has no contact. SCIM users are always contact-backed: true on create or update is refused with 400 invalidValue; use the native API for contactless users.",
+    )
+    .read_only()
+    .returned(Returned::Request),
     string("origin", "How the user came to exist.")
         .case_exact()
         .read_only()
+        .returned(Returned::Request)
         .canonical(&["native", "scim", "self_registration"]),
 ];
 
@@ -396,7 +408,11 @@ pub static IDENTITY_USER_ATTRS: &[AttrDef] = &[
 const MEMBERS_SUB: &[AttrDef] = &[
     string("value", "The id of the member User or Group.").mutability(Mutability::Immutable),
     reference("$ref", &["User", "Group"], "URI of the member resource.").mutability(Mutability::Immutable),
-    string("display", "The member's display name.").mutability(Mutability::Immutable),
+    // Set by the service provider from the member, and returned when asked for
+    // (`attributes=members.display`), so that a member reads back as it was written.
+    string("display", "The member's display name, set by the service provider.")
+        .read_only()
+        .returned(Returned::Request),
     string("type", "Whether the member is a User or a Group.")
         .canonical(&["User", "Group"])
         .mutability(Mutability::Immutable),
@@ -508,9 +524,11 @@ fn resource_type_json(def: &ResourceTypeDef, base_url: &str) -> Value {
     if !def.extensions.is_empty()
         && let Value::Object(obj) = &mut doc
     {
-        // `required: false` (RFC 7643 §6): a User may arrive without either extension;
-        // whatever the identity extension leaves out is the policy layer's to decide.
-        let exts: Vec<Value> = def.extensions.iter().map(|urn| json!({ "schema": urn, "required": false })).collect();
+        // RFC 7643 §6: every User this server holds carries the identity extension (its
+        // license is never absent), so that extension is required; a request may still
+        // leave it out: the gateway fills in the defaults (rule 2's routing).
+        let exts: Vec<Value> =
+            def.extensions.iter().map(|urn| json!({ "schema": urn, "required": *urn == IDENTITY_USER_URN })).collect();
         obj.insert("schemaExtensions".into(), Value::Array(exts));
     }
     doc
@@ -946,7 +964,7 @@ mod tests {
         assert_eq!(acc.mutability, Mutability::Immutable);
         let cl = UserSchema.attribute(Some(IDENTITY_USER_URN), "contactless", None).unwrap();
         assert_eq!(cl.kind, AttrType::Boolean);
-        assert_eq!(cl.mutability, Mutability::ReadWrite);
+        assert_eq!(cl.mutability, Mutability::ReadOnly);
         let lic = UserSchema.attribute(Some(IDENTITY_USER_URN), "license", None).unwrap();
         assert!(lic.case_exact);
         // Not core attributes, and not each other's.
@@ -1099,7 +1117,7 @@ mod tests {
             user["schemaExtensions"],
             json!([
                 { "schema": ENTERPRISE_USER_URN, "required": false },
-                { "schema": IDENTITY_USER_URN, "required": false }
+                { "schema": IDENTITY_USER_URN, "required": true }
             ])
         );
         assert_eq!(user["meta"]["resourceType"], "ResourceType");
@@ -1160,12 +1178,19 @@ mod tests {
     }
 
     #[test]
-    fn default_projection_drops_password_and_keeps_the_rest() {
+    fn default_projection_drops_password_and_request_only_facts_and_keeps_the_rest() {
         let mut u = full_user();
         project(&mut u, &UserSchema, &[], &[]);
         let mut expected = full_user();
         expected.as_object_mut().unwrap().remove("password");
+        let ext = expected[IDENTITY_USER_URN].as_object_mut().unwrap();
+        for request_only in ["contactId", "contactless", "origin"] {
+            ext.remove(request_only);
+        }
         assert_eq!(u, expected);
+        let mut asked = full_user();
+        project(&mut asked, &UserSchema, &names(&[IDENTITY_USER_URN]), &[]);
+        assert_eq!(asked[IDENTITY_USER_URN], full_user()[IDENTITY_USER_URN]);
     }
 
     #[test]

@@ -11,10 +11,10 @@ use super::doc::{
 };
 use super::error::ScimError;
 use super::filter::matches;
-use super::mapping::{get_ci, profile_from_json, render_user, version};
+use super::mapping::{get_ci, lenient_bool, profile_from_json, render_user, version};
 use super::patch::{OpKind, PatchOp, apply};
 use super::query::{ListParams, RawParams, sort_value, user_pred, user_sort};
-use super::schema::{UserSchema, project};
+use super::schema::{IDENTITY_USER_URN, UserSchema, project};
 use super::{Ctx, PATCH_URN, Reply, ScimCaller, header_version, list_response, query_param, read_json};
 use crate::api::AppState;
 use crate::api::scim::attrs::SchemaInfo;
@@ -150,6 +150,7 @@ pub async fn patch_op(
     let ops = patch_ops(&body)?;
     let base = ctx.base.clone();
     let user = svc::patch(&ctx.state.db, ctx.actor.clone(), id, if_match, move |current| {
+        let ops = contactless_ops(ops, current.user.is_contactless())?;
         let mut doc = render_user(current, &base);
         apply(&mut doc, &ops, &UserSchema).map_err(patch_error)?;
         let (mut profile, password) = profile_from_json(&doc)?;
@@ -160,6 +161,63 @@ pub async fn patch_op(
     })
     .await?;
     Ok(reply(ctx, &user, StatusCode::OK, proj))
+}
+
+/// `contactless` is readOnly in the schema, but asking for `true` is rule 2's refusal with
+/// its explanation, not a bare `mutability` error. Setting it to what it already is asks for
+/// nothing and is dropped; `true` on a contact-backed user is refused (invalidValue), and
+/// `false` on a contactless user too (SCIM cannot assign a contact).
+fn contactless_ops(ops: Vec<PatchOp>, is_contactless: bool) -> Result<Vec<PatchOp>, ScimError> {
+    use crate::policy::PolicyViolation;
+    let qualified = format!("{IDENTITY_USER_URN}:contactless");
+    let check = |v: &Value| -> Result<(), ScimError> {
+        match lenient_bool(v) {
+            Some(true) if !is_contactless => Err(ServiceError::Policy(PolicyViolation::ScimContactless).into()),
+            Some(false) if is_contactless => Err(ScimError::bad(
+                "invalidValue",
+                "SCIM cannot give a contactless user a contact: use PUT /api/v1/users/{id}/contact",
+            )),
+            Some(_) => Ok(()),
+            None => Err(ScimError::bad("invalidValue", "contactless must be a boolean")),
+        }
+    };
+    let mut out = Vec::with_capacity(ops.len());
+    for mut op in ops {
+        let path = op.path.as_deref().unwrap_or("");
+        if path.eq_ignore_ascii_case(&qualified) {
+            if op.op != OpKind::Remove {
+                check(op.value.as_ref().unwrap_or(&Value::Null))?;
+            }
+            continue;
+        }
+        // The same attribute inside a path-less value or a whole-extension value.
+        let holder = if path.is_empty() {
+            op.value.as_mut().and_then(Value::as_object_mut).map(|o| {
+                if let Some(k) = o.keys().find(|k| k.eq_ignore_ascii_case(&qualified)).cloned() {
+                    let v = o.remove(&k).unwrap_or(Value::Null);
+                    return Some(v);
+                }
+                o.iter_mut()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(IDENTITY_USER_URN))
+                    .and_then(|(_, e)| e.as_object_mut())
+                    .and_then(|e| {
+                        e.keys().find(|k| k.eq_ignore_ascii_case("contactless")).cloned().and_then(|k| e.remove(&k))
+                    })
+            })
+        } else if path.eq_ignore_ascii_case(IDENTITY_USER_URN) {
+            op.value
+                .as_mut()
+                .and_then(Value::as_object_mut)
+                .map(|e| e.keys().find(|k| k.eq_ignore_ascii_case("contactless")).cloned().and_then(|k| e.remove(&k)))
+        } else {
+            None
+        };
+        if let Some(Some(v)) = holder {
+            check(&v)?;
+        }
+        out.push(op);
+    }
+    Ok(out)
 }
 
 pub fn patch_error(e: super::patch::PatchError) -> ScimError {

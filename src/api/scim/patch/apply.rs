@@ -267,6 +267,11 @@ impl Patcher<'_> {
                 return Err(PatchError::InvalidValue(format!("'{text}' needs an object of attributes")));
             };
             for (name, value) in fields {
+                // Clients built on schema libraries repeat the extension's `schemas` inside
+                // its object; it is no attribute of the extension.
+                if name.eq_ignore_ascii_case("schemas") {
+                    continue;
+                }
                 self.write_path(root, &format!("{urn}:{name}"), mode, value)?;
             }
             return Ok(());
@@ -536,8 +541,14 @@ impl Patcher<'_> {
         };
         object
             .into_iter()
-            .map(|(name, value)| {
-                let info = self.sub_info(ext, attr, &name, text)?;
+            .filter_map(|(name, value)| match self.sub_info(ext, attr, &name, text) {
+                // A readOnly sub-attribute inside a value (an IdP echoing `members.display`)
+                // is the service provider's: ignored, as RFC 7643 §7 has it for readOnly input.
+                Ok(info) if info.mutability == Mutability::ReadOnly => None,
+                other => Some(other.map(|info| (info, value))),
+            })
+            .map(|found| {
+                let (info, value) = found?;
                 let value = if value.is_null() {
                     Value::Null
                 } else {
@@ -1292,7 +1303,6 @@ mod tests {
             ("add", "groups", json!([{"value": "g"}])),
             ("remove", "groups[value eq \"e9e30dba\"]", Value::Null),
             ("replace", &format!("{ENTERPRISE_URN}:manager.displayName"), json!("Boss")),
-            ("add", &format!("{ENTERPRISE_URN}:manager"), json!({"value": "x", "displayName": "Boss"})),
         ] {
             let mut op = json!({"op": op, "path": path});
             if !value.is_null() {
@@ -1303,6 +1313,23 @@ mod tests {
         }
         let error = user_error(json!([{"op": "replace", "value": {"groups": []}}]));
         assert_eq!(error.scim_type(), "mutability");
+    }
+
+    #[test]
+    fn read_only_sub_attributes_inside_a_value_are_ignored() {
+        // An IdP echoing what it read (manager.displayName, members.display) is not refused:
+        // the service provider keeps its own value (RFC 7643 §7).
+        let user = patch_user(json!([{"op": "add", "path": format!("{ENTERPRISE_URN}:manager"),
+            "value": {"value": "x", "displayName": "Boss"}}]));
+        assert_eq!(user[ENTERPRISE_URN]["manager"], json!({"value": "x"}));
+    }
+
+    #[test]
+    fn an_extension_value_may_repeat_its_schemas() {
+        let user = patch_user(json!([{"op": "add", "path": ENTERPRISE_URN,
+            "value": {"schemas": [ENTERPRISE_URN], "employeeNumber": "42"}}]));
+        assert_eq!(user[ENTERPRISE_URN]["employeeNumber"], "42");
+        assert!(user[ENTERPRISE_URN].get("schemas").is_none());
     }
 
     #[test]

@@ -1,0 +1,84 @@
+//! Request plumbing: a request id per request (accepted from and echoed in `X-Request-Id`),
+//! the tracing span that carries it, an access log line, and request metrics.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, web};
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
+
+use super::AppState;
+use crate::metrics::PolicyRejection;
+
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A client's request id is kept when it is 1–128 visible ASCII characters; otherwise
+/// (or when absent) the gateway makes one.
+fn acceptable(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Outermost: makes sure the request has an id, and echoes it on the response.
+pub async fn request_id(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let given = req.headers().get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| acceptable(v));
+    let id = match given {
+        Some(v) => v.to_owned(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    req.headers_mut().insert(X_REQUEST_ID, value.clone());
+    let mut res = next.call(req).await?;
+    res.headers_mut().insert(X_REQUEST_ID, value);
+    Ok(res)
+}
+
+/// The root span of a request: its id, method and route (never headers: they carry tokens).
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let id = request.headers().get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+        tracing::info_span!(
+            "request",
+            request_id = %id,
+            method = %request.method(),
+            route = %request.match_pattern().unwrap_or_else(|| "unmatched".into()),
+            status = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        if let Ok(res) = outcome {
+            span.record("status", res.status().as_u16());
+        }
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// Innermost: one access-log line and the request metrics, per request.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+    let method = req.method().to_string();
+    let res = next.call(req).await?;
+    // The route pattern, not the path: ids would make unbounded label sets.
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let status = res.status().as_u16();
+    let rejection = res.response().extensions().get::<PolicyRejection>().map(|r| r.0);
+    let elapsed = started.elapsed();
+    if let Some(m) = metrics {
+        m.observe(&route, &method, status, elapsed.as_secs_f64(), rejection);
+    }
+    tracing::info!(status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "{method} {route}");
+    Ok(res)
+}

@@ -1,0 +1,280 @@
+//! Webhook subscriptions and their deliveries (admin only), with their request and response
+//! bodies. The secret is in the answer to the create request and nowhere else.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::dto::ListResponse;
+use super::problem::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unprocessable, UnsupportedMediaType,
+};
+use super::{ApiError, Caller, page};
+use crate::api::AppState;
+use crate::domain::{Delivery, DeliveryStatus, Subscription};
+use crate::policy::access::Surface;
+use crate::service::webhooks::{self, NewSubscription};
+
+type Res = Result<HttpResponse, ApiError>;
+
+/// A webhook subscription. `events` lists event types (`scimgate.user.created`,
+/// `scimgate.user.downgraded`, …) or `["*"]`; `secret` is generated when absent.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"url": "https://hooks.example.com/scimgate",
+    "events": ["scimgate.user.created", "scimgate.user.downgraded"]}))]
+pub struct CreateWebhookRequest {
+    /// An http(s) URL; private, link-local and loopback targets are refused
+    /// (`422 webhook_url_refused`) unless `webhooks.allow_loopback`.
+    pub url: String,
+    pub events: Vec<String>,
+    /// The HMAC-SHA256 key of the `Scimgate-Signature` header.
+    pub secret: Option<String>,
+}
+
+/// A webhook subscription, without its secret.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookResponse {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Subscription> for WebhookResponse {
+    fn from(s: Subscription) -> Self {
+        WebhookResponse { events: s.events.entries(), id: s.id, url: s.url, created_at: s.created_at }
+    }
+}
+
+/// The answer to a create: the one time the secret is shown.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedWebhookResponse {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveriesQuery {
+    /// `pending`, `delivered` or `dead`.
+    pub status: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// The `nextCursor` of the previous page.
+    #[param(format = Uuid)]
+    pub cursor: Option<String>,
+}
+
+/// One delivery of one event to one subscription.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryResponse {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub subject: String,
+    /// `pending`, `delivered` or `dead`.
+    #[schema(value_type = String, example = "pending")]
+    pub status: &'static str,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub last_status_code: Option<i64>,
+    /// When the next attempt is due (pending deliveries only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Delivery> for DeliveryResponse {
+    fn from(d: Delivery) -> Self {
+        DeliveryResponse {
+            status: d.status.as_str(),
+            next_attempt_at: (d.status == DeliveryStatus::Pending).then_some(d.next_attempt_at),
+            id: d.id,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            subject: d.subject,
+            attempts: d.attempts,
+            last_error: d.last_error,
+            last_status_code: d.last_status_code,
+            delivered_at: d.delivered_at,
+            created_at: d.created_at,
+        }
+    }
+}
+
+/// Subscribe a webhook (admin)
+///
+/// Every matching event is POSTed to `url` as one CloudEvents 1.0 JSON event
+/// (`application/cloudevents+json`), signed with `Scimgate-Signature: t=UNIX_SECONDS,v1=HEX`
+/// (HMAC-SHA256 of `UNIX_SECONDS + "." + BODY` under the secret). The secret is shown once.
+#[utoipa::path(
+    post,
+    operation_id = "createWebhook",
+    path = "/webhooks",
+    tag = "webhooks",
+    request_body = CreateWebhookRequest,
+    responses(
+        (status = 201, description = "The subscription, with its secret", body = CreatedWebhookResponse,
+            headers(("Location" = String)),
+            links(("getWebhook" = (operation_id = "getWebhook", parameters(("id" = "$response.body#/id")))),
+                ("listDeliveries" = (operation_id = "listDeliveries", parameters(("id" = "$response.body#/id")))),
+                ("deleteWebhook" = (operation_id = "deleteWebhook", parameters(("id" = "$response.body#/id")))))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateWebhookRequest>) -> Res {
+    let actor = caller.may(Surface::NativeAdmin)?.clone();
+    let b = body.into_inner();
+    let req = NewSubscription { url: b.url, events: b.events, secret: b.secret };
+    let w = &state.settings.webhooks;
+    let timeout = std::time::Duration::from_millis(w.timeout_ms);
+    let created = webhooks::create(&state.db, actor, req, w.allow_loopback, timeout).await?;
+    let s = created.subscription;
+    Ok(HttpResponse::Created().insert_header(("Location", format!("/api/v1/webhooks/{}", s.id))).json(
+        CreatedWebhookResponse {
+            events: s.events.entries(),
+            id: s.id,
+            url: s.url,
+            secret: created.secret,
+            created_at: s.created_at,
+        },
+    ))
+}
+
+/// List webhook subscriptions (admin), never their secrets
+#[utoipa::path(
+    get,
+    operation_id = "listWebhooks",
+    path = "/webhooks",
+    tag = "webhooks",
+    responses(
+        (status = 200, description = "Every subscription", body = ListResponse<WebhookResponse>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
+pub async fn list(state: web::Data<AppState>, caller: Caller) -> Res {
+    caller.may(Surface::NativeAdmin)?;
+    let items = webhooks::list(&state.db).await?;
+    Ok(HttpResponse::Ok()
+        .json(ListResponse { items: items.into_iter().map(WebhookResponse::from).collect(), next_cursor: None }))
+}
+
+/// Read a webhook subscription (admin)
+#[utoipa::path(
+    get,
+    operation_id = "getWebhook",
+    path = "/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, description = "The subscription", body = WebhookResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn get(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
+    caller.may(Surface::NativeAdmin)?;
+    let s = webhooks::get(&state.db, id.to_string()).await?;
+    Ok(HttpResponse::Ok().json(WebhookResponse::from(s)))
+}
+
+/// Delete a webhook subscription (admin); its pending deliveries are dropped
+#[utoipa::path(
+    delete,
+    operation_id = "deleteWebhook",
+    path = "/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn delete(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
+    let actor = caller.may(Surface::NativeAdmin)?.clone();
+    webhooks::delete(&state.db, actor, id.to_string()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The deliveries of a subscription (admin), newest first
+#[utoipa::path(
+    get,
+    operation_id = "listDeliveries",
+    path = "/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id"), DeliveriesQuery),
+    responses(
+        (status = 200, description = "One page of deliveries", body = ListResponse<DeliveryResponse>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn deliveries(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    q: web::Query<DeliveriesQuery>,
+) -> Res {
+    caller.may(Surface::NativeAdmin)?;
+    let q = q.into_inner();
+    let (limit, cursor) = page(q.limit, q.cursor)?;
+    let status = q.status.map(|s| s.parse::<DeliveryStatus>()).transpose().map_err(|e| {
+        ApiError::validation(StatusCode::BAD_REQUEST, format!("status: {e}: use pending, delivered or dead"))
+    })?;
+    let p = webhooks::deliveries(&state.db, id.to_string(), status, cursor, limit).await?;
+    Ok(HttpResponse::Ok().json(ListResponse {
+        items: p.items.into_iter().map(DeliveryResponse::from).collect::<Vec<_>>(),
+        next_cursor: p.next_cursor,
+    }))
+}
+
+/// Retry a delivery now (admin)
+///
+/// A dead or pending delivery is re-queued (202, the delivery as it stands); a delivered one
+/// cannot be (`409 already_delivered`).
+#[utoipa::path(
+    post,
+    operation_id = "retryDelivery",
+    path = "/webhooks/{id}/deliveries/{delivery_id}/retry",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id"), ("delivery_id" = uuid::Uuid, Path, description = "The delivery's id")),
+    responses(
+        (status = 202, description = "Re-queued", body = DeliveryResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn retry(state: web::Data<AppState>, caller: Caller, path: web::Path<(Uuid, Uuid)>) -> Res {
+    let actor = caller.may(Surface::NativeAdmin)?.clone();
+    let (id, delivery) = path.into_inner();
+    let d = webhooks::retry(&state.db, actor, id.to_string(), delivery.to_string()).await?;
+    Ok(HttpResponse::Accepted().json(DeliveryResponse::from(d)))
+}

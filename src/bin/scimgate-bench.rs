@@ -1,0 +1,513 @@
+//! scimgate-bench: seeds a gateway with users over SCIM, then runs fixed-duration scenarios
+//! at a fixed concurrency and prints throughput and p50/p99 latency per scenario, with each
+//! figure also as a ratio of a bare actix-web handler measured in the same run.
+//!
+//! It starts the gateway (`scimgate serve`, the binary beside this one) and the bare
+//! handler (`scimgate-bench bare-server`) as child processes on loopback, so the load
+//! generator, the gateway and the baseline each have their own process, and the gateway's
+//! peak RSS can be read from /proc.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(name = "scimgate-bench", about = "Benchmark a scimgate gateway against a bare actix-web handler")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// Users to seed over SCIM before the scenarios.
+    #[arg(long, default_value_t = 100_000)]
+    users: usize,
+    /// Seconds per scenario.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// The gateway's database: a SQLite path (default: a temp file) or postgres://…
+    #[arg(long)]
+    database: Option<String>,
+    /// Scenarios to run (comma-separated); default: all.
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Vec<String>,
+    /// Benchmark an already running gateway instead of starting one (needs --token).
+    #[arg(long)]
+    target: Option<String>,
+    /// Admin token for --target.
+    #[arg(long)]
+    token: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the bare baseline handler (used by the benchmark itself).
+    BareServer {
+        #[arg(long)]
+        port: u16,
+    },
+}
+
+const SCENARIOS: &[&str] = &[
+    "bare",
+    "scim_create",
+    "get_by_id",
+    "filter_username",
+    "filter_email",
+    "list_page",
+    "patch_replace",
+    "native_contactless_create",
+    "native_upgrade_downgrade",
+];
+
+/// A body of the size of a typical SCIM user (~1 KiB), for the baseline.
+fn bare_body() -> String {
+    let user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "id": "01a22100-0000-7000-8000-000000000000",
+        "userName": "bench.user.000000@example.com",
+        "name": { "givenName": "Bench", "familyName": "User" },
+        "active": true,
+        "emails": [{ "value": "bench.user.000000@example.com", "type": "work", "primary": true }],
+        "urn:scimgate:schemas:extension:identity:2.0:User": { "license": "customer_community", "contactless": false, "origin": "scim" },
+        "meta": { "resourceType": "User", "created": "2026-11-28T00:00:00.000000Z", "lastModified": "2026-11-28T00:00:00.000000Z",
+                  "location": "http://127.0.0.1:8080/scim/v2/Users/01a22100-0000-7000-8000-000000000000", "version": "W/\"1\"" }
+    });
+    let mut s = user.to_string();
+    while s.len() < 1024 {
+        s.push(' ');
+    }
+    s
+}
+
+fn bare_server(port: u16) -> std::io::Result<()> {
+    let body = bare_body();
+    actix_web::rt::System::new().block_on(async move {
+        actix_web::HttpServer::new(move || {
+            let body = body.clone();
+            actix_web::App::new().default_service(actix_web::web::to(move || {
+                let body = body.clone();
+                async move { actix_web::HttpResponse::Ok().content_type("application/scim+json").body(body) }
+            }))
+        })
+        .bind(("127.0.0.1", port))?
+        .run()
+        .await
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(18_999)
+}
+
+fn sibling(name: &str) -> PathBuf {
+    let me = std::env::current_exe().unwrap_or_default();
+    me.with_file_name(name)
+}
+
+struct Stats {
+    ok: u64,
+    errors: u64,
+    seconds: f64,
+    micros: Vec<u32>,
+}
+
+impl Stats {
+    fn throughput(&self) -> f64 {
+        self.ok as f64 / self.seconds
+    }
+
+    fn percentile(&self, p: f64) -> f64 {
+        if self.micros.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.micros.len() as f64 - 1.0) * p).round() as usize;
+        f64::from(self.micros[i]) / 1000.0
+    }
+}
+
+/// Runs `op` from `concurrency` clients for `duration`; `op(worker, i)` returns success.
+async fn run<F, Fut>(concurrency: usize, duration: Duration, op: F) -> Stats
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let op = Arc::new(op);
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut handles = vec![];
+    for w in 0..concurrency {
+        let op = op.clone();
+        let errors = errors.clone();
+        handles.push(tokio::spawn(async move {
+            let mut lat: Vec<u32> = Vec::with_capacity(100_000);
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let ok = op(w, i).await;
+                i += 1;
+                if ok {
+                    lat.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                } else {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            lat
+        }));
+    }
+    let mut micros = vec![];
+    for h in handles {
+        micros.extend(h.await.unwrap_or_default());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    micros.sort_unstable();
+    Stats { ok: micros.len() as u64, errors: errors.load(Ordering::Relaxed), seconds, micros }
+}
+
+struct Gateway {
+    base: String,
+    token: String,
+    child: Option<Child>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(c) = self.child.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn peak_rss_mb(child: &Child) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok()?;
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+async fn wait_up(client: &reqwest::Client, base: &str) -> bool {
+    for _ in 0..300 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+async fn start_gateway(cli: &Cli, client: &reqwest::Client, _dir: &tempfile::TempDir) -> Result<Gateway, String> {
+    if let Some(target) = &cli.target {
+        let token = cli.token.clone().ok_or("--target needs --token")?;
+        return Ok(Gateway { base: target.trim_end_matches('/').to_owned(), token, child: None });
+    }
+    let port = free_port();
+    let db = cli.database.clone().unwrap_or_else(|| _dir.path().join("bench.db").display().to_string());
+    let token = format!("bench-{}", uuid::Uuid::new_v4());
+    let child = Command::new(sibling("scimgate"))
+        .arg("serve")
+        .env("SCIMGATE__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("SCIMGATE__DATABASE__URL", &db)
+        .env("SCIMGATE__AUTH__BOOTSTRAP_TOKEN", &token)
+        .env("SCIMGATE__LOG__LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", sibling("scimgate").display()))?;
+    let base = format!("http://127.0.0.1:{port}");
+    let gw = Gateway { base, token, child: Some(child) };
+    if !wait_up(client, &gw.base).await {
+        return Err("the gateway did not start".into());
+    }
+    Ok(gw)
+}
+
+fn user_body(n: u64, tag: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": format!("{tag}.{n:07}@example.com"),
+        "externalId": format!("{tag}-{n}"),
+        "name": { "givenName": "Bench", "familyName": format!("User{n}") },
+        "emails": [{ "value": format!("{tag}.{n:07}@mail.example.com"), "type": "work", "primary": true }],
+        "active": true
+    })
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Some(Cmd::BareServer { port }) = cli.command {
+        // actix's own runtime, outside any tokio runtime.
+        if let Err(e) = bare_server(port) {
+            eprintln!("bare server: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(bench(cli)));
+    if let Err(e) = result {
+        eprintln!("scimgate-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn bench(cli: Cli) -> Result<(), String> {
+    let wanted: Vec<String> = if cli.scenarios.is_empty() {
+        SCENARIOS.iter().map(|s| s.to_string()).collect()
+    } else {
+        cli.scenarios.clone()
+    };
+    for w in &wanted {
+        if !SCENARIOS.contains(&w.as_str()) {
+            return Err(format!("unknown scenario {w}; known: {}", SCENARIOS.join(",")));
+        }
+    }
+    let client =
+        reqwest::Client::builder().pool_max_idle_per_host(cli.concurrency * 2).build().map_err(|e| e.to_string())?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let gw = start_gateway(&cli, &client, &dir).await?;
+    let duration = Duration::from_secs(cli.duration);
+    let c = cli.concurrency;
+    println!(
+        "# scimgate-bench: {} users, concurrency {c}, {}s per scenario, gateway {}",
+        cli.users, cli.duration, gw.base
+    );
+
+    // Seed over SCIM.
+    let seeded = Arc::new(AtomicU64::new(0));
+    let t = Instant::now();
+    let per = cli.users.div_ceil(c.max(1)) as u64;
+    let mut hs = vec![];
+    for w in 0..c as u64 {
+        let (client, base, token, seeded) = (client.clone(), gw.base.clone(), gw.token.clone(), seeded.clone());
+        let total = cli.users as u64;
+        hs.push(tokio::spawn(async move {
+            for k in 0..per {
+                let n = w * per + k;
+                if n >= total {
+                    break;
+                }
+                let r = client
+                    .post(format!("{base}/scim/v2/Users"))
+                    .bearer_auth(&token)
+                    .json(&user_body(n, "seed"))
+                    .send()
+                    .await;
+                if r.is_ok_and(|r| r.status().as_u16() == 201) {
+                    seeded.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for h in hs {
+        let _ = h.await;
+    }
+    let seed_s = t.elapsed().as_secs_f64();
+    let n_seeded = seeded.load(Ordering::Relaxed);
+    println!("# seeded {n_seeded} users in {seed_s:.1}s ({:.0}/s)", n_seeded as f64 / seed_s);
+    if n_seeded == 0 && cli.users > 0 {
+        return Err("seeding failed".into());
+    }
+    // Ids for reads, in seed order.
+    let mut ids: Vec<String> = vec![];
+    let mut start = 1;
+    while ids.len() < 5_000.min(n_seeded as usize) {
+        let r: Value = client
+            .get(format!("{}/scim/v2/Users?startIndex={start}&count=1000&attributes=id", gw.base))
+            .bearer_auth(&gw.token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let page: Vec<String> = r["Resources"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|u| u["id"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        if page.is_empty() {
+            break;
+        }
+        start += page.len();
+        ids.extend(page);
+    }
+    let ids = Arc::new(ids);
+    let n = n_seeded.max(1);
+
+    let bare_port = free_port();
+    let mut bare = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        .args(["bare-server", "--port", &bare_port.to_string()])
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let bare_base = format!("http://127.0.0.1:{bare_port}");
+    if !wait_up(&client, &bare_base).await {
+        return Err("the bare baseline server did not start".into());
+    }
+
+    println!("{:<28} {:>10} {:>8} {:>9} {:>9} {:>8}", "scenario", "req/s", "errors", "p50 ms", "p99 ms", "x bare");
+    let mut bare_rps: Option<f64> = None;
+    let mut failed = 0u64;
+    let mut ext = 0u64;
+    for name in &wanted {
+        let (base, token) = (gw.base.clone(), gw.token.clone());
+        let cl = client.clone();
+        let ids = ids.clone();
+        ext += 1;
+        let tag = format!("b{ext}x{}", uuid::Uuid::new_v4().simple());
+        let stats = match name.as_str() {
+            "bare" => {
+                let url = format!("{bare_base}/scim/v2/Users/x");
+                run(c, duration, move |_, _| {
+                    let (cl, url) = (cl.clone(), url.clone());
+                    async move { ok(cl.get(url).bearer_auth("x").send().await, 200).await }
+                })
+                .await
+            }
+            "scim_create" => run(c, duration, move |w, i| {
+                let (cl, base, token, tag) = (cl.clone(), base.clone(), token.clone(), tag.clone());
+                async move {
+                    let body = user_body(w as u64 * 10_000_000 + i, &tag);
+                    ok(cl.post(format!("{base}/scim/v2/Users")).bearer_auth(token).json(&body).send().await, 201).await
+                }
+            })
+            .await,
+            "get_by_id" => run(c, duration, move |w, i| {
+                let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
+                let id = ids[((w as u64 * 7919 + i) % ids.len().max(1) as u64) as usize].clone();
+                async move { ok(cl.get(format!("{base}/scim/v2/Users/{id}")).bearer_auth(token).send().await, 200).await }
+            })
+            .await,
+            "filter_username" => run(c, duration, move |w, i| {
+                let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
+                let k = (w as u64 * 104_729 + i * 7) % n;
+                async move {
+                    let f = format!("userName eq \"seed.{k:07}@example.com\"");
+                    let url = format!("{base}/scim/v2/Users");
+                    ok(cl.get(url).query(&[("filter", f)]).bearer_auth(token).send().await, 200).await
+                }
+            })
+            .await,
+            "filter_email" => run(c, duration, move |w, i| {
+                let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
+                let k = (w as u64 * 104_729 + i * 13) % n;
+                async move {
+                    let f = format!("emails.value eq \"seed.{k:07}@mail.example.com\"");
+                    let url = format!("{base}/scim/v2/Users");
+                    ok(cl.get(url).query(&[("filter", f)]).bearer_auth(token).send().await, 200).await
+                }
+            })
+            .await,
+            "list_page" => run(c, duration, move |w, i| {
+                let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
+                let start = 1 + ((w as u64 * 31 + i) * 100) % n.saturating_sub(100).max(1);
+                async move {
+                    let url = format!("{base}/scim/v2/Users?startIndex={start}&count=100");
+                    ok(cl.get(url).bearer_auth(token).send().await, 200).await
+                }
+            })
+            .await,
+            "patch_replace" => run(c, duration, move |w, i| {
+                let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
+                // Each worker patches its own users: no two clients race on one version.
+                let slot = (w + c * (i as usize % (ids.len() / c).max(1))) % ids.len().max(1);
+                let id = ids[slot].clone();
+                async move {
+                    let body = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{ "op": "replace", "path": "title", "value": format!("Title {i}") }] });
+                    ok(cl.patch(format!("{base}/scim/v2/Users/{id}")).bearer_auth(token).json(&body).send().await, 200).await
+                }
+            })
+            .await,
+            "native_contactless_create" => run(c, duration, move |w, i| {
+                let (cl, base, token, tag) = (cl.clone(), base.clone(), token.clone(), tag.clone());
+                async move {
+                    let body = json!({ "userName": format!("{tag}.{w}.{i}@example.com"), "email": format!("{tag}.{w}.{i}@example.com") });
+                    ok(cl.post(format!("{base}/api/v1/users")).bearer_auth(token).json(&body).send().await, 201).await
+                }
+            })
+            .await,
+            "native_upgrade_downgrade" => {
+                // Each worker cycles its own seeded (contact-backed) user: downgrade (now
+                // contactless), assign a new contact, upgrade to a community license.
+                let account = first_account(&client, &gw).await?;
+                run(c, duration, move |w, i| {
+                    let (cl, base, token, account) = (cl.clone(), base.clone(), token.clone(), account.clone());
+                    let id = ids[w % ids.len().max(1)].clone();
+                    async move {
+                        let users = format!("{base}/api/v1/users/{id}");
+                        match i % 3 {
+                            0 => ok(cl.post(format!("{users}/downgrade")).bearer_auth(token).send().await, 200).await,
+                            1 => {
+                                let body = json!({ "contact": { "accountId": account, "firstName": "B", "lastName": format!("C{i}"), "email": "c@example.com" } });
+                                ok(cl.put(format!("{users}/contact")).bearer_auth(token).json(&body).send().await, 200).await
+                            }
+                            _ => {
+                                let body = json!({ "license": "partner_community" });
+                                ok(cl.post(format!("{users}/upgrade")).bearer_auth(token).json(&body).send().await, 200).await
+                            }
+                        }
+                    }
+                })
+                .await
+            }
+            _ => unreachable!("validated above"),
+        };
+        if name == "bare" {
+            bare_rps = Some(stats.throughput());
+        }
+        failed += stats.errors;
+        let ratio = bare_rps.map(|b| format!("{:.1}%", 100.0 * stats.throughput() / b)).unwrap_or_else(|| "-".into());
+        println!(
+            "{:<28} {:>10.0} {:>8} {:>9.2} {:>9.2} {:>8}",
+            name,
+            stats.throughput(),
+            stats.errors,
+            stats.percentile(0.50),
+            stats.percentile(0.99),
+            ratio
+        );
+    }
+    let _ = bare.kill();
+    let _ = bare.wait();
+    if let Some(rss) = gw.child.as_ref().and_then(peak_rss_mb) {
+        println!("# gateway peak RSS: {rss:.0} MB");
+    }
+    // A figure with failed requests in it measures something else: say so loudly.
+    if failed > 0 {
+        return Err(format!("{failed} requests failed or got an unexpected status"));
+    }
+    Ok(())
+}
+
+async fn first_account(client: &reqwest::Client, gw: &Gateway) -> Result<String, String> {
+    let r: Value = client
+        .get(format!("{}/api/v1/accounts?limit=1", gw.base))
+        .bearer_auth(&gw.token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    r["items"][0]["id"].as_str().map(str::to_owned).ok_or_else(|| "no account (seed some users first)".into())
+}
+
+async fn ok(r: Result<reqwest::Response, reqwest::Error>, want: u16) -> bool {
+    match r {
+        Ok(r) => {
+            let good = r.status().as_u16() == want;
+            let _ = r.bytes().await;
+            good
+        }
+        Err(_) => false,
+    }
+}

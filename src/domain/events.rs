@@ -1,0 +1,276 @@
+//! Downstream events: their types, webhook subscriptions and deliveries. Plain Rust, no I/O.
+
+use chrono::{DateTime, Utc};
+use std::fmt;
+use std::str::FromStr;
+
+use super::ValidationError;
+
+/// The type of a downstream event (CloudEvents `type`). One per kind of directory change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventType {
+    UserCreated,
+    UserUpdated,
+    UserDeactivated,
+    UserReactivated,
+    UserDeleted,
+    UserUpgraded,
+    UserDowngraded,
+    UserContactAssigned,
+    UserLicenseChanged,
+    SiteMemberAdded,
+    SiteMemberRemoved,
+    GroupCreated,
+    GroupUpdated,
+    GroupDeleted,
+}
+
+/// What an event is about: its `subject` is the id of one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSubject {
+    User,
+    Group,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 14] = [
+        EventType::UserCreated,
+        EventType::UserUpdated,
+        EventType::UserDeactivated,
+        EventType::UserReactivated,
+        EventType::UserDeleted,
+        EventType::UserUpgraded,
+        EventType::UserDowngraded,
+        EventType::UserContactAssigned,
+        EventType::UserLicenseChanged,
+        EventType::SiteMemberAdded,
+        EventType::SiteMemberRemoved,
+        EventType::GroupCreated,
+        EventType::GroupUpdated,
+        EventType::GroupDeleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::UserCreated => "scimgate.user.created",
+            EventType::UserUpdated => "scimgate.user.updated",
+            EventType::UserDeactivated => "scimgate.user.deactivated",
+            EventType::UserReactivated => "scimgate.user.reactivated",
+            EventType::UserDeleted => "scimgate.user.deleted",
+            EventType::UserUpgraded => "scimgate.user.upgraded",
+            EventType::UserDowngraded => "scimgate.user.downgraded",
+            EventType::UserContactAssigned => "scimgate.user.contact_assigned",
+            EventType::UserLicenseChanged => "scimgate.user.license_changed",
+            EventType::SiteMemberAdded => "scimgate.site.member_added",
+            EventType::SiteMemberRemoved => "scimgate.site.member_removed",
+            EventType::GroupCreated => "scimgate.group.created",
+            EventType::GroupUpdated => "scimgate.group.updated",
+            EventType::GroupDeleted => "scimgate.group.deleted",
+        }
+    }
+
+    pub fn subject(self) -> EventSubject {
+        match self {
+            EventType::GroupCreated | EventType::GroupUpdated | EventType::GroupDeleted => EventSubject::Group,
+            _ => EventSubject::User,
+        }
+    }
+
+    /// The event of an audited directory change, if it is one downstream systems hear of.
+    /// `active_change` is `(before, after)` of `active` when the change touched it: a
+    /// generic update (SCIM PUT/PATCH) that flips `active` is a (de)activation downstream,
+    /// as it is on the native API.
+    pub fn for_audit(action: &str, active_change: Option<(bool, bool)>) -> Option<EventType> {
+        let t = match action {
+            "user.created" => EventType::UserCreated,
+            "user.updated" => match active_change {
+                Some((true, false)) => EventType::UserDeactivated,
+                Some((false, true)) => EventType::UserReactivated,
+                _ => EventType::UserUpdated,
+            },
+            "user.deactivated" => EventType::UserDeactivated,
+            "user.reactivated" => EventType::UserReactivated,
+            "user.deleted" => EventType::UserDeleted,
+            "user.upgraded" => EventType::UserUpgraded,
+            "user.downgraded" => EventType::UserDowngraded,
+            "user.contact_assigned" => EventType::UserContactAssigned,
+            "user.license_changed" => EventType::UserLicenseChanged,
+            "site.member_added" => EventType::SiteMemberAdded,
+            "site.member_removed" => EventType::SiteMemberRemoved,
+            "group.created" => EventType::GroupCreated,
+            "group.updated" => EventType::GroupUpdated,
+            "group.deleted" => EventType::GroupDeleted,
+            // Tokens, accounts, contacts, sites, licenses, login-as: not directory changes
+            // of a user or group.
+            _ => return None,
+        };
+        Some(t)
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EventType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventType::ALL.iter().copied().find(|t| t.as_str() == s).ok_or_else(|| format!("unknown event type {s:?}"))
+    }
+}
+
+/// The events a subscription receives: all of them (`["*"]`) or the listed types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventFilter {
+    All,
+    Types(Vec<EventType>),
+}
+
+impl EventFilter {
+    /// The most entries an `events` list may hold (more than every type is a mistake).
+    const MAX_ENTRIES: usize = 64;
+
+    /// Parses an `events` list: `["*"]` alone, or known event types (duplicates folded).
+    pub fn parse(entries: &[String]) -> Result<EventFilter, ValidationError> {
+        if entries.is_empty() {
+            return Err(ValidationError::new("events", "must name at least one event type, or [\"*\"]"));
+        }
+        if entries.len() > Self::MAX_ENTRIES {
+            return Err(ValidationError::new("events", format!("at most {} entries", Self::MAX_ENTRIES)));
+        }
+        if entries.iter().any(|e| e == "*") {
+            return if entries.len() == 1 {
+                Ok(EventFilter::All)
+            } else {
+                Err(ValidationError::new("events", "\"*\" stands alone: it already means every event type"))
+            };
+        }
+        let mut types = entries
+            .iter()
+            .map(|e| e.parse::<EventType>().map_err(|why| ValidationError::new("events", why)))
+            .collect::<Result<Vec<_>, _>>()?;
+        types.sort();
+        types.dedup();
+        Ok(EventFilter::Types(types))
+    }
+
+    pub fn matches(&self, t: EventType) -> bool {
+        match self {
+            EventFilter::All => true,
+            EventFilter::Types(types) => types.contains(&t),
+        }
+    }
+
+    /// The list as the API shows it.
+    pub fn entries(&self) -> Vec<String> {
+        match self {
+            EventFilter::All => vec!["*".to_owned()],
+            EventFilter::Types(types) => types.iter().map(|t| t.as_str().to_owned()).collect(),
+        }
+    }
+}
+
+/// A webhook subscription as listed: never its secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    pub id: String,
+    pub url: String,
+    pub events: EventFilter,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (or being attempted, under a lease).
+    Pending,
+    Delivered,
+    /// Gave up after the configured attempts; retryable by hand.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+}
+
+impl FromStr for DeliveryStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(DeliveryStatus::Pending),
+            "delivered" => Ok(DeliveryStatus::Delivered),
+            "dead" => Ok(DeliveryStatus::Dead),
+            other => Err(format!("unknown delivery status {other:?}")),
+        }
+    }
+}
+
+/// One event on its way to one subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: String,
+    pub subscription_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub subject: String,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub last_status_code: Option<i64>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn every_type_round_trips_through_its_name() {
+        for t in EventType::ALL {
+            assert_eq!(t.as_str().parse::<EventType>(), Ok(t));
+            assert!(t.as_str().starts_with("scimgate."));
+        }
+    }
+
+    #[test]
+    fn audit_actions_map_to_event_types() {
+        assert_eq!(EventType::for_audit("user.downgraded", None), Some(EventType::UserDowngraded));
+        assert_eq!(EventType::for_audit("user.updated", None), Some(EventType::UserUpdated));
+        assert_eq!(EventType::for_audit("user.updated", Some((true, false))), Some(EventType::UserDeactivated));
+        assert_eq!(EventType::for_audit("user.updated", Some((false, true))), Some(EventType::UserReactivated));
+        assert_eq!(EventType::for_audit("site.member_added", None), Some(EventType::SiteMemberAdded));
+        assert_eq!(EventType::for_audit("group.deleted", None).map(EventType::subject), Some(EventSubject::Group));
+        for quiet in ["token.created", "user.login_as", "contact.synced", "site.created", "license.capacity_set"] {
+            assert_eq!(EventType::for_audit(quiet, None), None, "{quiet}");
+        }
+    }
+
+    #[test]
+    fn event_filters_take_star_alone_or_known_types() {
+        assert_eq!(EventFilter::parse(&strings(&["*"])), Ok(EventFilter::All));
+        let f =
+            EventFilter::parse(&strings(&["scimgate.user.deleted", "scimgate.user.created", "scimgate.user.created"]))
+                .unwrap();
+        assert_eq!(f, EventFilter::Types(vec![EventType::UserCreated, EventType::UserDeleted]));
+        assert!(f.matches(EventType::UserCreated) && !f.matches(EventType::UserUpdated));
+        assert_eq!(f.entries(), strings(&["scimgate.user.created", "scimgate.user.deleted"]));
+        assert!(EventFilter::parse(&[]).is_err());
+        assert!(EventFilter::parse(&strings(&["*", "scimgate.user.created"])).is_err());
+        assert!(EventFilter::parse(&strings(&["scimgate.user.exploded"])).is_err());
+        assert!(EventFilter::parse(&strings(&["user.created"])).is_err());
+    }
+}

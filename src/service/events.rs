@@ -1,0 +1,213 @@
+//! The outbox: each directory change that downstream systems hear of becomes one CloudEvents
+//! 1.0 event, written — with one delivery per matching webhook subscription — in the
+//! transaction of the change. Hooked into [`super::audit::record`], which every mutation
+//! calls inside its transaction (native API, SCIM, self-registration alike), so no change
+//! commits without its event and no event without its change.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::ServiceError;
+use crate::domain::{Actor, EventSubject, EventType, Group, MemberKind, User, new_id};
+use crate::store::events::{self as outbox, NewDelivery, OutboxEvent};
+use crate::store::{DbConnection, groups, users};
+
+/// The CloudEvents `source` of every event: this directory.
+pub const SOURCE: &str = "urn:scimgate:directory";
+/// The CloudEvents spec version the events follow.
+pub const SPEC_VERSION: &str = "1.0";
+/// The content type of a delivery's body (CloudEvents JSON format, structured mode).
+pub const CONTENT_TYPE: &str = "application/cloudevents+json";
+
+/// Writes the event of an audited change, if downstream systems hear of it, and fans it
+/// out to the matching subscriptions. Call inside the change's transaction, after the
+/// change (the event carries the resulting state).
+pub fn record(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    target_id: &str,
+    details: &Value,
+    at: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let active_change = details.get("changes").and_then(|c| c.get("active")).and_then(|a| {
+        let (before, after) = (a.get("before")?.as_bool()?, a.get("after")?.as_bool()?);
+        Some((before, after))
+    });
+    let Some(kind) = EventType::for_audit(action, active_change) else {
+        return Ok(());
+    };
+    let mut data = match kind.subject() {
+        EventSubject::User => user_data(conn, kind, target_id, details)?,
+        EventSubject::Group => group_data(conn, kind, target_id, details)?,
+    };
+    data.insert("actor".into(), json!(actor.label));
+    let seq = outbox::next_subject_seq(conn, target_id)?;
+    let id = new_id();
+    let body = json!({
+        "specversion": SPEC_VERSION,
+        "id": id,
+        "source": SOURCE,
+        "type": kind.as_str(),
+        "subject": target_id,
+        "time": at,
+        "datacontenttype": "application/json",
+        // The CloudEvents sequence extension: the event's place among its subject's events,
+        // zero-padded so that it orders as a string too.
+        "sequence": format!("{seq:020}"),
+        "data": Value::Object(data),
+    });
+    let event = OutboxEvent {
+        id,
+        event_type: kind.as_str().to_owned(),
+        subject: target_id.to_owned(),
+        subject_seq: seq,
+        occurred_at: at.naive_utc(),
+        body: body.to_string(),
+    };
+    outbox::insert_event(conn, &event)?;
+    for sub in outbox::list_subscriptions(conn)? {
+        if sub.events.matches(kind) {
+            let d = NewDelivery { id: new_id(), subscription_id: &sub.id, event: &event, at: at.naive_utc() };
+            outbox::insert_delivery(conn, &d)?;
+        }
+    }
+    Ok(())
+}
+
+/// A user as the native API shows it (`GET /api/v1/users/{id}`).
+pub fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "userName": u.user_name,
+        "externalId": u.external_id,
+        "email": u.primary_email(),
+        "firstName": u.first_name,
+        "lastName": u.last_name,
+        "displayName": u.display_name,
+        "active": u.active,
+        "license": u.license.as_str(),
+        "contactId": u.contact_id,
+        "accountId": u.account_id,
+        "contactless": u.is_contactless(),
+        "origin": u.origin.as_str(),
+        "siteIds": u.site_ids,
+        "createdAt": u.created_at,
+        "updatedAt": u.updated_at,
+        "version": u.version,
+    })
+}
+
+fn group_json(g: &Group) -> Value {
+    let members: Vec<Value> = g
+        .members
+        .iter()
+        .map(|m| {
+            let kind = match m.kind {
+                MemberKind::User => "User",
+                MemberKind::Group => "Group",
+            };
+            json!({ "value": m.id, "type": kind })
+        })
+        .collect();
+    json!({
+        "id": g.id,
+        "displayName": g.display_name,
+        "externalId": g.external_id,
+        "members": members,
+        "createdAt": g.created_at,
+        "updatedAt": g.updated_at,
+        "version": g.version,
+    })
+}
+
+/// `{field: {before, after}}` from a created (`after`) or deleted (`before`) snapshot.
+fn snapshot_changes(snapshot: Option<&Value>, created: bool) -> Value {
+    let mut changes = Map::new();
+    if let Some(Value::Object(fields)) = snapshot {
+        for (k, v) in fields {
+            if v.is_null() {
+                continue;
+            }
+            let change =
+                if created { json!({ "before": null, "after": v }) } else { json!({ "before": v, "after": null }) };
+            changes.insert(k.clone(), change);
+        }
+    }
+    Value::Object(changes)
+}
+
+/// `{user, changes, …}`: the user after the change (locking its row, so that the subject's
+/// events are numbered one at a time), the changed fields, and the audit details beyond
+/// them (`siteId` of a membership, `contactKept` of a downgrade).
+fn user_data(
+    conn: &mut DbConnection,
+    kind: EventType,
+    id: &str,
+    details: &Value,
+) -> Result<Map<String, Value>, ServiceError> {
+    let mut data = Map::new();
+    let user = users::find_for_update(conn, id)?;
+    let resource = match &user {
+        Some(u) => user_json(u),
+        // Deleted: the last state, as audited.
+        None => {
+            let mut last = details.get("before").cloned().unwrap_or_else(|| json!({}));
+            last["id"] = json!(id);
+            last
+        }
+    };
+    let changes = match kind {
+        EventType::UserCreated => snapshot_changes(details.get("after"), true),
+        EventType::UserDeleted => snapshot_changes(details.get("before"), false),
+        _ => details.get("changes").cloned().unwrap_or_else(|| json!({})),
+    };
+    data.insert("user".into(), resource);
+    data.insert("changes".into(), changes);
+    if let Value::Object(extra) = details {
+        for (k, v) in extra {
+            if !matches!(k.as_str(), "changes" | "before" | "after") {
+                data.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Ok(data)
+}
+
+/// `{group, changes}`: the group after the change (its last name when deleted), and the
+/// audited change (members added and removed, displayName).
+fn group_data(
+    conn: &mut DbConnection,
+    kind: EventType,
+    id: &str,
+    details: &Value,
+) -> Result<Map<String, Value>, ServiceError> {
+    let mut data = Map::new();
+    let resource = match groups::find(conn, id, false, true)? {
+        Some(g) => group_json(&g),
+        None => json!({ "id": id, "displayName": details.get("displayName") }),
+    };
+    let changes = match kind {
+        EventType::GroupDeleted => json!({}),
+        _ => details.clone(),
+    };
+    data.insert("group".into(), resource);
+    data.insert("changes".into(), changes);
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_and_deleted_snapshots_become_changes() {
+        let after = json!({ "userName": "a", "firstName": null, "active": true });
+        assert_eq!(
+            snapshot_changes(Some(&after), true),
+            json!({ "userName": { "before": null, "after": "a" }, "active": { "before": null, "after": true } })
+        );
+        assert_eq!(snapshot_changes(Some(&after), false)["userName"], json!({ "before": "a", "after": null }));
+        assert_eq!(snapshot_changes(None, true), json!({}));
+    }
+}

@@ -1,0 +1,474 @@
+//! The outbox (one row per downstream event), webhook subscriptions and deliveries, and the
+//! dispatcher's claims on deliveries.
+//!
+//! Claims: on PostgreSQL the due deliveries are selected `FOR UPDATE OF d SKIP LOCKED`, so
+//! gateways claiming at once take disjoint rows without waiting on each other; on SQLite
+//! the claim runs in a `BEGIN IMMEDIATE` transaction (one writer at a time, also across
+//! processes), which makes a plain select-then-update safe.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::dsl::{count_star, max, min};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+use super::conn::DbConnection;
+use super::schema::{outbox_events, webhook_deliveries, webhook_subscriptions};
+use super::{StoreError, to_utc};
+use crate::domain::{Delivery, DeliveryStatus, EventFilter, Subscription};
+
+/// An event as written to the outbox.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = outbox_events)]
+pub struct OutboxEvent {
+    pub id: String,
+    pub event_type: String,
+    pub subject: String,
+    pub subject_seq: i64,
+    pub occurred_at: NaiveDateTime,
+    pub body: String,
+}
+
+/// The next number in the subject's event sequence (1 for its first event). The caller
+/// holds the subject's row lock, so two transactions never draw the same number; the
+/// unique key (subject, subject_seq) backs that.
+pub fn next_subject_seq(conn: &mut DbConnection, subject: &str) -> Result<i64, StoreError> {
+    let last: Option<i64> = outbox_events::table
+        .filter(outbox_events::subject.eq(subject))
+        .select(max(outbox_events::subject_seq))
+        .first(conn)?;
+    Ok(last.unwrap_or(0) + 1)
+}
+
+pub fn insert_event(conn: &mut DbConnection, e: &OutboxEvent) -> Result<(), StoreError> {
+    diesel::insert_into(outbox_events::table).values(e).execute(conn)?;
+    Ok(())
+}
+
+// --- subscriptions
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = webhook_subscriptions)]
+struct SubscriptionRow {
+    id: String,
+    url: String,
+    events: String,
+    created_at: NaiveDateTime,
+}
+
+/// Event lists are stored space-separated (event types hold no spaces), like token scopes.
+fn encode_filter(f: &EventFilter) -> String {
+    f.entries().join(" ")
+}
+
+fn decode_filter(s: &str) -> Result<EventFilter, StoreError> {
+    let entries: Vec<String> = s.split_whitespace().map(str::to_owned).collect();
+    EventFilter::parse(&entries).map_err(|e| StoreError::Corrupt(format!("webhook events {s:?}: {e}")))
+}
+
+impl SubscriptionRow {
+    fn into_subscription(self) -> Result<Subscription, StoreError> {
+        Ok(Subscription {
+            events: decode_filter(&self.events)?,
+            id: self.id,
+            url: self.url,
+            created_at: to_utc(self.created_at),
+        })
+    }
+}
+
+pub fn insert_subscription(conn: &mut DbConnection, s: &Subscription, secret: &str) -> Result<(), StoreError> {
+    diesel::insert_into(webhook_subscriptions::table)
+        .values((
+            webhook_subscriptions::id.eq(&s.id),
+            webhook_subscriptions::url.eq(&s.url),
+            webhook_subscriptions::events.eq(encode_filter(&s.events)),
+            webhook_subscriptions::secret.eq(secret),
+            webhook_subscriptions::created_at.eq(s.created_at.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Live subscriptions, oldest first.
+pub fn list_subscriptions(conn: &mut DbConnection) -> Result<Vec<Subscription>, StoreError> {
+    webhook_subscriptions::table
+        .filter(webhook_subscriptions::deleted_at.is_null())
+        .order(webhook_subscriptions::id)
+        .select(SubscriptionRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(SubscriptionRow::into_subscription)
+        .collect()
+}
+
+pub fn find_subscription(conn: &mut DbConnection, id: &str) -> Result<Option<Subscription>, StoreError> {
+    webhook_subscriptions::table
+        .find(id)
+        .filter(webhook_subscriptions::deleted_at.is_null())
+        .select(SubscriptionRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(SubscriptionRow::into_subscription)
+        .transpose()
+}
+
+/// Deletes a subscription: its deliveries go, its row stays (marked, secret wiped) so that
+/// an event written concurrently cannot fail on a vanished foreign key; deliveries such a
+/// race leaves behind are never claimed (claims join live subscriptions only).
+pub fn delete_subscription(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    let n = diesel::update(webhook_subscriptions::table.find(id).filter(webhook_subscriptions::deleted_at.is_null()))
+        .set((webhook_subscriptions::deleted_at.eq(Some(at.naive_utc())), webhook_subscriptions::secret.eq("")))
+        .execute(conn)?;
+    if n == 1 {
+        diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::subscription_id.eq(id))).execute(conn)?;
+    }
+    Ok(n == 1)
+}
+
+// --- deliveries
+
+/// A delivery to create at fan-out.
+#[derive(Debug, Clone)]
+pub struct NewDelivery<'a> {
+    pub id: String,
+    pub subscription_id: &'a str,
+    pub event: &'a OutboxEvent,
+    pub at: NaiveDateTime,
+}
+
+pub fn insert_delivery(conn: &mut DbConnection, d: &NewDelivery<'_>) -> Result<(), StoreError> {
+    diesel::insert_into(webhook_deliveries::table)
+        .values((
+            webhook_deliveries::id.eq(&d.id),
+            webhook_deliveries::subscription_id.eq(d.subscription_id),
+            webhook_deliveries::event_id.eq(&d.event.id),
+            webhook_deliveries::event_type.eq(&d.event.event_type),
+            webhook_deliveries::subject.eq(&d.event.subject),
+            webhook_deliveries::subject_seq.eq(d.event.subject_seq),
+            webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+            webhook_deliveries::attempts.eq(0i64),
+            webhook_deliveries::next_attempt_at.eq(d.at),
+            webhook_deliveries::created_at.eq(d.at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries)]
+struct DeliveryRow {
+    id: String,
+    subscription_id: String,
+    event_id: String,
+    event_type: String,
+    subject: String,
+    status: String,
+    attempts: i64,
+    last_error: Option<String>,
+    last_status_code: Option<i64>,
+    next_attempt_at: NaiveDateTime,
+    delivered_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+}
+
+impl DeliveryRow {
+    fn into_delivery(self) -> Result<Delivery, StoreError> {
+        Ok(Delivery {
+            status: self.status.parse().map_err(StoreError::Corrupt)?,
+            id: self.id,
+            subscription_id: self.subscription_id,
+            event_id: self.event_id,
+            event_type: self.event_type,
+            subject: self.subject,
+            attempts: self.attempts,
+            last_error: self.last_error,
+            last_status_code: self.last_status_code,
+            next_attempt_at: to_utc(self.next_attempt_at),
+            delivered_at: self.delivered_at.map(to_utc),
+            created_at: to_utc(self.created_at),
+        })
+    }
+}
+
+/// A subscription's deliveries, newest first: ids lower than `before`, at most `limit`.
+pub fn list_deliveries(
+    conn: &mut DbConnection,
+    subscription_id: &str,
+    status: Option<DeliveryStatus>,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Delivery>, StoreError> {
+    let mut q = webhook_deliveries::table
+        .filter(webhook_deliveries::subscription_id.eq(subscription_id.to_owned()))
+        .select(DeliveryRow::as_select())
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(webhook_deliveries::status.eq(s.as_str()));
+    }
+    if let Some(b) = before {
+        q = q.filter(webhook_deliveries::id.lt(b.to_owned()));
+    }
+    q.order(webhook_deliveries::id.desc())
+        .limit(limit)
+        .load(conn)?
+        .into_iter()
+        .map(DeliveryRow::into_delivery)
+        .collect()
+}
+
+pub fn find_delivery(conn: &mut DbConnection, subscription_id: &str, id: &str) -> Result<Option<Delivery>, StoreError> {
+    webhook_deliveries::table
+        .find(id)
+        .filter(webhook_deliveries::subscription_id.eq(subscription_id))
+        .select(DeliveryRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(DeliveryRow::into_delivery)
+        .transpose()
+}
+
+/// Makes a dead delivery pending again with a fresh series of attempts, due now.
+pub fn revive(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    diesel::update(
+        webhook_deliveries::table.find(id).filter(webhook_deliveries::status.eq(DeliveryStatus::Dead.as_str())),
+    )
+    .set((
+        webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+        webhook_deliveries::attempts.eq(0i64),
+        webhook_deliveries::next_attempt_at.eq(at.naive_utc()),
+        webhook_deliveries::lease_until.eq(None::<NaiveDateTime>),
+        webhook_deliveries::lease_owner.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Brings a pending delivery's next attempt forward to now. A lease is left alone: a
+/// delivery being attempted right now finishes that attempt first.
+pub fn hasten(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    diesel::update(
+        webhook_deliveries::table.find(id).filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
+    )
+    .set(webhook_deliveries::next_attempt_at.eq(at.naive_utc()))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// A delivery claimed for one attempt, with what sending it needs. Its Debug leaves out
+/// the secret.
+#[derive(Clone, Queryable)]
+pub struct Claimed {
+    pub id: String,
+    pub subscription_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    /// Counts this attempt.
+    pub attempts: i64,
+    pub url: String,
+    pub secret: String,
+    pub body: String,
+}
+
+impl std::fmt::Debug for Claimed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claimed")
+            .field("id", &self.id)
+            .field("subscription_id", &self.subscription_id)
+            .field("event_id", &self.event_id)
+            .field("event_type", &self.event_type)
+            .field("attempts", &self.attempts)
+            .field("secret", &"***")
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// The due deliveries an instance may attempt now: pending, due, not under a live lease,
+/// of a live subscription, and the oldest pending delivery of their subject to their
+/// subscription (an older one still pending — due later, or being attempted — holds the
+/// newer ones back; a dead one does not).
+fn due_sql(placeholder: impl Fn(usize) -> String, lock: &str) -> String {
+    format!(
+        "SELECT d.id AS id FROM webhook_deliveries d \
+         JOIN webhook_subscriptions s ON s.id = d.subscription_id \
+         WHERE d.status = 'pending' AND d.next_attempt_at <= {now1} \
+           AND (d.lease_until IS NULL OR d.lease_until <= {now2}) \
+           AND s.deleted_at IS NULL \
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o \
+               WHERE o.subscription_id = d.subscription_id AND o.subject = d.subject \
+                 AND o.status = 'pending' AND o.subject_seq < d.subject_seq) \
+         ORDER BY d.next_attempt_at, d.id LIMIT {limit}{lock}",
+        now1 = placeholder(1),
+        now2 = placeholder(2),
+        limit = placeholder(3),
+    )
+}
+
+/// Claims up to `limit` due deliveries for one attempt each: sets their lease (until
+/// `lease_until`, owned by `owner`) and counts the attempt. Call in a write transaction.
+pub fn claim(
+    conn: &mut DbConnection,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Claimed>, StoreError> {
+    let now = now.naive_utc();
+    let rows: Vec<IdRow> = match conn {
+        DbConnection::Pg(c) => diesel::sql_query(due_sql(|i| format!("${i}"), " FOR UPDATE OF d SKIP LOCKED"))
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c)?,
+        DbConnection::Sqlite(c) => diesel::sql_query(due_sql(|_| "?".to_owned(), ""))
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c)?,
+    };
+    let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
+        .set((
+            webhook_deliveries::lease_until.eq(Some(lease_until.naive_utc())),
+            webhook_deliveries::lease_owner.eq(Some(owner)),
+            webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
+        ))
+        .execute(conn)?;
+    Ok(webhook_deliveries::table
+        .inner_join(webhook_subscriptions::table)
+        .inner_join(outbox_events::table)
+        .filter(webhook_deliveries::id.eq_any(&ids))
+        .order((webhook_deliveries::next_attempt_at, webhook_deliveries::id))
+        .select((
+            webhook_deliveries::id,
+            webhook_deliveries::subscription_id,
+            webhook_deliveries::event_id,
+            webhook_deliveries::event_type,
+            webhook_deliveries::attempts,
+            webhook_subscriptions::url,
+            webhook_subscriptions::secret,
+            outbox_events::body,
+        ))
+        .load::<Claimed>(conn)?)
+}
+
+/// How an attempt ended, as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Delivered {
+        status_code: i64,
+    },
+    /// Failed; tried again at `next_attempt_at`.
+    Retry {
+        error: String,
+        status_code: Option<i64>,
+        next_attempt_at: DateTime<Utc>,
+    },
+    /// Failed for the last time.
+    Dead {
+        error: String,
+        status_code: Option<i64>,
+    },
+}
+
+/// Records an attempt's outcome, if the claim still holds (`false`: the lease ran out and
+/// another instance may have claimed the delivery since; its record wins).
+pub fn finish(
+    conn: &mut DbConnection,
+    id: &str,
+    owner: &str,
+    outcome: &Outcome,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let target = webhook_deliveries::table
+        .find(id)
+        .filter(webhook_deliveries::lease_owner.eq(owner))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()));
+    let released =
+        (webhook_deliveries::lease_until.eq(None::<NaiveDateTime>), webhook_deliveries::lease_owner.eq(None::<String>));
+    let n = match outcome {
+        Outcome::Delivered { status_code } => diesel::update(target)
+            .set((
+                released,
+                webhook_deliveries::status.eq(DeliveryStatus::Delivered.as_str()),
+                webhook_deliveries::delivered_at.eq(Some(at.naive_utc())),
+                webhook_deliveries::last_status_code.eq(Some(*status_code)),
+                webhook_deliveries::last_error.eq(None::<String>),
+            ))
+            .execute(conn)?,
+        Outcome::Retry { error, status_code, next_attempt_at } => diesel::update(target)
+            .set((
+                released,
+                webhook_deliveries::next_attempt_at.eq(next_attempt_at.naive_utc()),
+                webhook_deliveries::last_status_code.eq(*status_code),
+                webhook_deliveries::last_error.eq(Some(error)),
+            ))
+            .execute(conn)?,
+        Outcome::Dead { error, status_code } => diesel::update(target)
+            .set((
+                released,
+                webhook_deliveries::status.eq(DeliveryStatus::Dead.as_str()),
+                webhook_deliveries::last_status_code.eq(*status_code),
+                webhook_deliveries::last_error.eq(Some(error)),
+            ))
+            .execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
+/// Gives claims back unattempted (a stopping instance): due now, for any instance.
+pub fn release(conn: &mut DbConnection, ids: &[String], owner: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq_any(ids))
+            .filter(webhook_deliveries::lease_owner.eq(owner))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
+    )
+    .set((
+        webhook_deliveries::lease_until.eq(None::<NaiveDateTime>),
+        webhook_deliveries::lease_owner.eq(None::<String>),
+        webhook_deliveries::next_attempt_at.eq(at.naive_utc()),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Whether any delivery may be due now: a cheap read before a claim's write transaction.
+pub fn any_due(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let now = now.naive_utc();
+    let found = webhook_deliveries::table
+        .inner_join(webhook_subscriptions::table)
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_deliveries::next_attempt_at.le(now))
+        .filter(webhook_deliveries::lease_until.is_null().or(webhook_deliveries::lease_until.le(now)))
+        .filter(webhook_subscriptions::deleted_at.is_null())
+        .select(webhook_deliveries::id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// The queue's state: pending deliveries, the creation time of the oldest, dead letters.
+pub fn queue(conn: &mut DbConnection) -> Result<(i64, Option<DateTime<Utc>>, i64), StoreError> {
+    let (pending, oldest): (i64, Option<NaiveDateTime>) = webhook_deliveries::table
+        .inner_join(webhook_subscriptions::table)
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_subscriptions::deleted_at.is_null())
+        .select((count_star(), min(webhook_deliveries::created_at)))
+        .first(conn)?;
+    let dead: i64 = webhook_deliveries::table
+        .inner_join(webhook_subscriptions::table)
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Dead.as_str()))
+        .filter(webhook_subscriptions::deleted_at.is_null())
+        .select(count_star())
+        .first(conn)?;
+    Ok((pending, oldest.map(to_utc), dead))
+}
