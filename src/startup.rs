@@ -88,12 +88,14 @@ impl Application {
             tokens: std::sync::Arc::new(TokenCache::new(token_ttl)),
             deliveries: deliveries.clone(),
         });
+        let docs = web::Data::new(api::docs::ApiDocs::generate());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::<middleware::RequestSpan>::new())
                 .wrap(from_fn(middleware::request_id))
                 .app_data(state.clone())
+                .app_data(docs.clone())
                 .app_data(native::json_config(max_body))
                 .app_data(native::query_config())
                 .app_data(native::path_config())

@@ -2,8 +2,10 @@
 //! to service calls and service results back; no business rule lives here.
 
 pub mod console;
+pub mod docs;
 pub mod middleware;
 pub mod native;
+pub mod openapi;
 pub mod ops;
 pub mod scim;
 
@@ -38,10 +40,23 @@ pub fn bearer(req: &HttpRequest) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Mounts every surface.
+/// Mounts every surface. The OpenAPI documents are collected from the same two functions.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    ops::configure(cfg);
+    // The Setup console is HTML for people: not part of the OpenAPI documents.
     console::configure(cfg);
+    let mut cfg = utoipa_actix_web::service_config::ServiceConfig::new(cfg);
+    configure_scim(&mut cfg);
+    configure_native(&mut cfg);
+}
+
+/// What `openapi/native.json` describes: operations, the docs, and `/api/v1`.
+pub fn configure_native(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    ops::configure(cfg);
+    docs::configure(cfg);
+    cfg.service(utoipa_actix_web::scope("/api/v1").configure(native::configure));
+}
+
+/// What `openapi/scim.json` describes: `/scim/v2`.
+pub fn configure_scim(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     scim::configure(cfg);
-    cfg.service(web::scope("/api/v1").configure(native::configure));
 }

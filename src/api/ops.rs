@@ -1,25 +1,61 @@
 //! Operations: liveness and readiness.
 
 use actix_web::{HttpResponse, web};
+use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::AppState;
+use super::native::problem::{Forbidden, Problem, Unauthorized};
 use super::native::{ApiError, Caller};
+use super::openapi::{self, Endpoint};
 use crate::policy::access::Surface;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(Endpoint::new(openapi::resource, __path_healthz, healthz))
+        .service(Endpoint::new(openapi::resource, __path_readyz, readyz))
+        .service(Endpoint::new(openapi::resource, __path_metrics, metrics));
 }
 
-/// Liveness: the process answers. No authentication.
-async fn healthz() -> HttpResponse {
+/// The body of `/healthz` and `/readyz`.
+#[derive(Serialize, ToSchema)]
+struct Status {
+    #[schema(example = "ok")]
+    status: String,
+}
+
+/// Liveness: the process answers
+///
+/// No authentication.
+#[utoipa::path(
+    get,
+    operation_id = "healthz",
+    path = "/healthz",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "The process answers", body = Status, example = json!({"status": "ok"})))
+)]
+pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the database answers and every migration is applied; 503 otherwise.
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+/// Readiness: the database answers and every migration is applied
+///
+/// 503 otherwise. No authentication (load balancers and orchestrators probe it).
+#[utoipa::path(
+    get,
+    operation_id = "readyz",
+    path = "/readyz",
+    tag = "operations",
+    security(()),
+    responses(
+        (status = 200, description = "Ready to serve", body = Status, example = json!({"status": "ready"})),
+        (status = 503, description = "`not_ready`: the database is unreachable or not migrated", body = Problem,
+            content_type = "application/problem+json")
+    )
+)]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.db.ready().await {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Err(e) => {
@@ -35,8 +71,23 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus text format (admin token). Pool gauges are read at scrape time.
-async fn metrics(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+/// Metrics in the Prometheus text format (admin token)
+///
+/// Requests and latency by route and status, DB pool usage, license pools, SCIM operations,
+/// policy rejections, webhook deliveries. Pool gauges are read at scrape time.
+#[utoipa::path(
+    get,
+    operation_id = "metrics",
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The Prometheus text exposition format", content_type = "text/plain", body = String,
+            example = "# HELP scimgate_license_used Licenses in use per pool\n# TYPE scimgate_license_used gauge\nscimgate_license_used{license=\"customer_community\"} 1\n"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
+pub async fn metrics(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.may(Surface::NativeAdmin)?;
     let m = &state.metrics;
     let (writer, reader) = state.db.pool_state();

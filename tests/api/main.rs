@@ -9,6 +9,7 @@ mod directory;
 mod events;
 mod helpers;
 mod input;
+mod openapi;
 mod ops;
 mod scim;
 mod scim_fixtures;

@@ -5,6 +5,9 @@ use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
 use super::dto::*;
+use super::problem::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unprocessable, UnsupportedMediaType,
+};
 use super::users::{contact_draft, parse_license};
 use super::{ApiError, Caller, page, user_response};
 use crate::api::AppState;
@@ -24,6 +27,31 @@ fn list<T, R: From<T> + serde::Serialize>(p: crate::service::Page<T>) -> HttpRes
         .json(ListResponse { items: p.items.into_iter().map(R::from).collect::<Vec<R>>(), next_cursor: p.next_cursor })
 }
 
+/// Create a token (admin)
+///
+/// The secret is in the response, this once; only its hash is kept.
+#[utoipa::path(
+    post,
+    operation_id = "createToken",
+    path = "/tokens",
+    tag = "tokens",
+    request_body(content = CreateTokenRequest, examples(
+        ("delegated admin" = (summary = "A delegated admin for one account",
+            value = json!({"name": "acme-admin", "role": "delegated_admin", "accountIds": ["0190f3a2-7c1e-7d51-a8a8-5d0f6c1b2e10"]}))),
+        ("registration" = (summary = "A registration token bound to a site",
+            value = json!({"name": "portal", "role": "registration", "siteId": "0190f3a2-6a0d-7e4f-8b1c-2d3e4f5a6b7c"}))),
+        ("scim" = (summary = "A SCIM token for an IdP", value = json!({"name": "entra", "role": "scim"})))
+    )),
+    responses(
+        (status = 201, description = "The token, with its secret", body = CreatedTokenResponse, links(("revokeToken" = (operation_id = "revokeToken", parameters(("id" = "$response.body#/id")))))),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 pub async fn create_token(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateTokenRequest>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let b = body.into_inner();
@@ -47,6 +75,18 @@ pub async fn create_token(state: web::Data<AppState>, caller: Caller, body: web:
     }))
 }
 
+/// List tokens (admin), never their secrets
+#[utoipa::path(
+    get,
+    operation_id = "listTokens",
+    path = "/tokens",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "Every token", body = ListResponse<TokenResponse>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 pub async fn list_tokens(state: web::Data<AppState>, caller: Caller) -> Res {
     caller.may(Surface::NativeAdmin)?;
     let items = auth::list(&state.db).await?;
@@ -54,6 +94,22 @@ pub async fn list_tokens(state: web::Data<AppState>, caller: Caller) -> Res {
         .json(ListResponse { items: items.into_iter().map(TokenResponse::from).collect(), next_cursor: None }))
 }
 
+/// Revoke a token (admin)
+///
+/// It gets 401 from then on.
+#[utoipa::path(
+    delete,
+    operation_id = "revokeToken",
+    path = "/tokens/{id}",
+    tag = "tokens",
+    params(("id" = uuid::Uuid, Path, description = "The token's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn revoke_token(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     auth::revoke(&state.db, actor, id.to_string()).await?;
@@ -61,6 +117,23 @@ pub async fn revoke_token(state: web::Data<AppState>, caller: Caller, id: web::P
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Create an account (a customer or partner company)
+#[utoipa::path(
+    post,
+    operation_id = "createAccount",
+    path = "/accounts",
+    tag = "accounts",
+    request_body = CreateAccountRequest,
+    responses(
+        (status = 201, description = "Created", body = AccountResponse, headers(("Location" = String)), links(("getAccount" = (operation_id = "getAccount", parameters(("id" = "$response.body#/id")))))),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 pub async fn create_account(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateAccountRequest>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let account = directory::create_account(&state.db, actor, body.into_inner().name).await?;
@@ -69,6 +142,20 @@ pub async fn create_account(state: web::Data<AppState>, caller: Caller, body: we
         .json(AccountResponse::from(account)))
 }
 
+/// List accounts
+#[utoipa::path(
+    get,
+    operation_id = "listAccounts",
+    path = "/accounts",
+    tag = "accounts",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of accounts", body = ListResponse<AccountResponse>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 pub async fn list_accounts(state: web::Data<AppState>, caller: Caller, q: web::Query<PageQuery>) -> Res {
     caller.may(Surface::NativeAdmin)?;
     let q = q.into_inner();
@@ -76,12 +163,43 @@ pub async fn list_accounts(state: web::Data<AppState>, caller: Caller, q: web::Q
     Ok(list::<_, AccountResponse>(directory::list_accounts(&state.db, cursor, limit).await?))
 }
 
+/// Read an account
+#[utoipa::path(
+    get,
+    operation_id = "getAccount",
+    path = "/accounts/{id}",
+    tag = "accounts",
+    params(("id" = uuid::Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account", body = AccountResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get_account(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
     caller.may(Surface::NativeAdmin)?;
     let account = directory::get_account(&state.db, id.to_string()).await?;
     Ok(HttpResponse::Ok().json(AccountResponse::from(account)))
 }
 
+/// Create a contact under an account
+#[utoipa::path(
+    post,
+    operation_id = "createContact",
+    path = "/contacts",
+    tag = "contacts",
+    request_body = ContactBody,
+    responses(
+        (status = 201, description = "Created", body = ContactResponse, headers(("Location" = String)), links(("getContact" = (operation_id = "getContact", parameters(("id" = "$response.body#/id")))))),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 pub async fn create_contact(state: web::Data<AppState>, caller: Caller, body: web::Json<ContactBody>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let draft = contact_draft(body.into_inner())?;
@@ -91,18 +209,66 @@ pub async fn create_contact(state: web::Data<AppState>, caller: Caller, body: we
         .json(ContactResponse::from(contact)))
 }
 
+/// Read a contact
+#[utoipa::path(
+    get,
+    operation_id = "getContact",
+    path = "/contacts/{id}",
+    tag = "contacts",
+    params(("id" = uuid::Uuid, Path, description = "The contact's id")),
+    responses(
+        (status = 200, description = "The contact", body = ContactResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get_contact(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
     caller.may(Surface::NativeAdmin)?;
     let contact = directory::get_contact(&state.db, id.to_string()).await?;
     Ok(HttpResponse::Ok().json(ContactResponse::from(contact)))
 }
 
+/// The four license pools: capacity (null: unlimited), used, available
+#[utoipa::path(
+    get,
+    operation_id = "listLicenses",
+    path = "/licenses",
+    tag = "licenses",
+    responses(
+        (status = 200, description = "Every pool", body = LicensesResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 pub async fn list_licenses(state: web::Data<AppState>, caller: Caller) -> Res {
     caller.may(Surface::NativeAdmin)?;
     let pools = licenses::list(&state.db).await?;
     Ok(HttpResponse::Ok().json(LicensesResponse { items: pools.into_iter().map(LicenseResponse::from).collect() }))
 }
 
+/// Set a pool's capacity (admin)
+///
+/// `null` makes it unlimited. Below the licenses in use: `409 capacity_below_used`.
+#[utoipa::path(
+    put,
+    operation_id = "setCapacity",
+    path = "/licenses/{license}",
+    tag = "licenses",
+    params(("license" = LicenseName, Path, description = "The license")),
+    request_body = SetCapacityRequest,
+    responses(
+        (status = 200, description = "The pool", body = LicenseResponse),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 pub async fn set_capacity(
     state: web::Data<AppState>,
     caller: Caller,
@@ -119,6 +285,26 @@ pub async fn set_capacity(
     Ok(HttpResponse::Ok().json(LicenseResponse::from(pool)))
 }
 
+/// Create a site (portal)
+///
+/// `selfRegistration: true` lets registration tokens bound to it register contactless users.
+#[utoipa::path(
+    post,
+    operation_id = "createSite",
+    path = "/sites",
+    tag = "sites",
+    request_body = CreateSiteRequest,
+    responses(
+        (status = 201, description = "Created", body = SiteResponse, headers(("Location" = String)), links(("getSite" = (operation_id = "getSite", parameters(("id" = "$response.body#/id")))), ("listSiteMembers" = (operation_id = "listSiteMembers", parameters(("id" = "$response.body#/id")))), ("register" = (operation_id = "register", parameters(("id" = "$response.body#/id")))))),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+    )
+)]
 pub async fn create_site(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateSiteRequest>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let b = body.into_inner();
@@ -128,6 +314,20 @@ pub async fn create_site(state: web::Data<AppState>, caller: Caller, body: web::
         .json(SiteResponse::from(site)))
 }
 
+/// List sites
+#[utoipa::path(
+    get,
+    operation_id = "listSites",
+    path = "/sites",
+    tag = "sites",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of sites", body = ListResponse<SiteResponse>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 pub async fn list_sites(state: web::Data<AppState>, caller: Caller, q: web::Query<PageQuery>) -> Res {
     caller.may(Surface::NativeAdmin)?;
     let q = q.into_inner();
@@ -135,11 +335,42 @@ pub async fn list_sites(state: web::Data<AppState>, caller: Caller, q: web::Quer
     Ok(list::<_, SiteResponse>(sites::list(&state.db, cursor, limit).await?))
 }
 
+/// Read a site
+#[utoipa::path(
+    get,
+    operation_id = "getSite",
+    path = "/sites/{id}",
+    tag = "sites",
+    params(("id" = uuid::Uuid, Path, description = "The site's id")),
+    responses(
+        (status = 200, description = "The site", body = SiteResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get_site(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
     caller.may(Surface::NativeAdmin)?;
     Ok(HttpResponse::Ok().json(SiteResponse::from(sites::get(&state.db, id.to_string()).await?)))
 }
 
+/// The site's members
+///
+/// Contactless or not: same access for everyone.
+#[utoipa::path(
+    get,
+    operation_id = "listSiteMembers",
+    path = "/sites/{id}/members",
+    tag = "sites",
+    params(("id" = uuid::Uuid, Path, description = "The site's id"), PageQuery),
+    responses(
+        (status = 200, description = "One page of members", body = ListResponse<UserResponse>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn site_members(
     state: web::Data<AppState>,
     caller: Caller,
@@ -152,6 +383,20 @@ pub async fn site_members(
     Ok(list::<_, UserResponse>(sites::members(&state.db, id.to_string(), cursor, limit).await?))
 }
 
+/// Make a user a member of the site (idempotent)
+#[utoipa::path(
+    put,
+    operation_id = "addSiteMember",
+    path = "/sites/{id}/members/{user_id}",
+    tag = "sites",
+    params(("id" = uuid::Uuid, Path, description = "The site's id"), ("user_id" = uuid::Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "The user is a member"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn add_member(state: web::Data<AppState>, caller: Caller, path: web::Path<(Uuid, Uuid)>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let (site, user) = path.into_inner();
@@ -159,6 +404,20 @@ pub async fn add_member(state: web::Data<AppState>, caller: Caller, path: web::P
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Remove a user from the site (idempotent)
+#[utoipa::path(
+    delete,
+    operation_id = "removeSiteMember",
+    path = "/sites/{id}/members/{user_id}",
+    tag = "sites",
+    params(("id" = uuid::Uuid, Path, description = "The site's id"), ("user_id" = uuid::Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "The user is not a member"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn remove_member(state: web::Data<AppState>, caller: Caller, path: web::Path<(Uuid, Uuid)>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let (site, user) = path.into_inner();
@@ -166,6 +425,37 @@ pub async fn remove_member(state: web::Data<AppState>, caller: Caller, path: web
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Self-registration on a site
+///
+/// With a `registration` token bound to the site. Creates a **contactless** `external_identity` user (`origin: self_registration`), member of the
+/// site. A site without self-registration: `403 self_registration_disabled`.
+#[utoipa::path(
+    post,
+    operation_id = "register",
+    path = "/sites/{id}/register",
+    tag = "sites",
+    params(("id" = uuid::Uuid, Path, description = "The site's id")),
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "The new contactless user", body = UserResponse,
+            headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String)),
+            links(("getUser" = (operation_id = "getUser", parameters(("id" = "$response.body#/id")))), ("updateUser" = (operation_id = "updateUser", parameters(("id" = "$response.body#/id")))), ("upgradeUser" = (operation_id = "upgradeUser", parameters(("id" = "$response.body#/id")))), ("downgradeUser" = (operation_id = "downgradeUser", parameters(("id" = "$response.body#/id")))), ("assignContact" = (operation_id = "assignContact", parameters(("id" = "$response.body#/id")))), ("loginAs" = (operation_id = "loginAs", parameters(("id" = "$response.body#/id")))), ("deleteUser" = (operation_id = "deleteUser", parameters(("id" = "$response.body#/id"))))),
+            example = json!({"id": "0190f3a2-9b40-7c12-b6a1-3c9d2f5e8a01", "userName": "ana@example.com",
+                "externalId": null, "email": "ana@example.com", "firstName": null, "lastName": null,
+                "displayName": null, "active": true, "license": "external_identity", "contactId": null,
+                "accountId": null, "contactless": true, "origin": "self_registration",
+                "siteIds": ["0190f3a2-6a0d-7e4f-8b1c-2d3e4f5a6b7c"], "createdAt": "2025-01-15T09:30:00.123456Z",
+                "updatedAt": "2025-01-15T09:30:00.123456Z", "version": 1})),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 pub async fn register(
     state: web::Data<AppState>,
     caller: Caller,
@@ -185,6 +475,22 @@ pub async fn register(
     Ok(user_response(StatusCode::CREATED, user))
 }
 
+/// The audit trail, newest first
+///
+/// Every mutation with its actor and before/after.
+#[utoipa::path(
+    get,
+    operation_id = "listAudit",
+    path = "/audit",
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "One page of events", body = ListResponse<AuditEventResponse>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 pub async fn audit(state: web::Data<AppState>, caller: Caller, q: web::Query<AuditQuery>) -> Res {
     caller.may(Surface::NativeAdmin)?;
     let q = q.into_inner();

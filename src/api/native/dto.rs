@@ -1,11 +1,53 @@
 //! Request and response bodies of the native API (JSON, camelCase). Requests reject
 //! unknown fields: a misspelt field must not be silently dropped.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use crate::domain::{Account, AuditEvent, Contact, LicensePool, Site, TokenInfo, User};
+use crate::domain::{Account, AuditEvent, Contact, License, LicensePool, Origin, Role, Site, TokenInfo, User};
+
+/// OpenAPI string enums taken from the domain's own lists, so they cannot drift.
+macro_rules! string_enum {
+    ($name:ident, $values:expr, $doc:literal) => {
+        #[doc = $doc]
+        pub struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some($values.into_iter().map(|v| v.as_str())))
+                    .description(Some($doc))
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($name))
+            }
+        }
+    };
+}
+
+string_enum!(
+    LicenseName,
+    License::ALL,
+    "A license: `external_identity` (the contactless-capable one) or one of the community licenses \
+     `customer_community`, `customer_community_plus`, `partner_community` (they need a contact)."
+);
+string_enum!(RoleName, Role::ALL, "A token's role (see the role table).");
+string_enum!(
+    OriginName,
+    [Origin::Native, Origin::Scim, Origin::SelfRegistration],
+    "Where a user came from: the native API, SCIM, or self-registration on a site."
+);
 
 /// Tells a present `null` (`Some(None)`) from an absent field (`None`).
 fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -16,143 +58,235 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+/// A new contact, under an existing account.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"accountId": "0190f3a2-7c1e-7d51-a8a8-5d0f6c1b2e10", "firstName": "Ana",
+    "lastName": "Ruiz", "email": "ana@example.com", "phone": "+34 600 000 000"}))]
 pub struct ContactBody {
+    /// The account (customer or partner company) the contact belongs to.
+    #[schema(format = Uuid)]
     pub account_id: String,
+    #[schema(min_length = 1, max_length = 256)]
     pub first_name: String,
+    #[schema(min_length = 1, max_length = 256)]
     pub last_name: String,
+    #[schema(format = Email)]
     pub email: String,
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A new user. Neither `contactId` nor `contact`: a contactless user (license
+/// `external_identity`). `contactId` links an existing contact; `contact` creates one.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUserRequest {
+    /// Unique, compared case-insensitively; no leading or trailing white space.
+    #[schema(min_length = 1, max_length = 256)]
     pub user_name: String,
+    /// The primary email address.
+    #[schema(format = Email)]
     pub email: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub display_name: Option<String>,
     pub external_id: Option<String>,
+    /// Default `true`.
     pub active: Option<bool>,
+    /// Default `external_identity`; a community license needs a contact (`422 contact_required`)
+    /// and a license left in its pool (`409 license_unavailable`).
+    #[schema(value_type = Option<LicenseName>)]
     pub license: Option<String>,
+    /// An existing contact (not linked to another user: `409 contact_in_use`).
+    #[schema(format = Uuid)]
     pub contact_id: Option<String>,
     pub contact: Option<ContactBody>,
+    /// Sites the user becomes a member of.
+    #[schema(value_type = Option<Vec<uuid::Uuid>>)]
     pub site_ids: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Profile changes: absent fields stay, `null` clears a nullable field.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"active": false}))]
 pub struct PatchUserRequest {
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
     pub user_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String, format = Email)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     pub first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     pub last_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     pub display_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     pub external_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = bool)]
     pub active: Option<Option<bool>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The contact to link: `contactId` (existing) or `contact` (new), exactly one.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetContactRequest {
+    #[schema(format = Uuid)]
     pub contact_id: Option<String>,
     pub contact: Option<ContactBody>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The community license to upgrade to.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"license": "customer_community"}))]
 pub struct UpgradeRequest {
+    #[schema(value_type = LicenseName)]
     pub license: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// Which users to downgrade: `userIds` (else every community-license user the token
+/// manages), narrowed to inactive ones with `inactiveOnly`; `dryRun` only reports.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkDowngradeRequest {
+    #[schema(value_type = Option<Vec<uuid::Uuid>>)]
     pub user_ids: Option<Vec<String>>,
     pub inactive_only: Option<bool>,
     pub dry_run: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListUsersQuery {
+    /// Only contactless (`true`) or only contact-backed (`false`) users.
     pub contactless: Option<bool>,
+    #[param(value_type = Option<LicenseName>)]
     pub license: Option<String>,
+    /// The account of the users' contacts.
+    #[param(format = Uuid)]
     pub account_id: Option<String>,
+    /// Members of this site.
+    #[param(format = Uuid)]
     pub site_id: Option<String>,
     pub active: Option<bool>,
+    /// Exact userName, compared case-insensitively.
     pub user_name: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// The `nextCursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// The `nextCursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Events about this resource (a user, contact, account, site, token or license).
     pub target_id: Option<String>,
+    /// Events of this action, e.g. `user.downgraded`.
     pub action: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// The `nextCursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "Acme"}))]
 pub struct CreateAccountRequest {
+    #[schema(min_length = 1, max_length = 256)]
     pub name: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// The pool's capacity: a number, or `null` for unlimited (required).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"capacity": 100}))]
 pub struct SetCapacityRequest {
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>, required = true, minimum = 0)]
     pub capacity: Option<Option<i64>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A new token. `accountIds` scopes a `delegated_admin`; for a `scim` token its one entry is
+/// the default account of the contacts SCIM creates; `siteId` binds a `registration` token.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "acme-admin", "role": "delegated_admin",
+    "accountIds": ["0190f3a2-7c1e-7d51-a8a8-5d0f6c1b2e10"]}))]
 pub struct CreateTokenRequest {
     pub name: String,
+    #[schema(value_type = RoleName)]
     pub role: String,
+    #[schema(value_type = Option<Vec<uuid::Uuid>>)]
     pub account_ids: Option<Vec<String>>,
+    #[schema(format = Uuid)]
     pub site_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "Partner portal", "urlPathPrefix": "partners", "selfRegistration": true}))]
 pub struct CreateSiteRequest {
+    #[schema(min_length = 1, max_length = 256)]
     pub name: String,
+    /// Unique among sites (`409 site_prefix_taken`).
+    #[schema(pattern = "^[a-z0-9_-]{1,64}$")]
     pub url_path_prefix: String,
+    /// Default `false`.
     pub self_registration: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A self-registration: becomes a contactless `external_identity` user, member of the site.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"userName": "ana@example.com", "email": "ana@example.com"}))]
 pub struct RegisterRequest {
+    #[schema(min_length = 1, max_length = 256)]
     pub user_name: String,
+    #[schema(format = Email)]
     pub email: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A user. `contactless` users have no contact (`contactId` and `accountId` null) and hold
+/// `external_identity`. The same `id` names the user over SCIM.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "0190f3a2-9b40-7c12-b6a1-3c9d2f5e8a01", "userName": "ana@example.com",
+    "externalId": null, "email": "ana@example.com", "firstName": "Ana", "lastName": "Ruiz", "displayName": null,
+    "active": true, "license": "external_identity", "contactId": null, "accountId": null, "contactless": true,
+    "origin": "native", "siteIds": [], "createdAt": "2025-01-15T09:30:00.123456Z",
+    "updatedAt": "2025-01-15T09:30:00.123456Z", "version": 1}))]
 pub struct UserResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub user_name: String,
     pub external_id: Option<String>,
@@ -161,14 +295,21 @@ pub struct UserResponse {
     pub last_name: Option<String>,
     pub display_name: Option<String>,
     pub active: bool,
+    #[schema(value_type = LicenseName)]
     pub license: &'static str,
+    #[schema(format = Uuid)]
     pub contact_id: Option<String>,
+    /// The account of the user's contact; null for a contactless user.
+    #[schema(format = Uuid)]
     pub account_id: Option<String>,
     pub contactless: bool,
+    #[schema(value_type = OriginName)]
     pub origin: &'static str,
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub site_ids: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Increases with every change; the `ETag` is `W/"version"`.
     pub version: i64,
 }
 
@@ -196,16 +337,20 @@ impl From<User> for UserResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+/// One page: follow `nextCursor` (null on the last page) with `?cursor=`.
 pub struct ListResponse<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "0190f3a2-7c1e-7d51-a8a8-5d0f6c1b2e10", "name": "Acme",
+    "createdAt": "2025-01-15T09:30:00.123456Z"}))]
 pub struct AccountResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
     pub created_at: DateTime<Utc>,
@@ -217,10 +362,12 @@ impl From<Account> for AccountResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactResponse {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub account_id: String,
     pub first_name: String,
     pub last_name: String,
@@ -245,9 +392,12 @@ impl From<Contact> for ContactResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+/// A license pool; `capacity` and `available` are null when unlimited.
+#[schema(example = json!({"license": "customer_community", "capacity": 100, "used": 1, "available": 99}))]
 pub struct LicenseResponse {
+    #[schema(value_type = LicenseName)]
     pub license: &'static str,
     pub capacity: Option<i64>,
     pub used: i64,
@@ -260,28 +410,37 @@ impl From<LicensePool> for LicenseResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LicensesResponse {
     pub items: Vec<LicenseResponse>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+/// A new token; `token` is the secret, shown this once.
 pub struct CreatedTokenResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
+    #[schema(value_type = RoleName)]
     pub role: &'static str,
+    #[schema(example = "sgt_3q2x…")]
     pub token: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+/// A token, without its secret.
 pub struct TokenResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
+    #[schema(value_type = RoleName)]
     pub role: &'static str,
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub account_ids: Vec<String>,
+    #[schema(format = Uuid)]
     pub site_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -301,9 +460,10 @@ impl From<TokenInfo> for TokenResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SiteResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
     pub url_path_prefix: String,
@@ -323,15 +483,19 @@ impl From<Site> for SiteResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+/// One audited mutation.
 pub struct AuditEventResponse {
     pub id: String,
     pub at: DateTime<Utc>,
+    /// Who: the token's name and role, or `cli`.
     pub actor: String,
+    /// What, e.g. `user.created`, `user.upgraded`, `user.downgraded`.
     pub action: String,
     pub target_type: String,
     pub target_id: String,
+    /// Before/after of the changed fields.
     pub details: Value,
 }
 
@@ -349,31 +513,40 @@ impl From<AuditEvent> for AuditEventResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+/// A user the bulk downgrade left alone, and why (a problem code).
 pub struct SkippedResponse {
     pub id: String,
+    /// `not_found`, `already_contactless`, `active` (with `inactiveOnly`), or the policy code
+    /// that refused it (`delegated_admin_forbidden`, `out_of_scope`).
+    #[schema(example = "already_contactless")]
     pub code: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+/// What a bulk downgrade did (or, with `dryRun`, would do).
+#[schema(example = json!({"downgraded": ["0190f3a2-9b40-7c12-b6a1-3c9d2f5e8a01"], "skipped": [], "dryRun": false}))]
 pub struct BulkDowngradeResponse {
     pub downgraded: Vec<String>,
     pub skipped: Vec<SkippedResponse>,
     pub dry_run: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+/// A login-as session: use `sessionToken` as the bearer token of `GET /api/v1/session`.
 pub struct LoginAsResponse {
     pub session_token: String,
     pub expires_at: DateTime<Utc>,
+    #[schema(format = Uuid)]
     pub user_id: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+/// Who a login-as session acts as.
 pub struct SessionResponse {
     pub session_id: String,
     pub user_id: String,

@@ -1,6 +1,7 @@
 //! The native REST API under `/api/v1` (JSON, camelCase, problem+json errors).
 
 mod admin;
+pub mod doc;
 pub mod dto;
 pub mod problem;
 mod users;
@@ -12,9 +13,11 @@ use std::pin::Pin;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, error, web};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use problem::ApiError;
 
+use super::openapi::Endpoint;
 use super::{AppState, bearer};
 use crate::domain::{Actor, User};
 use crate::error::ServiceError;
@@ -150,44 +153,35 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found(format!("nothing at {}", req.path())))
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/tokens").route(web::post().to(admin::create_token)).route(web::get().to(admin::list_tokens)),
-    )
-    .service(resource("/tokens/{id}").route(web::delete().to(admin::revoke_token)))
-    .service(
-        resource("/accounts").route(web::post().to(admin::create_account)).route(web::get().to(admin::list_accounts)),
-    )
-    .service(resource("/accounts/{id}").route(web::get().to(admin::get_account)))
-    .service(resource("/contacts").route(web::post().to(admin::create_contact)))
-    .service(resource("/contacts/{id}").route(web::get().to(admin::get_contact)))
-    .service(resource("/licenses").route(web::get().to(admin::list_licenses)))
-    .service(resource("/licenses/{license}").route(web::put().to(admin::set_capacity)))
-    .service(resource("/users").route(web::post().to(users::create)).route(web::get().to(users::list)))
-    .service(resource("/users/downgrade").route(web::post().to(users::bulk_downgrade)))
-    .service(
-        resource("/users/{id}")
-            .route(web::get().to(users::get))
-            .route(web::patch().to(users::update))
-            .route(web::delete().to(users::delete)),
-    )
-    .service(resource("/users/{id}/contact").route(web::put().to(users::assign_contact)))
-    .service(resource("/users/{id}/upgrade").route(web::post().to(users::upgrade)))
-    .service(resource("/users/{id}/downgrade").route(web::post().to(users::downgrade)))
-    .service(resource("/users/{id}/login-as").route(web::post().to(users::login_as)))
-    .service(resource("/session").route(web::get().to(users::session)))
-    .service(resource("/sites").route(web::post().to(admin::create_site)).route(web::get().to(admin::list_sites)))
-    .service(resource("/sites/{id}").route(web::get().to(admin::get_site)))
-    .service(resource("/sites/{id}/members").route(web::get().to(admin::site_members)))
-    .service(
-        resource("/sites/{id}/members/{user_id}")
-            .route(web::put().to(admin::add_member))
-            .route(web::delete().to(admin::remove_member)),
-    )
-    .service(resource("/sites/{id}/register").route(web::post().to(admin::register)))
-    .service(resource("/audit").route(web::get().to(admin::audit)))
-    .service(resource("/webhooks").route(web::post().to(webhooks::create)).route(web::get().to(webhooks::list)))
-    .service(resource("/webhooks/{id}").route(web::get().to(webhooks::get)).route(web::delete().to(webhooks::delete)))
-    .service(resource("/webhooks/{id}/deliveries").route(web::get().to(webhooks::deliveries)))
-    .service(resource("/webhooks/{id}/deliveries/{delivery_id}/retry").route(web::post().to(webhooks::retry)));
+/// The routes of `/api/v1`; each path and method comes from its handler's `#[utoipa::path]`.
+pub fn configure(cfg: &mut ServiceConfig) {
+    use admin::*;
+    use users::*;
+    use webhooks as wh;
+    cfg.service(Endpoint::new(resource, __path_create_token, create_token).op(__path_list_tokens, list_tokens))
+        .service(Endpoint::new(resource, __path_revoke_token, revoke_token))
+        .service(Endpoint::new(resource, __path_create_account, create_account).op(__path_list_accounts, list_accounts))
+        .service(Endpoint::new(resource, __path_get_account, get_account))
+        .service(Endpoint::new(resource, __path_create_contact, create_contact))
+        .service(Endpoint::new(resource, __path_get_contact, get_contact))
+        .service(Endpoint::new(resource, __path_list_licenses, list_licenses))
+        .service(Endpoint::new(resource, __path_set_capacity, set_capacity))
+        .service(Endpoint::new(resource, __path_create, create).op(__path_list, list))
+        .service(Endpoint::new(resource, __path_bulk_downgrade, bulk_downgrade))
+        .service(Endpoint::new(resource, __path_get, get).op(__path_update, update).op(__path_delete, delete))
+        .service(Endpoint::new(resource, __path_assign_contact, assign_contact))
+        .service(Endpoint::new(resource, __path_upgrade, upgrade))
+        .service(Endpoint::new(resource, __path_downgrade, downgrade))
+        .service(Endpoint::new(resource, __path_login_as, login_as))
+        .service(Endpoint::new(resource, __path_session, session))
+        .service(Endpoint::new(resource, __path_create_site, create_site).op(__path_list_sites, list_sites))
+        .service(Endpoint::new(resource, __path_get_site, get_site))
+        .service(Endpoint::new(resource, __path_site_members, site_members))
+        .service(Endpoint::new(resource, __path_add_member, add_member).op(__path_remove_member, remove_member))
+        .service(Endpoint::new(resource, __path_register, register))
+        .service(Endpoint::new(resource, __path_audit, audit))
+        .service(Endpoint::new(resource, wh::__path_create, wh::create).op(wh::__path_list, wh::list))
+        .service(Endpoint::new(resource, wh::__path_get, wh::get).op(wh::__path_delete, wh::delete))
+        .service(Endpoint::new(resource, wh::__path_deliveries, wh::deliveries))
+        .service(Endpoint::new(resource, wh::__path_retry, wh::retry));
 }

@@ -6,6 +6,10 @@ use chrono::Duration;
 use uuid::Uuid;
 
 use super::dto::*;
+use super::problem::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, Problem, Unauthorized,
+    Unprocessable, UnsupportedMediaType,
+};
 use super::{ApiError, Caller, body_id, if_match, page, user_response};
 use crate::api::{AppState, bearer};
 use crate::domain::{ContactDraft, Email, License, Origin, UserName, ValidationError};
@@ -46,6 +50,41 @@ fn contact_spec(contact_id: Option<String>, contact: Option<ContactBody>) -> Res
     }
 }
 
+/// Create a user
+///
+/// Without `contactId` or `contact` the user is **contactless** and holds `external_identity`; with a
+/// contact it may hold a community license (from its pool). A delegated admin must name a contact in
+/// one of its accounts (`403 delegated_admin_forbidden` for a contactless user, `403 out_of_scope`
+/// outside its accounts).
+#[utoipa::path(
+    post,
+    operation_id = "createUser",
+    path = "/users",
+    tag = "users",
+    request_body(content = CreateUserRequest, examples(
+        ("contactless" = (summary = "A contactless user (external_identity, no contact)",
+            value = json!({"userName": "ana@example.com", "email": "ana@example.com", "firstName": "Ana", "lastName": "Ruiz"}))),
+        ("new contact" = (summary = "A community user with a new contact under an account",
+            value = json!({"userName": "bo@acme.example", "email": "bo@acme.example", "license": "customer_community",
+                "contact": {"accountId": "0190f3a2-7c1e-7d51-a8a8-5d0f6c1b2e10", "firstName": "Bo", "lastName": "Lind",
+                    "email": "bo@acme.example"}}))),
+        ("existing contact" = (summary = "A partner user linked to an existing contact",
+            value = json!({"userName": "cy@partner.example", "email": "cy@partner.example", "license": "partner_community",
+                "contactId": "0190f3a2-8d2f-7a6b-9c3e-1f2a3b4c5d6e"})))
+    )),
+    responses(
+        (status = 201, description = "Created", body = UserResponse,
+            headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String, description = "The user's URL")),
+            links(("getUser" = (operation_id = "getUser", parameters(("id" = "$response.body#/id")))), ("updateUser" = (operation_id = "updateUser", parameters(("id" = "$response.body#/id")))), ("upgradeUser" = (operation_id = "upgradeUser", parameters(("id" = "$response.body#/id")))), ("downgradeUser" = (operation_id = "downgradeUser", parameters(("id" = "$response.body#/id")))), ("assignContact" = (operation_id = "assignContact", parameters(("id" = "$response.body#/id")))), ("loginAs" = (operation_id = "loginAs", parameters(("id" = "$response.body#/id")))), ("deleteUser" = (operation_id = "deleteUser", parameters(("id" = "$response.body#/id")))))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateUserRequest>) -> Res {
     let actor = caller.may(Surface::NativeUsers)?.clone();
     let b = body.into_inner();
@@ -68,6 +107,21 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<
     Ok(user_response(StatusCode::CREATED, user))
 }
 
+/// List users, filtered, one page at a time (a delegated admin sees its accounts' users)
+#[utoipa::path(
+    get,
+    operation_id = "listUsers",
+    path = "/users",
+    tag = "users",
+    params(ListUsersQuery),
+    responses(
+        (status = 200, description = "One page of users", body = ListResponse<UserResponse>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn list(state: web::Data<AppState>, caller: Caller, q: web::Query<ListUsersQuery>) -> Res {
     let actor = caller.may(Surface::NativeUsers)?.clone();
     let q = q.into_inner();
@@ -97,6 +151,20 @@ pub async fn list(state: web::Data<AppState>, caller: Caller, q: web::Query<List
     }))
 }
 
+/// Read a user
+#[utoipa::path(
+    get,
+    operation_id = "getUser",
+    path = "/users/{id}",
+    tag = "users",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = UserResponse, headers(("ETag" = String, description = "`W/\"version\"`"))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
     let actor = caller.may(Surface::NativeUsers)?.clone();
     let user = svc::get(&state.db, actor, id.to_string()).await?;
@@ -115,6 +183,32 @@ fn nullable_text(field: &str, v: Option<Option<String>>) -> Result<Option<Option
     v.map(|inner| profile_text(field, inner.as_deref())).transpose().map_err(invalid)
 }
 
+/// Change a user's profile or active flag
+///
+/// Absent fields stay; `null` clears a nullable one. With `If-Match`, a stale version gets 412.
+#[utoipa::path(
+    patch,
+    operation_id = "updateUser",
+    path = "/users/{id}",
+    tag = "users",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The user's id"),
+        ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the user's ETag), or `*`"),
+    ),
+    request_body = PatchUserRequest,
+    responses(
+        (status = 200, description = "The updated user", body = UserResponse, headers(("ETag" = String, description = "`W/\"version\"`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
@@ -137,12 +231,58 @@ pub async fn update(
     Ok(user_response(StatusCode::OK, user))
 }
 
+/// Delete a user; its license returns to its pool (the contact stays)
+#[utoipa::path(
+    delete,
+    operation_id = "deleteUser",
+    path = "/users/{id}",
+    tag = "users",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The user's id"),
+        ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the user's ETag), or `*`"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+    )
+)]
 pub async fn delete(state: web::Data<AppState>, caller: Caller, req: HttpRequest, id: web::Path<Uuid>) -> Res {
     let actor = caller.may(Surface::NativeUsers)?.clone();
     svc::delete(&state.db, actor, id.to_string(), if_match(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Link a contact to the user
+///
+/// An existing one by `contactId`, or a new one from `contact`. The license is unchanged: upgrade afterwards.
+#[utoipa::path(
+    put,
+    operation_id = "assignContact",
+    path = "/users/{id}/contact",
+    tag = "users",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    request_body(content = SetContactRequest, examples(
+        ("new contact" = (summary = "Create the contact under an account",
+            value = json!({"contact": {"accountId": "0190f3a2-7c1e-7d51-a8a8-5d0f6c1b2e10", "firstName": "Ana",
+                "lastName": "Ruiz", "email": "ana@example.com"}}))),
+        ("existing contact" = (summary = "Link an existing contact",
+            value = json!({"contactId": "0190f3a2-8d2f-7a6b-9c3e-1f2a3b4c5d6e"})))
+    )),
+    responses(
+        (status = 200, description = "The user, now contact-backed", body = UserResponse, headers(("ETag" = String, description = "`W/\"version\"`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn assign_contact(
     state: web::Data<AppState>,
     caller: Caller,
@@ -157,6 +297,42 @@ pub async fn assign_contact(
     Ok(user_response(StatusCode::OK, user))
 }
 
+/// Upgrade to a community license
+///
+/// A contactless user needs a contact first (`422 contact_required`: `PUT /api/v1/users/{id}/contact`);
+/// the license comes from its pool (`409 license_unavailable` when full); `external_identity` is not an
+/// upgrade (`422 invalid_license`: downgrade instead). Upgrading to the license the user holds is a
+/// no-op.
+#[utoipa::path(
+    post,
+    operation_id = "upgradeUser",
+    path = "/users/{id}/upgrade",
+    tag = "users",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    request_body(content = UpgradeRequest, example = json!({"license": "customer_community"})),
+    responses(
+        (status = 200, description = "The upgraded user", body = UserResponse,
+            headers(("ETag" = String, description = "`W/\"version\"`")),
+            example = json!({"id": "0190f3a2-9b40-7c12-b6a1-3c9d2f5e8a01", "userName": "ana@example.com",
+                "externalId": null, "email": "ana@example.com", "firstName": "Ana", "lastName": "Ruiz",
+                "displayName": null, "active": true, "license": "customer_community",
+                "contactId": "0190f3a2-8d2f-7a6b-9c3e-1f2a3b4c5d6e", "accountId": "0190f3a2-7c1e-7d51-a8a8-5d0f6c1b2e10",
+                "contactless": false, "origin": "self_registration", "siteIds": ["0190f3a2-6a0d-7e4f-8b1c-2d3e4f5a6b7c"],
+                "createdAt": "2025-01-15T09:30:00.123456Z", "updatedAt": "2025-01-16T10:00:00.654321Z", "version": 3})),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`contact_required` (contactless: assign a contact first) or `invalid_license`",
+            body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "urn:scimgate:problem:contact_required", "title": "Contact required", "status": 422,
+                "detail": "upgrading a contactless user to a community license requires a contact: assign one first with PUT /api/v1/users/{id}/contact",
+                "code": "contact_required"})),
+    )
+)]
 pub async fn upgrade(
     state: web::Data<AppState>,
     caller: Caller,
@@ -169,12 +345,65 @@ pub async fn upgrade(
     Ok(user_response(StatusCode::OK, user))
 }
 
+/// Downgrade to contactless
+///
+/// The license becomes `external_identity`, the user is unlinked from its contact (the contact stays)
+/// and the community license returns to its pool. A contactless user is left as it is (a no-op that
+/// succeeds). Delegated admins cannot (`403 delegated_admin_forbidden`: it would make a contactless
+/// user).
+#[utoipa::path(
+    post,
+    operation_id = "downgradeUser",
+    path = "/users/{id}/downgrade",
+    tag = "users",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user, now contactless", body = UserResponse,
+            headers(("ETag" = String, description = "`W/\"version\"`")),
+            example = json!({"id": "0190f3a2-9b40-7c12-b6a1-3c9d2f5e8a01", "userName": "ana@example.com",
+                "externalId": null, "email": "ana@example.com", "firstName": "Ana", "lastName": "Ruiz",
+                "displayName": null, "active": false, "license": "external_identity", "contactId": null,
+                "accountId": null, "contactless": true, "origin": "self_registration",
+                "siteIds": ["0190f3a2-6a0d-7e4f-8b1c-2d3e4f5a6b7c"], "createdAt": "2025-01-15T09:30:00.123456Z",
+                "updatedAt": "2025-02-01T08:00:00.000001Z", "version": 5})),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn downgrade(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
     let actor = caller.may(Surface::NativeUsers)?.clone();
     let user = svc::downgrade(&state.db, actor, id.to_string()).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
+/// Downgrade many users at once (see the single downgrade)
+///
+/// Those named by `userIds`, else every community-license user the token manages; `inactiveOnly` keeps
+/// only inactive ones; `dryRun` reports without changing anything. Users left alone are listed in
+/// `skipped`.
+#[utoipa::path(
+    post,
+    operation_id = "downgradeUsers",
+    path = "/users/downgrade",
+    tag = "users",
+    request_body(content = BulkDowngradeRequest, examples(
+        ("preview inactive" = (summary = "Preview: which inactive community users would be downgraded",
+            value = json!({"inactiveOnly": true, "dryRun": true}))),
+        ("inactive" = (summary = "Downgrade every inactive community user", value = json!({"inactiveOnly": true}))),
+        ("by id" = (summary = "Downgrade named users",
+            value = json!({"userIds": ["0190f3a2-9b40-7c12-b6a1-3c9d2f5e8a01"]})))
+    )),
+    responses(
+        (status = 200, description = "What was (or would be) downgraded", body = BulkDowngradeResponse),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn bulk_downgrade(state: web::Data<AppState>, caller: Caller, body: web::Json<BulkDowngradeRequest>) -> Res {
     let actor = caller.may(Surface::NativeUsers)?.clone();
     let b = body.into_inner();
@@ -190,6 +419,27 @@ pub async fn bulk_downgrade(state: web::Data<AppState>, caller: Caller, body: we
     }))
 }
 
+/// Start a login-as (impersonation) session for the user
+///
+/// Needs a contact (`422 contact_required` for a contactless user).
+#[utoipa::path(
+    post,
+    operation_id = "loginAs",
+    path = "/users/{id}/login-as",
+    tag = "users",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 201, description = "The session", body = LoginAsResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, description = "`contact_required`: the user is contactless", body = Problem,
+            content_type = "application/problem+json",
+            example = json!({"type": "urn:scimgate:problem:contact_required", "title": "Contact required", "status": 422,
+                "detail": "login-as requires a contact and this user is contactless: assign a contact first with PUT /api/v1/users/{id}/contact",
+                "code": "contact_required"})),
+    )
+)]
 pub async fn login_as(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
     let actor = caller.may(Surface::NativeUsers)?.clone();
     let ttl = Duration::seconds(state.settings.auth.login_as_ttl_seconds.clamp(1, 86_400));
@@ -201,7 +451,19 @@ pub async fn login_as(state: web::Data<AppState>, caller: Caller, id: web::Path<
     }))
 }
 
-/// `GET /api/v1/session` with a login-as session token: who the session acts as.
+/// Who a login-as session acts as
+///
+/// Call it with the `sessionToken` as the bearer token.
+#[utoipa::path(
+    get,
+    operation_id = "getSession",
+    path = "/session",
+    tag = "users",
+    responses(
+        (status = 200, description = "The session and its user", body = SessionResponse),
+        (status = 401, response = Unauthorized),
+    )
+)]
 pub async fn session(state: web::Data<AppState>, req: HttpRequest) -> Res {
     let token = bearer(&req).ok_or(ServiceError::Unauthenticated)?.to_owned();
     let (session, user) = svc::use_session(&state.db, token).await?;

@@ -5,9 +5,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::dto::ListResponse;
+use super::problem::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unprocessable, UnsupportedMediaType,
+};
 use super::{ApiError, Caller, page};
 use crate::api::AppState;
 use crate::domain::{Delivery, DeliveryStatus, Subscription};
@@ -16,17 +20,26 @@ use crate::service::webhooks::{self, NewSubscription};
 
 type Res = Result<HttpResponse, ApiError>;
 
-#[derive(Deserialize)]
+/// A webhook subscription. `events` lists event types (`scimgate.user.created`,
+/// `scimgate.user.downgraded`, …) or `["*"]`; `secret` is generated when absent.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"url": "https://hooks.example.com/scimgate",
+    "events": ["scimgate.user.created", "scimgate.user.downgraded"]}))]
 pub struct CreateWebhookRequest {
+    /// An http(s) URL; private, link-local and loopback targets are refused
+    /// (`422 webhook_url_refused`) unless `webhooks.allow_loopback`.
     pub url: String,
     pub events: Vec<String>,
+    /// The HMAC-SHA256 key of the `Scimgate-Signature` header.
     pub secret: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A webhook subscription, without its secret.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub url: String,
     pub events: Vec<String>,
@@ -40,9 +53,10 @@ impl From<Subscription> for WebhookResponse {
 }
 
 /// The answer to a create: the one time the secret is shown.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedWebhookResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub url: String,
     pub events: Vec<String>,
@@ -50,21 +64,31 @@ pub struct CreatedWebhookResponse {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
+    /// `pending`, `delivered` or `dead`.
     pub status: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// The `nextCursor` of the previous page.
+    #[param(format = Uuid)]
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// One delivery of one event to one subscription.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub event_id: String,
     pub event_type: String,
     pub subject: String,
+    /// `pending`, `delivered` or `dead`.
+    #[schema(value_type = String, example = "pending")]
     pub status: &'static str,
     pub attempts: i64,
     pub last_error: Option<String>,
@@ -93,6 +117,31 @@ impl From<Delivery> for DeliveryResponse {
     }
 }
 
+/// Subscribe a webhook (admin)
+///
+/// Every matching event is POSTed to `url` as one CloudEvents 1.0 JSON event
+/// (`application/cloudevents+json`), signed with `Scimgate-Signature: t=UNIX_SECONDS,v1=HEX`
+/// (HMAC-SHA256 of `UNIX_SECONDS + "." + BODY` under the secret). The secret is shown once.
+#[utoipa::path(
+    post,
+    operation_id = "createWebhook",
+    path = "/webhooks",
+    tag = "webhooks",
+    request_body = CreateWebhookRequest,
+    responses(
+        (status = 201, description = "The subscription, with its secret", body = CreatedWebhookResponse,
+            headers(("Location" = String)),
+            links(("getWebhook" = (operation_id = "getWebhook", parameters(("id" = "$response.body#/id")))),
+                ("listDeliveries" = (operation_id = "listDeliveries", parameters(("id" = "$response.body#/id")))),
+                ("deleteWebhook" = (operation_id = "deleteWebhook", parameters(("id" = "$response.body#/id")))))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateWebhookRequest>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let b = body.into_inner();
@@ -112,6 +161,18 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<
     ))
 }
 
+/// List webhook subscriptions (admin), never their secrets
+#[utoipa::path(
+    get,
+    operation_id = "listWebhooks",
+    path = "/webhooks",
+    tag = "webhooks",
+    responses(
+        (status = 200, description = "Every subscription", body = ListResponse<WebhookResponse>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Res {
     caller.may(Surface::NativeAdmin)?;
     let items = webhooks::list(&state.db).await?;
@@ -119,18 +180,61 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Res {
         .json(ListResponse { items: items.into_iter().map(WebhookResponse::from).collect(), next_cursor: None }))
 }
 
+/// Read a webhook subscription (admin)
+#[utoipa::path(
+    get,
+    operation_id = "getWebhook",
+    path = "/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, description = "The subscription", body = WebhookResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
     caller.may(Surface::NativeAdmin)?;
     let s = webhooks::get(&state.db, id.to_string()).await?;
     Ok(HttpResponse::Ok().json(WebhookResponse::from(s)))
 }
 
+/// Delete a webhook subscription (admin); its pending deliveries are dropped
+#[utoipa::path(
+    delete,
+    operation_id = "deleteWebhook",
+    path = "/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn delete(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     webhooks::delete(&state.db, actor, id.to_string()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The deliveries of a subscription (admin), newest first
+#[utoipa::path(
+    get,
+    operation_id = "listDeliveries",
+    path = "/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id"), DeliveriesQuery),
+    responses(
+        (status = 200, description = "One page of deliveries", body = ListResponse<DeliveryResponse>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn deliveries(
     state: web::Data<AppState>,
     caller: Caller,
@@ -150,7 +254,24 @@ pub async fn deliveries(
     }))
 }
 
-/// Re-queues a dead or pending delivery now: 202, the delivery as it stands.
+/// Retry a delivery now (admin)
+///
+/// A dead or pending delivery is re-queued (202, the delivery as it stands); a delivered one
+/// cannot be (`409 already_delivered`).
+#[utoipa::path(
+    post,
+    operation_id = "retryDelivery",
+    path = "/webhooks/{id}/deliveries/{delivery_id}/retry",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id"), ("delivery_id" = uuid::Uuid, Path, description = "The delivery's id")),
+    responses(
+        (status = 202, description = "Re-queued", body = DeliveryResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 pub async fn retry(state: web::Data<AppState>, caller: Caller, path: web::Path<(Uuid, Uuid)>) -> Res {
     let actor = caller.may(Surface::NativeAdmin)?.clone();
     let (id, delivery) = path.into_inner();

@@ -11,6 +11,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
+use super::doc::{
+    BulkRequest, BulkResponse, ResourceListResponse, ScimBadRequest, ScimForbidden, ScimPayloadTooLarge,
+    ScimUnauthorized, SearchRequest,
+};
 use super::error::{SCIM_JSON, ScimError};
 use super::mapping::get_ci;
 use super::query::ListParams;
@@ -253,6 +257,24 @@ async fn run_bulk(ctx: &Ctx, body: Value) -> Result<Value, ScimError> {
     Ok(json!({ "schemas": [BULK_RESPONSE_URN], "Operations": results.into_iter().flatten().collect::<Vec<_>>() }))
 }
 
+/// Run many operations in one request (RFC 7644 §3.7)
+///
+/// In order, with `bulkId` references (forward ones too); unresolvable references fail with a
+/// per-operation 409.
+#[utoipa::path(
+    post,
+    operation_id = "bulk",
+    path = "/Bulk",
+    tag = "Bulk and search",
+    request_body(content((BulkRequest = "application/scim+json"), (BulkRequest = "application/json"))),
+    responses(
+        (status = 200, description = "One result per operation", content_type = "application/scim+json", body = BulkResponse),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 413, response = ScimPayloadTooLarge),
+    )
+)]
 pub async fn bulk(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -265,7 +287,21 @@ pub async fn bulk(
     Ok(HttpResponse::Ok().content_type(SCIM_JSON).body(out.to_string()))
 }
 
-/// `POST /.search`: users, then groups, matching the filter (each bounded by maxResults).
+/// Search Users and Groups at once (RFC 7644 §3.4.3)
+#[utoipa::path(
+    post,
+    operation_id = "search",
+    path = "/.search",
+    tag = "Bulk and search",
+    request_body(content((SearchRequest = "application/scim+json"), (SearchRequest = "application/json"))),
+    responses(
+        (status = 200, description = "Users, then Groups", content_type = "application/scim+json", body = ResourceListResponse),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 413, response = ScimPayloadTooLarge),
+    )
+)]
 pub async fn root_search(
     state: web::Data<AppState>,
     caller: ScimCaller,

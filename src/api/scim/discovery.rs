@@ -6,6 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
+use super::doc::{
+    ResourceType, ResourceTypeListResponse, SchemaListResponse, ScimForbidden, ScimNotFound, ScimSchema,
+    ScimUnauthorized, ServiceProviderConfig,
+};
 use super::error::{SCIM_JSON, ScimError};
 use super::{Ctx, ScimCaller, list_response, schema};
 use crate::api::AppState;
@@ -14,6 +18,18 @@ fn ok(body: Value) -> HttpResponse {
     HttpResponse::Ok().content_type(SCIM_JSON).body(body.to_string())
 }
 
+/// What this service provider supports (RFC 7643 §5)
+#[utoipa::path(
+    get,
+    operation_id = "getServiceProviderConfig",
+    path = "/ServiceProviderConfig",
+    tag = "Discovery",
+    responses(
+        (status = 200, description = "The configuration", content_type = "application/scim+json", body = ServiceProviderConfig),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+    )
+)]
 pub async fn service_provider_config(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> HttpResponse {
     let ctx = Ctx::new(state, caller.0, &req);
     let s = &ctx.state.settings.scim;
@@ -29,12 +45,38 @@ pub async fn service_provider_config(state: web::Data<AppState>, caller: ScimCal
     ok(schema::service_provider_config(&ctx.base, &options))
 }
 
+/// The resource types: User and Group (RFC 7643 §6)
+#[utoipa::path(
+    get,
+    operation_id = "listResourceTypes",
+    path = "/ResourceTypes",
+    tag = "Discovery",
+    responses(
+        (status = 200, description = "Every resource type", content_type = "application/scim+json", body = ResourceTypeListResponse),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+    )
+)]
 pub async fn resource_types(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> HttpResponse {
     let ctx = Ctx::new(state, caller.0, &req);
     let all = schema::resource_types(&ctx.base);
     ok(list_response(all.len() as i64, 1, all))
 }
 
+/// One resource type: User or Group
+#[utoipa::path(
+    get,
+    operation_id = "getResourceType",
+    path = "/ResourceTypes/{id}",
+    tag = "Discovery",
+    params(("id" = String, Path, description = "`User` or `Group`")),
+    responses(
+        (status = 200, description = "The resource type", content_type = "application/scim+json", body = ResourceType),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 404, response = ScimNotFound),
+    )
+)]
 pub async fn resource_type(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -69,6 +111,20 @@ async fn with_account_suggestions(ctx: &Ctx, mut doc: Value) -> Result<Value, Sc
     Ok(doc)
 }
 
+/// The schemas (RFC 7643 §7)
+///
+/// Core User, the enterprise extension, the scimgate identity extension, Group.
+#[utoipa::path(
+    get,
+    operation_id = "listSchemas",
+    path = "/Schemas",
+    tag = "Discovery",
+    responses(
+        (status = 200, description = "Every schema", content_type = "application/scim+json", body = SchemaListResponse),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+    )
+)]
 pub async fn schemas(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -82,6 +138,20 @@ pub async fn schemas(
     Ok(ok(list_response(all.len() as i64, 1, all)))
 }
 
+/// One schema, by URN
+#[utoipa::path(
+    get,
+    operation_id = "getSchema",
+    path = "/Schemas/{id}",
+    tag = "Discovery",
+    params(("id" = String, Path, description = "The schema URN, e.g. `urn:scimgate:schemas:extension:identity:2.0:User`")),
+    responses(
+        (status = 200, description = "The schema", content_type = "application/scim+json", body = ScimSchema),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 404, response = ScimNotFound),
+    )
+)]
 pub async fn schema(
     state: web::Data<AppState>,
     caller: ScimCaller,

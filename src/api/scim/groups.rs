@@ -4,6 +4,11 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
+use super::doc::{
+    GroupListResponse, ListQuery, PatchRequest, ProjectionQuery, ScimBadRequest, ScimConflict, ScimForbidden,
+    ScimGroup, ScimGroupWrite, ScimNotFound, ScimPayloadTooLarge, ScimPreconditionFailed, ScimUnauthorized,
+    SearchRequest,
+};
 use super::error::ScimError;
 use super::filter::matches;
 use super::mapping::{group_from_json, render_group, version};
@@ -154,6 +159,24 @@ fn body_limit(state: &AppState) -> usize {
     state.settings.server.max_body_bytes
 }
 
+/// Create a group
+#[utoipa::path(
+    post,
+    operation_id = "createGroup",
+    path = "/Groups",
+    tag = "Groups",
+    params(ProjectionQuery),
+    request_body(content((ScimGroupWrite = "application/scim+json"), (ScimGroupWrite = "application/json"))),
+    responses(
+        (status = 201, description = "Created", content_type = "application/scim+json", body = ScimGroup, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String)),
+            links(("getGroup" = (operation_id = "getGroup", parameters(("id" = "$response.body#/id")))), ("replaceGroup" = (operation_id = "replaceGroup", parameters(("id" = "$response.body#/id")))), ("patchGroup" = (operation_id = "patchGroup", parameters(("id" = "$response.body#/id")))), ("deleteGroup" = (operation_id = "deleteGroup", parameters(("id" = "$response.body#/id")))))),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 409, response = ScimConflict),
+        (status = 413, response = ScimPayloadTooLarge),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -165,6 +188,22 @@ pub async fn create(
     Ok(create_op(&ctx, body, &Projection::from_request(&req)).await?.into_response())
 }
 
+/// Read a group
+#[utoipa::path(
+    get,
+    operation_id = "getGroup",
+    path = "/Groups/{id}",
+    tag = "Groups",
+    params(("id" = String, Path, description = "The group's id"), ("If-None-Match" = Option<String>, Header, description = "`W/\"version\"`: 304 when unchanged"), ProjectionQuery),
+    responses(
+        (status = 200, description = "The group", content_type = "application/scim+json", body = ScimGroup, headers(("ETag" = String, description = "`W/\"version\"`"))),
+        (status = 304, description = "Not modified (If-None-Match)", headers(("ETag" = String, description = "`W/\"version\"`"))),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 404, response = ScimNotFound),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -176,6 +215,27 @@ pub async fn get(
     Ok(get_op(&ctx, id.into_inner(), inm, &Projection::from_request(&req)).await?.into_response())
 }
 
+/// Replace a group
+///
+/// PUT: attributes not sent are cleared.
+#[utoipa::path(
+    put,
+    operation_id = "replaceGroup",
+    path = "/Groups/{id}",
+    tag = "Groups",
+    params(("id" = String, Path, description = "The group's id"), ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the ETag), or `*`"), ProjectionQuery),
+    request_body(content((ScimGroupWrite = "application/scim+json"), (ScimGroupWrite = "application/json"))),
+    responses(
+        (status = 200, description = "The replaced group", content_type = "application/scim+json", body = ScimGroup, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String))),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 404, response = ScimNotFound),
+        (status = 409, response = ScimConflict),
+        (status = 412, response = ScimPreconditionFailed),
+        (status = 413, response = ScimPayloadTooLarge),
+    )
+)]
 pub async fn replace(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -189,6 +249,25 @@ pub async fn replace(
     Ok(replace_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
 }
 
+/// Modify a group with a PatchOp (RFC 7644 §3.5.2), atomically
+#[utoipa::path(
+    patch,
+    operation_id = "patchGroup",
+    path = "/Groups/{id}",
+    tag = "Groups",
+    params(("id" = String, Path, description = "The group's id"), ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the ETag), or `*`"), ProjectionQuery),
+    request_body(content((PatchRequest = "application/scim+json"), (PatchRequest = "application/json"))),
+    responses(
+        (status = 200, description = "The modified group", content_type = "application/scim+json", body = ScimGroup, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String))),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 404, response = ScimNotFound),
+        (status = 409, response = ScimConflict),
+        (status = 412, response = ScimPreconditionFailed),
+        (status = 413, response = ScimPayloadTooLarge),
+    )
+)]
 pub async fn patch(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -202,6 +281,21 @@ pub async fn patch(
     Ok(patch_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
 }
 
+/// Delete a group
+#[utoipa::path(
+    delete,
+    operation_id = "deleteGroup",
+    path = "/Groups/{id}",
+    tag = "Groups",
+    params(("id" = String, Path, description = "The group's id"), ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the ETag), or `*`")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 404, response = ScimNotFound),
+        (status = 412, response = ScimPreconditionFailed),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -213,12 +307,41 @@ pub async fn delete(
     Ok(delete_op(&ctx, id.into_inner(), im).await?.into_response())
 }
 
+/// List Groups: filter, sort, page, project
+#[utoipa::path(
+    get,
+    operation_id = "listGroups",
+    path = "/Groups",
+    tag = "Groups",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of Groups", content_type = "application/scim+json", body = GroupListResponse),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+    )
+)]
 pub async fn list(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> Result<HttpResponse, ScimError> {
     let ctx = Ctx::new(state, caller.0, &req);
     let params = ListParams::parse(&RawParams::from_query(|n| query_param(&req, n)), ctx.max_results())?;
     Ok(list_op(&ctx, params).await?.into_response())
 }
 
+/// Search Groups with the list parameters in the body (RFC 7644 §3.4.3)
+#[utoipa::path(
+    post,
+    operation_id = "searchGroups",
+    path = "/Groups/.search",
+    tag = "Groups",
+    request_body(content((SearchRequest = "application/scim+json"), (SearchRequest = "application/json"))),
+    responses(
+        (status = 200, description = "A page of Groups", content_type = "application/scim+json", body = GroupListResponse),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 413, response = ScimPayloadTooLarge),
+    )
+)]
 pub async fn search(
     state: web::Data<AppState>,
     caller: ScimCaller,

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::ScimError;
 use super::schema::{ENTERPRISE_USER_URN, GROUP_URN, IDENTITY_USER_URN, USER_URN, UserSchema};
-use crate::api::scim::attrs::SchemaInfo;
+use crate::api::scim::attrs::{AttrInfo, AttrType, SchemaInfo};
 use crate::domain::{Group, License, MemberKind, UserEmail, fold};
 use crate::service::groups::GroupDraft;
 use crate::service::scim::{ScimProfile, UserWithGroups, user_name};
@@ -93,9 +93,65 @@ fn phone(obj: &Map<String, Value>) -> Option<String> {
 const MODELLED: &[&str] =
     &["schemas", "id", "meta", "externalId", "userName", "displayName", "active", "emails", "password", "groups"];
 
-/// The SCIM attributes beyond the modelled ones, as sent: known core attributes and the
-/// enterprise extension; unknown attributes are ignored (RFC 7644 §3.3).
-fn other_attributes(obj: &Map<String, Value>) -> Option<String> {
+/// One value of an attribute, checked against its RFC 7643 §2.3 type: a stored attribute
+/// is returned as sent, so it must be what `/Schemas` (and the OpenAPI document) says it
+/// is. Booleans may come as strings (as IdPs send them) and are stored as booleans; null
+/// sub-attributes are unassigned (§2.5) and dropped; unknown sub-attributes are kept.
+fn conform_one(urn: Option<&str>, name: &str, info: AttrInfo, v: &Value) -> Result<Value, ScimError> {
+    let wrong = |what: &str| invalid(format!("{name} must be {what}"));
+    match info.kind {
+        AttrType::Complex => {
+            // A bare value names the referent, as Entra ID sends the enterprise manager (the
+            // PATCH engine reads it the same way).
+            if v.is_string() && UserSchema.attribute(urn, name, Some("value")).is_some() {
+                return conform_one(urn, name, info, &json!({ "value": v }));
+            }
+            let Value::Object(o) = v else {
+                return Err(wrong("an object"));
+            };
+            let mut out = Map::new();
+            for (k, sv) in o {
+                if sv.is_null() {
+                    continue;
+                }
+                let checked = match UserSchema.attribute(urn, name, Some(k)) {
+                    Some(sub) => conform_one(urn, &format!("{name}.{k}"), AttrInfo { multi_valued: false, ..sub }, sv)?,
+                    None => sv.clone(),
+                };
+                out.insert(k.clone(), checked);
+            }
+            Ok(Value::Object(out))
+        }
+        AttrType::Boolean => lenient_bool(v).map(Value::Bool).ok_or_else(|| wrong("a boolean")),
+        AttrType::Decimal | AttrType::Integer if v.is_number() => Ok(v.clone()),
+        AttrType::Decimal | AttrType::Integer => Err(wrong("a number")),
+        AttrType::String | AttrType::DateTime | AttrType::Binary | AttrType::Reference if v.is_string() => {
+            Ok(v.clone())
+        }
+        _ => Err(wrong("a string")),
+    }
+}
+
+/// An attribute's value checked against its definition (see [`conform_one`]); a
+/// multi-valued attribute is an array, its null elements dropped.
+fn conform(urn: Option<&str>, name: &str, v: &Value) -> Result<Option<Value>, ScimError> {
+    let Some(info) = UserSchema.attribute(urn, name, None) else {
+        return Ok(None);
+    };
+    if !info.multi_valued {
+        return conform_one(urn, name, info, v).map(Some);
+    }
+    let Value::Array(items) = v else {
+        return Err(invalid(format!("{name} must be an array")));
+    };
+    let items =
+        items.iter().filter(|i| !i.is_null()).map(|i| conform_one(urn, name, info, i)).collect::<Result<_, _>>()?;
+    Ok(Some(Value::Array(items)))
+}
+
+/// The SCIM attributes beyond the modelled ones, as sent (type-checked): known core
+/// attributes and the enterprise extension; unknown attributes are ignored (RFC 7644 §3.3).
+fn other_attributes(obj: &Map<String, Value>) -> Result<Option<String>, ScimError> {
     let schema = UserSchema;
     let mut keep = Map::new();
     for (k, v) in obj {
@@ -103,13 +159,10 @@ fn other_attributes(obj: &Map<String, Value>) -> Option<String> {
             continue;
         }
         if k.eq_ignore_ascii_case("name") {
-            if let Value::Object(name) = v {
+            if let Some(Value::Object(name)) = conform(None, "name", v)? {
                 let rest: Map<String, Value> = name
-                    .iter()
-                    .filter(|(nk, nv)| {
-                        !nv.is_null() && !nk.eq_ignore_ascii_case("givenName") && !nk.eq_ignore_ascii_case("familyName")
-                    })
-                    .map(|(nk, nv)| (nk.clone(), nv.clone()))
+                    .into_iter()
+                    .filter(|(nk, _)| !nk.eq_ignore_ascii_case("givenName") && !nk.eq_ignore_ascii_case("familyName"))
                     .collect();
                 if !rest.is_empty() {
                     keep.insert("name".into(), Value::Object(rest));
@@ -118,16 +171,29 @@ fn other_attributes(obj: &Map<String, Value>) -> Option<String> {
             continue;
         }
         if k.eq_ignore_ascii_case(ENTERPRISE_USER_URN) {
-            if v.as_object().is_some_and(|o| !o.is_empty()) {
-                keep.insert(ENTERPRISE_USER_URN.into(), v.clone());
+            let Value::Object(ext) = v else {
+                continue;
+            };
+            let mut out = Map::new();
+            for (ek, ev) in ext {
+                if ev.is_null() {
+                    continue;
+                }
+                let checked = conform(Some(ENTERPRISE_USER_URN), ek, ev)?.unwrap_or_else(|| ev.clone());
+                out.insert(ek.clone(), checked);
+            }
+            if !out.is_empty() {
+                keep.insert(ENTERPRISE_USER_URN.into(), Value::Object(out));
             }
             continue;
         }
-        if schema.attribute(None, k, None).is_some() {
-            keep.insert(k.clone(), v.clone());
+        if schema.attribute(None, k, None).is_some()
+            && let Some(checked) = conform(None, k, v)?
+        {
+            keep.insert(k.clone(), checked);
         }
     }
-    (!keep.is_empty()).then(|| Value::Object(keep).to_string())
+    Ok((!keep.is_empty()).then(|| Value::Object(keep).to_string()))
 }
 
 /// A SCIM User body as the profile to write, and the plaintext password if one was sent
@@ -180,7 +246,7 @@ pub fn profile_from_json(body: &Value) -> Result<(ScimProfile, Option<String>), 
         active: opt_bool(obj, "active")?.unwrap_or(true),
         emails: emails(obj)?,
         phone: phone(obj),
-        scim_attributes: other_attributes(obj),
+        scim_attributes: other_attributes(obj)?,
         password_hash: None,
         license,
         contactless: opt_bool(&ext, "contactless")?.unwrap_or(false),

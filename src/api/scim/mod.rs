@@ -5,6 +5,7 @@
 pub mod attrs;
 mod bulk;
 mod discovery;
+pub mod doc;
 pub mod error;
 pub mod filter;
 mod groups;
@@ -20,8 +21,10 @@ use std::pin::Pin;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 use serde_json::Value;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::error::{SCIM_JSON, ScimError};
+use super::openapi::Endpoint;
 use super::{AppState, bearer};
 use crate::domain::{Actor, License};
 use crate::error::ServiceError;
@@ -160,37 +163,42 @@ fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// `/scim/v2`; each path and method comes from its handler's `#[utoipa::path]`. `/Me` is left
+/// out of the document (501 for every method: RFC 7644 §3.11).
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(
-        web::scope("/scim/v2")
-            .service(resource("/ServiceProviderConfig").route(web::get().to(discovery::service_provider_config)))
-            .service(resource("/ResourceTypes").route(web::get().to(discovery::resource_types)))
-            .service(resource("/ResourceTypes/{id}").route(web::get().to(discovery::resource_type)))
-            .service(resource("/Schemas").route(web::get().to(discovery::schemas)))
-            .service(resource("/Schemas/{id}").route(web::get().to(discovery::schema)))
-            .service(resource("/Users").route(web::get().to(users::list)).route(web::post().to(users::create)))
-            .service(resource("/Users/.search").route(web::post().to(users::search)))
-            .service(
-                resource("/Users/{id}")
-                    .route(web::get().to(users::get))
-                    .route(web::put().to(users::replace))
-                    .route(web::patch().to(users::patch))
-                    .route(web::delete().to(users::delete)),
-            )
-            .service(resource("/Groups").route(web::get().to(groups::list)).route(web::post().to(groups::create)))
-            .service(resource("/Groups/.search").route(web::post().to(groups::search)))
-            .service(
-                resource("/Groups/{id}")
-                    .route(web::get().to(groups::get))
-                    .route(web::put().to(groups::replace))
-                    .route(web::patch().to(groups::patch))
-                    .route(web::delete().to(groups::delete)),
-            )
-            .service(resource("/Bulk").route(web::post().to(bulk::bulk)))
-            .service(resource("/.search").route(web::post().to(bulk::root_search)))
-            .service(web::resource("/Me").to(me))
+        utoipa_actix_web::scope("/scim/v2")
+            .configure(routes)
+            .map(|scope| scope.service(web::resource("/Me").to(me)))
             .default_service(web::to(not_found)),
     );
+}
+
+fn routes(cfg: &mut ServiceConfig) {
+    use discovery as d;
+    cfg.service(Endpoint::new(resource, d::__path_service_provider_config, d::service_provider_config))
+        .service(Endpoint::new(resource, d::__path_resource_types, d::resource_types))
+        .service(Endpoint::new(resource, d::__path_resource_type, d::resource_type))
+        .service(Endpoint::new(resource, d::__path_schemas, d::schemas))
+        .service(Endpoint::new(resource, d::__path_schema, d::schema))
+        .service(Endpoint::new(resource, users::__path_list, users::list).op(users::__path_create, users::create))
+        .service(Endpoint::new(resource, users::__path_search, users::search))
+        .service(
+            Endpoint::new(resource, users::__path_get, users::get)
+                .op(users::__path_replace, users::replace)
+                .op(users::__path_patch, users::patch)
+                .op(users::__path_delete, users::delete),
+        )
+        .service(Endpoint::new(resource, groups::__path_list, groups::list).op(groups::__path_create, groups::create))
+        .service(Endpoint::new(resource, groups::__path_search, groups::search))
+        .service(
+            Endpoint::new(resource, groups::__path_get, groups::get)
+                .op(groups::__path_replace, groups::replace)
+                .op(groups::__path_patch, groups::patch)
+                .op(groups::__path_delete, groups::delete),
+        )
+        .service(Endpoint::new(resource, bulk::__path_bulk, bulk::bulk))
+        .service(Endpoint::new(resource, bulk::__path_root_search, bulk::root_search));
 }
 
 /// A ListResponse (RFC 7644 §3.4.2).

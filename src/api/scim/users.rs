@@ -4,6 +4,11 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
+use super::doc::{
+    ListQuery, PatchRequest, ProjectionQuery, ScimBadRequest, ScimConflict, ScimForbidden, ScimNotFound,
+    ScimPayloadTooLarge, ScimPreconditionFailed, ScimUnauthorized, ScimUser, ScimUserWrite, SearchRequest,
+    UserListResponse,
+};
 use super::error::ScimError;
 use super::filter::matches;
 use super::mapping::{get_ci, lenient_bool, profile_from_json, render_user, version};
@@ -288,6 +293,28 @@ fn body_limit(state: &AppState) -> usize {
     state.settings.server.max_body_bytes
 }
 
+/// Create a user
+///
+/// Always contact-backed: the gateway creates the contact (under the extension's `accountId`, else the
+/// token's account, else the default account) and grants the extension's `license` or
+/// `scim.default_license`; `contactless: true` is refused with 400 `invalidValue`.
+#[utoipa::path(
+    post,
+    operation_id = "createUser",
+    path = "/Users",
+    tag = "Users",
+    params(ProjectionQuery),
+    request_body(content((ScimUserWrite = "application/scim+json"), (ScimUserWrite = "application/json"))),
+    responses(
+        (status = 201, description = "Created", content_type = "application/scim+json", body = ScimUser, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String)),
+            links(("getUser" = (operation_id = "getUser", parameters(("id" = "$response.body#/id")))), ("replaceUser" = (operation_id = "replaceUser", parameters(("id" = "$response.body#/id")))), ("patchUser" = (operation_id = "patchUser", parameters(("id" = "$response.body#/id")))), ("deleteUser" = (operation_id = "deleteUser", parameters(("id" = "$response.body#/id")))))),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 409, response = ScimConflict),
+        (status = 413, response = ScimPayloadTooLarge),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -299,6 +326,22 @@ pub async fn create(
     Ok(create_op(&ctx, body, &Projection::from_request(&req)).await?.into_response())
 }
 
+/// Read a user
+#[utoipa::path(
+    get,
+    operation_id = "getUser",
+    path = "/Users/{id}",
+    tag = "Users",
+    params(("id" = String, Path, description = "The user's id"), ("If-None-Match" = Option<String>, Header, description = "`W/\"version\"`: 304 when unchanged"), ProjectionQuery),
+    responses(
+        (status = 200, description = "The user", content_type = "application/scim+json", body = ScimUser, headers(("ETag" = String, description = "`W/\"version\"`"))),
+        (status = 304, description = "Not modified (If-None-Match)", headers(("ETag" = String, description = "`W/\"version\"`"))),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 404, response = ScimNotFound),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -310,6 +353,27 @@ pub async fn get(
     Ok(get_op(&ctx, id.into_inner(), inm, &Projection::from_request(&req)).await?.into_response())
 }
 
+/// Replace a user
+///
+/// PUT: attributes not sent are cleared (the password is kept unless sent).
+#[utoipa::path(
+    put,
+    operation_id = "replaceUser",
+    path = "/Users/{id}",
+    tag = "Users",
+    params(("id" = String, Path, description = "The user's id"), ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the ETag), or `*`"), ProjectionQuery),
+    request_body(content((ScimUserWrite = "application/scim+json"), (ScimUserWrite = "application/json"))),
+    responses(
+        (status = 200, description = "The replaced user", content_type = "application/scim+json", body = ScimUser, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String))),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 404, response = ScimNotFound),
+        (status = 409, response = ScimConflict),
+        (status = 412, response = ScimPreconditionFailed),
+        (status = 413, response = ScimPayloadTooLarge),
+    )
+)]
 pub async fn replace(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -323,6 +387,25 @@ pub async fn replace(
     Ok(replace_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
 }
 
+/// Modify a user with a PatchOp (RFC 7644 §3.5.2), atomically
+#[utoipa::path(
+    patch,
+    operation_id = "patchUser",
+    path = "/Users/{id}",
+    tag = "Users",
+    params(("id" = String, Path, description = "The user's id"), ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the ETag), or `*`"), ProjectionQuery),
+    request_body(content((PatchRequest = "application/scim+json"), (PatchRequest = "application/json"))),
+    responses(
+        (status = 200, description = "The modified user", content_type = "application/scim+json", body = ScimUser, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String))),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 404, response = ScimNotFound),
+        (status = 409, response = ScimConflict),
+        (status = 412, response = ScimPreconditionFailed),
+        (status = 413, response = ScimPayloadTooLarge),
+    )
+)]
 pub async fn patch(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -336,6 +419,21 @@ pub async fn patch(
     Ok(patch_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
 }
 
+/// Delete a user
+#[utoipa::path(
+    delete,
+    operation_id = "deleteUser",
+    path = "/Users/{id}",
+    tag = "Users",
+    params(("id" = String, Path, description = "The user's id"), ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the ETag), or `*`")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 404, response = ScimNotFound),
+        (status = 412, response = ScimPreconditionFailed),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -347,12 +445,41 @@ pub async fn delete(
     Ok(delete_op(&ctx, id.into_inner(), im).await?.into_response())
 }
 
+/// List Users: filter, sort, page, project
+#[utoipa::path(
+    get,
+    operation_id = "listUsers",
+    path = "/Users",
+    tag = "Users",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of Users", content_type = "application/scim+json", body = UserListResponse),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+    )
+)]
 pub async fn list(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> Result<HttpResponse, ScimError> {
     let ctx = Ctx::new(state, caller.0, &req);
     let params = params_from_query(&req, ctx.max_results())?;
     Ok(list_op(&ctx, params).await?.into_response())
 }
 
+/// Search Users with the list parameters in the body (RFC 7644 §3.4.3)
+#[utoipa::path(
+    post,
+    operation_id = "searchUsers",
+    path = "/Users/.search",
+    tag = "Users",
+    request_body(content((SearchRequest = "application/scim+json"), (SearchRequest = "application/json"))),
+    responses(
+        (status = 200, description = "A page of Users", content_type = "application/scim+json", body = UserListResponse),
+        (status = 400, response = ScimBadRequest),
+        (status = 401, response = ScimUnauthorized),
+        (status = 403, response = ScimForbidden),
+        (status = 413, response = ScimPayloadTooLarge),
+    )
+)]
 pub async fn search(
     state: web::Data<AppState>,
     caller: ScimCaller,
