@@ -265,10 +265,15 @@ pub fn page(
 /// The ids of the groups each user is a direct member of, with the groups' names.
 pub fn groups_of(conn: &mut DbConnection, user_ids: &[&str]) -> Result<Vec<(String, String, String)>, StoreError> {
     use super::schema::groups;
-    Ok(group_members::table
-        .inner_join(groups::table)
-        .filter(group_members::member_id.eq_any(user_ids))
-        .order((group_members::member_id, groups::id))
-        .select((group_members::member_id, groups::id, groups::display_name))
-        .load(conn)?)
+    let q = group_members::table.inner_join(groups::table);
+    let select = (group_members::member_id, groups::id, groups::display_name);
+    // One id: `=`, a cached statement (see `users::attach_details`).
+    Ok(match user_ids {
+        [one] => q.filter(group_members::member_id.eq(*one)).order(groups::id).select(select).load(conn)?,
+        _ => q
+            .filter(group_members::member_id.eq_any(user_ids))
+            .order((group_members::member_id, groups::id))
+            .select(select)
+            .load(conn)?,
+    })
 }

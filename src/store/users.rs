@@ -262,20 +262,36 @@ pub(crate) fn attach_details(conn: &mut DbConnection, rows: Vec<UserRow>) -> Res
         return Ok(vec![]);
     }
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let pairs: Vec<(String, String)> = site_members::table
-        .filter(site_members::user_id.eq_any(&ids))
-        .order((site_members::user_id, site_members::site_id))
-        .select((site_members::user_id, site_members::site_id))
-        .load(conn)?;
+    // One id: `=` instead of `IN (…)`, a statement diesel prepares once per connection and
+    // caches (an `IN` list of varying length is parsed again every time).
+    let pairs: Vec<(String, String)> = match ids.as_slice() {
+        [one] => site_members::table
+            .filter(site_members::user_id.eq(*one))
+            .order(site_members::site_id)
+            .select((site_members::user_id, site_members::site_id))
+            .load(conn)?,
+        _ => site_members::table
+            .filter(site_members::user_id.eq_any(&ids))
+            .order((site_members::user_id, site_members::site_id))
+            .select((site_members::user_id, site_members::site_id))
+            .load(conn)?,
+    };
     let mut by_user: HashMap<String, Details> = HashMap::new();
     for (user, site) in pairs {
         by_user.entry(user).or_default().sites.push(site);
     }
-    let emails: Vec<EmailRow> = user_emails::table
-        .filter(user_emails::user_id.eq_any(&ids))
-        .order((user_emails::user_id, user_emails::position))
-        .select(EmailRow::as_select())
-        .load(conn)?;
+    let emails: Vec<EmailRow> = match ids.as_slice() {
+        [one] => user_emails::table
+            .filter(user_emails::user_id.eq(*one))
+            .order(user_emails::position)
+            .select(EmailRow::as_select())
+            .load(conn)?,
+        _ => user_emails::table
+            .filter(user_emails::user_id.eq_any(&ids))
+            .order((user_emails::user_id, user_emails::position))
+            .select(EmailRow::as_select())
+            .load(conn)?,
+    };
     for e in emails {
         by_user.entry(e.user_id).or_default().emails.push(UserEmail {
             value: e.value,
