@@ -230,7 +230,7 @@ where
 }
 
 pub async fn get(db: &Db, actor: Actor, id: String) -> Result<UserWithGroups, ServiceError> {
-    db.read(move |conn| {
+    db.read_short(move |conn| {
         let user = users::find(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
         policy::delegation::can_manage(&actor, &user)?;
         let groups = groups_of(conn, &[&user.id])?.pop().map(|(_, g)| g).unwrap_or_default();
@@ -272,13 +272,17 @@ pub async fn query(
     offset: i64,
     limit: i64,
 ) -> Result<(i64, Vec<UserWithGroups>), ServiceError> {
-    db.read(move |conn| {
+    let work = move |conn: &mut DbConnection| {
         let total = user_query::count(conn, &pred)?;
         let page = if limit > 0 { user_query::page(conn, &pred, sort, descending, offset, limit)? } else { vec![] };
         Ok((total, with_groups(conn, page)?))
-    })
-    .await
+    };
+    // An OFFSET walks that many index entries first: only a read near the start is short.
+    if offset + limit <= SHORT_READ_ROWS { db.read_short(work).await } else { db.read(work).await }
 }
+
+/// The most index entries a page may walk (OFFSET + count) to run as a short read.
+const SHORT_READ_ROWS: i64 = 1_000;
 
 /// Every user matching `pred` (a superset of the answer, for filters evaluated in
 /// memory); `TooMany` past `cap`.

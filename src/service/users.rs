@@ -187,7 +187,7 @@ pub(crate) fn save(
 }
 
 pub async fn get(db: &Db, actor: Actor, id: String) -> Result<User, ServiceError> {
-    db.read(move |conn| {
+    db.read_short(move |conn| {
         let user = users::find(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
         policy::delegation::can_manage(&actor, &user)?;
         Ok(user)

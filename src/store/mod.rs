@@ -160,6 +160,27 @@ impl Db {
         Self::run(self.reader.clone(), |conn| conn.transaction(f)).await
     }
 
+    /// A short read: one transaction that visits a bounded handful of index entries (a
+    /// user by id, an indexed lookup, a first page). On SQLite such a read takes
+    /// microseconds from the page cache, less than handing it to another thread costs, so it
+    /// runs right here on the calling worker when a reader connection is idle (WAL readers
+    /// never wait for the writer). Anything else — PostgreSQL, where a read waits on the
+    /// network, or every SQLite reader busy — goes through [`Db::read`].
+    pub async fn read_short<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<DieselError> + Send + 'static,
+    {
+        if self.target.is_sqlite()
+            && let Some(mut pooled) = self.reader.try_get()
+        {
+            let conn: &mut DbConnection = &mut pooled;
+            return conn.transaction(f);
+        }
+        self.read(f).await
+    }
+
     async fn run<T, E, F>(pool: conn::Pool, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
