@@ -16,6 +16,7 @@ pub mod schema;
 pub mod tokens;
 pub mod user_query;
 pub mod users;
+mod writer;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::Connection;
@@ -106,12 +107,14 @@ where
     }
 }
 
-/// The database: a writer pool and a reader pool (the same pool on PostgreSQL).
+/// The database: a writer pool and a reader pool (the same pool on PostgreSQL). On SQLite,
+/// writes queue for the writer thread, which commits them in groups (see `writer`).
 #[derive(Clone)]
 pub struct Db {
     writer: conn::Pool,
     reader: conn::Pool,
     target: Target,
+    writes: Option<std::sync::mpsc::Sender<writer::Job>>,
 }
 
 impl Db {
@@ -126,7 +129,8 @@ impl Db {
             let pool = conn::build_pool(&target, pool_size.max(2))?;
             (pool.clone(), pool)
         };
-        Ok(Db { writer, reader, target })
+        let writes = if target.is_sqlite() { Some(writer::start(writer.clone())?) } else { None };
+        Ok(Db { writer, reader, target, writes })
     }
 
     pub fn target(&self) -> &Target {
@@ -139,15 +143,22 @@ impl Db {
         conn::run_migrations(&mut conn)
     }
 
-    /// Runs `f` in one write transaction on the blocking pool. A closure always runs to
-    /// completion, even when the request that asked for it is gone.
+    /// Runs `f` in a write transaction and answers once it is committed: on SQLite as one
+    /// savepoint of the writer thread's next group commit, on PostgreSQL in its own
+    /// transaction on the blocking pool. A closure always runs to completion, even when the
+    /// request that asked for it is gone.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + From<DieselError> + Send + 'static,
     {
-        Self::run(self.writer.clone(), |conn| write_transaction(conn, f)).await
+        let Some(writes) = &self.writes else {
+            return Self::run(self.writer.clone(), |conn| write_transaction(conn, f)).await;
+        };
+        let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        writes.send(writer::job(f, answer)).map_err(|_| StoreError::Task("the writer thread has stopped".into()))?;
+        answered.await.map_err(|_| StoreError::Task("the write failed in the writer thread".into()))?
     }
 
     /// Runs `f` in one read transaction (one snapshot) on the blocking pool.
