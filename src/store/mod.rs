@@ -23,6 +23,7 @@ use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use conn::Role;
 pub use conn::{DbConnection, Target};
 
 #[derive(Debug, thiserror::Error)]
@@ -122,14 +123,19 @@ impl Db {
     pub fn open(url: &str, pool_size: u32) -> Result<Db, anyhow::Error> {
         let target = Target::parse(url).map_err(anyhow::Error::msg)?;
         let (writer, reader) = if target.is_sqlite() {
-            let writer = conn::build_pool(&target, 1)?;
-            let reader = conn::build_pool(&target, pool_size.max(1))?;
+            let writer = conn::build_pool(&target, 1, Role::Writer)?;
+            let reader = conn::build_pool(&target, pool_size.max(1), Role::Reader)?;
             (writer, reader)
         } else {
-            let pool = conn::build_pool(&target, pool_size.max(2))?;
+            let pool = conn::build_pool(&target, pool_size.max(2), Role::Writer)?;
             (pool.clone(), pool)
         };
-        let writes = if target.is_sqlite() { Some(writer::start(writer.clone())?) } else { None };
+        let writes = if target.is_sqlite() {
+            let checkpointer = conn::build_pool(&target, 1, Role::Checkpointer)?;
+            Some(writer::start(writer.clone(), checkpointer)?)
+        } else {
+            None
+        };
         Ok(Db { writer, reader, target, writes })
     }
 

@@ -15,9 +15,10 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
+use std::time::Duration;
 
 use diesel::Connection;
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::result::Error as DieselError;
 use tokio::sync::oneshot;
 
@@ -57,9 +58,29 @@ where
     })
 }
 
-/// Starts the writer thread; it ends when every sender is dropped.
-pub fn start(pool: Pool) -> Result<mpsc::Sender<Job>, std::io::Error> {
+/// How often, at most, the checkpointer copies the WAL back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Starts the writer thread and its checkpointer; both end when every sender is dropped.
+///
+/// The writer connection has automatic checkpoints off: a checkpoint (copying the WAL into
+/// the database file, with an fsync) would otherwise run inside every thousandth commit and
+/// hold every write queued behind it. The checkpointer runs them on its own connection
+/// after commits, at most every `CHECKPOINT_EVERY`; `PASSIVE` never blocks the writer or
+/// the readers. Other processes on the same file keep SQLite's automatic checkpoints.
+pub fn start(pool: Pool, checkpointer: Pool) -> Result<mpsc::Sender<Job>, std::io::Error> {
     let (tx, rx) = mpsc::channel::<Job>();
+    let (kick, kicked) = mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || {
+        while kicked.recv().is_ok() {
+            if let Ok(mut c) = checkpointer.get()
+                && let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
+            {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+            std::thread::sleep(CHECKPOINT_EVERY);
+        }
+    })?;
     std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || {
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
@@ -70,6 +91,8 @@ pub fn start(pool: Pool) -> Result<mpsc::Sender<Job>, std::io::Error> {
                 }
             }
             commit_batch(&pool, batch);
+            // Full means a checkpoint is already due.
+            let _ = kick.try_send(());
         }
     })?;
     Ok(tx)
@@ -131,17 +154,15 @@ fn refuse(jobs: Vec<Job>, why: &str) {
 
 #[cfg(test)]
 mod tests {
-    use diesel::connection::SimpleConnection;
-
     use super::*;
-    use crate::store::conn::{Target, build_pool};
+    use crate::store::conn::{Role, Target, build_pool};
 
     type Answer = oneshot::Receiver<Result<(), StoreError>>;
 
     fn scratch() -> (tempfile::TempDir, Pool) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db").display().to_string();
-        let pool = build_pool(&Target::Sqlite(path), 1).unwrap();
+        let pool = build_pool(&Target::Sqlite(path), 1, Role::Writer).unwrap();
         pool.get().unwrap().batch_execute("CREATE TABLE t (x TEXT PRIMARY KEY)").unwrap();
         (dir, pool)
     }
@@ -209,7 +230,7 @@ mod tests {
     #[test]
     fn the_writer_thread_runs_and_answers_every_queued_write() {
         let (_dir, pool) = scratch();
-        let writes = start(pool.clone()).unwrap();
+        let writes = start(pool.clone(), pool.clone()).unwrap();
         let answers: Vec<Answer> = ["a", "b", "c"]
             .into_iter()
             .map(|x| {
