@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::conn::DbConnection;
+use super::conn::native;
 use super::schema::audit_events;
 use super::{StoreError, to_utc};
 use crate::domain::AuditEvent;
@@ -21,17 +22,16 @@ struct AuditRow {
 }
 
 pub fn insert(conn: &mut DbConnection, e: &AuditEvent) -> Result<(), StoreError> {
-    diesel::insert_into(audit_events::table)
-        .values(AuditRow {
-            id: e.id.clone(),
-            at: e.at.naive_utc(),
-            actor: e.actor.clone(),
-            action: e.action.clone(),
-            target_type: e.target_type.clone(),
-            target_id: e.target_id.clone(),
-            details: e.details.clone(),
-        })
-        .execute(conn)?;
+    let row = AuditRow {
+        id: e.id.clone(),
+        at: e.at.naive_utc(),
+        actor: e.actor.clone(),
+        action: e.action.clone(),
+        target_type: e.target_type.clone(),
+        target_id: e.target_id.clone(),
+        details: e.details.clone(),
+    };
+    native!(conn, |c| diesel::insert_into(audit_events::table).values(&row).execute(c))?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::conn::DbConnection;
+use super::conn::native;
 use super::schema::{accounts, contacts, site_members, sites};
 use super::{StoreError, to_utc};
 use crate::domain::{Account, Contact, Site};
@@ -30,7 +31,8 @@ pub fn insert_account(conn: &mut DbConnection, a: &Account) -> Result<(), StoreE
 }
 
 pub fn find_account(conn: &mut DbConnection, id: &str) -> Result<Option<Account>, StoreError> {
-    Ok(accounts::table.find(id).select(AccountRow::as_select()).first(conn).optional()?.map(Account::from))
+    let row = native!(conn, |c| accounts::table.find(id).select(AccountRow::as_select()).first(c).optional())?;
+    Ok(row.map(Account::from))
 }
 
 pub fn list_accounts(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> Result<Vec<Account>, StoreError> {
@@ -86,17 +88,20 @@ impl From<&Contact> for ContactRow {
 }
 
 pub fn insert_contact(conn: &mut DbConnection, c: &Contact) -> Result<(), StoreError> {
-    diesel::insert_into(contacts::table).values(ContactRow::from(c)).execute(conn)?;
+    let row = ContactRow::from(c);
+    native!(conn, |c| diesel::insert_into(contacts::table).values(&row).execute(c))?;
     Ok(())
 }
 
 pub fn update_contact(conn: &mut DbConnection, c: &Contact) -> Result<(), StoreError> {
-    let n = diesel::update(contacts::table.find(&c.id)).set(ContactRow::from(c)).execute(conn)?;
+    let row = ContactRow::from(c);
+    let n = native!(conn, |c| diesel::update(contacts::table.find(&row.id)).set(&row).execute(c))?;
     if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
 }
 
 pub fn find_contact(conn: &mut DbConnection, id: &str) -> Result<Option<Contact>, StoreError> {
-    Ok(contacts::table.find(id).select(ContactRow::as_select()).first(conn).optional()?.map(Contact::from))
+    let row = native!(conn, |c| contacts::table.find(id).select(ContactRow::as_select()).first(c).optional())?;
+    Ok(row.map(Contact::from))
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::conn::DbConnection;
+use super::conn::native;
 use super::schema::{outbox_events, webhook_deliveries, webhook_subscriptions};
 use super::{StoreError, to_utc};
 use crate::domain::{Delivery, DeliveryStatus, EventFilter, Subscription};
@@ -32,15 +33,15 @@ pub struct OutboxEvent {
 /// holds the subject's row lock, so two transactions never draw the same number; the
 /// unique key (subject, subject_seq) backs that.
 pub fn next_subject_seq(conn: &mut DbConnection, subject: &str) -> Result<i64, StoreError> {
-    let last: Option<i64> = outbox_events::table
+    let last: Option<i64> = native!(conn, |c| outbox_events::table
         .filter(outbox_events::subject.eq(subject))
         .select(max(outbox_events::subject_seq))
-        .first(conn)?;
+        .first(c))?;
     Ok(last.unwrap_or(0) + 1)
 }
 
 pub fn insert_event(conn: &mut DbConnection, e: &OutboxEvent) -> Result<(), StoreError> {
-    diesel::insert_into(outbox_events::table).values(e).execute(conn)?;
+    native!(conn, |c| diesel::insert_into(outbox_events::table).values(e).execute(c))?;
     Ok(())
 }
 
@@ -91,14 +92,14 @@ pub fn insert_subscription(conn: &mut DbConnection, s: &Subscription, secret: &s
 
 /// Live subscriptions, oldest first.
 pub fn list_subscriptions(conn: &mut DbConnection) -> Result<Vec<Subscription>, StoreError> {
-    webhook_subscriptions::table
+    native!(conn, |c| webhook_subscriptions::table
         .filter(webhook_subscriptions::deleted_at.is_null())
         .order(webhook_subscriptions::id)
         .select(SubscriptionRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(SubscriptionRow::into_subscription)
-        .collect()
+        .load(c))?
+    .into_iter()
+    .map(SubscriptionRow::into_subscription)
+    .collect()
 }
 
 pub fn find_subscription(conn: &mut DbConnection, id: &str) -> Result<Option<Subscription>, StoreError> {

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use super::StoreError;
 use super::conn::DbConnection;
+use super::conn::native;
 use super::schema::license_pools;
 use crate::domain::{License, LicensePool};
 
@@ -40,31 +41,35 @@ pub fn lock(conn: &mut DbConnection, licenses: &[License]) -> Result<Vec<License
     rows.into_iter().map(to_pool).collect()
 }
 
-/// Like [`lock`] for one license.
+/// Like [`lock`] for one license (one `=` statement, prepared once per connection).
 pub fn lock_one(conn: &mut DbConnection, license: License) -> Result<LicensePool, StoreError> {
-    lock(conn, &[license])?.pop().ok_or(StoreError::NotFound)
+    let query = license_pools::table.find(license.as_str()).select((
+        license_pools::license,
+        license_pools::capacity,
+        license_pools::used,
+    ));
+    let row: Option<PoolRow> = match conn {
+        DbConnection::Pg(c) => query.for_update().first(c).optional()?,
+        DbConnection::Sqlite(c) => query.first(c).optional()?,
+    };
+    to_pool(row.ok_or(StoreError::NotFound)?)
 }
 
 /// Takes one license from the pool. The guard in the WHERE clause re-checks room at the
 /// moment of the write; `Ok(false)` means the pool was full.
 pub fn grant(conn: &mut DbConnection, license: License) -> Result<bool, StoreError> {
-    let n = diesel::update(
-        license_pools::table
-            .filter(license_pools::license.eq(license.as_str()))
-            .filter(license_pools::capacity.is_null().or(license_pools::capacity.gt(license_pools::used.nullable()))),
-    )
-    .set(license_pools::used.eq(license_pools::used + 1))
-    .execute(conn)?;
+    let room = license_pools::table
+        .filter(license_pools::license.eq(license.as_str()))
+        .filter(license_pools::capacity.is_null().or(license_pools::capacity.gt(license_pools::used.nullable())));
+    let n = native!(conn, |c| diesel::update(room).set(license_pools::used.eq(license_pools::used + 1)).execute(c))?;
     Ok(n == 1)
 }
 
 /// Returns one license to the pool.
 pub fn release(conn: &mut DbConnection, license: License) -> Result<(), StoreError> {
-    diesel::update(
-        license_pools::table.filter(license_pools::license.eq(license.as_str())).filter(license_pools::used.gt(0)),
-    )
-    .set(license_pools::used.eq(license_pools::used - 1))
-    .execute(conn)?;
+    let held =
+        license_pools::table.filter(license_pools::license.eq(license.as_str())).filter(license_pools::used.gt(0));
+    native!(conn, |c| diesel::update(held).set(license_pools::used.eq(license_pools::used - 1)).execute(c))?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
 use super::StoreError;
+use super::conn::native;
 use super::conn::{DbConnection, MultiBackend};
 use super::schema::{group_members, users};
 use super::users::{UserRow, attach_details};
@@ -269,7 +270,9 @@ pub fn groups_of(conn: &mut DbConnection, user_ids: &[&str]) -> Result<Vec<(Stri
     let select = (group_members::member_id, groups::id, groups::display_name);
     // One id: `=`, a cached statement (see `users::attach_details`).
     Ok(match user_ids {
-        [one] => q.filter(group_members::member_id.eq(*one)).order(groups::id).select(select).load(conn)?,
+        [one] => {
+            native!(conn, |c| q.filter(group_members::member_id.eq(*one)).order(groups::id).select(select).load(c))?
+        }
         _ => q
             .filter(group_members::member_id.eq_any(user_ids))
             .order((group_members::member_id, groups::id))

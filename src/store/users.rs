@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::conn::DbConnection;
+use super::conn::native;
 use super::schema::{group_members, site_members, user_emails, users};
 use super::{StoreError, to_utc};
 use crate::domain::{User, UserEmail, fold};
@@ -104,12 +105,13 @@ impl UserRow {
 }
 
 pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
-    diesel::insert_into(users::table).values(UserRow::from_user(user)).execute(conn)?;
+    let row = UserRow::from_user(user);
+    native!(conn, |c| diesel::insert_into(users::table).values(&row).execute(c))?;
     write_emails(conn, &user.id, &user.emails)
 }
 
 fn write_emails(conn: &mut DbConnection, user_id: &str, emails: &[UserEmail]) -> Result<(), StoreError> {
-    diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user_id))).execute(conn)?;
+    native!(conn, |c| diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user_id))).execute(c))?;
     let rows: Vec<EmailRow> = emails
         .iter()
         .enumerate()
@@ -125,7 +127,7 @@ fn write_emails(conn: &mut DbConnection, user_id: &str, emails: &[UserEmail]) ->
         .collect();
     // One statement per row: MultiConnection has no batch insert (users have few emails).
     for row in rows {
-        diesel::insert_into(user_emails::table).values(row).execute(conn)?;
+        native!(conn, |c| diesel::insert_into(user_emails::table).values(&row).execute(c))?;
     }
     Ok(())
 }
@@ -133,9 +135,9 @@ fn write_emails(conn: &mut DbConnection, user_id: &str, emails: &[UserEmail]) ->
 /// Writes `user` over the row whose version is still `expected_version`; `NotFound` when
 /// the row is gone or another writer moved its version (optimistic concurrency).
 pub fn update(conn: &mut DbConnection, user: &User, expected_version: i64) -> Result<(), StoreError> {
-    let n = diesel::update(users::table.filter(users::id.eq(&user.id)).filter(users::version.eq(expected_version)))
-        .set(UserRow::from_user(user))
-        .execute(conn)?;
+    let row = UserRow::from_user(user);
+    let target = users::table.filter(users::id.eq(&user.id)).filter(users::version.eq(expected_version));
+    let n = native!(conn, |c| diesel::update(target).set(&row).execute(c))?;
     if n != 1 {
         return Err(StoreError::NotFound);
     }
@@ -151,7 +153,7 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), StoreError> {
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<User>, StoreError> {
-    let row = users::table.find(id).select(UserRow::as_select()).first(conn).optional()?;
+    let row = native!(conn, |c| users::table.find(id).select(UserRow::as_select()).first(c).optional())?;
     row.map(|r| with_sites(conn, r)).transpose()
 }
 
@@ -182,8 +184,11 @@ pub fn lock_many(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<User>, S
 }
 
 pub fn find_by_user_name_folded(conn: &mut DbConnection, folded: &str) -> Result<Option<User>, StoreError> {
-    let row =
-        users::table.filter(users::user_name_folded.eq(folded)).select(UserRow::as_select()).first(conn).optional()?;
+    let row = native!(conn, |c| users::table
+        .filter(users::user_name_folded.eq(folded))
+        .select(UserRow::as_select())
+        .first(c)
+        .optional())?;
     row.map(|r| with_sites(conn, r)).transpose()
 }
 
@@ -265,11 +270,11 @@ pub(crate) fn attach_details(conn: &mut DbConnection, rows: Vec<UserRow>) -> Res
     // One id: `=` instead of `IN (…)`, a statement diesel prepares once per connection and
     // caches (an `IN` list of varying length is parsed again every time).
     let pairs: Vec<(String, String)> = match ids.as_slice() {
-        [one] => site_members::table
+        [one] => native!(conn, |c| site_members::table
             .filter(site_members::user_id.eq(*one))
             .order(site_members::site_id)
             .select((site_members::user_id, site_members::site_id))
-            .load(conn)?,
+            .load(c))?,
         _ => site_members::table
             .filter(site_members::user_id.eq_any(&ids))
             .order((site_members::user_id, site_members::site_id))
@@ -281,11 +286,11 @@ pub(crate) fn attach_details(conn: &mut DbConnection, rows: Vec<UserRow>) -> Res
         by_user.entry(user).or_default().sites.push(site);
     }
     let emails: Vec<EmailRow> = match ids.as_slice() {
-        [one] => user_emails::table
+        [one] => native!(conn, |c| user_emails::table
             .filter(user_emails::user_id.eq(*one))
             .order(user_emails::position)
             .select(EmailRow::as_select())
-            .load(conn)?,
+            .load(c))?,
         _ => user_emails::table
             .filter(user_emails::user_id.eq_any(&ids))
             .order((user_emails::user_id, user_emails::position))
