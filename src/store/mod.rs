@@ -130,12 +130,7 @@ impl Db {
             let pool = conn::build_pool(&target, pool_size.max(2), Role::Writer)?;
             (pool.clone(), pool)
         };
-        let writes = if target.is_sqlite() {
-            let checkpointer = conn::build_pool(&target, 1, Role::Checkpointer)?;
-            Some(writer::start(writer.clone(), checkpointer)?)
-        } else {
-            None
-        };
+        let writes = if target.is_sqlite() { Some(writer::start(writer.clone())?) } else { None };
         Ok(Db { writer, reader, target, writes })
     }
 
