@@ -278,7 +278,7 @@ pub async fn query(
         Ok((total, with_groups(conn, page)?))
     };
     // An OFFSET walks that many index entries first: only a read near the start is short.
-    if offset + limit <= SHORT_READ_ROWS { db.read_short(work).await } else { db.read(work).await }
+    if offset.saturating_add(limit) <= SHORT_READ_ROWS { db.read_short(work).await } else { db.read(work).await }
 }
 
 /// The most index entries a page may walk (OFFSET + count) to run as a short read.
