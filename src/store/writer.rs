@@ -18,6 +18,7 @@ use std::sync::mpsc;
 
 use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::r2d2::R2D2Connection;
 use diesel::result::Error as DieselError;
 use tokio::sync::oneshot;
 
@@ -93,7 +94,16 @@ fn commit_batch(pool: &Pool, batch: Vec<Job>) {
     let mut completions = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
     let mut panicked = false;
+    let mut lost = false;
     for job in jobs.by_ref() {
+        // SQLite itself rolls the whole transaction back on some errors (an I/O error, a
+        // full disk). A write run after that would open a transaction of its own and
+        // commit alone, while its caller is told the batch failed: stop instead.
+        if !R2D2Connection::is_broken(conn) {
+            lost = true;
+            completions.push(job(Err("the batch's transaction was rolled back by the database".to_owned())));
+            break;
+        }
         match catch_unwind(AssertUnwindSafe(|| job(Ok(&mut *conn)))) {
             Ok(done) => completions.push(done),
             // The job's answer channel died with it: its caller sees a failed task.
@@ -103,7 +113,9 @@ fn commit_batch(pool: &Pool, batch: Vec<Job>) {
             }
         }
     }
-    let outcome = if panicked {
+    let outcome = if lost {
+        Err("the batch's transaction was rolled back by the database".to_owned())
+    } else if panicked {
         let _ = Manager::rollback_transaction(conn);
         Err("another write of its batch failed; the batch was rolled back".to_owned())
     } else {
@@ -119,7 +131,7 @@ fn commit_batch(pool: &Pool, batch: Vec<Job>) {
     for done in completions {
         done(outcome.clone());
     }
-    // Writes after a panicking one never ran.
+    // Writes after a panicking one, or after the transaction was lost, never ran.
     refuse(jobs.collect(), "another write of its batch failed");
 }
 
@@ -222,6 +234,31 @@ mod tests {
             assert!(matches!(r.blocking_recv().unwrap(), Ok(())));
         }
         assert_eq!(rows(&pool), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn writes_after_the_database_dropped_the_transaction_do_not_commit_alone() {
+        let (_dir, pool) = scratch();
+        let (a, ra) = insert("a", false);
+        // Ends the batch's transaction the way SQLite does on an I/O error or a full disk.
+        let (tx, rl) = oneshot::channel::<Result<(), StoreError>>();
+        let lose = job(
+            |c: &mut DbConnection| -> Result<(), StoreError> {
+                c.batch_execute("INSERT INTO t VALUES ('l'); ROLLBACK")?;
+                Err(StoreError::Corrupt("lost".into()))
+            },
+            tx,
+        );
+        let (c, rc) = insert("c", false);
+        commit_batch(&pool, vec![a, lose, c]);
+        assert!(ra.blocking_recv().unwrap().is_err());
+        assert!(rl.blocking_recv().unwrap().is_err());
+        assert!(rc.blocking_recv().unwrap().is_err());
+        assert!(rows(&pool).is_empty(), "nothing of the batch is on disk");
+        let (d, rd) = insert("d", false);
+        commit_batch(&pool, vec![d]);
+        assert!(matches!(rd.blocking_recv().unwrap(), Ok(())));
+        assert_eq!(rows(&pool), ["d"]);
     }
 
     #[test]
