@@ -86,26 +86,31 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<DieselError>,
 {
-    type Manager = <DbConnection as Connection>::TransactionManager;
-    if let DbConnection::Sqlite(inner) = conn {
-        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-    } else {
-        Manager::begin_transaction(conn)?;
-    }
+    begin_write(conn)?;
     match f(conn) {
-        Ok(value) => match Manager::commit_transaction(conn) {
-            Ok(()) => Ok(value),
-            Err(e) => {
-                // diesel leaves the transaction open when COMMIT fails; close it.
-                let _ = Manager::rollback_transaction(conn);
-                Err(e.into())
-            }
-        },
+        Ok(value) => commit(conn).map(|()| value).map_err(E::from),
         Err(e) => {
-            Manager::rollback_transaction(conn)?;
+            TxManager::rollback_transaction(conn)?;
             Err(e)
         }
     }
+}
+
+type TxManager = <DbConnection as Connection>::TransactionManager;
+
+/// Opens a write transaction: `BEGIN IMMEDIATE` on SQLite (see [`write_transaction`]).
+fn begin_write(conn: &mut DbConnection) -> Result<(), DieselError> {
+    match conn {
+        DbConnection::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE"),
+        DbConnection::Pg(_) => TxManager::begin_transaction(conn),
+    }
+}
+
+/// Commits the open transaction; when COMMIT fails, diesel leaves it open: close it.
+fn commit(conn: &mut DbConnection) -> Result<(), DieselError> {
+    TxManager::commit_transaction(conn).inspect_err(|_| {
+        let _ = TxManager::rollback_transaction(conn);
+    })
 }
 
 /// The database: a writer pool and a reader pool (the same pool on PostgreSQL). On SQLite,

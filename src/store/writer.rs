@@ -17,13 +17,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 
 use diesel::Connection;
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::connection::TransactionManager;
 use diesel::r2d2::R2D2Connection;
 use diesel::result::Error as DieselError;
 use tokio::sync::oneshot;
 
 use super::conn::Pool;
-use super::{DbConnection, StoreError};
+use super::{DbConnection, StoreError, TxManager, begin_write, commit};
 
 /// What a write tells its caller once its batch has committed (or failed to).
 pub type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -76,63 +76,51 @@ pub fn start(pool: Pool) -> Result<mpsc::Sender<Job>, std::io::Error> {
     Ok(tx)
 }
 
-type Manager = <DbConnection as Connection>::TransactionManager;
-
 fn commit_batch(pool: &Pool, batch: Vec<Job>) {
     let mut pooled = match pool.get() {
         Ok(c) => c,
         Err(e) => return refuse(batch, &format!("no writer connection: {e}")),
     };
     let conn: &mut DbConnection = &mut pooled;
-    let begun = match &mut *conn {
-        DbConnection::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE"),
-        DbConnection::Pg(_) => Manager::begin_transaction(conn),
-    };
-    if let Err(e) = begun {
+    if let Err(e) = begin_write(conn) {
         return refuse(batch, &format!("cannot begin a write transaction: {e}"));
     }
     let mut completions = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
-    let mut panicked = false;
-    let mut lost = false;
+    // Why the batch is abandoned, if it is.
+    let mut abandoned: Option<&str> = None;
     for job in jobs.by_ref() {
         // SQLite itself rolls the whole transaction back on some errors (an I/O error, a
         // full disk). A write run after that would open a transaction of its own and
         // commit alone, while its caller is told the batch failed: stop instead.
         if !R2D2Connection::is_broken(conn) {
-            lost = true;
-            completions.push(job(Err("the batch's transaction was rolled back by the database".to_owned())));
+            let why = "the batch's transaction was rolled back by the database";
+            refuse(vec![job], why);
+            abandoned = Some(why);
             break;
         }
         match catch_unwind(AssertUnwindSafe(|| job(Ok(&mut *conn)))) {
             Ok(done) => completions.push(done),
             // The job's answer channel died with it: its caller sees a failed task.
             Err(_) => {
-                panicked = true;
+                abandoned = Some("another write of its batch failed; the batch was rolled back");
                 break;
             }
         }
     }
-    let outcome = if lost {
-        Err("the batch's transaction was rolled back by the database".to_owned())
-    } else if panicked {
-        let _ = Manager::rollback_transaction(conn);
-        Err("another write of its batch failed; the batch was rolled back".to_owned())
-    } else {
-        match Manager::commit_transaction(conn) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                // diesel leaves the transaction open when COMMIT fails; close it.
-                let _ = Manager::rollback_transaction(conn);
-                Err(format!("commit failed: {e}"))
-            }
+    let outcome = match abandoned {
+        Some(why) => {
+            // Nothing to roll back when the database already did.
+            let _ = TxManager::rollback_transaction(conn);
+            Err(why.to_owned())
         }
+        None => commit(conn).map_err(|e| format!("commit failed: {e}")),
     };
     for done in completions {
         done(outcome.clone());
     }
-    // Writes after a panicking one, or after the transaction was lost, never ran.
-    refuse(jobs.collect(), "another write of its batch failed");
+    // Writes after the point of abandon never ran.
+    refuse(jobs.collect(), abandoned.unwrap_or_default());
 }
 
 fn refuse(jobs: Vec<Job>, why: &str) {
