@@ -22,6 +22,9 @@ pub enum ServiceError {
     /// An attribute that is set once (at create) was given another value.
     #[error("{0} cannot be changed after the resource is created")]
     Immutable(&'static str),
+    /// A list filter that no index answers would examine more than `cap` resources.
+    #[error("the filter would examine more than {cap} {resource}: narrow it with an indexed attribute ({indexed})")]
+    FilterTooBroad { resource: &'static str, cap: i64, indexed: &'static str },
     #[error("missing, unknown, expired or revoked bearer token")]
     Unauthenticated,
     #[error("internal error")]

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod metrics;
 pub mod policy;
+pub mod scim;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -15,9 +15,9 @@ use actix_web::{HttpRequest, web};
 use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::service::Db;
 use crate::service::auth::Bootstrap;
 use crate::service::dispatcher::DeliveryCounters;
-use crate::store::Db;
 
 /// What every handler can reach.
 #[derive(Clone)]

@@ -33,6 +33,9 @@ pub enum PolicyViolation {
     SelfRegistrationDisabled,
     /// Rule 2: SCIM never creates (or makes) a contactless user.
     ScimContactless,
+    /// Rule 2's other side: SCIM cannot give a contactless user a contact (it has no
+    /// contact to assign; the native API does that).
+    ScimAssignsContact,
     /// A webhook URL whose host is (or resolves to) an address webhooks may not reach.
     WebhookUrlRefused { why: String },
 }
@@ -41,7 +44,7 @@ impl PolicyViolation {
     /// A label per rule, for metrics (`scim_contactless` where the API code is generic).
     pub fn rule(&self) -> &'static str {
         match self {
-            PolicyViolation::ScimContactless => "scim_contactless",
+            PolicyViolation::ScimContactless | PolicyViolation::ScimAssignsContact => "scim_contactless",
             other => other.code(),
         }
     }
@@ -56,7 +59,7 @@ impl PolicyViolation {
             PolicyViolation::LicenseUnavailable { .. } => "license_unavailable",
             PolicyViolation::InvalidLicense { .. } => "invalid_license",
             PolicyViolation::SelfRegistrationDisabled => "self_registration_disabled",
-            PolicyViolation::ScimContactless => "validation_failed",
+            PolicyViolation::ScimContactless | PolicyViolation::ScimAssignsContact => "validation_failed",
             PolicyViolation::WebhookUrlRefused { .. } => "webhook_url_refused",
         }
     }
@@ -80,6 +83,9 @@ impl fmt::Display for PolicyViolation {
             }
             PolicyViolation::InvalidLicense { why } | PolicyViolation::WebhookUrlRefused { why } => f.write_str(why),
             PolicyViolation::SelfRegistrationDisabled => f.write_str("this site does not accept self-registration"),
+            PolicyViolation::ScimAssignsContact => {
+                f.write_str("SCIM cannot give a contactless user a contact: use PUT /api/v1/users/{id}/contact")
+            }
             PolicyViolation::ScimContactless => f.write_str(
                 "SCIM cannot create contactless users: every SCIM user is contact-backed. \
                  Omit `contactless` (or set it to false) and name the contact's account in \

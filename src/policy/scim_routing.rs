@@ -41,6 +41,17 @@ pub fn check_update(asks_contactless: bool, is_contactless: bool) -> Result<(), 
     if asks_contactless && !is_contactless { Err(PolicyViolation::ScimContactless) } else { Ok(()) }
 }
 
+/// A SCIM PATCH that names `contactless` (readOnly, but asking is an answer rule 2 owes):
+/// setting it to what it is asks for nothing; `true` on a contact-backed user is rule 2's
+/// refusal; `false` on a contactless user would need a contact SCIM cannot assign.
+pub fn check_patch(asks: Option<bool>, is_contactless: bool) -> Result<(), PolicyViolation> {
+    match asks {
+        Some(true) if !is_contactless => Err(PolicyViolation::ScimContactless),
+        Some(false) if is_contactless => Err(PolicyViolation::ScimAssignsContact),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +84,14 @@ mod tests {
         assert!(check_update(false, false).is_ok());
         assert!(check_update(true, true).is_ok(), "a contactless user read back as it is");
         assert!(check_update(false, true).is_ok());
+    }
+
+    #[test]
+    fn patches_cannot_make_or_unmake_a_contactless_user() {
+        assert_eq!(check_patch(Some(true), false), Err(PolicyViolation::ScimContactless));
+        assert_eq!(check_patch(Some(false), true), Err(PolicyViolation::ScimAssignsContact));
+        for (asks, is) in [(Some(true), true), (Some(false), false), (None, true), (None, false)] {
+            assert!(check_patch(asks, is).is_ok(), "{asks:?} on contactless={is}");
+        }
     }
 }

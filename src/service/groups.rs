@@ -2,9 +2,11 @@
 
 use serde_json::json;
 
+use super::query::{self, ListQuery, Page, Plan};
 use super::{ServiceError, audit};
 use crate::domain::{Actor, Group, GroupMember, MemberKind, ValidationError, new_id, now, text};
-use crate::store::groups::{self, GroupPred};
+use crate::scim::schema::GroupSchema;
+use crate::store::groups::{self, GroupSortKey};
 use crate::store::{Db, DbConnection, StoreError};
 
 /// A group as a client writes it.
@@ -111,16 +113,19 @@ pub async fn replace(
     .await
 }
 
-/// PATCH: `f` turns the current group into the draft to write, inside the transaction.
-pub async fn patch<F, E>(db: &Db, actor: Actor, id: String, if_match: Option<i64>, f: F) -> Result<Group, E>
-where
-    F: FnOnce(&Group) -> Result<GroupDraft, E> + Send + 'static,
-    E: From<ServiceError> + From<StoreError> + From<diesel::result::Error> + Send + 'static,
-{
+/// PATCH (RFC 7644 §3.5.2): `draft` is what the client's operations made of the group as
+/// read at `base_version`, outside any transaction; the write re-checks that version
+/// (`VersionMismatch` when another write came first: the caller re-reads and re-applies).
+pub async fn patch(
+    db: &Db,
+    actor: Actor,
+    id: String,
+    base_version: i64,
+    draft: GroupDraft,
+) -> Result<Group, ServiceError> {
     db.write(move |conn| {
-        let before = load(conn, &id, if_match)?;
-        let d = f(&before)?;
-        Ok(write(conn, &actor, before, d)?)
+        let before = load(conn, &id, Some(base_version))?;
+        write(conn, &actor, before, draft)
     })
     .await
 }
@@ -139,21 +144,61 @@ pub async fn get(db: &Db, id: String, with_members: bool) -> Result<Group, Servi
     db.read(move |conn| groups::find(conn, &id, false, with_members)?.ok_or(ServiceError::NotFound("group"))).await
 }
 
-/// A page of groups, and the total. `by_name`: Some(descending) sorts by displayName.
-pub async fn query(
+/// Display names of the users and groups `groups` name as members.
+pub type MemberNames = std::collections::HashMap<String, String>;
+
+/// A page of groups, planned by `service::query` (see `scim::list` for users).
+/// `with_members`: whether members are loaded at all (Entra lists groups with
+/// `excludedAttributes=members`); `render` gets each group with its members' names.
+pub async fn list(
     db: &Db,
-    pred: GroupPred,
-    by_name: Option<bool>,
-    offset: i64,
-    limit: i64,
+    q: ListQuery,
+    cap: i64,
     with_members: bool,
-) -> Result<(i64, Vec<Group>), ServiceError> {
-    db.read(move |conn| {
-        let total = groups::count(conn, &pred)?;
-        let page = if limit > 0 { groups::page(conn, &pred, by_name, offset, limit, with_members)? } else { vec![] };
-        Ok((total, page))
-    })
-    .await
+    render: impl Fn(&Group, &MemberNames) -> serde_json::Value,
+) -> Result<Page, ServiceError> {
+    match query::plan_groups(q.filter.as_ref(), q.sort.as_ref()) {
+        Plan::Store { pred, key, descending } => {
+            let (offset, limit) = (q.offset, q.count);
+            let (total, page, names) = db
+                .read(move |conn| {
+                    let total = groups::count(conn, &pred)?;
+                    let page = if limit > 0 {
+                        groups::page(conn, &pred, (key, descending), offset, limit, with_members)?
+                    } else {
+                        vec![]
+                    };
+                    let names = member_names(conn, &page)?;
+                    Ok::<_, ServiceError>((total, page, names))
+                })
+                .await?;
+            Ok(Page { total, resources: page.iter().map(|g| render(g, &names)).collect() })
+        }
+        Plan::Finish { candidates } => {
+            // The filter or sort may read members: load them.
+            let (all, names) = db
+                .read(move |conn| {
+                    if groups::count(conn, &candidates)? > cap {
+                        return Ok(None);
+                    }
+                    let all = groups::page(conn, &candidates, (GroupSortKey::Id, false), 0, cap, true)?;
+                    let names = member_names(conn, &all)?;
+                    Ok::<_, ServiceError>(Some((all, names)))
+                })
+                .await?
+                .ok_or(ServiceError::FilterTooBroad {
+                    resource: "groups",
+                    cap,
+                    indexed: "displayName, externalId, id",
+                })?;
+            Ok(query::finish(all.iter().map(|g| render(g, &names)).collect(), &q, &GroupSchema))
+        }
+    }
+}
+
+fn member_names(conn: &mut DbConnection, page: &[Group]) -> Result<MemberNames, StoreError> {
+    let ids: Vec<&str> = page.iter().flat_map(|g| g.members.iter().map(|m| m.id.as_str())).collect();
+    if ids.is_empty() { Ok(MemberNames::new()) } else { groups::display_names(conn, &ids) }
 }
 
 /// Display names of members, for `members.display`.

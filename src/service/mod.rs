@@ -1,5 +1,6 @@
-//! Use cases: load the facts, ask the policy, write — inside one transaction.
-//! Depends on `policy`, `store` and `domain`; never on actix.
+//! Use cases: load the facts, ask the policy, write — inside one short transaction; and
+//! the query planner (`query`). Depends on `policy`, `scim`, `store` and `domain`; never
+//! on actix or `api`.
 
 pub mod audit;
 pub mod auth;
@@ -9,10 +10,15 @@ pub mod dispatcher;
 pub mod events;
 pub mod groups;
 pub mod licenses;
+pub mod query;
 pub mod scim;
 pub mod sites;
 pub mod users;
 pub mod webhooks;
+
+/// The database handle every use case takes (the HTTP layer holds one, and never opens
+/// the store itself).
+pub use crate::store::Db;
 
 pub use crate::error::{Conflict, ServiceError};
 

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::query::{self, ListQuery, Page, Plan};
 use super::users::{ContactSpec, NewUser, check_version, create_in, load_for_write, save};
 use super::{ServiceError, audit};
 use crate::domain::{
@@ -10,8 +11,9 @@ use crate::domain::{
 };
 use crate::policy::scim_routing::{self, ContactAccount};
 use crate::policy::{self, PolicyViolation};
-use crate::store::user_query::{self, Pred, SortKey};
-use crate::store::{Db, DbConnection, StoreError, directory, licenses, users};
+use crate::scim::schema::UserSchema;
+use crate::store::user_query::{self, SortKey};
+use crate::store::{Db, DbConnection, directory, licenses, users};
 
 /// The gateway's SCIM defaults (configuration `scim.*`).
 #[derive(Debug, Clone)]
@@ -209,24 +211,50 @@ pub async fn replace(
     .await
 }
 
-/// PATCH: `f` turns the current user into the profile to write, inside the transaction
-/// that holds the user's row (RFC 7644 §3.5.2: the operations apply atomically).
-/// The closure's error type `E` lets the caller carry its own errors (e.g. a SCIM
-/// `noTarget`) out of the transaction.
-pub async fn patch<F, E>(db: &Db, actor: Actor, id: String, if_match: Option<i64>, f: F) -> Result<UserWithGroups, E>
-where
-    F: FnOnce(&UserWithGroups) -> Result<ScimProfile, E> + Send + 'static,
-    E: From<ServiceError> + From<StoreError> + From<diesel::result::Error> + Send + 'static,
-{
+/// A SCIM PATCH as the service writes it (RFC 7644 §3.5.2). The client's operations were
+/// applied by the SCIM engine to the user as read at `base_version`, outside any
+/// transaction; the write re-checks that version under the row lock and refuses with
+/// `VersionMismatch` when another write came first (the caller re-reads and re-applies).
+#[derive(Debug, Clone)]
+pub struct ScimPatch {
+    pub base_version: i64,
+    /// The user after the operations.
+    pub profile: ScimProfile,
+    /// A new password the operations set (hashed here, before the transaction).
+    pub password: Option<String>,
+    /// The `contactless` value the operations asked for, if they named it (rule 2).
+    pub contactless: Option<bool>,
+}
+
+pub async fn patch(db: &Db, actor: Actor, id: String, cmd: ScimPatch) -> Result<UserWithGroups, ServiceError> {
+    let mut profile = cmd.profile;
+    if let Some(p) = cmd.password {
+        profile.password_hash = Some(hash_password(p).await?);
+    }
     db.write(move |conn| {
         let before = load_for_write(conn, &actor, &id)?;
-        check_version(&before, if_match)?;
-        let groups = groups_of(conn, &[&before.id])?.pop().map(|(_, g)| g).unwrap_or_default();
-        let current = UserWithGroups { user: before, groups };
-        let p = f(&current)?;
-        Ok(apply(conn, &actor, current.user, p)?)
+        check_version(&before, Some(cmd.base_version))?;
+        scim_routing::check_patch(cmd.contactless, before.is_contactless())?;
+        apply(conn, &actor, before, profile)
     })
     .await
+}
+
+/// Hashes a password with Argon2id (PHC string) on the blocking pool: never on the
+/// writer, never on an HTTP worker.
+pub async fn hash_password(password: String) -> Result<String, ServiceError> {
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|e| ServiceError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+        let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::Internal(anyhow::anyhow!("salt: {e}")))?;
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing: {e}")))
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing task: {e}")))?
 }
 
 pub async fn get(db: &Db, actor: Actor, id: String) -> Result<UserWithGroups, ServiceError> {
@@ -263,39 +291,55 @@ fn with_groups(conn: &mut DbConnection, users: Vec<User>) -> Result<Vec<UserWith
         .collect())
 }
 
-/// A page of users matching an exact predicate, and the total.
-pub async fn query(
+/// A page of users, planned by `service::query`: from the indexes when the filter and sort
+/// compile exactly, else from at most `cap` candidates finished in memory
+/// (`FilterTooBroad` past it). `render` turns a user into the SCIM document the filter
+/// and sort read.
+pub async fn list(
     db: &Db,
-    pred: Pred,
-    sort: SortKey,
-    descending: bool,
-    offset: i64,
-    limit: i64,
-) -> Result<(i64, Vec<UserWithGroups>), ServiceError> {
-    let work = move |conn: &mut DbConnection| {
-        let total = user_query::count(conn, &pred)?;
-        let page = if limit > 0 { user_query::page(conn, &pred, sort, descending, offset, limit)? } else { vec![] };
-        Ok((total, with_groups(conn, page)?))
-    };
-    // An OFFSET walks that many index entries first: only a read near the start is short.
-    if offset.saturating_add(limit) <= SHORT_READ_ROWS { db.read_short(work).await } else { db.read(work).await }
+    q: ListQuery,
+    cap: i64,
+    render: impl Fn(&UserWithGroups) -> serde_json::Value,
+) -> Result<Page, ServiceError> {
+    match query::plan_users(q.filter.as_ref(), q.sort.as_ref()) {
+        Plan::Store { pred, key, descending } => {
+            let (offset, limit) = (q.offset, q.count);
+            let work = move |conn: &mut DbConnection| {
+                let total = user_query::count(conn, &pred)?;
+                let page =
+                    if limit > 0 { user_query::page(conn, &pred, key, descending, offset, limit)? } else { vec![] };
+                Ok::<_, ServiceError>((total, with_groups(conn, page)?))
+            };
+            // An OFFSET walks that many index entries first: only a read near the start is short.
+            let (total, page) = if offset.saturating_add(limit) <= SHORT_READ_ROWS {
+                db.read_short(work).await?
+            } else {
+                db.read(work).await?
+            };
+            Ok(Page { total, resources: page.iter().map(render).collect() })
+        }
+        Plan::Finish { candidates } => {
+            let all = db
+                .read(move |conn| {
+                    if user_query::count(conn, &candidates)? > cap {
+                        return Ok(None);
+                    }
+                    let all = user_query::page(conn, &candidates, SortKey::Id, false, 0, cap)?;
+                    Ok::<_, ServiceError>(Some(with_groups(conn, all)?))
+                })
+                .await?
+                .ok_or(ServiceError::FilterTooBroad {
+                    resource: "users",
+                    cap,
+                    indexed: "userName, externalId, emails.value, displayName, id",
+                })?;
+            Ok(query::finish(all.iter().map(render).collect(), &q, &UserSchema))
+        }
+    }
 }
 
 /// The most index entries a page may walk (OFFSET + count) to run as a short read.
 const SHORT_READ_ROWS: i64 = 1_000;
-
-/// Every user matching `pred` (a superset of the answer, for filters evaluated in
-/// memory); `TooMany` past `cap`.
-pub async fn scan(db: &Db, pred: Pred, cap: i64) -> Result<Option<Vec<UserWithGroups>>, ServiceError> {
-    db.read(move |conn| {
-        if user_query::count(conn, &pred)? > cap {
-            return Ok(None);
-        }
-        let all = user_query::page(conn, &pred, SortKey::Id, false, 0, cap)?;
-        Ok(Some(with_groups(conn, all)?))
-    })
-    .await
-}
 
 /// Checks a userName is well-formed (a SCIM write's one required attribute).
 pub fn user_name(value: &str) -> Result<UserName, ValidationError> {

@@ -126,20 +126,29 @@ fn filtered<'a, ST>(
     }
 }
 
-/// A page in id order (or by display name when `by_name`).
+/// The order of a group page: ties by id ascending in both directions (both keys are
+/// NOT NULL; `displayName` is caseExact=false, so its folded column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupSortKey {
+    Id,
+    DisplayName,
+}
+
+/// One page: `offset` rows skipped in the given order, at most `limit`.
 pub fn page(
     conn: &mut DbConnection,
     pred: &GroupPred,
-    by_name: Option<bool>,
+    (key, descending): (GroupSortKey, bool),
     offset: i64,
     limit: i64,
     with_members: bool,
 ) -> Result<Vec<Group>, StoreError> {
     let q = filtered(groups::table.select(GroupRow::as_select()).into_boxed(), pred);
-    let q = match by_name {
-        Some(false) => q.order(groups::display_name_folded.asc()),
-        Some(true) => q.order(groups::display_name_folded.desc()),
-        None => q,
+    let q = match (key, descending) {
+        (GroupSortKey::Id, false) => q.order(groups::id.asc()),
+        (GroupSortKey::Id, true) => q.order(groups::id.desc()),
+        (GroupSortKey::DisplayName, false) => q.order(groups::display_name_folded.asc()),
+        (GroupSortKey::DisplayName, true) => q.order(groups::display_name_folded.desc()),
     };
     let rows = q.then_order_by(groups::id.asc()).offset(offset).limit(limit).load(conn)?;
     attach(conn, rows, with_members)

@@ -213,7 +213,10 @@ fn compile(p: &Pred) -> Boxed {
     }
 }
 
-/// The order of a query; ties are broken by id, so pages are stable.
+/// The order of a query. Ties are broken by id ascending in both directions, and a
+/// missing value sorts last ascending and first descending (RFC 7644 §3.4.2.3; the same
+/// rule as `scim::sort`). Text keys are the case-folded columns where the attribute is
+/// `caseExact=false`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
     Id,
@@ -245,15 +248,21 @@ pub fn page(
     limit: i64,
 ) -> Result<Vec<User>, StoreError> {
     let mut q = users::table.filter(compile(pred)).select(UserRow::as_select()).into_boxed();
+    // Nullable keys order by `IS NULL` first: NULL is smallest on SQLite and largest on
+    // PostgreSQL, and neither is what the RFC asks in both directions.
     q = match (sort, descending) {
         (SortKey::Id, false) => q.order(users::id.asc()),
         (SortKey::Id, true) => q.order(users::id.desc()),
         (SortKey::UserName, false) => q.order(users::user_name_folded.asc()),
         (SortKey::UserName, true) => q.order(users::user_name_folded.desc()),
-        (SortKey::ExternalId, false) => q.order(users::external_id.asc()),
-        (SortKey::ExternalId, true) => q.order(users::external_id.desc()),
-        (SortKey::DisplayName, false) => q.order(users::display_name_folded.asc()),
-        (SortKey::DisplayName, true) => q.order(users::display_name_folded.desc()),
+        (SortKey::ExternalId, false) => q.order((users::external_id.is_null().asc(), users::external_id.asc())),
+        (SortKey::ExternalId, true) => q.order((users::external_id.is_null().desc(), users::external_id.desc())),
+        (SortKey::DisplayName, false) => {
+            q.order((users::display_name_folded.is_null().asc(), users::display_name_folded.asc()))
+        }
+        (SortKey::DisplayName, true) => {
+            q.order((users::display_name_folded.is_null().desc(), users::display_name_folded.desc()))
+        }
         (SortKey::Created, false) => q.order(users::created_at.asc()),
         (SortKey::Created, true) => q.order(users::created_at.desc()),
         (SortKey::Modified, false) => q.order(users::updated_at.asc()),

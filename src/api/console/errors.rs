@@ -81,7 +81,7 @@ pub fn policy_words(v: &PolicyViolation) -> (StatusCode, &'static str, String) {
         PolicyViolation::SelfRegistrationDisabled => {
             (StatusCode::FORBIDDEN, "Self-registration is off", sentence(&v.to_string()))
         }
-        PolicyViolation::ScimContactless => {
+        PolicyViolation::ScimContactless | PolicyViolation::ScimAssignsContact => {
             (StatusCode::UNPROCESSABLE_ENTITY, "Contactless users are not made over SCIM", v.to_string())
         }
         PolicyViolation::WebhookUrlRefused { why } => {
@@ -104,6 +104,9 @@ pub fn explain(e: ServiceError) -> Notice {
         ),
         ServiceError::NotFound(what) => {
             Notice::error(StatusCode::NOT_FOUND, "Not found", format!("There is no such {what}."))
+        }
+        e @ ServiceError::FilterTooBroad { .. } => {
+            Notice::error(StatusCode::BAD_REQUEST, "Search too broad", sentence(&e.to_string()))
         }
         e @ ServiceError::Immutable(_) => {
             Notice::error(StatusCode::UNPROCESSABLE_ENTITY, "Cannot be changed", sentence(&e.to_string()))

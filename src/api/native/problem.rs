@@ -140,6 +140,7 @@ fn policy_status(v: &PolicyViolation) -> StatusCode {
         PolicyViolation::ContactRequired { .. }
         | PolicyViolation::InvalidLicense { .. }
         | PolicyViolation::ScimContactless
+        | PolicyViolation::ScimAssignsContact
         | PolicyViolation::WebhookUrlRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         PolicyViolation::LicenseUnavailable { .. } => StatusCode::CONFLICT,
     }
@@ -154,6 +155,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Validation(v) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, v.to_string()),
             ServiceError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
             e @ ServiceError::Immutable(_) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+            e @ ServiceError::FilterTooBroad { .. } => ApiError::validation(StatusCode::BAD_REQUEST, e.to_string()),
             ServiceError::Conflict(c) => ApiError::new(StatusCode::CONFLICT, c.code(), c.to_string()),
             ServiceError::VersionMismatch { current } => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,

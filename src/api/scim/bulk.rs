@@ -16,11 +16,11 @@ use super::doc::{
     ScimUnauthorized, SearchRequest,
 };
 use super::error::{SCIM_JSON, ScimError};
-use super::mapping::get_ci;
 use super::query::ListParams;
 use super::users::Projection;
 use super::{Ctx, Reply, ScimCaller, groups, list_response, read_json, users};
 use crate::api::AppState;
+use crate::scim::json::get_ci;
 
 pub const BULK_REQUEST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 pub const BULK_RESPONSE_URN: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";

@@ -11,8 +11,9 @@ use super::doc::{
     ScimUnauthorized, ServiceProviderConfig,
 };
 use super::error::{SCIM_JSON, ScimError};
-use super::{Ctx, ScimCaller, list_response, schema};
+use super::{Ctx, ScimCaller, list_response};
 use crate::api::AppState;
+use crate::scim::schema;
 
 fn ok(body: Value) -> HttpResponse {
     HttpResponse::Ok().content_type(SCIM_JSON).body(body.to_string())

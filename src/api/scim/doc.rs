@@ -14,13 +14,13 @@ use utoipa::openapi::schema::{
 };
 use utoipa::{IntoParams, OpenApi, PartialSchema, ToResponse, ToSchema};
 
-use super::schema::{
+use crate::api::openapi::BearerAuth;
+use crate::scim::attrs::{AttrType, Mutability};
+use crate::scim::schema::AttrDef;
+use crate::scim::schema::{
     COMMON_ATTRS, ENTERPRISE_USER_ATTRS, ENTERPRISE_USER_URN, GROUP_ATTRS, GROUP_URN, IDENTITY_USER_ATTRS,
     IDENTITY_USER_URN, USER_ATTRS, USER_URN,
 };
-use crate::api::openapi::BearerAuth;
-use crate::api::scim::attrs::{AttrType, Mutability};
-use crate::api::scim::schema::AttrDef;
 
 fn open_object() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::Object).additional_properties(Some(AdditionalProperties::FreeForm(true)))

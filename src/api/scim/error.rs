@@ -67,6 +67,7 @@ impl From<ServiceError> for ScimError {
                     PolicyViolation::ContactRequired { .. }
                     | PolicyViolation::InvalidLicense { .. }
                     | PolicyViolation::ScimContactless
+                    | PolicyViolation::ScimAssignsContact
                     | PolicyViolation::WebhookUrlRefused { .. } => ScimError::bad("invalidValue", detail),
                     PolicyViolation::LicenseUnavailable { .. } => ScimError::new(StatusCode::CONFLICT, None, detail),
                 };
@@ -75,6 +76,7 @@ impl From<ServiceError> for ScimError {
             ServiceError::Validation(v) => ScimError::bad("invalidValue", v.to_string()),
             ServiceError::NotFound(what) => ScimError::not_found(format!("no such {what}")),
             e @ ServiceError::Immutable(_) => ScimError::bad("mutability", e.to_string()),
+            e @ ServiceError::FilterTooBroad { .. } => ScimError::bad("tooMany", e.to_string()),
             ServiceError::Conflict(c) => match c {
                 Conflict::UserNameTaken | Conflict::ContactInUse | Conflict::SitePrefixTaken => {
                     ScimError::new(StatusCode::CONFLICT, Some("uniqueness"), c.to_string())
@@ -114,17 +116,5 @@ impl ResponseError for ScimError {
             res.extensions_mut().insert(crate::metrics::PolicyRejection(rule));
         }
         res
-    }
-}
-
-impl From<crate::store::StoreError> for ScimError {
-    fn from(e: crate::store::StoreError) -> Self {
-        ServiceError::from(e).into()
-    }
-}
-
-impl From<diesel::result::Error> for ScimError {
-    fn from(e: diesel::result::Error) -> Self {
-        ServiceError::from(e).into()
     }
 }

@@ -10,17 +10,17 @@ use super::doc::{
     SearchRequest,
 };
 use super::error::ScimError;
-use super::filter::matches;
 use super::mapping::{group_from_json, render_group, version};
-use super::patch::apply;
-use super::query::{ListParams, RawParams, group_pred, sort_value};
-use super::schema::{GroupSchema, project};
-use super::users::{Projection, patch_error, patch_ops};
-use super::{Ctx, Reply, ScimCaller, header_version, list_response, query_param, read_json};
+use super::query::{ListParams, RawParams};
+use super::users::{PATCH_TRIES, Projection, patch_error, patch_ops};
+use super::{Ctx, Reply, ScimCaller, header_version, list_reply, query_param, read_json};
 use crate::api::AppState;
 use crate::domain::Group;
+use crate::error::ServiceError;
+use crate::scim::patch::apply;
+use crate::scim::projection::project;
+use crate::scim::schema::GroupSchema;
 use crate::service::groups as svc;
-use crate::store::groups::GroupPred;
 
 /// Whether a projection leaves `members` out (then they are not even loaded: Entra lists
 /// groups with `excludedAttributes=members`).
@@ -91,15 +91,21 @@ pub async fn patch_op(
     proj: &Projection,
 ) -> Result<Reply, ScimError> {
     let ops = patch_ops(&body)?;
-    let base = ctx.base.clone();
-    let g = svc::patch(&ctx.state.db, ctx.actor.clone(), id, if_match, move |current: &Group| {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        // Read and apply outside any transaction; the write re-checks the version.
+        let current = svc::get(&ctx.state.db, id.clone(), true).await?;
+        let base_version = if_match.unwrap_or(current.version);
         // Members' display names do not matter to the patch: render without them.
-        let mut doc = render_group(current, &Default::default(), &base, true);
+        let mut doc = render_group(&current, &Default::default(), &ctx.base, true);
         apply(&mut doc, &ops, &GroupSchema).map_err(patch_error)?;
-        group_from_json(&doc)
-    })
-    .await?;
-    reply(ctx, &g, StatusCode::OK, proj).await
+        let draft = group_from_json(&doc)?;
+        match svc::patch(&ctx.state.db, ctx.actor.clone(), id.clone(), base_version, draft).await {
+            Err(ServiceError::VersionMismatch { .. }) if if_match.is_none() && tries < PATCH_TRIES => continue,
+            result => return reply(ctx, &result?, StatusCode::OK, proj).await,
+        }
+    }
 }
 
 pub async fn delete_op(ctx: &Ctx, id: String, if_match: Option<i64>) -> Result<Reply, ScimError> {
@@ -107,52 +113,14 @@ pub async fn delete_op(ctx: &Ctx, id: String, if_match: Option<i64>) -> Result<R
     Ok(Reply { status: StatusCode::NO_CONTENT, body: None, location: None, version: None })
 }
 
+/// Lists groups (planned by `service::query`), projected.
 pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     let proj = Projection { attributes: p.attributes.clone(), excluded: p.excluded.clone() };
     let with_members = wants_members(&proj);
-    let exact = match &p.filter {
-        None => Some(GroupPred::All),
-        Some(f) => group_pred(f),
-    };
-    let by_name = p.sort_by.as_ref().map(|s| s.name.eq_ignore_ascii_case("displayName") && s.sub.is_none());
-    let offset = p.start_index - 1;
-    let (total, mut resources) = match (exact, by_name) {
-        (Some(pred), None | Some(true)) => {
-            let order = by_name.map(|_| p.descending);
-            let (total, page) = svc::query(&ctx.state.db, pred, order, offset, p.count, with_members).await?;
-            (total, render_many(ctx, &page, with_members).await?)
-        }
-        (pred, _) => {
-            let cap = ctx.state.settings.scim.max_filter_scan;
-            let (total, all) =
-                svc::query(&ctx.state.db, pred.unwrap_or(GroupPred::All), None, 0, cap + 1, true).await?;
-            if total > cap {
-                return Err(ScimError::bad("tooMany", format!("the filter would examine more than {cap} groups")));
-            }
-            let mut docs: Vec<Value> = render_many(ctx, &all, true)
-                .await?
-                .into_iter()
-                .filter(|d| p.filter.as_ref().is_none_or(|f| matches(f, d, &GroupSchema)))
-                .collect();
-            if let Some(path) = &p.sort_by {
-                docs.sort_by_key(|d| sort_value(d, path, false).unwrap_or_else(|| "\u{10FFFF}".into()));
-                if p.descending {
-                    docs.reverse();
-                }
-            }
-            let total = docs.len() as i64;
-            (total, docs.into_iter().skip(offset as usize).take(p.count as usize).collect())
-        }
-    };
-    for r in resources.iter_mut() {
-        project(r, &GroupSchema, &p.attributes, &p.excluded);
-    }
-    Ok(Reply {
-        status: StatusCode::OK,
-        body: Some(list_response(total, p.start_index, resources)),
-        location: None,
-        version: None,
-    })
+    let cap = ctx.state.settings.scim.max_filter_scan;
+    let render = |g: &Group, names: &svc::MemberNames| render_group(g, names, &ctx.base, with_members);
+    let page = svc::list(&ctx.state.db, p.query(), cap, with_members, render).await?;
+    Ok(list_reply(page, &p, &GroupSchema))
 }
 
 fn body_limit(state: &AppState) -> usize {

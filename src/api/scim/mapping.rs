@@ -7,16 +7,12 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use super::error::ScimError;
-use super::schema::{ENTERPRISE_USER_URN, GROUP_URN, IDENTITY_USER_URN, USER_URN, UserSchema};
-use crate::api::scim::attrs::{AttrInfo, AttrType, SchemaInfo};
 use crate::domain::{Group, License, MemberKind, UserEmail, fold};
+use crate::scim::attrs::{AttrInfo, AttrType, SchemaInfo};
+use crate::scim::json::{get_ci, lenient_bool};
+use crate::scim::schema::{ENTERPRISE_USER_URN, GROUP_URN, IDENTITY_USER_URN, USER_URN, UserSchema};
 use crate::service::groups::GroupDraft;
 use crate::service::scim::{ScimProfile, UserWithGroups, user_name};
-
-/// The value under `key`, compared case-insensitively (RFC 7643 §2.1).
-pub fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
-}
 
 fn invalid(detail: impl Into<String>) -> ScimError {
     ScimError::bad("invalidValue", detail)
@@ -30,16 +26,6 @@ fn opt_str(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ScimEr
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(invalid(format!("{key} must be a string"))),
-    }
-}
-
-/// A boolean, also as the strings "true"/"false" in any case (Entra sends "False").
-pub fn lenient_bool(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
     }
 }
 

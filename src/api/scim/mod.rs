@@ -2,17 +2,13 @@
 //! layer over the same services as the native API, so that every SCIM write passes the
 //! contactless-user policy (rule 2: SCIM users are always contact-backed).
 
-pub mod attrs;
 mod bulk;
 mod discovery;
 pub mod doc;
 pub mod error;
-pub mod filter;
 mod groups;
 pub mod mapping;
-pub mod patch;
 pub mod query;
-pub mod schema;
 mod users;
 
 use std::future::Future;
@@ -29,7 +25,10 @@ use super::{AppState, bearer};
 use crate::domain::{Actor, License};
 use crate::error::ServiceError;
 use crate::policy::access::{Surface, may_use};
+use crate::scim::attrs::SchemaInfo;
+use crate::scim::projection::project;
 use crate::service::auth;
+use crate::service::query::Page;
 use crate::service::scim::ScimDefaults;
 
 pub const LIST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -199,6 +198,20 @@ fn routes(cfg: &mut ServiceConfig) {
         )
         .service(Endpoint::new(resource, bulk::__path_bulk, bulk::bulk))
         .service(Endpoint::new(resource, bulk::__path_root_search, bulk::root_search));
+}
+
+/// A ListResponse (RFC 7644 §3.4.2) of a page, projected (RFC 7644 §3.9).
+pub fn list_reply(page: Page, p: &query::ListParams, schema: &dyn SchemaInfo) -> Reply {
+    let mut resources = page.resources;
+    for r in resources.iter_mut() {
+        project(r, schema, &p.attributes, &p.excluded);
+    }
+    Reply {
+        status: StatusCode::OK,
+        body: Some(list_response(page.total, p.start_index, resources)),
+        location: None,
+        version: None,
+    }
 }
 
 /// A ListResponse (RFC 7644 §3.4.2).

@@ -10,35 +10,16 @@ use super::doc::{
     UserListResponse,
 };
 use super::error::ScimError;
-use super::filter::matches;
-use super::mapping::{get_ci, lenient_bool, profile_from_json, render_user, version};
-use super::patch::{OpKind, PatchOp, apply};
-use super::query::{ListParams, RawParams, sort_value, user_pred, user_sort};
-use super::schema::{IDENTITY_USER_URN, UserSchema, project};
-use super::{Ctx, PATCH_URN, Reply, ScimCaller, header_version, list_response, query_param, read_json};
+use super::mapping::{profile_from_json, render_user, version};
+use super::query::{ListParams, RawParams};
+use super::{Ctx, PATCH_URN, Reply, ScimCaller, header_version, list_reply, query_param, read_json};
 use crate::api::AppState;
-use crate::api::scim::attrs::SchemaInfo;
 use crate::error::ServiceError;
+use crate::scim::json::{get_ci, lenient_bool};
+use crate::scim::patch::{OpKind, PatchOp, apply};
+use crate::scim::projection::project;
+use crate::scim::schema::{IDENTITY_USER_URN, UserSchema};
 use crate::service::scim::{self as svc, UserWithGroups};
-use crate::store::user_query::SortKey;
-
-/// Hashes a password with Argon2id (PHC string) on the blocking pool.
-pub async fn hash_password(password: String) -> Result<String, ScimError> {
-    tokio::task::spawn_blocking(move || hash_password_now(&password))
-        .await
-        .map_err(|e| ScimError::from(ServiceError::Internal(anyhow::anyhow!("hashing task: {e}"))))?
-}
-
-fn hash_password_now(password: &str) -> Result<String, ScimError> {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| ServiceError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::Internal(anyhow::anyhow!("salt: {e}")))?;
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing: {e}")).into())
-}
 
 /// Projection parameters of a request (RFC 7644 §3.9, on reads and writes alike).
 pub struct Projection {
@@ -48,7 +29,9 @@ pub struct Projection {
 
 impl Projection {
     pub fn from_request(req: &HttpRequest) -> Projection {
-        let list = |name: &str| query_param(req, name).map(|s| super::schema::parse_attr_list(&s)).unwrap_or_default();
+        let list = |name: &str| {
+            query_param(req, name).map(|s| crate::scim::projection::parse_attr_list(&s)).unwrap_or_default()
+        };
         Projection { attributes: list("attributes"), excluded: list("excludedAttributes") }
     }
 
@@ -71,7 +54,7 @@ fn reply(ctx: &Ctx, u: &UserWithGroups, status: StatusCode, proj: &Projection) -
 pub async fn create_op(ctx: &Ctx, body: Value, proj: &Projection) -> Result<Reply, ScimError> {
     let (mut profile, password) = profile_from_json(&body)?;
     if let Some(p) = password {
-        profile.password_hash = Some(hash_password(p).await?);
+        profile.password_hash = Some(svc::hash_password(p).await?);
     }
     let user = svc::create(&ctx.state.db, ctx.actor.clone(), profile, ctx.defaults()?).await?;
     Ok(reply(ctx, &user, StatusCode::CREATED, proj))
@@ -99,7 +82,7 @@ pub async fn replace_op(
 ) -> Result<Reply, ScimError> {
     let (mut profile, password) = profile_from_json(&body)?;
     if let Some(p) = password {
-        profile.password_hash = Some(hash_password(p).await?);
+        profile.password_hash = Some(svc::hash_password(p).await?);
     }
     let user = svc::replace(&ctx.state.db, ctx.actor.clone(), id, profile, if_match).await?;
     Ok(reply(ctx, &user, StatusCode::OK, proj))
@@ -140,6 +123,11 @@ pub fn patch_ops(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
         .collect()
 }
 
+/// How many times a PATCH without `If-Match` is re-applied when another write changed the
+/// user between its read and its write (each try re-reads, so the operations apply to
+/// the current user, atomically: RFC 7644 §3.5.2).
+pub const PATCH_TRIES: usize = 8;
+
 pub async fn patch_op(
     ctx: &Ctx,
     id: String,
@@ -147,46 +135,42 @@ pub async fn patch_op(
     if_match: Option<i64>,
     proj: &Projection,
 ) -> Result<Reply, ScimError> {
-    let ops = patch_ops(&body)?;
-    let base = ctx.base.clone();
-    let user = svc::patch(&ctx.state.db, ctx.actor.clone(), id, if_match, move |current| {
-        let ops = contactless_ops(ops, current.user.is_contactless())?;
-        let mut doc = render_user(current, &base);
+    let (ops, contactless) = contactless_asked(patch_ops(&body)?)?;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        // Read, apply and check outside any transaction: the writer only re-checks the
+        // version and writes.
+        let current = svc::get(&ctx.state.db, ctx.actor.clone(), id.clone()).await?;
+        let base_version = if_match.unwrap_or(current.user.version);
+        let mut doc = render_user(&current, &ctx.base);
         apply(&mut doc, &ops, &UserSchema).map_err(patch_error)?;
-        let (mut profile, password) = profile_from_json(&doc)?;
-        if let Some(p) = password {
-            profile.password_hash = Some(hash_password_now(&p)?);
+        let (profile, password) = profile_from_json(&doc)?;
+        let cmd = svc::ScimPatch { base_version, profile, password, contactless };
+        match svc::patch(&ctx.state.db, ctx.actor.clone(), id.clone(), cmd).await {
+            Err(ServiceError::VersionMismatch { .. }) if if_match.is_none() && tries < PATCH_TRIES => continue,
+            result => return Ok(reply(ctx, &result?, StatusCode::OK, proj)),
         }
-        Ok::<_, ScimError>(profile)
-    })
-    .await?;
-    Ok(reply(ctx, &user, StatusCode::OK, proj))
+    }
 }
 
-/// `contactless` is readOnly in the schema, but asking for `true` is rule 2's refusal with
-/// its explanation, not a bare `mutability` error. Setting it to what it already is asks for
-/// nothing and is dropped; `true` on a contact-backed user is refused (invalidValue), and
-/// `false` on a contactless user too (SCIM cannot assign a contact).
-fn contactless_ops(ops: Vec<PatchOp>, is_contactless: bool) -> Result<Vec<PatchOp>, ScimError> {
-    use crate::policy::PolicyViolation;
+/// `contactless` is readOnly in the schema, but asking for a value is a question for rule
+/// 2 (the policy answers it), not a bare `mutability` error: the operations that name it
+/// are taken out, and the value they ask for is returned.
+fn contactless_asked(ops: Vec<PatchOp>) -> Result<(Vec<PatchOp>, Option<bool>), ScimError> {
     let qualified = format!("{IDENTITY_USER_URN}:contactless");
-    let check = |v: &Value| -> Result<(), ScimError> {
-        match lenient_bool(v) {
-            Some(true) if !is_contactless => Err(ServiceError::Policy(PolicyViolation::ScimContactless).into()),
-            Some(false) if is_contactless => Err(ScimError::bad(
-                "invalidValue",
-                "SCIM cannot give a contactless user a contact: use PUT /api/v1/users/{id}/contact",
-            )),
-            Some(_) => Ok(()),
-            None => Err(ScimError::bad("invalidValue", "contactless must be a boolean")),
-        }
+    let mut asked = None;
+    let mut ask = |v: &Value| -> Result<(), ScimError> {
+        let b = lenient_bool(v).ok_or_else(|| ScimError::bad("invalidValue", "contactless must be a boolean"))?;
+        asked = Some(b);
+        Ok(())
     };
     let mut out = Vec::with_capacity(ops.len());
     for mut op in ops {
         let path = op.path.as_deref().unwrap_or("");
         if path.eq_ignore_ascii_case(&qualified) {
             if op.op != OpKind::Remove {
-                check(op.value.as_ref().unwrap_or(&Value::Null))?;
+                ask(op.value.as_ref().unwrap_or(&Value::Null))?;
             }
             continue;
         }
@@ -213,14 +197,14 @@ fn contactless_ops(ops: Vec<PatchOp>, is_contactless: bool) -> Result<Vec<PatchO
             None
         };
         if let Some(Some(v)) = holder {
-            check(&v)?;
+            ask(&v)?;
         }
         out.push(op);
     }
-    Ok(out)
+    Ok((out, asked))
 }
 
-pub fn patch_error(e: super::patch::PatchError) -> ScimError {
+pub fn patch_error(e: crate::scim::patch::PatchError) -> ScimError {
     ScimError::bad(e.scim_type(), e.to_string())
 }
 
@@ -229,60 +213,11 @@ pub async fn delete_op(ctx: &Ctx, id: String, if_match: Option<i64>) -> Result<R
     Ok(Reply { status: StatusCode::NO_CONTENT, body: None, location: None, version: None })
 }
 
-/// Lists users: from the indexes when the filter and sort compile exactly, else from a
-/// bounded scan finished in memory (`tooMany` past `scim.max_filter_scan`).
+/// Lists users (planned by `service::query`), projected.
 pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
-    let (pred, exact) = p.filter.as_ref().map(user_pred).unwrap_or((crate::store::user_query::Pred::All, true));
-    let sql_sort = match &p.sort_by {
-        None => Some(SortKey::Id),
-        Some(path) => user_sort(path),
-    };
-    let offset = p.start_index - 1;
-    let (total, mut resources) = match (exact, sql_sort) {
-        (true, Some(key)) => {
-            let (total, page) = svc::query(&ctx.state.db, pred, key, p.descending, offset, p.count).await?;
-            (total, page.iter().map(|u| render_user(u, &ctx.base)).collect::<Vec<_>>())
-        }
-        _ => {
-            let cap = ctx.state.settings.scim.max_filter_scan;
-            let all = svc::scan(&ctx.state.db, pred, cap).await?.ok_or_else(|| {
-                ScimError::bad("tooMany", format!("the filter would examine more than {cap} users: narrow it (userName, externalId, emails.value, displayName, id are indexed)"))
-            })?;
-            let mut docs: Vec<Value> = all
-                .iter()
-                .map(|u| render_user(u, &ctx.base))
-                .filter(|d| p.filter.as_ref().is_none_or(|f| matches(f, d, &UserSchema)))
-                .collect();
-            if let Some(path) = &p.sort_by {
-                let case_exact = UserSchema
-                    .attribute(path.urn.as_deref(), &path.name, path.sub.as_deref())
-                    .is_some_and(|a| a.case_exact);
-                let mut keyed: Vec<(Option<String>, Value)> =
-                    docs.into_iter().map(|d| (sort_value(&d, path, case_exact), d)).collect();
-                // Missing values sort last in both orders; ties keep id order (stable sort).
-                keyed.sort_by(|a, b| match (&a.0, &b.0) {
-                    (Some(x), Some(y)) if p.descending => y.cmp(x),
-                    (Some(x), Some(y)) => x.cmp(y),
-                    (Some(_), None) => std::cmp::Ordering::Less,
-                    (None, Some(_)) => std::cmp::Ordering::Greater,
-                    (None, None) => std::cmp::Ordering::Equal,
-                });
-                docs = keyed.into_iter().map(|(_, d)| d).collect();
-            }
-            let total = docs.len() as i64;
-            let page = docs.into_iter().skip(offset as usize).take(p.count as usize).collect();
-            (total, page)
-        }
-    };
-    for r in resources.iter_mut() {
-        project(r, &UserSchema, &p.attributes, &p.excluded);
-    }
-    Ok(Reply {
-        status: StatusCode::OK,
-        body: Some(list_response(total, p.start_index, resources)),
-        location: None,
-        version: None,
-    })
+    let cap = ctx.state.settings.scim.max_filter_scan;
+    let page = svc::list(&ctx.state.db, p.query(), cap, |u| render_user(u, &ctx.base)).await?;
+    Ok(list_reply(page, &p, &UserSchema))
 }
 
 fn params_from_query(req: &HttpRequest, max: i64) -> Result<ListParams, ScimError> {

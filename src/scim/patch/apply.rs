@@ -6,8 +6,9 @@ use chrono::DateTime;
 use serde_json::{Map, Value};
 
 use super::path::{PatchPath, parse_path};
-use crate::api::scim::attrs::{AttrInfo, AttrType, Mutability, SchemaInfo};
-use crate::api::scim::filter::{self, AttrPath, CompareOp, Filter, FilterError};
+use crate::scim::attrs::{AttrInfo, AttrType, Mutability, SchemaInfo};
+use crate::scim::filter::{self, AttrPath, CompareOp, Filter, FilterError};
+use crate::scim::json::get_ci;
 
 type Object = Map<String, Value>;
 
@@ -856,10 +857,6 @@ fn find_key(object: &Object, name: &str) -> Option<String> {
     object.keys().find(|key| key.eq_ignore_ascii_case(name)).cloned()
 }
 
-fn get_ci<'a>(object: &'a Object, name: &str) -> Option<&'a Value> {
-    object.get(name).or_else(|| object.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value))
-}
-
 /// Stores an attribute under its existing key, or its canonical name when new. Null, an
 /// empty list and an empty object are all "unassigned" (RFC 7643 §2.5), so the key goes.
 fn set(container: &mut Object, key: Option<String>, canonical: &str, value: Value) {
@@ -903,7 +900,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::api::scim::filter::test_schema::{ENTERPRISE_URN, GroupSchema, UserSchema};
+    use crate::scim::filter::test_schema::{ENTERPRISE_URN, GroupSchema, UserSchema};
 
     fn ops(ops: Value) -> Vec<PatchOp> {
         ops.as_array()

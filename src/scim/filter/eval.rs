@@ -6,7 +6,8 @@ use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value as Json};
 
 use super::ast::{AttrPath, CompareOp, Filter, Value};
-use crate::api::scim::attrs::{AttrInfo, AttrType, SchemaInfo};
+use crate::scim::attrs::{AttrInfo, AttrType, SchemaInfo};
+use crate::scim::json::get_ci;
 
 /// Whether `resource` (core attributes at the top level, extension attributes under their
 /// URN key, RFC 7643 §3) satisfies `filter`.
@@ -101,12 +102,6 @@ fn container<'a>(resource: &'a Json, urn: Option<&str>, schema: &dyn SchemaInfo)
         Some(urn) if urn.eq_ignore_ascii_case(schema.core_urn()) => Some(object),
         Some(urn) => get_ci(object, urn)?.as_object(),
     }
-}
-
-/// RFC 7643 §2.1: attribute names are case-insensitive. An exact hit is tried first
-/// because it is the common case and keeps the scan off the hot path.
-fn get_ci<'a>(object: &'a Map<String, Json>, name: &str) -> Option<&'a Json> {
-    object.get(name).or_else(|| object.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value))
 }
 
 /// A multi-valued attribute contributes each element; null is unassigned (RFC 7643 §2.5).
@@ -224,7 +219,7 @@ fn compare_strings(actual: &str, expected: &str, op: CompareOp) -> bool {
 /// A User-like and a Group-like schema for the filter and PATCH tests.
 #[cfg(test)]
 pub(crate) mod test_schema {
-    use crate::api::scim::attrs::{AttrInfo, AttrType, Mutability, Returned, SchemaInfo};
+    use crate::scim::attrs::{AttrInfo, AttrType, Mutability, Returned, SchemaInfo};
 
     pub(crate) const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
     pub(crate) const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -393,7 +388,7 @@ mod tests {
 
     use super::test_schema::{GroupSchema, UserSchema};
     use super::*;
-    use crate::api::scim::filter::parse;
+    use crate::scim::filter::parse;
 
     fn user() -> Json {
         json!({

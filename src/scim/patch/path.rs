@@ -1,6 +1,6 @@
 //! RFC 7644 §3.5.2 PATCH paths (`attrPath / valuePath [subAttr]`), read with the filter tokenizer.
 
-use crate::api::scim::filter::{AttrPath, Filter, FilterError, Parser};
+use crate::scim::filter::{AttrPath, Filter, FilterError, Parser};
 
 /// A parsed PATCH path. `attr.sub` holds the sub-attribute of a plain path
 /// (`name.familyName`); `sub` the one after a value filter (`emails[type eq "work"].value`).
@@ -32,7 +32,7 @@ pub fn parse_path(input: &str) -> Result<PatchPath, FilterError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::scim::filter::{CompareOp, Value};
+    use crate::scim::filter::{CompareOp, Value};
 
     fn attr(urn: Option<&str>, name: &str, sub: Option<&str>) -> AttrPath {
         AttrPath { urn: urn.map(str::to_owned), name: name.to_owned(), sub: sub.map(str::to_owned) }

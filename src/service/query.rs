@@ -1,0 +1,327 @@
+//! The query planner for SCIM lists, for Users and Groups alike: a filter on indexed
+//! attributes becomes an exact store predicate (the database filters, counts, sorts and
+//! pages); any other filter becomes a superset predicate whose candidates — at most
+//! `scim.max_filter_scan` of them — are finished in memory by the SCIM evaluator. Both
+//! paths order by the one rule of `scim::sort` (missing values last ascending and first
+//! descending, `caseExact` honoured, ties in id order), so a request's answer does not
+//! depend on the path taken or on the backend.
+
+use serde_json::Value;
+
+use crate::scim::attrs::SchemaInfo;
+use crate::scim::filter::{AttrPath, CompareOp, Filter, Value as FV, matches};
+use crate::scim::schema::{GROUP_URN, USER_URN};
+use crate::scim::sort::{self, SortSpec};
+use crate::store::groups::{GroupPred, GroupSortKey};
+use crate::store::user_query::{Pred, SortKey, StrOp, TextField, TimeField};
+
+/// What a list asks: filter, sort and the page (`offset` = startIndex − 1).
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub filter: Option<Filter>,
+    pub sort: Option<SortSpec>,
+    pub offset: i64,
+    pub count: i64,
+}
+
+/// One page of a list, rendered, and the number of matches.
+#[derive(Debug)]
+pub struct Page {
+    pub total: i64,
+    pub resources: Vec<Value>,
+}
+
+/// How a list is answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan<P, K> {
+    /// The predicate is exact and the order is the store's: the database does it all.
+    Store { pred: P, key: K, descending: bool },
+    /// The predicate selects a superset (in id order); the filter, the order and the page
+    /// are finished in memory.
+    Finish { candidates: P },
+}
+
+/// Plans a user list.
+pub fn plan_users(filter: Option<&Filter>, sort: Option<&SortSpec>) -> Plan<Pred, SortKey> {
+    let (pred, exact) = filter.map(user_pred).unwrap_or((Pred::All, true));
+    let order = match sort {
+        None => Some((SortKey::Id, false)),
+        Some(s) => user_sort(&s.path).map(|k| (k, s.descending)),
+    };
+    match (exact, order) {
+        (true, Some((key, descending))) => Plan::Store { pred, key, descending },
+        _ => Plan::Finish { candidates: pred },
+    }
+}
+
+/// Plans a group list.
+pub fn plan_groups(filter: Option<&Filter>, sort: Option<&SortSpec>) -> Plan<GroupPred, GroupSortKey> {
+    let exact = match filter {
+        None => Some(GroupPred::All),
+        Some(f) => group_pred(f),
+    };
+    let order = match sort {
+        None => Some((GroupSortKey::Id, false)),
+        Some(s) => group_sort(&s.path).map(|k| (k, s.descending)),
+    };
+    match (exact, order) {
+        (Some(pred), Some((key, descending))) => Plan::Store { pred, key, descending },
+        (pred, _) => Plan::Finish { candidates: pred.unwrap_or(GroupPred::All) },
+    }
+}
+
+/// The in-memory finish of a `Plan::Finish`: `candidates` (rendered, in id order) are
+/// filtered, sorted by the one ordering rule and paged.
+pub fn finish(candidates: Vec<Value>, q: &ListQuery, schema: &dyn SchemaInfo) -> Page {
+    let mut docs: Vec<Value> =
+        candidates.into_iter().filter(|d| q.filter.as_ref().is_none_or(|f| matches(f, d, schema))).collect();
+    if let Some(spec) = &q.sort {
+        sort::sort(&mut docs, spec, schema);
+    }
+    let total = docs.len() as i64;
+    let offset = usize::try_from(q.offset).unwrap_or(usize::MAX);
+    let count = usize::try_from(q.count).unwrap_or(0);
+    Page { total, resources: docs.into_iter().skip(offset).take(count).collect() }
+}
+
+fn is_core(path: &AttrPath, core: &str) -> bool {
+    path.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(core))
+}
+
+fn named(path: &AttrPath, name: &str, sub: Option<&str>) -> bool {
+    path.name.eq_ignore_ascii_case(name)
+        && match (path.sub.as_deref(), sub) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            _ => false,
+        }
+}
+
+fn str_op(op: CompareOp) -> Option<StrOp> {
+    match op {
+        CompareOp::Eq => Some(StrOp::Eq),
+        CompareOp::Co => Some(StrOp::Co),
+        CompareOp::Sw => Some(StrOp::Sw),
+        CompareOp::Ew => Some(StrOp::Ew),
+        CompareOp::Gt => Some(StrOp::Gt),
+        CompareOp::Ge => Some(StrOp::Ge),
+        CompareOp::Lt => Some(StrOp::Lt),
+        CompareOp::Le => Some(StrOp::Le),
+        CompareOp::Ne => None,
+    }
+}
+
+/// Text operators whose SQL result equals the evaluator's on a case-folded column (order
+/// comparisons are not: PostgreSQL collations need not order by code point).
+fn folded_exact(op: StrOp) -> bool {
+    matches!(op, StrOp::Eq | StrOp::Co | StrOp::Sw | StrOp::Ew)
+}
+
+const SUPERSET: (Pred, bool) = (Pred::All, false);
+
+fn compare(path: &AttrPath, op: CompareOp, value: &FV) -> (Pred, bool) {
+    if op == CompareOp::Ne {
+        // ne = not eq, where absent counts as "not equal" — exact for single-valued columns.
+        let (p, exact) = compare(path, CompareOp::Eq, value);
+        let single = !(named(path, "emails", None)
+            || named(path, "emails", Some("value"))
+            || path.name.eq_ignore_ascii_case("groups"));
+        return if exact && single { (Pred::Not(Box::new(p)), true) } else { SUPERSET };
+    }
+    if !is_core(path, USER_URN) {
+        return SUPERSET;
+    }
+    let Some(sop) = str_op(op) else {
+        return SUPERSET;
+    };
+    match value {
+        FV::String(v) => {
+            let text = |f: TextField, exact: bool| (Pred::Text(f, sop, v.clone()), exact);
+            if named(path, "userName", None) {
+                text(TextField::UserName, folded_exact(sop))
+            } else if named(path, "displayName", None) {
+                text(TextField::DisplayName, folded_exact(sop))
+            } else if named(path, "id", None) && sop == StrOp::Eq {
+                text(TextField::Id, true)
+            } else if named(path, "externalId", None) && sop == StrOp::Eq {
+                text(TextField::ExternalId, true)
+            } else if named(path, "emails", None) || named(path, "emails", Some("value")) {
+                (Pred::Email { value: Some((sop, v.clone())), kind: None, primary: None }, folded_exact(sop))
+            } else if (named(path, "groups", None) || named(path, "groups", Some("value"))) && sop == StrOp::Eq {
+                (Pred::InGroup(v.clone()), true)
+            } else if path.name.eq_ignore_ascii_case("meta") {
+                let field = match path.sub.as_deref() {
+                    Some(s) if s.eq_ignore_ascii_case("created") => TimeField::Created,
+                    Some(s) if s.eq_ignore_ascii_case("lastModified") => TimeField::Modified,
+                    _ => return SUPERSET,
+                };
+                match (chrono::DateTime::parse_from_rfc3339(v), sop) {
+                    (Ok(_), StrOp::Co | StrOp::Sw | StrOp::Ew) | (Err(_), _) => SUPERSET,
+                    (Ok(t), _) => (Pred::Time(field, sop, t.with_timezone(&chrono::Utc)), true),
+                }
+            } else {
+                SUPERSET
+            }
+        }
+        FV::Bool(b) if sop == StrOp::Eq => {
+            if named(path, "active", None) {
+                (Pred::Active(*b), true)
+            } else if named(path, "emails", Some("primary")) {
+                (Pred::Email { value: None, kind: None, primary: Some(*b) }, true)
+            } else {
+                SUPERSET
+            }
+        }
+        _ => SUPERSET,
+    }
+}
+
+/// `emails[…]`: the conditions on one email row; exact when each part is.
+fn email_value_path(inner: &Filter) -> (Pred, bool) {
+    let mut parts = vec![];
+    fn flatten<'a>(f: &'a Filter, out: &mut Vec<&'a Filter>) {
+        match f {
+            Filter::And(a, b) => {
+                flatten(a, out);
+                flatten(b, out);
+            }
+            other => out.push(other),
+        }
+    }
+    flatten(inner, &mut parts);
+    let (mut value, mut kind, mut primary, mut exact) = (None, None, None, true);
+    for p in parts {
+        match p {
+            Filter::Compare { path, op, value: FV::String(v) } if path.name.eq_ignore_ascii_case("value") => {
+                match str_op(*op) {
+                    Some(sop) if value.is_none() => {
+                        exact &= folded_exact(sop);
+                        value = Some((sop, v.clone()));
+                    }
+                    _ => exact = false,
+                }
+            }
+            Filter::Compare { path, op: CompareOp::Eq, value: FV::String(v) }
+                if path.name.eq_ignore_ascii_case("type") =>
+            {
+                // `type` is caseExact=false; the column keeps the case sent: narrow by the
+                // exact spelling only when it is already lower case, and finish in memory.
+                exact = false;
+                if v.chars().all(|c| !c.is_uppercase()) {
+                    kind = Some(v.clone());
+                }
+            }
+            Filter::Compare { path, op: CompareOp::Eq, value: FV::Bool(b) }
+                if path.name.eq_ignore_ascii_case("primary") =>
+            {
+                primary = Some(*b);
+            }
+            _ => exact = false,
+        }
+    }
+    // The stored kind may be "Work" where the filter says "work": only narrow by kind when
+    // the answer is finished in memory anyway, and never drop rows it should keep.
+    let kind = if exact { kind } else { None };
+    (Pred::Email { value, kind, primary }, exact)
+}
+
+/// A user filter as a store predicate and whether the predicate is the exact answer.
+fn user_pred(f: &Filter) -> (Pred, bool) {
+    match f {
+        Filter::Compare { path, op, value } => compare(path, *op, value),
+        Filter::Present(path) if is_core(path, USER_URN) => {
+            if named(path, "userName", None) || named(path, "id", None) {
+                (Pred::All, true)
+            } else if named(path, "externalId", None) {
+                (Pred::Present(TextField::ExternalId), true)
+            } else if named(path, "displayName", None) {
+                (Pred::Present(TextField::DisplayName), true)
+            } else if named(path, "emails", None) || named(path, "emails", Some("value")) {
+                (Pred::Email { value: None, kind: None, primary: None }, true)
+            } else {
+                SUPERSET
+            }
+        }
+        Filter::Present(_) => SUPERSET,
+        Filter::And(a, b) => {
+            let ((pa, ea), (pb, eb)) = (user_pred(a), user_pred(b));
+            (Pred::And(Box::new(pa), Box::new(pb)), ea && eb)
+        }
+        Filter::Or(a, b) => {
+            let ((pa, ea), (pb, eb)) = (user_pred(a), user_pred(b));
+            (Pred::Or(Box::new(pa), Box::new(pb)), ea && eb)
+        }
+        Filter::Not(a) => match user_pred(a) {
+            (p, true) => (Pred::Not(Box::new(p)), true),
+            _ => SUPERSET,
+        },
+        Filter::ValuePath { path, filter } if is_core(path, USER_URN) && named(path, "emails", None) => {
+            email_value_path(filter)
+        }
+        Filter::ValuePath { path, filter } if is_core(path, USER_URN) && named(path, "groups", None) => match &**filter
+        {
+            Filter::Compare { path: p, op: CompareOp::Eq, value: FV::String(v) }
+                if p.name.eq_ignore_ascii_case("value") =>
+            {
+                (Pred::InGroup(v.clone()), true)
+            }
+            _ => SUPERSET,
+        },
+        Filter::ValuePath { .. } => SUPERSET,
+    }
+}
+
+/// A group filter: exact for `displayName eq`, `externalId eq`, `id eq`; else None
+/// (evaluated in memory).
+fn group_pred(f: &Filter) -> Option<GroupPred> {
+    match f {
+        Filter::Compare { path, op: CompareOp::Eq, value: FV::String(v) } if is_core(path, GROUP_URN) => {
+            if named(path, "displayName", None) {
+                Some(GroupPred::DisplayName(v.clone()))
+            } else if named(path, "externalId", None) {
+                Some(GroupPred::ExternalId(v.clone()))
+            } else if named(path, "id", None) {
+                Some(GroupPred::Id(v.clone()))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The SQL sort of a user `sortBy`, when there is one.
+fn user_sort(path: &AttrPath) -> Option<SortKey> {
+    if !is_core(path, USER_URN) {
+        return None;
+    }
+    if named(path, "userName", None) {
+        Some(SortKey::UserName)
+    } else if named(path, "id", None) {
+        Some(SortKey::Id)
+    } else if named(path, "externalId", None) {
+        Some(SortKey::ExternalId)
+    } else if named(path, "displayName", None) {
+        Some(SortKey::DisplayName)
+    } else if named(path, "meta", Some("created")) {
+        Some(SortKey::Created)
+    } else if named(path, "meta", Some("lastModified")) {
+        Some(SortKey::Modified)
+    } else {
+        None
+    }
+}
+
+/// The SQL sort of a group `sortBy`, when there is one.
+fn group_sort(path: &AttrPath) -> Option<GroupSortKey> {
+    if !is_core(path, GROUP_URN) {
+        return None;
+    }
+    if named(path, "displayName", None) {
+        Some(GroupSortKey::DisplayName)
+    } else if named(path, "id", None) {
+        Some(GroupSortKey::Id)
+    } else {
+        None
+    }
+}
