@@ -117,3 +117,96 @@ async fn concurrent_upgrades_and_downgrades_keep_pool_counts_exact() {
     assert_eq!(a.pool("customer_community").await["used"], 12);
     assert_eq!(a.pool("external_identity").await["used"], 12);
 }
+
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+async fn scim_patch(app: &TestApp, path: &str, ops: serde_json::Value) -> crate::helpers::Reply {
+    app.scim(Method::PATCH, path, Some(&app.admin), Some(json!({ "schemas": [PATCH_OP], "Operations": ops }))).await
+}
+
+/// Concurrent PATCHes of one user and one group, without If-Match, spread over two
+/// gateways: each is applied to the current resource (re-read when another write came
+/// first), so none is lost and none is refused.
+#[tokio::test]
+async fn concurrent_scim_patches_of_one_resource_lose_no_operation() {
+    let app = spawn_app().await;
+    let sibling = spawn_sibling(&app).await;
+    let apps = [&app, &sibling];
+    let r = app
+        .scim(
+            Method::POST,
+            "/Users",
+            Some(&app.admin),
+            Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "shared" })),
+        )
+        .await;
+    let uid = id(r.ok(201));
+    let r = app.scim(Method::POST, "/Groups", Some(&app.admin), Some(json!({ "displayName": "Crowd" }))).await;
+    let gid = id(r.ok(201));
+    let mut members = vec![];
+    for i in 0..12 {
+        members.push(id(&app.contactless(&format!("m{i}@example.com")).await));
+    }
+    let user_path = format!("/Users/{uid}");
+    let group_path = format!("/Groups/{gid}");
+    let calls = (0..12).map(|i| {
+        let gw = apps[i % 2];
+        let (user_path, group_path, member) = (&user_path, &group_path, &members[i]);
+        async move {
+            let email = json!([{ "op": "add", "path": "emails", "value": [{ "value": format!("e{i}@example.com") }] }]);
+            let member = json!([{ "op": "add", "path": "members", "value": [{ "value": member }] }]);
+            let (u, g) = futures::join!(scim_patch(gw, user_path, email), scim_patch(gw, group_path, member));
+            (u.status.as_u16(), g.status.as_u16())
+        }
+    });
+    let statuses = join_all(calls).await;
+    assert!(statuses.iter().all(|s| *s == (200, 200)), "{statuses:?}");
+    let r = app.scim(Method::GET, &user_path, Some(&app.admin), None).await;
+    let emails = r.ok(200)["emails"].as_array().unwrap().len();
+    let r = app.scim(Method::GET, &group_path, Some(&app.admin), None).await;
+    let got = r.ok(200)["members"].as_array().unwrap().len();
+    assert_eq!((emails, got), (12, 12));
+}
+
+/// SCIM PATCH reads the resource and applies its operations before any write
+/// transaction: while another transaction holds the user's row (and, on SQLite, the
+/// database's write lock), a PATCH that the engine refuses is answered at once. Before,
+/// the operations ran inside the write transaction, so this PATCH waited for the lock.
+#[tokio::test]
+async fn scim_patch_is_applied_outside_the_write_transaction() {
+    use scimgate::error::ServiceError;
+    use scimgate::store::Db;
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    let r = app
+        .scim(
+            Method::POST,
+            "/Users",
+            Some(&app.admin),
+            Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "held" })),
+        )
+        .await;
+    let uid = id(r.ok(201));
+    let db = Db::open(&app.db_url, 1).unwrap();
+    let (held_tx, held_rx) = tokio::sync::oneshot::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let locked = uid.clone();
+    let holder = tokio::spawn(async move {
+        db.write(move |conn| {
+            scimgate::store::users::find_for_update(conn, &locked)?;
+            let _ = held_tx.send(());
+            let _ = release_rx.recv_timeout(Duration::from_secs(60));
+            Ok::<_, ServiceError>(())
+        })
+        .await
+    });
+    held_rx.await.unwrap();
+    let path = format!("/Users/{uid}");
+    let patch = scim_patch(&app, &path, json!([{ "op": "replace", "path": "id", "value": "x" }]));
+    let answer = tokio::time::timeout(Duration::from_secs(30), patch).await;
+    release_tx.send(()).unwrap();
+    holder.await.unwrap().unwrap();
+    let r = answer.expect("the PATCH was answered while another transaction held the user");
+    r.scim_error(400, Some("mutability"));
+}

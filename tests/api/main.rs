@@ -14,3 +14,4 @@ mod ops;
 mod scim;
 mod scim_fixtures;
 mod seed;
+mod sorting;

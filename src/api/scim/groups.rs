@@ -12,7 +12,7 @@ use super::doc::{
 use super::error::ScimError;
 use super::mapping::{group_from_json, render_group, version};
 use super::query::{ListParams, RawParams};
-use super::users::{PATCH_TRIES, Projection, patch_error, patch_ops};
+use super::users::{PATCH_TRIES, Projection, patch_contention, patch_error, patch_ops};
 use super::{Ctx, Reply, ScimCaller, header_version, list_reply, query_param, read_json};
 use crate::api::AppState;
 use crate::domain::Group;
@@ -102,7 +102,11 @@ pub async fn patch_op(
         apply(&mut doc, &ops, &GroupSchema).map_err(patch_error)?;
         let draft = group_from_json(&doc)?;
         match svc::patch(&ctx.state.db, ctx.actor.clone(), id.clone(), base_version, draft).await {
-            Err(ServiceError::VersionMismatch { .. }) if if_match.is_none() && tries < PATCH_TRIES => continue,
+            Err(ServiceError::VersionMismatch { .. }) if if_match.is_none() => {
+                if tries == PATCH_TRIES {
+                    return Err(patch_contention());
+                }
+            }
             result => return reply(ctx, &result?, StatusCode::OK, proj).await,
         }
     }

@@ -124,9 +124,20 @@ pub fn patch_ops(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
 }
 
 /// How many times a PATCH without `If-Match` is re-applied when another write changed the
-/// user between its read and its write (each try re-reads, so the operations apply to
-/// the current user, atomically: RFC 7644 §3.5.2).
-pub const PATCH_TRIES: usize = 8;
+/// resource between its read and its write (each try re-reads, so the operations apply to
+/// the current resource, atomically: RFC 7644 §3.5.2). Every lost try means another write
+/// of the same resource committed, so only that many concurrent writers of one resource
+/// can exhaust it; the client then gets 409 and may retry.
+pub const PATCH_TRIES: usize = 32;
+
+/// The answer when [`PATCH_TRIES`] writes of the same resource kept overtaking a PATCH.
+pub fn patch_contention() -> ScimError {
+    ScimError::new(
+        StatusCode::CONFLICT,
+        None,
+        format!("the resource changed {PATCH_TRIES} times while this PATCH was applied: retry it"),
+    )
+}
 
 pub async fn patch_op(
     ctx: &Ctx,
@@ -148,7 +159,11 @@ pub async fn patch_op(
         let (profile, password) = profile_from_json(&doc)?;
         let cmd = svc::ScimPatch { base_version, profile, password, contactless };
         match svc::patch(&ctx.state.db, ctx.actor.clone(), id.clone(), cmd).await {
-            Err(ServiceError::VersionMismatch { .. }) if if_match.is_none() && tries < PATCH_TRIES => continue,
+            Err(ServiceError::VersionMismatch { .. }) if if_match.is_none() => {
+                if tries == PATCH_TRIES {
+                    return Err(patch_contention());
+                }
+            }
             result => return Ok(reply(ctx, &result?, StatusCode::OK, proj)),
         }
     }

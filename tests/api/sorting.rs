@@ -1,0 +1,134 @@
+//! One ordering rule for sorted SCIM lists (RFC 7644 §3.4.2.3), whichever way the list is
+//! answered (the store's ORDER BY or the in-memory finisher) and on both backends:
+//! missing values last when ascending and first when descending, `caseExact` honoured,
+//! ties in id order in both directions.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, id, spawn_app};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn create(app: &TestApp, path: &str, body: Value) -> String {
+    let r = app.scim(Method::POST, path, Some(&app.admin), Some(body)).await;
+    id(r.ok(201))
+}
+
+/// The ids of a list, in the order answered.
+async fn order(app: &TestApp, resource: &str, query: &str) -> Vec<String> {
+    let r = app.scim(Method::GET, &format!("/{resource}?count=100&{query}"), Some(&app.admin), None).await;
+    r.ok(200)["Resources"].as_array().unwrap().iter().map(id).collect()
+}
+
+/// Users: `b` and `d` tie on displayName ("Zed"/"zed" fold to one key), `a` and `e` have none.
+async fn users(app: &TestApp) -> [String; 5] {
+    let mut made = vec![];
+    for (user_name, display, external) in [
+        ("b", Some("Zed"), Some("x")),
+        ("a", None, None),
+        ("c", Some("alpha"), Some("X")),
+        ("d", Some("zed"), None),
+        ("e", None, Some("y")),
+    ] {
+        let mut body = json!({ "schemas": [USER], "userName": user_name });
+        if let Some(d) = display {
+            body["displayName"] = json!(d);
+        }
+        if let Some(x) = external {
+            body["externalId"] = json!(x);
+        }
+        made.push(create(app, "/Users", body).await);
+    }
+    made.try_into().unwrap()
+}
+
+fn by_id(mut ids: Vec<&String>) -> Vec<String> {
+    ids.sort();
+    ids.into_iter().cloned().collect()
+}
+
+#[tokio::test]
+async fn user_sorts_put_missing_values_last_ascending_and_first_descending_on_every_path() {
+    let app = spawn_app().await;
+    let [b, a, c, d, e] = users(&app).await;
+    let tie = by_id(vec![&b, &d]);
+    let missing = by_id(vec![&a, &e]);
+    let asc: Vec<String> = [vec![c.clone()], tie.clone(), missing.clone()].concat();
+    let desc: Vec<String> = [missing.clone(), tie.clone(), vec![c.clone()]].concat();
+    // The store's ORDER BY (no filter: an exact plan) ...
+    assert_eq!(order(&app, "Users", "sortBy=displayName").await, asc);
+    assert_eq!(order(&app, "Users", "sortBy=displayName&sortOrder=descending").await, desc);
+    // ... and the in-memory finisher (an unindexed filter) answer alike.
+    let all = enc("title pr or userName pr");
+    assert_eq!(order(&app, "Users", &format!("filter={all}&sortBy=displayName")).await, asc);
+    assert_eq!(order(&app, "Users", &format!("filter={all}&sortBy=displayName&sortOrder=descending")).await, desc);
+
+    // externalId is caseExact: "X" < "x" < "y" by code point, missing last / first.
+    let asc = [vec![c.clone(), b.clone(), e.clone()], by_id(vec![&a, &d])].concat();
+    let desc = [by_id(vec![&a, &d]), vec![e.clone(), b.clone(), c.clone()]].concat();
+    assert_eq!(order(&app, "Users", "sortBy=externalId").await, asc);
+    assert_eq!(order(&app, "Users", &format!("filter={all}&sortBy=externalId")).await, asc);
+    assert_eq!(order(&app, "Users", "sortBy=externalId&sortOrder=descending").await, desc);
+    assert_eq!(order(&app, "Users", &format!("filter={all}&sortBy=externalId&sortOrder=descending")).await, desc);
+
+    // An attribute only the finisher sorts (title): every user lacks it, so id order.
+    let ids = by_id(vec![&a, &b, &c, &d, &e]);
+    assert_eq!(order(&app, "Users", "sortBy=title").await, ids);
+    assert_eq!(order(&app, "Users", "sortBy=title&sortOrder=descending").await, ids);
+
+    // Pages of a sorted list follow the same order.
+    let r = app.scim(Method::GET, "/Users?sortBy=displayName&startIndex=2&count=2", Some(&app.admin), None).await;
+    let page: Vec<String> = r.ok(200)["Resources"].as_array().unwrap().iter().map(id).collect();
+    assert_eq!(page, tie);
+}
+
+#[tokio::test]
+async fn group_sorts_follow_the_same_rule() {
+    let app = spawn_app().await;
+    let mut made = vec![];
+    for (name, external) in [("b", Some("x")), ("A", None), ("B", Some("X")), ("c", None)] {
+        let mut body = json!({ "schemas": [GROUP], "displayName": name });
+        if let Some(x) = external {
+            body["externalId"] = json!(x);
+        }
+        made.push(create(&app, "/Groups", body).await);
+    }
+    let [b, a, b2, c]: [String; 4] = made.try_into().unwrap();
+    // displayName is caseExact=false: "b" and "B" tie, in id order both ways (the store sorts).
+    let tie = by_id(vec![&b, &b2]);
+    assert_eq!(
+        order(&app, "Groups", "sortBy=displayName").await,
+        [vec![a.clone()], tie.clone(), vec![c.clone()]].concat()
+    );
+    assert_eq!(
+        order(&app, "Groups", "sortBy=displayName&sortOrder=descending").await,
+        [vec![c.clone()], tie.clone(), vec![a.clone()]].concat()
+    );
+    // The same through the finisher (an unindexed filter).
+    let all = enc("displayName pr");
+    assert_eq!(
+        order(&app, "Groups", &format!("filter={all}&sortBy=displayName&sortOrder=descending")).await,
+        [vec![c.clone()], tie, vec![a.clone()]].concat()
+    );
+    // externalId (finisher only) is caseExact; missing values last / first.
+    let missing = by_id(vec![&a, &c]);
+    assert_eq!(
+        order(&app, "Groups", "sortBy=externalId").await,
+        [vec![b2.clone(), b.clone()], missing.clone()].concat()
+    );
+    assert_eq!(
+        order(&app, "Groups", "sortBy=externalId&sortOrder=descending").await,
+        [missing, vec![b.clone(), b2.clone()]].concat()
+    );
+}
