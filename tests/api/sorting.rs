@@ -132,3 +132,45 @@ async fn group_sorts_follow_the_same_rule() {
         [missing, vec![b.clone(), b2.clone()]].concat()
     );
 }
+
+/// PostgreSQL orders text by the database's collation (e.g. en_US.UTF-8, where "x" < "X");
+/// the columns lists sort on are declared `COLLATE "C"` so that it orders by code point as
+/// SQLite and the finisher do. (SQLite compares with BINARY: nothing to check there.)
+#[tokio::test]
+async fn postgres_sort_columns_compare_by_code_point() {
+    use diesel::prelude::*;
+    use scimgate::error::ServiceError;
+    use scimgate::store::{Db, DbConnection};
+
+    let app = spawn_app().await;
+    if !app.db_url.starts_with("postgres") {
+        assert!(app.db_url.contains("scimgate.db"), "the SQLite run uses a file: {}", app.db_url);
+        return;
+    }
+    let db = Db::open(&app.db_url, 1).unwrap();
+    let rows: Vec<(String, String, Option<String>)> = db
+        .read(|conn| {
+            let DbConnection::Pg(pg) = conn else { unreachable!("a postgres URL") };
+            #[derive(QueryableByName)]
+            struct Col {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                table_name: String,
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                column_name: String,
+                #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+                collation_name: Option<String>,
+            }
+            let cols: Vec<Col> = diesel::sql_query(
+                "SELECT table_name::text, column_name::text, collation_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND (table_name, column_name) IN \
+                 (('users','user_name_folded'),('users','display_name_folded'),('users','external_id'), \
+                  ('groups','display_name_folded'),('groups','external_id'),('user_emails','value_folded'))",
+            )
+            .load(pg)?;
+            Ok::<_, ServiceError>(cols.into_iter().map(|c| (c.table_name, c.column_name, c.collation_name)).collect())
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert!(rows.iter().all(|(_, _, c)| c.as_deref() == Some("C")), "{rows:?}");
+}
