@@ -49,6 +49,9 @@ enum TokenCommand {
         /// The site a registration token is bound to.
         #[arg(long = "site", value_name = "SITE_ID")]
         site: Option<String>,
+        /// A site a delegated_admin token may put users into (repeatable; default none).
+        #[arg(long = "allow-site", value_name = "SITE_ID")]
+        allow_sites: Vec<String>,
     },
 }
 
@@ -80,7 +83,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), anyhow::Error> 
             let applied = tokio::task::spawn_blocking(move || db.migrate()).await??;
             eprintln!("applied {applied} migration(s)");
         }
-        Command::Token { command: TokenCommand::Create { role, name, accounts, site } } => {
+        Command::Token { command: TokenCommand::Create { role, name, accounts, site, allow_sites } } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let db = Db::open(&settings.database.url, 1)?;
             let migrating = db.clone();
@@ -90,6 +93,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), anyhow::Error> 
                 role,
                 account_ids: accounts,
                 site_id: site,
+                site_ids: allow_sites,
             };
             let (_, secret) = auth::create(&db, Actor::cli(), req).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{secret}");

@@ -41,9 +41,11 @@ impl FromStr for Role {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Admin,
-    /// Limited to contact-backed users whose contact's account is one of these.
+    /// Limited to contact-backed users whose contact's account is one of these, and to
+    /// putting users into these sites.
     DelegatedAdmin {
         accounts: Vec<String>,
+        sites: Vec<String>,
     },
     /// May be bound to the account that contacts created over SCIM go to.
     Scim {

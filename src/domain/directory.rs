@@ -39,7 +39,10 @@ pub struct TokenInfo {
     pub name: String,
     pub role: Role,
     pub account_ids: Vec<String>,
+    /// The one site a `registration` token registers on.
     pub site_id: Option<String>,
+    /// The sites a `delegated_admin` token may put users into (default: none).
+    pub site_ids: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -48,7 +51,9 @@ impl TokenInfo {
     pub fn principal(&self) -> Principal {
         match self.role {
             Role::Admin => Principal::Admin,
-            Role::DelegatedAdmin => Principal::DelegatedAdmin { accounts: self.account_ids.clone() },
+            Role::DelegatedAdmin => {
+                Principal::DelegatedAdmin { accounts: self.account_ids.clone(), sites: self.site_ids.clone() }
+            }
             Role::Scim => Principal::Scim { default_account: self.account_ids.first().cloned() },
             Role::Registration => Principal::Registration { site_id: self.site_id.clone().unwrap_or_default() },
         }

@@ -53,7 +53,7 @@ mod tests {
     fn actors() -> Vec<Actor> {
         vec![
             Actor::new("a", Principal::Admin),
-            Actor::new("d", Principal::DelegatedAdmin { accounts: vec!["acc".into()] }),
+            Actor::new("d", Principal::DelegatedAdmin { accounts: vec!["acc".into()], sites: vec![] }),
             Actor::new("s", Principal::Scim { default_account: None }),
             Actor::new("r", Principal::Registration { site_id: "site-1".into() }),
         ]

@@ -11,7 +11,7 @@ use crate::domain::{Actor, Principal, User};
 pub fn can_manage(actor: &Actor, user: &User) -> Result<(), PolicyViolation> {
     match &actor.principal {
         Principal::Admin | Principal::Scim { .. } => Ok(()),
-        Principal::DelegatedAdmin { accounts } => match &user.account_id {
+        Principal::DelegatedAdmin { accounts, .. } => match &user.account_id {
             None => Err(PolicyViolation::DelegatedAdminForbidden),
             Some(account) if accounts.contains(account) => Ok(()),
             Some(_) => Err(PolicyViolation::OutOfScope),
@@ -31,7 +31,7 @@ pub fn can_create(actor: &Actor, contact_account: Option<&str>) -> Result<(), Po
         (Principal::Scim { .. }, None) => Err(PolicyViolation::ScimContactless),
         (Principal::Scim { .. }, Some(_)) => Ok(()),
         (Principal::DelegatedAdmin { .. }, None) => Err(PolicyViolation::DelegatedAdminForbidden),
-        (Principal::DelegatedAdmin { accounts }, Some(account)) => in_scope(accounts, account),
+        (Principal::DelegatedAdmin { accounts, .. }, Some(account)) => in_scope(accounts, account),
         // Self-registration creates contactless users only.
         (Principal::Registration { .. }, None) => Ok(()),
         (Principal::Registration { .. }, Some(_)) => {
@@ -43,9 +43,34 @@ pub fn can_create(actor: &Actor, contact_account: Option<&str>) -> Result<(), Po
 /// May `actor` work under this account (list its users, put a contact there)?
 pub fn can_use_account(actor: &Actor, account: &str) -> Result<(), PolicyViolation> {
     match &actor.principal {
-        Principal::DelegatedAdmin { accounts } => in_scope(accounts, account),
+        Principal::DelegatedAdmin { accounts, .. } => in_scope(accounts, account),
         _ => Ok(()),
     }
+}
+
+/// What site membership asked at create may lead to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteUse {
+    Allowed,
+    /// An admin named a site that does not exist: a validation error, since an admin may
+    /// know every site anyway.
+    Unknown,
+}
+
+/// May `actor` put a new user into this site (`exists`: whether the site does)?
+///
+/// Admins: any site. Delegated admins: the sites their token allows (`siteIds` at token
+/// creation; none by default). A registration token: its own site. SCIM: none (SCIM has
+/// no site attribute). Everyone but an admin gets `OutOfScope` for a site they may not use
+/// *and* for one that does not exist, so the answer never tells which sites exist.
+pub fn can_use_site(actor: &Actor, site: &str, exists: bool) -> Result<SiteUse, PolicyViolation> {
+    let allowed = match &actor.principal {
+        Principal::Admin => return Ok(if exists { SiteUse::Allowed } else { SiteUse::Unknown }),
+        Principal::DelegatedAdmin { sites, .. } => sites.iter().any(|s| s == site),
+        Principal::Registration { site_id } => site_id == site,
+        Principal::Scim { .. } => false,
+    };
+    if allowed && exists { Ok(SiteUse::Allowed) } else { Err(PolicyViolation::OutOfScope) }
 }
 
 fn in_scope(accounts: &[String], account: &str) -> Result<(), PolicyViolation> {
@@ -85,7 +110,7 @@ pub(crate) mod tests {
         Actor::new("admin", Principal::Admin)
     }
     pub fn delegated() -> Actor {
-        Actor::new("del", Principal::DelegatedAdmin { accounts: vec!["acc-in".into()] })
+        Actor::new("del", Principal::DelegatedAdmin { accounts: vec!["acc-in".into()], sites: vec!["site-in".into()] })
     }
     pub fn scim() -> Actor {
         Actor::new("scim", Principal::Scim { default_account: None })
@@ -149,5 +174,30 @@ pub(crate) mod tests {
         assert!(can_use_account(&admin(), "any").is_ok());
         assert!(can_use_account(&delegated(), "acc-in").is_ok());
         assert_eq!(can_use_account(&delegated(), "acc-out"), Err(PolicyViolation::OutOfScope));
+    }
+
+    #[test]
+    fn site_membership_by_role_existence_and_allowance() {
+        type Want = Result<SiteUse, &'static str>;
+        let cases: [(Actor, &str, bool, Want); 11] = [
+            (admin(), "any", true, Ok(SiteUse::Allowed)),
+            (admin(), "gone", false, Ok(SiteUse::Unknown)),
+            (delegated(), "site-in", true, Ok(SiteUse::Allowed)),
+            (delegated(), "site-out", true, Err("out_of_scope")),
+            // An unknown site answers as a forbidden one: nothing tells which sites exist.
+            (delegated(), "site-in", false, Err("out_of_scope")),
+            (delegated(), "gone", false, Err("out_of_scope")),
+            (registration(), "s", true, Ok(SiteUse::Allowed)),
+            (registration(), "other", true, Err("out_of_scope")),
+            (registration(), "s", false, Err("out_of_scope")),
+            (scim(), "s", true, Err("out_of_scope")),
+            (scim(), "gone", false, Err("out_of_scope")),
+        ];
+        for (actor, site, exists, want) in cases {
+            let got = can_use_site(&actor, site, exists).map_err(|v| v.code());
+            assert_eq!(got, want, "{:?} putting a user into {site} (exists: {exists})", actor.role());
+        }
+        let no_sites = Actor::new("d", Principal::DelegatedAdmin { accounts: vec!["acc-in".into()], sites: vec![] });
+        assert_eq!(can_use_site(&no_sites, "site-in", true), Err(PolicyViolation::OutOfScope), "the default is none");
     }
 }

@@ -35,6 +35,8 @@ pub struct NewToken {
     pub role: Role,
     pub account_ids: Vec<String>,
     pub site_id: Option<String>,
+    /// The sites a delegated admin may put users into.
+    pub site_ids: Vec<String>,
 }
 
 /// Creates a token and returns it with its secret: the only time the secret exists
@@ -68,6 +70,9 @@ pub async fn create(db: &Db, actor: Actor, req: NewToken) -> Result<(TokenInfo, 
         }
         _ => {}
     }
+    if req.role != Role::DelegatedAdmin && !req.site_ids.is_empty() {
+        return Err(ValidationError::new("siteIds", "only a delegated_admin token takes siteIds").into());
+    }
     let secret = generate_secret(TOKEN_PREFIX)?;
     let hash = hash_secret(&secret);
     db.write(move |conn| {
@@ -84,12 +89,21 @@ pub async fn create(db: &Db, actor: Actor, req: NewToken) -> Result<(TokenInfo, 
         {
             return Err(ValidationError::new("siteId", format!("no site {s}")).into());
         }
+        let mut site_ids = req.site_ids.clone();
+        site_ids.sort();
+        site_ids.dedup();
+        for s in &site_ids {
+            if directory::find_site(conn, s)?.is_none() {
+                return Err(ValidationError::new("siteIds", format!("no site {s}")).into());
+            }
+        }
         let info = TokenInfo {
             id: new_id(),
             name,
             role: req.role,
             account_ids,
             site_id: req.site_id.clone(),
+            site_ids,
             created_at: now(),
             revoked_at: None,
         };
@@ -100,7 +114,7 @@ pub async fn create(db: &Db, actor: Actor, req: NewToken) -> Result<(TokenInfo, 
             "token.created",
             "token",
             &info.id,
-            json!({ "name": info.name, "role": info.role.as_str(), "accountIds": info.account_ids, "siteId": info.site_id }),
+            json!({ "name": info.name, "role": info.role.as_str(), "accountIds": info.account_ids, "siteId": info.site_id, "siteIds": info.site_ids }),
         )?;
         Ok((info, secret))
     })

@@ -13,6 +13,7 @@ use crate::domain::{
     Actor, ContactDraft, Email, License, LoginSession, Origin, Principal, User, UserEmail, UserName, ValidationError,
     fold, new_id, now, optional_text,
 };
+use crate::policy::delegation::SiteUse;
 use crate::policy::{self, PolicyViolation, licensing::Downgrade, licensing::Upgrade};
 use crate::store::{Db, DbConnection, directory, licenses, tokens, users};
 
@@ -106,7 +107,8 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
         })?),
     };
     for site in &cmd.site_ids {
-        if directory::find_site(conn, site)?.is_none() {
+        let exists = directory::find_site(conn, site)?.is_some();
+        if policy::delegation::can_use_site(actor, site, exists)? == SiteUse::Unknown {
             return Err(ValidationError::new("siteIds", format!("no site {site}")).into());
         }
     }
@@ -218,7 +220,7 @@ pub async fn list(db: &Db, actor: Actor, q: UserQuery) -> Result<Page<User>, Ser
         user_name_folded: q.user_name.as_deref().map(fold),
         ..Default::default()
     };
-    if let Principal::DelegatedAdmin { accounts } = &actor.principal {
+    if let Principal::DelegatedAdmin { accounts, .. } = &actor.principal {
         // Delegated admins see contact-backed users of their accounts only (rule 4).
         if let Some(a) = &q.account_id {
             policy::delegation::can_use_account(&actor, a)?;

@@ -114,6 +114,7 @@ diesel::table! {
         site_id -> Nullable<Text>,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        site_ids -> Text,
     }
 }
 

@@ -18,6 +18,7 @@ struct TokenRow {
     site_id: Option<String>,
     created_at: NaiveDateTime,
     revoked_at: Option<NaiveDateTime>,
+    site_ids: String,
 }
 
 impl TryFrom<TokenRow> for TokenInfo {
@@ -29,13 +30,14 @@ impl TryFrom<TokenRow> for TokenInfo {
             id: r.id,
             name: r.name,
             site_id: r.site_id,
+            site_ids: split_ids(&r.site_ids),
             created_at: to_utc(r.created_at),
             revoked_at: r.revoked_at.map(to_utc),
         })
     }
 }
 
-/// Account ids are uuids: a space-separated list needs no escaping.
+/// Account and site ids are uuids: a space-separated list needs no escaping.
 fn split_ids(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_owned).collect()
 }
@@ -49,6 +51,7 @@ pub fn insert(conn: &mut DbConnection, t: &TokenInfo, token_hash: &str) -> Resul
             tokens::token_hash.eq(token_hash),
             tokens::account_ids.eq(t.account_ids.join(" ")),
             tokens::site_id.eq(&t.site_id),
+            tokens::site_ids.eq(t.site_ids.join(" ")),
             tokens::created_at.eq(t.created_at.naive_utc()),
             tokens::revoked_at.eq(None::<NaiveDateTime>),
         ))

@@ -352,3 +352,60 @@ async fn every_mutation_is_audited_and_the_log_pages_newest_first() {
     assert!(!r.body.to_string().contains(&t), "the audit log never holds a secret");
     assert_eq!(r.ok(200)["items"].as_array().unwrap().len(), 1);
 }
+
+/// Site membership is the policy's: a delegated admin puts users only into the sites its
+/// token allows (`siteIds`, none by default), and an unknown site answers exactly as a
+/// forbidden one (nothing tells which sites exist). Admins keep every site.
+#[tokio::test]
+async fn delegated_admins_put_users_only_into_the_sites_their_token_allows() {
+    let app = spawn_app().await;
+    let account = app.account("Acme").await;
+    let allowed = app.site("partners", false).await;
+    let other = app.site("customers", false).await;
+    let plain = app.token("delegated_admin", &[&account], None).await;
+    let r = app
+        .post(
+            "/api/v1/tokens",
+            json!({ "name": "acme-sites", "role": "delegated_admin", "accountIds": [account], "siteIds": [allowed] }),
+        )
+        .await;
+    let with_sites = r.ok(201)["token"].as_str().unwrap().to_owned();
+    let listed = app.get("/api/v1/tokens").await;
+    let row = listed.ok(200)["items"].as_array().unwrap().iter().find(|t| t["name"] == "acme-sites").unwrap().clone();
+    assert_eq!(row["siteIds"], json!([allowed]));
+
+    let create = |user_name: &str, site: &str| {
+        json!({
+            "userName": user_name, "email": format!("{user_name}@acme.example"),
+            "contact": { "accountId": account, "firstName": "A", "lastName": "B", "email": format!("{user_name}@acme.example") },
+            "siteIds": [site]
+        })
+    };
+    let unknown = uuid::Uuid::now_v7().to_string();
+    // A token without sites: every site, and an unknown one, is out of scope, alike.
+    let forbidden = app.call(Method::POST, "/api/v1/users", Some(&plain), Some(create("d1", &allowed))).await;
+    forbidden.problem(403, "out_of_scope");
+    let missing = app.call(Method::POST, "/api/v1/users", Some(&plain), Some(create("d2", &unknown))).await;
+    missing.problem(403, "out_of_scope");
+    assert_eq!(forbidden.body["detail"], missing.body["detail"]);
+    // The allowed site works; another site and an unknown one do not.
+    let r = app.call(Method::POST, "/api/v1/users", Some(&with_sites), Some(create("d3", &allowed))).await;
+    assert_eq!(r.ok(201)["siteIds"], json!([allowed]));
+    app.call(Method::POST, "/api/v1/users", Some(&with_sites), Some(create("d4", &other)))
+        .await
+        .problem(403, "out_of_scope");
+    app.call(Method::POST, "/api/v1/users", Some(&with_sites), Some(create("d5", &unknown)))
+        .await
+        .problem(403, "out_of_scope");
+    // Nothing was created by the refused requests.
+    let r = app.get("/api/v1/users?userName=d1").await;
+    assert_eq!(r.ok(200)["items"], json!([]));
+    // An admin uses any site; an unknown one is a validation error for it.
+    let r = app.post("/api/v1/users", create("a1", &other)).await;
+    assert_eq!(r.ok(201)["siteIds"], json!([other]));
+    app.post("/api/v1/users", create("a2", &unknown)).await.problem(422, "validation_failed");
+    // siteIds belong to delegated admins only.
+    app.post("/api/v1/tokens", json!({ "name": "x", "role": "admin", "siteIds": [allowed] }))
+        .await
+        .problem(422, "validation_failed");
+}

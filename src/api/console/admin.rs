@@ -501,7 +501,13 @@ pub async fn create_token(p: Posted) -> HttpResponse {
             .map(|a| path_id(a, "account").map_err(|_| ValidationError::new("accounts", "not an id").into()))
             .collect::<Result<Vec<_>, ServiceError>>()?;
         let site_id = f.get("siteId").map(|s| path_id(s, "site")).transpose()?;
-        let req = auth::NewToken { name: f.get("name").unwrap_or("").to_owned(), role, account_ids, site_id };
+        let req = auth::NewToken {
+            name: f.get("name").unwrap_or("").to_owned(),
+            role,
+            account_ids,
+            site_id,
+            site_ids: vec![],
+        };
         auth::create(&p.ctx.state.db, p.ctx.session.actor.clone(), req).await
     }
     .await;

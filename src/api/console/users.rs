@@ -127,7 +127,7 @@ impl Names {
                     sites: sites.into_iter().map(|s| (s.id, s.name)).collect(),
                 })
             }
-            Principal::DelegatedAdmin { accounts } => {
+            Principal::DelegatedAdmin { accounts, .. } => {
                 Ok(Names { accounts: accounts.iter().map(|a| (a.clone(), a.clone())).collect(), sites: vec![] })
             }
             Principal::Scim { .. } | Principal::Registration { .. } => Ok(Names { accounts: vec![], sites: vec![] }),

@@ -65,7 +65,9 @@ pub async fn create_token(state: web::Data<AppState>, caller: Caller, body: web:
         .map(|a| super::body_id("accountIds", a))
         .collect::<Result<Vec<_>, _>>()?;
     let site_id = b.site_id.map(|s| super::body_id("siteId", &s)).transpose()?;
-    let req = auth::NewToken { name: b.name, role, account_ids, site_id };
+    let site_ids =
+        b.site_ids.unwrap_or_default().iter().map(|s| super::body_id("siteIds", s)).collect::<Result<Vec<_>, _>>()?;
+    let req = auth::NewToken { name: b.name, role, account_ids, site_id, site_ids };
     let (info, secret) = auth::create(&state.db, actor, req).await?;
     Ok(HttpResponse::Created().json(CreatedTokenResponse {
         id: info.id,

@@ -234,8 +234,9 @@ pub struct SetCapacityRequest {
     pub capacity: Option<Option<i64>>,
 }
 
-/// A new token. `accountIds` scopes a `delegated_admin`; for a `scim` token its one entry is
-/// the default account of the contacts SCIM creates; `siteId` binds a `registration` token.
+/// A new token. `accountIds` scopes a `delegated_admin` (and `siteIds` names the sites it
+/// may put users into); for a `scim` token its one entry is the default account of the
+/// contacts SCIM creates; `siteId` binds a `registration` token.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"name": "acme-admin", "role": "delegated_admin",
@@ -248,6 +249,10 @@ pub struct CreateTokenRequest {
     pub account_ids: Option<Vec<String>>,
     #[schema(format = Uuid)]
     pub site_id: Option<String>,
+    /// `delegated_admin` only: the sites it may put users into (`siteIds` of
+    /// `POST /users`). Default: none.
+    #[schema(value_type = Option<Vec<uuid::Uuid>>)]
+    pub site_ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -442,6 +447,9 @@ pub struct TokenResponse {
     pub account_ids: Vec<String>,
     #[schema(format = Uuid)]
     pub site_id: Option<String>,
+    /// The sites a `delegated_admin` token may put users into.
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub site_ids: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -454,6 +462,7 @@ impl From<TokenInfo> for TokenResponse {
             name: t.name,
             account_ids: t.account_ids,
             site_id: t.site_id,
+            site_ids: t.site_ids,
             created_at: t.created_at,
             revoked_at: t.revoked_at,
         }
