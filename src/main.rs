@@ -95,7 +95,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), anyhow::Error> 
                 site_id: site,
                 site_ids: allow_sites,
             };
-            let (_, secret) = auth::create(&db, Actor::cli(), req).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let cli = scimgate::policy::access::admin(Actor::cli()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (_, secret) = auth::create(&db, &cli, req).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{secret}");
         }
     }

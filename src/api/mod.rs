@@ -12,9 +12,12 @@ pub mod scim;
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 
+use std::future::Future;
 use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::domain::Actor;
+use crate::error::ServiceError;
 use crate::service::Db;
 use crate::service::auth::Bootstrap;
 use crate::service::dispatcher::DeliveryCounters;
@@ -30,6 +33,30 @@ pub struct AppState {
     /// This instance's webhook delivery counters (for metrics; see
     /// `service::webhooks::queue_stats` for the queue shared by all instances).
     pub deliveries: Arc<DeliveryCounters>,
+}
+
+/// Resolves a request's bearer token to its actor (`Unauthenticated` when it is absent or
+/// unknown): the one authentication path of every surface's caller extractors, which then
+/// check the role table (`policy::access`) for their surface.
+pub fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Actor, ServiceError>> + 'static {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let token = bearer(req).map(str::to_owned);
+    async move {
+        let state = state.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("application state is missing")))?;
+        let token = token.ok_or(ServiceError::Unauthenticated)?;
+        crate::service::auth::authenticate(&state.db, &state.bootstrap, &state.tokens, &token).await
+    }
+}
+
+/// The version an `If-Match` / `If-None-Match` header names (RFC 9110 §13.1): `None` when
+/// absent or `*`; an unreadable tag matches no version (-1).
+pub fn header_version(req: &HttpRequest, name: header::HeaderName) -> Option<i64> {
+    let raw = req.headers().get(name)?.to_str().unwrap_or("").trim();
+    if raw == "*" {
+        return None;
+    }
+    let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
+    Some(tag.parse().unwrap_or(-1))
 }
 
 /// The bearer secret of `Authorization: Bearer …` (scheme case-insensitive, RFC 6750 §2.1).

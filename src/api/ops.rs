@@ -8,9 +8,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::AppState;
 use super::native::problem::{Forbidden, Problem, Unauthorized};
-use super::native::{ApiError, Caller};
+use super::native::{Admin, ApiError};
 use super::openapi::{self, Endpoint};
-use crate::policy::access::Surface;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(Endpoint::new(openapi::resource, __path_healthz, healthz))
@@ -87,15 +86,14 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn metrics(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    caller.may(Surface::NativeAdmin)?;
+pub async fn metrics(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, ApiError> {
     let m = &state.metrics;
     let (writer, reader) = state.db.pool_state();
     for (pool, s) in [("writer", writer), ("reader", reader)] {
         m.db_connections.with_label_values(&[pool, "idle"]).set(i64::from(s.idle_connections));
         m.db_connections.with_label_values(&[pool, "in_use"]).set(i64::from(s.connections - s.idle_connections));
     }
-    for p in crate::service::licenses::list(&state.db).await? {
+    for p in crate::service::licenses::list(&state.db, &admin.0).await? {
         m.license_used.with_label_values(&[p.license.as_str()]).set(p.used);
         match p.capacity {
             Some(c) => m.license_capacity.with_label_values(&[p.license.as_str()]).set(c),
@@ -111,7 +109,7 @@ pub async fn metrics(state: web::Data<AppState>, caller: Caller) -> Result<HttpR
         ("retried", d.retried),
         ("dead_lettered", d.dead_lettered),
     ]);
-    let q = crate::service::webhooks::queue_stats(&state.db).await?;
+    let q = crate::service::webhooks::queue_stats(&state.db, &admin.0).await?;
     m.webhook_queue.with_label_values(&["pending"]).set(q.pending);
     m.webhook_queue.with_label_values(&["dead"]).set(q.dead);
     let age = q.oldest_pending_age.map_or(0.0, |a| a.num_milliseconds() as f64 / 1000.0);

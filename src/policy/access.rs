@@ -46,6 +46,27 @@ pub fn may_use(actor: &Actor, surface: Surface<'_>) -> Result<(), PolicyViolatio
     }
 }
 
+/// Proof that an actor may use the admin surface (every native endpoint outside the user
+/// endpoints, the admin pages of the console, metrics). Admin-only service functions take
+/// one, and only [`admin`] makes one: a handler that skipped the check does not compile.
+#[derive(Debug, Clone)]
+pub struct AdminCap {
+    actor: Actor,
+}
+
+impl AdminCap {
+    /// The admin acting (for audit records).
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+}
+
+/// The admin capability of `actor`, or 403 `forbidden` for any other role.
+pub fn admin(actor: Actor) -> Result<AdminCap, PolicyViolation> {
+    may_use(&actor, Surface::NativeAdmin)?;
+    Ok(AdminCap { actor })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +106,12 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn only_admins_get_the_admin_capability() {
+        let got: Vec<bool> = actors().into_iter().map(|a| admin(a).is_ok()).collect();
+        assert_eq!(got, [true, false, false, false]);
+        assert_eq!(admin(Actor::cli()).unwrap().actor().label, "cli");
     }
 }

@@ -4,6 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Page, ServiceError};
 use crate::domain::{Actor, AuditEvent, User, new_id, now};
+use crate::policy::access::AdminCap;
 use crate::store::{Db, DbConnection, audit};
 
 /// Appends one event; call inside the transaction of the change it records. A directory
@@ -60,6 +61,7 @@ pub fn user_changes(before: &User, after: &User) -> Value {
 
 pub async fn list(
     db: &Db,
+    _admin: &AdminCap,
     target_id: Option<String>,
     action: Option<String>,
     cursor: Option<String>,

@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 
 use super::{ServiceError, audit};
 use crate::domain::{Actor, Principal, Role, TokenInfo, ValidationError, new_id, now, text};
+use crate::policy::access::AdminCap;
 use crate::store::{Db, directory, tokens};
 
 /// The prefix of every API token secret, so that secret scanners can recognise them.
@@ -41,7 +42,8 @@ pub struct NewToken {
 
 /// Creates a token and returns it with its secret: the only time the secret exists
 /// outside the caller's hands.
-pub async fn create(db: &Db, actor: Actor, req: NewToken) -> Result<(TokenInfo, String), ServiceError> {
+pub async fn create(db: &Db, admin: &AdminCap, req: NewToken) -> Result<(TokenInfo, String), ServiceError> {
+    let actor = admin.actor().clone();
     let name = text("name", &req.name, 256)?;
     match req.role {
         Role::Admin if !req.account_ids.is_empty() || req.site_id.is_some() => {
@@ -121,11 +123,12 @@ pub async fn create(db: &Db, actor: Actor, req: NewToken) -> Result<(TokenInfo, 
     .await
 }
 
-pub async fn list(db: &Db) -> Result<Vec<TokenInfo>, ServiceError> {
+pub async fn list(db: &Db, _admin: &AdminCap) -> Result<Vec<TokenInfo>, ServiceError> {
     db.read(|conn| Ok(tokens::list(conn)?)).await
 }
 
-pub async fn revoke(db: &Db, actor: Actor, id: String) -> Result<(), ServiceError> {
+pub async fn revoke(db: &Db, admin: &AdminCap, id: String) -> Result<(), ServiceError> {
+    let actor = admin.actor().clone();
     db.write(move |conn| {
         let token = tokens::find(conn, &id)?.ok_or(ServiceError::NotFound("token"))?;
         if token.revoked_at.is_none() {

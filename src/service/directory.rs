@@ -4,9 +4,11 @@ use serde_json::json;
 
 use super::{Page, ServiceError, audit};
 use crate::domain::{Account, Actor, Contact, ContactDraft, ValidationError, new_id, now, text};
+use crate::policy::access::AdminCap;
 use crate::store::{Db, DbConnection, directory};
 
-pub async fn create_account(db: &Db, actor: Actor, name: String) -> Result<Account, ServiceError> {
+pub async fn create_account(db: &Db, admin: &AdminCap, name: String) -> Result<Account, ServiceError> {
+    let actor = admin.actor().clone();
     let name = text("name", &name, 256)?;
     db.write(move |conn| {
         let account = Account { id: new_id(), name, created_at: now() };
@@ -17,7 +19,12 @@ pub async fn create_account(db: &Db, actor: Actor, name: String) -> Result<Accou
     .await
 }
 
-pub async fn list_accounts(db: &Db, cursor: Option<String>, limit: i64) -> Result<Page<Account>, ServiceError> {
+pub async fn list_accounts(
+    db: &Db,
+    _admin: &AdminCap,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<Page<Account>, ServiceError> {
     db.read(move |conn| {
         let rows = directory::list_accounts(conn, cursor.as_deref(), limit + 1)?;
         Ok(Page::from_probe(rows, limit, |a| a.id.clone()))
@@ -25,7 +32,7 @@ pub async fn list_accounts(db: &Db, cursor: Option<String>, limit: i64) -> Resul
     .await
 }
 
-pub async fn get_account(db: &Db, id: String) -> Result<Account, ServiceError> {
+pub async fn get_account(db: &Db, _admin: &AdminCap, id: String) -> Result<Account, ServiceError> {
     db.read(move |conn| directory::find_account(conn, &id)?.ok_or(ServiceError::NotFound("account"))).await
 }
 
@@ -57,10 +64,17 @@ pub fn insert_contact(conn: &mut DbConnection, actor: &Actor, draft: ContactDraf
     Ok(contact)
 }
 
-pub async fn create_contact(db: &Db, actor: Actor, draft: ContactDraft) -> Result<Contact, ServiceError> {
+pub async fn create_contact(db: &Db, admin: &AdminCap, draft: ContactDraft) -> Result<Contact, ServiceError> {
+    let actor = admin.actor().clone();
     db.write(move |conn| insert_contact(conn, &actor, draft)).await
 }
 
-pub async fn get_contact(db: &Db, id: String) -> Result<Contact, ServiceError> {
+pub async fn get_contact(db: &Db, _admin: &AdminCap, id: String) -> Result<Contact, ServiceError> {
     db.read(move |conn| directory::find_contact(conn, &id)?.ok_or(ServiceError::NotFound("contact"))).await
+}
+
+/// The account ids a SCIM client may name in `accountId` (`/Schemas` canonical values), at
+/// most `limit` of them.
+pub async fn account_ids_for_scim(db: &Db, limit: i64) -> Result<Vec<String>, ServiceError> {
+    db.read(move |conn| Ok(directory::list_accounts(conn, None, limit)?.into_iter().map(|a| a.id).collect())).await
 }

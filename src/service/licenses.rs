@@ -3,10 +3,11 @@
 use serde_json::json;
 
 use super::{Conflict, ServiceError, audit};
-use crate::domain::{Actor, License, LicensePool, ValidationError};
+use crate::domain::{License, LicensePool, ValidationError};
+use crate::policy::access::AdminCap;
 use crate::store::{Db, licenses};
 
-pub async fn list(db: &Db) -> Result<Vec<LicensePool>, ServiceError> {
+pub async fn list(db: &Db, _admin: &AdminCap) -> Result<Vec<LicensePool>, ServiceError> {
     db.read(|conn| Ok(licenses::all(conn)?)).await
 }
 
@@ -14,10 +15,11 @@ pub async fn list(db: &Db) -> Result<Vec<LicensePool>, ServiceError> {
 /// would oversubscribe the pool (invariant 8).
 pub async fn set_capacity(
     db: &Db,
-    actor: Actor,
+    admin: &AdminCap,
     license: License,
     capacity: Option<i64>,
 ) -> Result<LicensePool, ServiceError> {
+    let actor = admin.actor().clone();
     if capacity.is_some_and(|c| c < 0) {
         return Err(ValidationError::new("capacity", "must be a non-negative integer or null").into());
     }

@@ -6,6 +6,7 @@ use super::users::{NewUser, create_in};
 use super::{Page, ServiceError, audit};
 use crate::domain::{Actor, Email, Origin, Site, User, UserName, ValidationError, new_id, now, text};
 use crate::policy;
+use crate::policy::access::AdminCap;
 use crate::store::{Db, directory, users};
 
 /// A URL path prefix: 1–64 of `a-z 0-9 - _`, so it can stand in a URL as it is.
@@ -22,11 +23,12 @@ fn url_path_prefix(value: &str) -> Result<String, ValidationError> {
 
 pub async fn create(
     db: &Db,
-    actor: Actor,
+    admin: &AdminCap,
     name: String,
     prefix: String,
     self_registration: bool,
 ) -> Result<Site, ServiceError> {
+    let actor = admin.actor().clone();
     let site = Site {
         id: new_id(),
         name: text("name", &name, 256)?,
@@ -49,7 +51,7 @@ pub async fn create(
     .await
 }
 
-pub async fn list(db: &Db, cursor: Option<String>, limit: i64) -> Result<Page<Site>, ServiceError> {
+pub async fn list(db: &Db, _admin: &AdminCap, cursor: Option<String>, limit: i64) -> Result<Page<Site>, ServiceError> {
     db.read(move |conn| {
         let rows = directory::list_sites(conn, cursor.as_deref(), limit + 1)?;
         Ok(Page::from_probe(rows, limit, |s| s.id.clone()))
@@ -57,12 +59,13 @@ pub async fn list(db: &Db, cursor: Option<String>, limit: i64) -> Result<Page<Si
     .await
 }
 
-pub async fn get(db: &Db, id: String) -> Result<Site, ServiceError> {
+pub async fn get(db: &Db, _admin: &AdminCap, id: String) -> Result<Site, ServiceError> {
     db.read(move |conn| directory::find_site(conn, &id)?.ok_or(ServiceError::NotFound("site"))).await
 }
 
 /// Adds a member (idempotent). Contactless users are members like any other (rule 7).
-pub async fn add_member(db: &Db, actor: Actor, site_id: String, user_id: String) -> Result<(), ServiceError> {
+pub async fn add_member(db: &Db, admin: &AdminCap, site_id: String, user_id: String) -> Result<(), ServiceError> {
+    let actor = admin.actor().clone();
     db.write(move |conn| {
         directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         users::find_for_update(conn, &user_id)?.ok_or(ServiceError::NotFound("user"))?;
@@ -75,7 +78,8 @@ pub async fn add_member(db: &Db, actor: Actor, site_id: String, user_id: String)
 }
 
 /// Removes a member (idempotent: removing a non-member succeeds).
-pub async fn remove_member(db: &Db, actor: Actor, site_id: String, user_id: String) -> Result<(), ServiceError> {
+pub async fn remove_member(db: &Db, admin: &AdminCap, site_id: String, user_id: String) -> Result<(), ServiceError> {
+    let actor = admin.actor().clone();
     db.write(move |conn| {
         directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         // The user's row lock first, as every user write takes it: it orders this change's
@@ -91,7 +95,13 @@ pub async fn remove_member(db: &Db, actor: Actor, site_id: String, user_id: Stri
     .await
 }
 
-pub async fn members(db: &Db, site_id: String, cursor: Option<String>, limit: i64) -> Result<Page<User>, ServiceError> {
+pub async fn members(
+    db: &Db,
+    _admin: &AdminCap,
+    site_id: String,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<Page<User>, ServiceError> {
     db.read(move |conn| {
         directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         let filter = users::UserFilter { site_id: Some(site_id), ..Default::default() };
@@ -138,10 +148,11 @@ pub async fn register(db: &Db, actor: Actor, site_id: String, reg: Registration)
 /// Turns the site's self-registration switch on or off (audited; a no-op when unchanged).
 pub async fn set_self_registration(
     db: &Db,
-    actor: Actor,
+    admin: &AdminCap,
     site_id: String,
     enabled: bool,
 ) -> Result<Site, ServiceError> {
+    let actor = admin.actor().clone();
     db.write(move |conn| {
         let site = directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         if site.self_registration == enabled {

@@ -11,7 +11,8 @@ use serde_json::json;
 use sha2::Sha256;
 
 use super::{Conflict, Page, ServiceError, audit, auth};
-use crate::domain::{Actor, Delivery, DeliveryStatus, EventFilter, Subscription, ValidationError, new_id, now};
+use crate::domain::{Delivery, DeliveryStatus, EventFilter, Subscription, ValidationError, new_id, now};
+use crate::policy::access::AdminCap;
 use crate::policy::webhooks::check_target;
 use crate::store::{Db, events};
 
@@ -113,11 +114,12 @@ fn check_secret(secret: &str) -> Result<(), ValidationError> {
 
 pub async fn create(
     db: &Db,
-    actor: Actor,
+    admin: &AdminCap,
     req: NewSubscription,
     allow_loopback: bool,
     resolve_timeout: Duration,
 ) -> Result<Created, ServiceError> {
+    let actor = admin.actor().clone();
     let url = parse_url(req.url.trim())?;
     let events = EventFilter::parse(&req.events)?;
     let secret = match req.secret {
@@ -147,16 +149,17 @@ pub async fn create(
     Ok(Created { subscription, secret })
 }
 
-pub async fn list(db: &Db) -> Result<Vec<Subscription>, ServiceError> {
+pub async fn list(db: &Db, _admin: &AdminCap) -> Result<Vec<Subscription>, ServiceError> {
     db.read(|conn| Ok(events::list_subscriptions(conn)?)).await
 }
 
-pub async fn get(db: &Db, id: String) -> Result<Subscription, ServiceError> {
+pub async fn get(db: &Db, _admin: &AdminCap, id: String) -> Result<Subscription, ServiceError> {
     db.read(move |conn| events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))).await
 }
 
 /// Deletes a subscription and its deliveries (pending ones are never sent).
-pub async fn delete(db: &Db, actor: Actor, id: String) -> Result<(), ServiceError> {
+pub async fn delete(db: &Db, admin: &AdminCap, id: String) -> Result<(), ServiceError> {
+    let actor = admin.actor().clone();
     db.write(move |conn| {
         let sub = events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
         events::delete_subscription(conn, &id, now())?;
@@ -168,6 +171,7 @@ pub async fn delete(db: &Db, actor: Actor, id: String) -> Result<(), ServiceErro
 /// A subscription's deliveries, newest first.
 pub async fn deliveries(
     db: &Db,
+    _admin: &AdminCap,
     subscription_id: String,
     status: Option<DeliveryStatus>,
     cursor: Option<String>,
@@ -185,10 +189,11 @@ pub async fn deliveries(
 /// wait is cut short. A delivered one stays delivered (`already_delivered`).
 pub async fn retry(
     db: &Db,
-    actor: Actor,
+    admin: &AdminCap,
     subscription_id: String,
     delivery_id: String,
 ) -> Result<Delivery, ServiceError> {
+    let actor = admin.actor().clone();
     db.write(move |conn| {
         events::find_subscription(conn, &subscription_id)?.ok_or(ServiceError::NotFound("webhook"))?;
         let d =
@@ -223,7 +228,7 @@ pub struct QueueStats {
     pub dead: i64,
 }
 
-pub async fn queue_stats(db: &Db) -> Result<QueueStats, ServiceError> {
+pub async fn queue_stats(db: &Db, _admin: &AdminCap) -> Result<QueueStats, ServiceError> {
     let (pending, oldest, dead) = db.read(|conn| Ok::<_, ServiceError>(events::queue(conn)?)).await?;
     let at = now();
     Ok(QueueStats { pending, oldest_pending_age: oldest.map(|o| (at - o).max(chrono::Duration::zero())), dead })

@@ -217,7 +217,7 @@ async fn metrics(app: &TestApp) -> String {
 
 async fn stats(app: &TestApp) -> QueueStats {
     let db = Db::open(&app.db_url, 1).unwrap();
-    queue_stats(&db).await.unwrap()
+    queue_stats(&db, &scimgate::policy::access::admin(scimgate::domain::Actor::cli()).unwrap()).await.unwrap()
 }
 
 fn seq(event: &Value) -> u64 {

@@ -27,8 +27,8 @@ pub async fn licenses(ctx: Ctx, req: HttpRequest) -> HttpResponse {
 }
 
 async fn licenses_page(ctx: &Ctx, notice: Option<Notice>) -> Result<HttpResponse, ServiceError> {
-    ctx.may(Surface::NativeAdmin)?;
-    let pools = licenses_svc::list(&ctx.state.db).await?;
+    let admin = ctx.admin()?;
+    let pools = licenses_svc::list(&ctx.state.db, &admin).await?;
     let body = html! {
         p { "Each license's pool: its capacity, the licenses in use and those available. "
             "Community licenses (all but external_identity) need a contact." }
@@ -66,7 +66,7 @@ async fn licenses_page(ctx: &Ctx, notice: Option<Notice>) -> Result<HttpResponse
 
 pub async fn set_capacity(p: Posted, path: web::Path<String>) -> HttpResponse {
     let result = async {
-        p.ctx.may(Surface::NativeAdmin)?;
+        let admin = p.ctx.admin()?;
         let license: License = path.parse().map_err(|_| ServiceError::NotFound("license"))?;
         let capacity = match p.fields.get("capacity") {
             None => None,
@@ -75,7 +75,7 @@ pub async fn set_capacity(p: Posted, path: web::Path<String>) -> HttpResponse {
                     .map_err(|_| ValidationError::new("capacity", "must be a whole number, or empty for unlimited"))?,
             ),
         };
-        licenses_svc::set_capacity(&p.ctx.state.db, p.ctx.session.actor.clone(), license, capacity).await
+        licenses_svc::set_capacity(&p.ctx.state.db, &admin, license, capacity).await
     }
     .await;
     match result {
@@ -308,8 +308,8 @@ async fn bulk_or_form(ctx: &Ctx, page: Result<HttpResponse, ServiceError>) -> Ht
 
 pub async fn sites(ctx: Ctx) -> HttpResponse {
     let page = async {
-        ctx.may(Surface::NativeAdmin)?;
-        let sites = sites_svc::list(&ctx.state.db, None, 200).await?.items;
+        let admin = ctx.admin()?;
+        let sites = sites_svc::list(&ctx.state.db, &admin, None, 200).await?.items;
         let body = html! {
             @if sites.is_empty() { p class="empty" { "No sites yet (create them with POST /api/v1/sites)." } } @else {
                 table class="stack" id="sites" {
@@ -344,11 +344,11 @@ pub async fn site(ctx: Ctx, path: web::Path<String>, req: HttpRequest) -> HttpRe
         _ => None,
     };
     let page = async {
-        ctx.may(Surface::NativeAdmin)?;
+        let admin = ctx.admin()?;
         let id = path_id(&path, "site")?;
-        let site = sites_svc::get(&ctx.state.db, id.clone()).await?;
+        let site = sites_svc::get(&ctx.state.db, &admin, id.clone()).await?;
         let cursor = q.get("cursor").map(|c| path_id(c, "page")).transpose()?;
-        let members = sites_svc::members(&ctx.state.db, id, cursor, 50).await?;
+        let members = sites_svc::members(&ctx.state.db, &admin, id, cursor, 50).await?;
         let body = html! {
             section class="card" aria-labelledby="h-switch" {
                 h2 id="h-switch" { "Self-registration" }
@@ -390,10 +390,10 @@ pub async fn site(ctx: Ctx, path: web::Path<String>, req: HttpRequest) -> HttpRe
 
 pub async fn set_self_registration(p: Posted, path: web::Path<String>) -> HttpResponse {
     let result = async {
-        p.ctx.may(Surface::NativeAdmin)?;
+        let admin = p.ctx.admin()?;
         let id = path_id(&path, "site")?;
         let enabled = p.fields.get("enabled") == Some("true");
-        sites_svc::set_self_registration(&p.ctx.state.db, p.ctx.session.actor.clone(), id, enabled).await
+        sites_svc::set_self_registration(&p.ctx.state.db, &admin, id, enabled).await
     }
     .await;
     match result {
@@ -417,10 +417,10 @@ pub async fn tokens(ctx: Ctx, req: HttpRequest) -> HttpResponse {
 }
 
 async fn tokens_page(ctx: &Ctx, notice: Option<Notice>, created: Option<Markup>) -> Result<HttpResponse, ServiceError> {
-    ctx.may(Surface::NativeAdmin)?;
-    let tokens = auth::list(&ctx.state.db).await?;
-    let accounts = directory::list_accounts(&ctx.state.db, None, 200).await?.items;
-    let sites = sites_svc::list(&ctx.state.db, None, 200).await?.items;
+    let admin = ctx.admin()?;
+    let tokens = auth::list(&ctx.state.db, &admin).await?;
+    let accounts = directory::list_accounts(&ctx.state.db, &admin, None, 200).await?.items;
+    let sites = sites_svc::list(&ctx.state.db, &admin, None, 200).await?.items;
     let account_name = |id: &str| accounts.iter().find(|a| a.id == id).map(|a| a.name.clone());
     let mine = auth::token_id(&ctx.session.actor).map(str::to_owned);
     let body = html! {
@@ -492,7 +492,7 @@ async fn tokens_page(ctx: &Ctx, notice: Option<Notice>, created: Option<Markup>)
 
 pub async fn create_token(p: Posted) -> HttpResponse {
     let result = async {
-        p.ctx.may(Surface::NativeAdmin)?;
+        let admin = p.ctx.admin()?;
         let f = &p.fields;
         let role: Role = f.required("role", "role")?.parse().map_err(|e: String| ValidationError::new("role", e))?;
         let account_ids = f
@@ -508,7 +508,7 @@ pub async fn create_token(p: Posted) -> HttpResponse {
             site_id,
             site_ids: vec![],
         };
-        auth::create(&p.ctx.state.db, p.ctx.session.actor.clone(), req).await
+        auth::create(&p.ctx.state.db, &admin, req).await
     }
     .await;
     match result {
@@ -534,9 +534,9 @@ pub async fn create_token(p: Posted) -> HttpResponse {
 
 pub async fn revoke_token(p: Posted, path: web::Path<String>) -> HttpResponse {
     let result = async {
-        p.ctx.may(Surface::NativeAdmin)?;
+        let admin = p.ctx.admin()?;
         let id = path_id(&path, "token")?;
-        auth::revoke(&p.ctx.state.db, p.ctx.session.actor.clone(), id).await?;
+        auth::revoke(&p.ctx.state.db, &admin, id).await?;
         p.ctx.state.tokens.clear();
         Ok::<_, ServiceError>(())
     }
@@ -628,12 +628,12 @@ pub fn audit_table(events: &[AuditEvent], with_target: bool) -> Markup {
 
 pub async fn audit(ctx: Ctx, req: HttpRequest) -> HttpResponse {
     let page = async {
-        ctx.may(Surface::NativeAdmin)?;
+        let admin = ctx.admin()?;
         let q = Fields::query(&req);
         let target = q.get("targetId").map(str::to_owned);
         let action = q.get("action").map(str::to_owned);
         let cursor = q.get("cursor").map(|c| path_id(c, "page")).transpose()?;
-        let page = audit_svc::list(&ctx.state.db, target.clone(), action.clone(), cursor, 50).await?;
+        let page = audit_svc::list(&ctx.state.db, &admin, target.clone(), action.clone(), cursor, 50).await?;
         let mut params: Vec<(&str, &str)> = vec![];
         if let Some(t) = &target {
             params.push(("targetId", t.as_str()));

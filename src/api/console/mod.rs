@@ -27,7 +27,7 @@ pub use errors::{Notice, explain};
 use super::AppState;
 use crate::domain::ValidationError;
 use crate::error::ServiceError;
-use crate::policy::access::{Surface, may_use};
+use crate::policy::access::{self, AdminCap, Surface, may_use};
 use crate::service::console::{self, ConsoleSession};
 
 /// The session cookie. Path-scoped to the console: the API never sees it.
@@ -118,8 +118,14 @@ impl Ctx {
         may_use(&self.session.actor, surface).map_err(ServiceError::Policy)
     }
 
+    /// The admin capability of this session (403 for a delegated admin): admin pages need
+    /// it to call the admin-only services.
+    pub fn admin(&self) -> Result<AdminCap, ServiceError> {
+        access::admin(self.session.actor.clone()).map_err(ServiceError::Policy)
+    }
+
     pub fn is_admin(&self) -> bool {
-        self.may(Surface::NativeAdmin).is_ok()
+        self.admin().is_ok()
     }
 
     /// A full page for this session.

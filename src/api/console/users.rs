@@ -118,19 +118,19 @@ struct Names {
 
 impl Names {
     async fn load(ctx: &Ctx) -> Result<Names, ServiceError> {
+        if let Ok(admin) = ctx.admin() {
+            let accounts = directory::list_accounts(&ctx.state.db, &admin, None, 200).await?.items;
+            let sites = sites::list(&ctx.state.db, &admin, None, 200).await?.items;
+            return Ok(Names {
+                accounts: accounts.into_iter().map(|a| (a.id, a.name)).collect(),
+                sites: sites.into_iter().map(|s| (s.id, s.name)).collect(),
+            });
+        }
         match &ctx.session.actor.principal {
-            Principal::Admin => {
-                let accounts = directory::list_accounts(&ctx.state.db, None, 200).await?.items;
-                let sites = sites::list(&ctx.state.db, None, 200).await?.items;
-                Ok(Names {
-                    accounts: accounts.into_iter().map(|a| (a.id, a.name)).collect(),
-                    sites: sites.into_iter().map(|s| (s.id, s.name)).collect(),
-                })
-            }
             Principal::DelegatedAdmin { accounts, .. } => {
                 Ok(Names { accounts: accounts.iter().map(|a| (a.clone(), a.clone())).collect(), sites: vec![] })
             }
-            Principal::Scim { .. } | Principal::Registration { .. } => Ok(Names { accounts: vec![], sites: vec![] }),
+            _ => Ok(Names { accounts: vec![], sites: vec![] }),
         }
     }
 
@@ -352,14 +352,17 @@ async fn user_page_inner(
     ctx.may(Surface::NativeUsers)?;
     let id = path_id(raw_id, "user")?;
     let user = svc::get(&ctx.state.db, ctx.session.actor.clone(), id).await?;
-    let admin = ctx.is_admin();
+    let admin_cap = ctx.admin().ok();
+    let admin = admin_cap.is_some();
     let names = Names::load(ctx).await?;
-    let contact = match (&user.contact_id, admin) {
-        (Some(c), true) => Some(directory::get_contact(&ctx.state.db, c.clone()).await?),
+    let contact = match (&user.contact_id, &admin_cap) {
+        (Some(c), Some(cap)) => Some(directory::get_contact(&ctx.state.db, cap, c.clone()).await?),
         _ => None,
     };
-    let trail =
-        if admin { Some(audit::list(&ctx.state.db, Some(user.id.clone()), None, None, 50).await?.items) } else { None };
+    let trail = match &admin_cap {
+        Some(cap) => Some(audit::list(&ctx.state.db, cap, Some(user.id.clone()), None, None, 50).await?.items),
+        None => None,
+    };
     let actions = console_svc::user_actions(&ctx.session.actor, &user);
     let s = &ctx.session;
     let base = format!("/setup/users/{}", user.id);

@@ -9,11 +9,10 @@ use super::problem::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unprocessable, UnsupportedMediaType,
 };
 use super::users::{contact_draft, parse_license};
-use super::{ApiError, Caller, page, user_response};
+use super::{Admin, ApiError, Registrar, page, user_response};
 use crate::api::AppState;
 use crate::domain::{Email, Role, UserName, ValidationError};
 use crate::error::ServiceError;
-use crate::policy::access::Surface;
 use crate::service::{audit, auth, directory, licenses, sites, users::profile_text};
 
 type Res = Result<HttpResponse, ApiError>;
@@ -52,8 +51,7 @@ fn list<T, R: From<T> + serde::Serialize>(p: crate::service::Page<T>) -> HttpRes
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn create_token(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateTokenRequest>) -> Res {
-    let actor = caller.may(Surface::NativeAdmin)?.clone();
+pub async fn create_token(state: web::Data<AppState>, admin: Admin, body: web::Json<CreateTokenRequest>) -> Res {
     let b = body.into_inner();
     let role: Role = b.role.parse().map_err(|e: String| {
         invalid(ValidationError::new("role", format!("{e}: use admin, delegated_admin, scim or registration")))
@@ -68,7 +66,7 @@ pub async fn create_token(state: web::Data<AppState>, caller: Caller, body: web:
     let site_ids =
         b.site_ids.unwrap_or_default().iter().map(|s| super::body_id("siteIds", s)).collect::<Result<Vec<_>, _>>()?;
     let req = auth::NewToken { name: b.name, role, account_ids, site_id, site_ids };
-    let (info, secret) = auth::create(&state.db, actor, req).await?;
+    let (info, secret) = auth::create(&state.db, &admin.0, req).await?;
     Ok(HttpResponse::Created().json(CreatedTokenResponse {
         id: info.id,
         name: info.name,
@@ -89,9 +87,8 @@ pub async fn create_token(state: web::Data<AppState>, caller: Caller, body: web:
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn list_tokens(state: web::Data<AppState>, caller: Caller) -> Res {
-    caller.may(Surface::NativeAdmin)?;
-    let items = auth::list(&state.db).await?;
+pub async fn list_tokens(state: web::Data<AppState>, admin: Admin) -> Res {
+    let items = auth::list(&state.db, &admin.0).await?;
     Ok(HttpResponse::Ok()
         .json(ListResponse { items: items.into_iter().map(TokenResponse::from).collect(), next_cursor: None }))
 }
@@ -112,9 +109,8 @@ pub async fn list_tokens(state: web::Data<AppState>, caller: Caller) -> Res {
         (status = 404, response = NotFound),
     )
 )]
-pub async fn revoke_token(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
-    let actor = caller.may(Surface::NativeAdmin)?.clone();
-    auth::revoke(&state.db, actor, id.to_string()).await?;
+pub async fn revoke_token(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
+    auth::revoke(&state.db, &admin.0, id.to_string()).await?;
     state.tokens.clear();
     Ok(HttpResponse::NoContent().finish())
 }
@@ -136,9 +132,8 @@ pub async fn revoke_token(state: web::Data<AppState>, caller: Caller, id: web::P
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn create_account(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateAccountRequest>) -> Res {
-    let actor = caller.may(Surface::NativeAdmin)?.clone();
-    let account = directory::create_account(&state.db, actor, body.into_inner().name).await?;
+pub async fn create_account(state: web::Data<AppState>, admin: Admin, body: web::Json<CreateAccountRequest>) -> Res {
+    let account = directory::create_account(&state.db, &admin.0, body.into_inner().name).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/accounts/{}", account.id)))
         .json(AccountResponse::from(account)))
@@ -158,11 +153,10 @@ pub async fn create_account(state: web::Data<AppState>, caller: Caller, body: we
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn list_accounts(state: web::Data<AppState>, caller: Caller, q: web::Query<PageQuery>) -> Res {
-    caller.may(Surface::NativeAdmin)?;
+pub async fn list_accounts(state: web::Data<AppState>, admin: Admin, q: web::Query<PageQuery>) -> Res {
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
-    Ok(list::<_, AccountResponse>(directory::list_accounts(&state.db, cursor, limit).await?))
+    Ok(list::<_, AccountResponse>(directory::list_accounts(&state.db, &admin.0, cursor, limit).await?))
 }
 
 /// Read an account
@@ -179,9 +173,8 @@ pub async fn list_accounts(state: web::Data<AppState>, caller: Caller, q: web::Q
         (status = 404, response = NotFound),
     )
 )]
-pub async fn get_account(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
-    caller.may(Surface::NativeAdmin)?;
-    let account = directory::get_account(&state.db, id.to_string()).await?;
+pub async fn get_account(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
+    let account = directory::get_account(&state.db, &admin.0, id.to_string()).await?;
     Ok(HttpResponse::Ok().json(AccountResponse::from(account)))
 }
 
@@ -202,10 +195,9 @@ pub async fn get_account(state: web::Data<AppState>, caller: Caller, id: web::Pa
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn create_contact(state: web::Data<AppState>, caller: Caller, body: web::Json<ContactBody>) -> Res {
-    let actor = caller.may(Surface::NativeAdmin)?.clone();
+pub async fn create_contact(state: web::Data<AppState>, admin: Admin, body: web::Json<ContactBody>) -> Res {
     let draft = contact_draft(body.into_inner())?;
-    let contact = directory::create_contact(&state.db, actor, draft).await?;
+    let contact = directory::create_contact(&state.db, &admin.0, draft).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/contacts/{}", contact.id)))
         .json(ContactResponse::from(contact)))
@@ -225,9 +217,8 @@ pub async fn create_contact(state: web::Data<AppState>, caller: Caller, body: we
         (status = 404, response = NotFound),
     )
 )]
-pub async fn get_contact(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
-    caller.may(Surface::NativeAdmin)?;
-    let contact = directory::get_contact(&state.db, id.to_string()).await?;
+pub async fn get_contact(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
+    let contact = directory::get_contact(&state.db, &admin.0, id.to_string()).await?;
     Ok(HttpResponse::Ok().json(ContactResponse::from(contact)))
 }
 
@@ -243,9 +234,8 @@ pub async fn get_contact(state: web::Data<AppState>, caller: Caller, id: web::Pa
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn list_licenses(state: web::Data<AppState>, caller: Caller) -> Res {
-    caller.may(Surface::NativeAdmin)?;
-    let pools = licenses::list(&state.db).await?;
+pub async fn list_licenses(state: web::Data<AppState>, admin: Admin) -> Res {
+    let pools = licenses::list(&state.db, &admin.0).await?;
     Ok(HttpResponse::Ok().json(LicensesResponse { items: pools.into_iter().map(LicenseResponse::from).collect() }))
 }
 
@@ -273,17 +263,16 @@ pub async fn list_licenses(state: web::Data<AppState>, caller: Caller) -> Res {
 )]
 pub async fn set_capacity(
     state: web::Data<AppState>,
-    caller: Caller,
+    admin: Admin,
     license: web::Path<String>,
     body: web::Json<SetCapacityRequest>,
 ) -> Res {
-    let actor = caller.may(Surface::NativeAdmin)?.clone();
     let license = parse_license(&license).map_err(|_| ApiError::not_found(format!("no license {license}")))?;
     let capacity = body
         .into_inner()
         .capacity
         .ok_or_else(|| invalid(ValidationError::new("capacity", "is required (a number, or null for unlimited)")))?;
-    let pool = licenses::set_capacity(&state.db, actor, license, capacity).await?;
+    let pool = licenses::set_capacity(&state.db, &admin.0, license, capacity).await?;
     Ok(HttpResponse::Ok().json(LicenseResponse::from(pool)))
 }
 
@@ -307,10 +296,10 @@ pub async fn set_capacity(
         (status = 409, response = Conflict),
     )
 )]
-pub async fn create_site(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateSiteRequest>) -> Res {
-    let actor = caller.may(Surface::NativeAdmin)?.clone();
+pub async fn create_site(state: web::Data<AppState>, admin: Admin, body: web::Json<CreateSiteRequest>) -> Res {
     let b = body.into_inner();
-    let site = sites::create(&state.db, actor, b.name, b.url_path_prefix, b.self_registration.unwrap_or(false)).await?;
+    let site =
+        sites::create(&state.db, &admin.0, b.name, b.url_path_prefix, b.self_registration.unwrap_or(false)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/sites/{}", site.id)))
         .json(SiteResponse::from(site)))
@@ -330,11 +319,10 @@ pub async fn create_site(state: web::Data<AppState>, caller: Caller, body: web::
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn list_sites(state: web::Data<AppState>, caller: Caller, q: web::Query<PageQuery>) -> Res {
-    caller.may(Surface::NativeAdmin)?;
+pub async fn list_sites(state: web::Data<AppState>, admin: Admin, q: web::Query<PageQuery>) -> Res {
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
-    Ok(list::<_, SiteResponse>(sites::list(&state.db, cursor, limit).await?))
+    Ok(list::<_, SiteResponse>(sites::list(&state.db, &admin.0, cursor, limit).await?))
 }
 
 /// Read a site
@@ -351,9 +339,8 @@ pub async fn list_sites(state: web::Data<AppState>, caller: Caller, q: web::Quer
         (status = 404, response = NotFound),
     )
 )]
-pub async fn get_site(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
-    caller.may(Surface::NativeAdmin)?;
-    Ok(HttpResponse::Ok().json(SiteResponse::from(sites::get(&state.db, id.to_string()).await?)))
+pub async fn get_site(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
+    Ok(HttpResponse::Ok().json(SiteResponse::from(sites::get(&state.db, &admin.0, id.to_string()).await?)))
 }
 
 /// The site's members
@@ -375,14 +362,13 @@ pub async fn get_site(state: web::Data<AppState>, caller: Caller, id: web::Path<
 )]
 pub async fn site_members(
     state: web::Data<AppState>,
-    caller: Caller,
+    admin: Admin,
     id: web::Path<Uuid>,
     q: web::Query<PageQuery>,
 ) -> Res {
-    caller.may(Surface::NativeAdmin)?;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
-    Ok(list::<_, UserResponse>(sites::members(&state.db, id.to_string(), cursor, limit).await?))
+    Ok(list::<_, UserResponse>(sites::members(&state.db, &admin.0, id.to_string(), cursor, limit).await?))
 }
 
 /// Make a user a member of the site (idempotent)
@@ -399,10 +385,9 @@ pub async fn site_members(
         (status = 404, response = NotFound),
     )
 )]
-pub async fn add_member(state: web::Data<AppState>, caller: Caller, path: web::Path<(Uuid, Uuid)>) -> Res {
-    let actor = caller.may(Surface::NativeAdmin)?.clone();
+pub async fn add_member(state: web::Data<AppState>, admin: Admin, path: web::Path<(Uuid, Uuid)>) -> Res {
     let (site, user) = path.into_inner();
-    sites::add_member(&state.db, actor, site.to_string(), user.to_string()).await?;
+    sites::add_member(&state.db, &admin.0, site.to_string(), user.to_string()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -420,10 +405,9 @@ pub async fn add_member(state: web::Data<AppState>, caller: Caller, path: web::P
         (status = 404, response = NotFound),
     )
 )]
-pub async fn remove_member(state: web::Data<AppState>, caller: Caller, path: web::Path<(Uuid, Uuid)>) -> Res {
-    let actor = caller.may(Surface::NativeAdmin)?.clone();
+pub async fn remove_member(state: web::Data<AppState>, admin: Admin, path: web::Path<(Uuid, Uuid)>) -> Res {
     let (site, user) = path.into_inner();
-    sites::remove_member(&state.db, actor, site.to_string(), user.to_string()).await?;
+    sites::remove_member(&state.db, &admin.0, site.to_string(), user.to_string()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -460,12 +444,12 @@ pub async fn remove_member(state: web::Data<AppState>, caller: Caller, path: web
 )]
 pub async fn register(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Registrar,
     id: web::Path<Uuid>,
     body: web::Json<RegisterRequest>,
 ) -> Res {
     let site_id = id.to_string();
-    let actor = caller.may(Surface::Register { site_id: &site_id })?.clone();
+    let actor = caller.0;
     let b = body.into_inner();
     let reg = sites::Registration {
         user_name: UserName::parse(&b.user_name).map_err(invalid)?,
@@ -493,9 +477,8 @@ pub async fn register(
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn audit(state: web::Data<AppState>, caller: Caller, q: web::Query<AuditQuery>) -> Res {
-    caller.may(Surface::NativeAdmin)?;
+pub async fn audit(state: web::Data<AppState>, admin: Admin, q: web::Query<AuditQuery>) -> Res {
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
-    Ok(list::<_, AuditEventResponse>(audit::list(&state.db, q.target_id, q.action, cursor, limit).await?))
+    Ok(list::<_, AuditEventResponse>(audit::list(&state.db, &admin.0, q.target_id, q.action, cursor, limit).await?))
 }

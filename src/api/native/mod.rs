@@ -17,35 +17,64 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use problem::ApiError;
 
+use super::authenticate;
 use super::openapi::Endpoint;
-use super::{AppState, bearer};
 use crate::domain::{Actor, User};
 use crate::error::ServiceError;
-use crate::policy::access::{Surface, may_use};
-use crate::service::auth;
+use crate::policy::PolicyViolation;
+use crate::policy::access::{self, AdminCap, Surface};
 
-/// The authenticated caller of a native endpoint (401 before anything else is looked at).
-pub struct Caller(pub Actor);
+// Callers, by the role-table row they passed (the contract's "Authentication and roles").
+// A handler gets its actor only from one of these extractors: 401 for a missing or unknown
+// token, then 403 `forbidden` for a role outside the row, before the body is looked at.
 
-impl Caller {
-    /// The contract's role table: 403 `forbidden` for a role outside its row.
-    pub fn may(&self, surface: Surface<'_>) -> Result<&Actor, ApiError> {
-        may_use(&self.0, surface).map_err(|v| ApiError::from(ServiceError::Policy(v)))?;
-        Ok(&self.0)
+/// An admin: carries the capability that admin-only services take.
+pub struct Admin(pub AdminCap);
+
+/// A caller of the native user endpoints (admins and delegated admins).
+pub struct UsersCaller(pub Actor);
+
+/// A registration caller of `/sites/{id}/register` for the site in the path.
+pub struct Registrar(pub Actor);
+
+type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+fn checked<T: 'static>(
+    req: &HttpRequest,
+    check: impl FnOnce(Actor) -> Result<T, PolicyViolation> + 'static,
+) -> Extracted<T> {
+    let actor = authenticate(req);
+    Box::pin(async move { Ok(check(actor.await?).map_err(ServiceError::Policy)?) })
+}
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        checked(req, |actor| access::admin(actor).map(Admin))
     }
 }
 
-impl FromRequest for Caller {
+impl FromRequest for UsersCaller {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer(req).map(str::to_owned);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("application state is missing")))?;
-            let token = token.ok_or(ServiceError::Unauthenticated)?;
-            Ok(Caller(auth::authenticate(&state.db, &state.bootstrap, &state.tokens, &token).await?))
+        checked(req, |actor| access::may_use(&actor, Surface::NativeUsers).map(|()| UsersCaller(actor)))
+    }
+}
+
+impl FromRequest for Registrar {
+    type Error = ApiError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // The path's site id as the handler reads it (a uuid, canonical form).
+        let raw = req.match_info().get("id").unwrap_or_default();
+        let site_id = uuid::Uuid::parse_str(raw).map(|u| u.to_string()).unwrap_or_else(|_| raw.to_owned());
+        checked(req, move |actor| {
+            access::may_use(&actor, Surface::Register { site_id: &site_id }).map(|()| Registrar(actor))
         })
     }
 }
@@ -93,12 +122,7 @@ pub fn etag(version: i64) -> String {
 /// The version an `If-Match` header names: `None` when absent or `*`. An unreadable
 /// value matches no version (412), as RFC 9110 §13.1.1 has it for a non-matching tag.
 pub fn if_match(req: &HttpRequest) -> Option<i64> {
-    let raw = req.headers().get(header::IF_MATCH)?.to_str().unwrap_or("").trim();
-    if raw == "*" {
-        return None;
-    }
-    let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
-    Some(tag.parse().unwrap_or(-1))
+    super::header_version(req, header::IF_MATCH)
 }
 
 /// A user response with its ETag.

@@ -10,12 +10,11 @@ use super::problem::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, Problem, Unauthorized,
     Unprocessable, UnsupportedMediaType,
 };
-use super::{ApiError, Caller, body_id, if_match, page, user_response};
+use super::{ApiError, UsersCaller, body_id, if_match, page, user_response};
 use crate::api::{AppState, bearer};
 use crate::domain::{ContactDraft, Email, License, Origin, UserName, ValidationError};
 use crate::error::ServiceError;
 use crate::policy::PolicyViolation;
-use crate::policy::access::Surface;
 use crate::service::users::{self as svc, ContactSpec, NewUser, UserChanges, profile_text};
 
 type Res = Result<HttpResponse, ApiError>;
@@ -85,8 +84,8 @@ fn contact_spec(contact_id: Option<String>, contact: Option<ContactBody>) -> Res
         (status = 422, response = Unprocessable),
     )
 )]
-pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateUserRequest>) -> Res {
-    let actor = caller.may(Surface::NativeUsers)?.clone();
+pub async fn create(state: web::Data<AppState>, caller: UsersCaller, body: web::Json<CreateUserRequest>) -> Res {
+    let actor = caller.0;
     let b = body.into_inner();
     let cmd = NewUser {
         user_name: UserName::parse(&b.user_name).map_err(invalid)?,
@@ -122,8 +121,8 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<
         (status = 422, response = Unprocessable),
     )
 )]
-pub async fn list(state: web::Data<AppState>, caller: Caller, q: web::Query<ListUsersQuery>) -> Res {
-    let actor = caller.may(Surface::NativeUsers)?.clone();
+pub async fn list(state: web::Data<AppState>, caller: UsersCaller, q: web::Query<ListUsersQuery>) -> Res {
+    let actor = caller.0;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
     let id_filter = |field: &str, v: Option<String>| -> Result<Option<String>, ApiError> {
@@ -165,8 +164,8 @@ pub async fn list(state: web::Data<AppState>, caller: Caller, q: web::Query<List
         (status = 404, response = NotFound),
     )
 )]
-pub async fn get(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
-    let actor = caller.may(Surface::NativeUsers)?.clone();
+pub async fn get(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<Uuid>) -> Res {
+    let actor = caller.0;
     let user = svc::get(&state.db, actor, id.to_string()).await?;
     Ok(user_response(StatusCode::OK, user))
 }
@@ -211,12 +210,12 @@ fn nullable_text(field: &str, v: Option<Option<String>>) -> Result<Option<Option
 )]
 pub async fn update(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: UsersCaller,
     req: HttpRequest,
     id: web::Path<Uuid>,
     body: web::Json<PatchUserRequest>,
 ) -> Res {
-    let actor = caller.may(Surface::NativeUsers)?.clone();
+    let actor = caller.0;
     let b = body.into_inner();
     let changes = UserChanges {
         user_name: required("userName", b.user_name)?.map(|n| UserName::parse(&n)).transpose().map_err(invalid)?,
@@ -249,8 +248,8 @@ pub async fn update(
         (status = 412, response = PreconditionFailed),
     )
 )]
-pub async fn delete(state: web::Data<AppState>, caller: Caller, req: HttpRequest, id: web::Path<Uuid>) -> Res {
-    let actor = caller.may(Surface::NativeUsers)?.clone();
+pub async fn delete(state: web::Data<AppState>, caller: UsersCaller, req: HttpRequest, id: web::Path<Uuid>) -> Res {
+    let actor = caller.0;
     svc::delete(&state.db, actor, id.to_string(), if_match(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -285,11 +284,11 @@ pub async fn delete(state: web::Data<AppState>, caller: Caller, req: HttpRequest
 )]
 pub async fn assign_contact(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: UsersCaller,
     id: web::Path<Uuid>,
     body: web::Json<SetContactRequest>,
 ) -> Res {
-    let actor = caller.may(Surface::NativeUsers)?.clone();
+    let actor = caller.0;
     let b = body.into_inner();
     let spec = contact_spec(b.contact_id, b.contact)?
         .ok_or_else(|| invalid(ValidationError::new("contact", "give contactId or contact")))?;
@@ -335,11 +334,11 @@ pub async fn assign_contact(
 )]
 pub async fn upgrade(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: UsersCaller,
     id: web::Path<Uuid>,
     body: web::Json<UpgradeRequest>,
 ) -> Res {
-    let actor = caller.may(Surface::NativeUsers)?.clone();
+    let actor = caller.0;
     let license = parse_license(&body.license)?;
     let user = svc::upgrade(&state.db, actor, id.to_string(), license).await?;
     Ok(user_response(StatusCode::OK, user))
@@ -371,8 +370,8 @@ pub async fn upgrade(
         (status = 404, response = NotFound),
     )
 )]
-pub async fn downgrade(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
-    let actor = caller.may(Surface::NativeUsers)?.clone();
+pub async fn downgrade(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<Uuid>) -> Res {
+    let actor = caller.0;
     let user = svc::downgrade(&state.db, actor, id.to_string()).await?;
     Ok(user_response(StatusCode::OK, user))
 }
@@ -404,8 +403,12 @@ pub async fn downgrade(state: web::Data<AppState>, caller: Caller, id: web::Path
         (status = 422, response = Unprocessable),
     )
 )]
-pub async fn bulk_downgrade(state: web::Data<AppState>, caller: Caller, body: web::Json<BulkDowngradeRequest>) -> Res {
-    let actor = caller.may(Surface::NativeUsers)?.clone();
+pub async fn bulk_downgrade(
+    state: web::Data<AppState>,
+    caller: UsersCaller,
+    body: web::Json<BulkDowngradeRequest>,
+) -> Res {
+    let actor = caller.0;
     let b = body.into_inner();
     let user_ids =
         b.user_ids.map(|ids| ids.iter().map(|i| body_id("userIds", i)).collect::<Result<Vec<_>, _>>()).transpose()?;
@@ -440,8 +443,8 @@ pub async fn bulk_downgrade(state: web::Data<AppState>, caller: Caller, body: we
                 "code": "contact_required"})),
     )
 )]
-pub async fn login_as(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
-    let actor = caller.may(Surface::NativeUsers)?.clone();
+pub async fn login_as(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<Uuid>) -> Res {
+    let actor = caller.0;
     let ttl = Duration::seconds(state.settings.auth.login_as_ttl_seconds.clamp(1, 86_400));
     let s = svc::login_as(&state.db, actor, id.to_string(), ttl).await?;
     Ok(HttpResponse::Created().json(LoginAsResponse {

@@ -12,10 +12,9 @@ use super::dto::ListResponse;
 use super::problem::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unprocessable, UnsupportedMediaType,
 };
-use super::{ApiError, Caller, page};
+use super::{Admin, ApiError, page};
 use crate::api::AppState;
 use crate::domain::{Delivery, DeliveryStatus, Subscription};
-use crate::policy::access::Surface;
 use crate::service::webhooks::{self, NewSubscription};
 
 type Res = Result<HttpResponse, ApiError>;
@@ -142,13 +141,12 @@ impl From<Delivery> for DeliveryResponse {
         (status = 422, response = Unprocessable),
     )
 )]
-pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<CreateWebhookRequest>) -> Res {
-    let actor = caller.may(Surface::NativeAdmin)?.clone();
+pub async fn create(state: web::Data<AppState>, admin: Admin, body: web::Json<CreateWebhookRequest>) -> Res {
     let b = body.into_inner();
     let req = NewSubscription { url: b.url, events: b.events, secret: b.secret };
     let w = &state.settings.webhooks;
     let timeout = std::time::Duration::from_millis(w.timeout_ms);
-    let created = webhooks::create(&state.db, actor, req, w.allow_loopback, timeout).await?;
+    let created = webhooks::create(&state.db, &admin.0, req, w.allow_loopback, timeout).await?;
     let s = created.subscription;
     Ok(HttpResponse::Created().insert_header(("Location", format!("/api/v1/webhooks/{}", s.id))).json(
         CreatedWebhookResponse {
@@ -173,9 +171,8 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn list(state: web::Data<AppState>, caller: Caller) -> Res {
-    caller.may(Surface::NativeAdmin)?;
-    let items = webhooks::list(&state.db).await?;
+pub async fn list(state: web::Data<AppState>, admin: Admin) -> Res {
+    let items = webhooks::list(&state.db, &admin.0).await?;
     Ok(HttpResponse::Ok()
         .json(ListResponse { items: items.into_iter().map(WebhookResponse::from).collect(), next_cursor: None }))
 }
@@ -194,9 +191,8 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Res {
         (status = 404, response = NotFound),
     )
 )]
-pub async fn get(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
-    caller.may(Surface::NativeAdmin)?;
-    let s = webhooks::get(&state.db, id.to_string()).await?;
+pub async fn get(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
+    let s = webhooks::get(&state.db, &admin.0, id.to_string()).await?;
     Ok(HttpResponse::Ok().json(WebhookResponse::from(s)))
 }
 
@@ -214,9 +210,8 @@ pub async fn get(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>
         (status = 404, response = NotFound),
     )
 )]
-pub async fn delete(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> Res {
-    let actor = caller.may(Surface::NativeAdmin)?.clone();
-    webhooks::delete(&state.db, actor, id.to_string()).await?;
+pub async fn delete(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
+    webhooks::delete(&state.db, &admin.0, id.to_string()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -237,17 +232,16 @@ pub async fn delete(state: web::Data<AppState>, caller: Caller, id: web::Path<Uu
 )]
 pub async fn deliveries(
     state: web::Data<AppState>,
-    caller: Caller,
+    admin: Admin,
     id: web::Path<Uuid>,
     q: web::Query<DeliveriesQuery>,
 ) -> Res {
-    caller.may(Surface::NativeAdmin)?;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
     let status = q.status.map(|s| s.parse::<DeliveryStatus>()).transpose().map_err(|e| {
         ApiError::validation(StatusCode::BAD_REQUEST, format!("status: {e}: use pending, delivered or dead"))
     })?;
-    let p = webhooks::deliveries(&state.db, id.to_string(), status, cursor, limit).await?;
+    let p = webhooks::deliveries(&state.db, &admin.0, id.to_string(), status, cursor, limit).await?;
     Ok(HttpResponse::Ok().json(ListResponse {
         items: p.items.into_iter().map(DeliveryResponse::from).collect::<Vec<_>>(),
         next_cursor: p.next_cursor,
@@ -272,9 +266,8 @@ pub async fn deliveries(
         (status = 409, response = Conflict),
     )
 )]
-pub async fn retry(state: web::Data<AppState>, caller: Caller, path: web::Path<(Uuid, Uuid)>) -> Res {
-    let actor = caller.may(Surface::NativeAdmin)?.clone();
+pub async fn retry(state: web::Data<AppState>, admin: Admin, path: web::Path<(Uuid, Uuid)>) -> Res {
     let (id, delivery) = path.into_inner();
-    let d = webhooks::retry(&state.db, actor, id.to_string(), delivery.to_string()).await?;
+    let d = webhooks::retry(&state.db, &admin.0, id.to_string(), delivery.to_string()).await?;
     Ok(HttpResponse::Accepted().json(DeliveryResponse::from(d)))
 }

@@ -101,9 +101,9 @@ async fn with_account_suggestions(ctx: &Ctx, mut doc: Value) -> Result<Value, Sc
         return Ok(doc);
     }
     let default = crate::service::scim::default_account_id(&ctx.state.settings.scim.default_account_name);
-    let page = crate::service::directory::list_accounts(&ctx.state.db, None, ACCOUNT_SUGGESTIONS).await?;
+    let accounts = crate::service::directory::account_ids_for_scim(&ctx.state.db, ACCOUNT_SUGGESTIONS).await?;
     let mut ids = vec![default.clone()];
-    ids.extend(page.items.into_iter().map(|a| a.id).filter(|id| *id != default));
+    ids.extend(accounts.into_iter().filter(|id| *id != default));
     if let Some(Value::Array(attrs)) = doc.get_mut("attributes") {
         for a in attrs.iter_mut().filter(|a| a["name"] == "accountId") {
             a["canonicalValues"] = Value::from(ids.clone());

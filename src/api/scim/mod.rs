@@ -21,13 +21,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::error::{SCIM_JSON, ScimError};
 use super::openapi::Endpoint;
-use super::{AppState, bearer};
+use super::{AppState, authenticate};
 use crate::domain::{Actor, License};
 use crate::error::ServiceError;
 use crate::policy::access::{Surface, may_use};
 use crate::scim::attrs::SchemaInfo;
 use crate::scim::projection::project;
-use crate::service::auth;
 use crate::service::query::Page;
 use crate::service::scim::ScimDefaults;
 
@@ -42,12 +41,9 @@ impl FromRequest for ScimCaller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ScimError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer(req).map(str::to_owned);
+        let actor = authenticate(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("application state is missing")))?;
-            let token = token.ok_or(ServiceError::Unauthenticated)?;
-            let actor = auth::authenticate(&state.db, &state.bootstrap, &state.tokens, &token).await?;
+            let actor = actor.await?;
             may_use(&actor, Surface::Scim).map_err(ServiceError::Policy)?;
             Ok(ScimCaller(actor))
         })
@@ -119,17 +115,6 @@ pub async fn read_json(payload: web::Payload, limit: usize) -> Result<Value, Sci
         .map_err(|e| ScimError::bad("invalidSyntax", format!("unreadable body: {e}")))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not valid JSON: {e}")))
-}
-
-/// The version an `If-Match` / `If-None-Match` header names (`None`: absent or `*`; an
-/// unreadable tag matches no version).
-pub fn header_version(req: &HttpRequest, name: header::HeaderName) -> Option<i64> {
-    let raw = req.headers().get(name)?.to_str().unwrap_or("").trim();
-    if raw == "*" {
-        return None;
-    }
-    let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
-    Some(tag.parse().unwrap_or(-1))
 }
 
 /// A query-string parameter, by case-insensitive name.

@@ -12,8 +12,8 @@ use super::doc::{
 use super::error::ScimError;
 use super::mapping::{profile_from_json, render_user, version};
 use super::query::{ListParams, RawParams};
-use super::{Ctx, PATCH_URN, Reply, ScimCaller, header_version, list_reply, query_param, read_json};
-use crate::api::AppState;
+use super::{Ctx, PATCH_URN, Reply, ScimCaller, list_reply, query_param, read_json};
+use crate::api::{AppState, header_version};
 use crate::error::ServiceError;
 use crate::scim::json::{get_ci, lenient_bool};
 use crate::scim::patch::{OpKind, PatchOp, apply};
