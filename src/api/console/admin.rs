@@ -10,7 +10,6 @@ use super::views::{Nav, action_button, badge, csrf, pool_bar, short_id, when, ye
 use super::{Ctx, Fields, Posted, path_id, see_other};
 use crate::domain::{AuditEvent, License, Role, User, ValidationError};
 use crate::error::ServiceError;
-use crate::policy::access::Surface;
 use crate::service::users::{self as users_svc, BulkDowngrade, BulkOutcome, UserQuery};
 use crate::service::{audit as audit_svc, auth, directory, licenses as licenses_svc, sites as sites_svc};
 
@@ -112,7 +111,6 @@ pub async fn bulk_form(ctx: Ctx) -> HttpResponse {
 }
 
 async fn bulk_form_page(ctx: &Ctx, notice: Option<Notice>) -> Result<HttpResponse, ServiceError> {
-    ctx.may(Surface::NativeUsers)?;
     may_bulk(ctx).await?;
     let users = community_users(ctx).await?;
     let body = html! {
@@ -236,7 +234,6 @@ fn outcome_tables(out: &BulkOutcome, users: &[User], verb: &str) -> Markup {
 
 pub async fn bulk_preview(p: Posted) -> HttpResponse {
     let page = async {
-        p.ctx.may(Surface::NativeUsers)?;
         let req = bulk_request(&p.fields, true)?;
         let inactive_only = req.inactive_only;
         let out = users_svc::bulk_downgrade(&p.ctx.state.db, p.ctx.session.actor.clone(), req).await?;
@@ -265,7 +262,6 @@ pub async fn bulk_preview(p: Posted) -> HttpResponse {
 
 pub async fn bulk_apply(p: Posted) -> HttpResponse {
     let page = async {
-        p.ctx.may(Surface::NativeUsers)?;
         let req = bulk_request(&p.fields, false)?;
         let before = outcome_users(&p.ctx, req.user_ids.iter().flatten()).await;
         let out = users_svc::bulk_downgrade(&p.ctx.state.db, p.ctx.session.actor.clone(), req).await?;

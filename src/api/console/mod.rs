@@ -27,7 +27,7 @@ pub use errors::{Notice, explain};
 use super::AppState;
 use crate::domain::ValidationError;
 use crate::error::ServiceError;
-use crate::policy::access::{self, AdminCap, Surface, may_use};
+use crate::policy::access::{self, AdminCap};
 use crate::service::console::{self, ConsoleSession};
 
 /// The session cookie. Path-scoped to the console: the API never sees it.
@@ -106,18 +106,15 @@ async fn not_found(ctx: Option<Ctx>, req: HttpRequest) -> HttpResponse {
     }
 }
 
-/// A signed-in request: the session and the application state.
+/// A signed-in request: the session and the application state. Only admins and delegated
+/// admins sign in (`Surface::Console`), and both may use every user page (the native user
+/// endpoints' row of the role table); admin pages need [`Ctx::admin`].
 pub struct Ctx {
     pub state: web::Data<AppState>,
     pub session: ConsoleSession,
 }
 
 impl Ctx {
-    /// The surface the API counterpart of a page checks (the contract's role table).
-    pub fn may(&self, surface: Surface<'_>) -> Result<(), ServiceError> {
-        may_use(&self.session.actor, surface).map_err(ServiceError::Policy)
-    }
-
     /// The admin capability of this session (403 for a delegated admin): admin pages need
     /// it to call the admin-only services.
     pub fn admin(&self) -> Result<AdminCap, ServiceError> {

@@ -13,7 +13,6 @@ use super::{
 use crate::api::AppState;
 use crate::domain::{ContactDraft, License, Principal, User, ValidationError};
 use crate::error::ServiceError;
-use crate::policy::access::Surface;
 use crate::service::console::{self as console_svc, Offer};
 use crate::service::users::{self as svc, ContactSpec, UserChanges, UserQuery};
 use crate::service::{audit, auth, directory, sites};
@@ -220,7 +219,6 @@ pub async fn list(ctx: Ctx, req: HttpRequest) -> HttpResponse {
 }
 
 async fn list_page(ctx: &Ctx, req: &HttpRequest) -> Result<HttpResponse, ServiceError> {
-    ctx.may(Surface::NativeUsers)?;
     let q = Fields::query(req);
     let names = Names::load(ctx).await?;
     let query = UserQuery {
@@ -349,7 +347,6 @@ async fn user_page_inner(
     extra: Option<Markup>,
     done: Option<&str>,
 ) -> Result<HttpResponse, ServiceError> {
-    ctx.may(Surface::NativeUsers)?;
     let id = path_id(raw_id, "user")?;
     let user = svc::get(&ctx.state.db, ctx.session.actor.clone(), id).await?;
     let admin_cap = ctx.admin().ok();
@@ -526,7 +523,6 @@ pub async fn assign_contact(p: Posted, path: web::Path<String>) -> HttpResponse 
 }
 
 async fn assign_contact_inner(p: &Posted, raw_id: &str) -> Result<&'static str, ServiceError> {
-    p.ctx.may(Surface::NativeUsers)?;
     let id = path_id(raw_id, "user")?;
     let f = &p.fields;
     let spec = match f.get("mode") {
@@ -550,7 +546,6 @@ async fn assign_contact_inner(p: &Posted, raw_id: &str) -> Result<&'static str, 
 
 pub async fn upgrade(p: Posted, path: web::Path<String>) -> HttpResponse {
     let result = async {
-        p.ctx.may(Surface::NativeUsers)?;
         let id = path_id(&path, "user")?;
         let license = parse_license(p.fields.required("license", "license")?)?;
         svc::upgrade(&p.ctx.state.db, p.ctx.session.actor.clone(), id, license).await?;
@@ -562,7 +557,6 @@ pub async fn upgrade(p: Posted, path: web::Path<String>) -> HttpResponse {
 
 pub async fn downgrade_confirm(ctx: Ctx, path: web::Path<String>) -> HttpResponse {
     let page = async {
-        ctx.may(Surface::NativeUsers)?;
         let id = path_id(&path, "user")?;
         let user = svc::get(&ctx.state.db, ctx.session.actor.clone(), id).await?;
         let actions = console_svc::user_actions(&ctx.session.actor, &user);
@@ -599,7 +593,6 @@ pub async fn downgrade_confirm(ctx: Ctx, path: web::Path<String>) -> HttpRespons
 
 pub async fn downgrade(p: Posted, path: web::Path<String>) -> HttpResponse {
     let result = async {
-        p.ctx.may(Surface::NativeUsers)?;
         let id = path_id(&path, "user")?;
         svc::downgrade(&p.ctx.state.db, p.ctx.session.actor.clone(), id).await?;
         Ok::<_, ServiceError>("downgraded")
@@ -610,7 +603,6 @@ pub async fn downgrade(p: Posted, path: web::Path<String>) -> HttpResponse {
 
 pub async fn login_as(p: Posted, path: web::Path<String>) -> HttpResponse {
     let result = async {
-        p.ctx.may(Surface::NativeUsers)?;
         let id = path_id(&path, "user")?;
         let ttl = chrono::Duration::seconds(p.ctx.state.settings.auth.login_as_ttl_seconds.clamp(1, 86_400));
         svc::login_as(&p.ctx.state.db, p.ctx.session.actor.clone(), id, ttl).await
@@ -636,7 +628,6 @@ pub async fn login_as(p: Posted, path: web::Path<String>) -> HttpResponse {
 
 pub async fn set_active(p: Posted, path: web::Path<String>) -> HttpResponse {
     let result = async {
-        p.ctx.may(Surface::NativeUsers)?;
         let id = path_id(&path, "user")?;
         let active = tri(Some(p.fields.required("active", "active")?), "active")?.unwrap_or(true);
         let version = p.fields.get("version").and_then(|v| v.parse::<i64>().ok());
