@@ -6,6 +6,7 @@ use std::fmt;
 use crate::domain::ValidationError;
 use crate::policy::PolicyViolation;
 use crate::store::StoreError;
+use crate::store::schema::constraints;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -63,9 +64,9 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound => ServiceError::NotFound("resource"),
             StoreError::Conflict { constraint } => match constraint.as_str() {
-                "users_user_name_folded_key" => Conflict::UserNameTaken.into(),
-                "users_contact_id_key" => Conflict::ContactInUse.into(),
-                "sites_url_path_prefix_key" => Conflict::SitePrefixTaken.into(),
+                constraints::USER_NAME_UNIQUE => Conflict::UserNameTaken.into(),
+                constraints::USER_CONTACT_UNIQUE => Conflict::ContactInUse.into(),
+                constraints::SITE_PREFIX_UNIQUE => Conflict::SitePrefixTaken.into(),
                 _ => ServiceError::Internal(anyhow::Error::new(StoreError::Conflict { constraint })),
             },
             other => ServiceError::Internal(anyhow::Error::new(other)),

@@ -1,6 +1,6 @@
 //! Operations: liveness and readiness.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, ResponseError, web};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -8,7 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::AppState;
 use super::native::problem::{Forbidden, Problem, Unauthorized};
-use super::native::{Admin, ApiError};
+use super::native::{Admin, ApiError, ProblemCode};
 use super::openapi::{self, Endpoint};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -59,13 +59,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Err(e) => {
             tracing::warn!(error = %crate::error::Chain(&e), "not ready");
-            HttpResponse::ServiceUnavailable().content_type("application/problem+json").json(json!({
-                "type": "urn:scimgate:problem:not_ready",
-                "title": "Not ready",
-                "status": 503,
-                "detail": "the database is unreachable or not migrated",
-                "code": "not_ready"
-            }))
+            ApiError::new(ProblemCode::NotReady, "the database is unreachable or not migrated").error_response()
         }
     }
 }

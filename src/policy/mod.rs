@@ -40,7 +40,34 @@ pub enum PolicyViolation {
     WebhookUrlRefused { why: String },
 }
 
+/// What kind of refusal a violation is. Each surface turns a kind into its status once
+/// (native: 403 / 422 / 409; SCIM: 403 / 400 `invalidValue` / 409; the console alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The actor may not do this at all, or not to this target.
+    NotAllowed,
+    /// The request asks for a state the rules do not allow.
+    Invalid,
+    /// A bounded resource (a license pool) is exhausted.
+    Exhausted,
+}
+
 impl PolicyViolation {
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            PolicyViolation::Forbidden { .. }
+            | PolicyViolation::OutOfScope
+            | PolicyViolation::DelegatedAdminForbidden
+            | PolicyViolation::SelfRegistrationDisabled => Refusal::NotAllowed,
+            PolicyViolation::ContactRequired { .. }
+            | PolicyViolation::InvalidLicense { .. }
+            | PolicyViolation::ScimContactless
+            | PolicyViolation::ScimAssignsContact
+            | PolicyViolation::WebhookUrlRefused { .. } => Refusal::Invalid,
+            PolicyViolation::LicenseUnavailable { .. } => Refusal::Exhausted,
+        }
+    }
+
     /// A label per rule, for metrics (`scim_contactless` where the API code is generic).
     pub fn rule(&self) -> &'static str {
         match self {

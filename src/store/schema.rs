@@ -209,3 +209,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_subscriptions,
     webhook_deliveries,
 );
+
+/// The names of the unique constraints a write may hit, as `StoreError::Conflict` carries
+/// them (PostgreSQL's index names; SQLite's messages are mapped to the same names).
+pub mod constraints {
+    pub const USER_NAME_UNIQUE: &str = "users_user_name_folded_key";
+    pub const USER_CONTACT_UNIQUE: &str = "users_contact_id_key";
+    pub const SITE_PREFIX_UNIQUE: &str = "sites_url_path_prefix_key";
+}

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 
 use crate::error::{Chain, Conflict, ServiceError};
-use crate::policy::PolicyViolation;
+use crate::policy::{PolicyViolation, Refusal};
 
 /// A message above a page's content: a failure (with its status) or a success.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,48 +45,46 @@ pub fn sentence(s: &str) -> String {
 }
 
 /// Plain words for a policy refusal (also the reason shown beside a disabled button).
-pub fn policy_words(v: &PolicyViolation) -> (StatusCode, &'static str, String) {
+pub fn policy_words(v: &PolicyViolation) -> (&'static str, String) {
     match v {
         PolicyViolation::Forbidden { role, .. } => (
-            StatusCode::FORBIDDEN,
             "Not available to your role",
             format!("A {} sign-in cannot use this part of the console.", role.replace('_', " ")),
         ),
         PolicyViolation::OutOfScope => (
-            StatusCode::FORBIDDEN,
             "Outside your accounts",
             "This user's contact belongs to an account that your delegated admin token does not manage.".into(),
         ),
         PolicyViolation::DelegatedAdminForbidden => (
-            StatusCode::FORBIDDEN,
             "Not available to delegated admins",
             "Delegated admins cannot manage contactless users, nor create one, nor make one by downgrading.".into(),
         ),
         PolicyViolation::ContactRequired { why } => (
-            StatusCode::UNPROCESSABLE_ENTITY,
             "Contact required",
             format!("{} Assign a contact first (in the Contact section of the user's page).", rule_only(why)),
         ),
         PolicyViolation::LicenseUnavailable { license } => (
-            StatusCode::CONFLICT,
             "No license available",
             format!(
                 "Every {license} license is in use. Raise the pool's capacity on the Licenses page, \
                  or free a license by downgrading a user."
             ),
         ),
-        PolicyViolation::InvalidLicense { why } => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "License not possible here", rule_only(why))
-        }
-        PolicyViolation::SelfRegistrationDisabled => {
-            (StatusCode::FORBIDDEN, "Self-registration is off", sentence(&v.to_string()))
-        }
+        PolicyViolation::InvalidLicense { why } => ("License not possible here", rule_only(why)),
+        PolicyViolation::SelfRegistrationDisabled => ("Self-registration is off", sentence(&v.to_string())),
         PolicyViolation::ScimContactless | PolicyViolation::ScimAssignsContact => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "Contactless users are not made over SCIM", v.to_string())
+            ("Contactless users are not made over SCIM", v.to_string())
         }
-        PolicyViolation::WebhookUrlRefused { why } => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "Webhook address refused", sentence(why))
-        }
+        PolicyViolation::WebhookUrlRefused { why } => ("Webhook address refused", sentence(why)),
+    }
+}
+
+/// The status of a policy refusal on this surface.
+fn refusal_status(r: Refusal) -> StatusCode {
+    match r {
+        Refusal::NotAllowed => StatusCode::FORBIDDEN,
+        Refusal::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        Refusal::Exhausted => StatusCode::CONFLICT,
     }
 }
 
@@ -94,8 +92,8 @@ pub fn policy_words(v: &PolicyViolation) -> (StatusCode, &'static str, String) {
 pub fn explain(e: ServiceError) -> Notice {
     match e {
         ServiceError::Policy(v) => {
-            let (status, title, text) = policy_words(&v);
-            Notice::error(status, title, text)
+            let (title, text) = policy_words(&v);
+            Notice::error(refusal_status(v.refusal()), title, text)
         }
         ServiceError::Validation(v) => Notice::error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -149,8 +147,8 @@ pub fn skip_reason(code: &str) -> String {
         "not_found" => "No such user (deleted meanwhile?).".into(),
         "already_contactless" => "Already contactless: nothing to downgrade.".into(),
         "active" => "Active: only inactive users were chosen.".into(),
-        "delegated_admin_forbidden" => policy_words(&PolicyViolation::DelegatedAdminForbidden).2,
-        "out_of_scope" => policy_words(&PolicyViolation::OutOfScope).2,
+        "delegated_admin_forbidden" => policy_words(&PolicyViolation::DelegatedAdminForbidden).1,
+        "out_of_scope" => policy_words(&PolicyViolation::OutOfScope).1,
         "license_unavailable" => "No external_identity license is available for it.".into(),
         other => format!("Skipped ({other})."),
     }

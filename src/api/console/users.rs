@@ -330,7 +330,7 @@ fn done_notice(code: Option<&str>, user: &User) -> Option<Notice> {
 fn why(offer: &Offer) -> Option<String> {
     match offer {
         Offer::Allowed => None,
-        Offer::Refused(v) => Some(policy_words(v).2),
+        Offer::Refused(v) => Some(policy_words(v).1),
         Offer::Pointless(why) => Some(sentence(why)),
     }
 }

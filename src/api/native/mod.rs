@@ -15,7 +15,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, error, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-pub use problem::ApiError;
+pub use problem::{ApiError, ProblemCode};
 
 use super::authenticate;
 use super::openapi::Endpoint;
@@ -84,16 +84,12 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default().limit(limit).error_handler(|err, _req| {
         let api = match &err {
             error::JsonPayloadError::Overflow { limit }
-            | error::JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the body exceeds {limit} bytes"),
-            ),
-            error::JsonPayloadError::ContentType => ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as application/json",
-            ),
+            | error::JsonPayloadError::OverflowKnownLength { limit, .. } => {
+                ApiError::new(ProblemCode::PayloadTooLarge, format!("the body exceeds {limit} bytes"))
+            }
+            error::JsonPayloadError::ContentType => {
+                ApiError::new(ProblemCode::UnsupportedMediaType, "send the body as application/json")
+            }
             error::JsonPayloadError::Deserialize(e) => {
                 ApiError::validation(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}"))
             }
@@ -164,7 +160,7 @@ pub fn body_id(field: &str, value: &str) -> Result<String, ApiError> {
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed on this path"))
+    Err(ApiError::new(ProblemCode::MethodNotAllowed, "this method is not allowed on this path"))
 }
 
 /// A resource whose unmatched methods answer 405 problem+json.

@@ -9,14 +9,14 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToResponse, ToSchema};
 
-use crate::error::{Chain, ServiceError};
+use crate::error::{self, Chain, ServiceError};
 use crate::metrics::PolicyRejection;
 use crate::policy::PolicyViolation;
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ProblemCode,
     pub detail: String,
     /// The policy rule that refused the request, if one did (counted in metrics).
     pub rejection: Option<&'static str>,
@@ -44,44 +44,202 @@ pub struct Problem<'a> {
     code: &'static str,
 }
 
-/// Every stable error code of the native API: (code, status it comes with, title, meaning).
-pub const CODES: &[(&str, &str, &str, &str)] = &[
-    ("unauthorized", "401", "Unauthorized", "missing, unknown, expired or revoked bearer token"),
-    ("forbidden", "403", "Forbidden", "the token's role may not use this endpoint"),
-    ("not_found", "404", "Not found", "no such resource (or path)"),
-    ("validation_failed", "400, 422", "Validation failed", "400: unreadable body or query; 422: a field is invalid"),
-    ("contact_required", "422", "Contact required", "a community license, or login-as, without a contact"),
-    (
-        "delegated_admin_forbidden",
-        "403",
-        "Delegated admins cannot manage contactless users",
-        "a delegated admin targeting, creating or making (by downgrade) a contactless user",
-    ),
-    ("out_of_scope", "403", "Outside the delegated admin's accounts", "a delegated admin outside its accounts"),
-    ("license_unavailable", "409", "License unavailable", "the license pool is full"),
-    ("username_taken", "409", "userName taken", "userName is taken (compared case-insensitively)"),
-    ("contact_in_use", "409", "Contact in use", "the contact is linked to another user"),
-    ("version_mismatch", "412", "Version mismatch", "If-Match names a stale version"),
-    ("self_registration_disabled", "403", "Self-registration disabled", "the site does not take self-registrations"),
-    ("invalid_license", "422", "Invalid license", "not one of the four licenses"),
-    ("site_prefix_taken", "409", "Site path prefix taken", "another site uses this urlPathPrefix"),
-    ("capacity_below_used", "409", "Capacity below usage", "the new capacity is below the licenses in use"),
-    ("payload_too_large", "413", "Payload too large", "the body exceeds server.max_body_bytes"),
-    ("unsupported_media_type", "415", "Unsupported media type", "the body is not sent as application/json"),
-    ("method_not_allowed", "405", "Method not allowed", "the path does not take this method"),
-    (
-        "webhook_url_refused",
-        "422",
-        "Webhook URL refused",
-        "the webhook URL is not http(s), or targets a private, link-local or loopback address",
-    ),
-    ("already_delivered", "409", "Already delivered", "a delivered webhook delivery cannot be retried"),
-    ("not_ready", "503", "Not ready", "(/readyz) the database is unreachable or not migrated"),
-    ("internal_error", "500", "Internal error", "a bug or an outage; the cause is logged, never returned"),
-];
+/// Every stable error code of the native API (docs/contract.md): clients branch on it,
+/// never on `title` or `detail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemCode {
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    ContactRequired,
+    DelegatedAdminForbidden,
+    OutOfScope,
+    LicenseUnavailable,
+    UsernameTaken,
+    ContactInUse,
+    VersionMismatch,
+    SelfRegistrationDisabled,
+    InvalidLicense,
+    SitePrefixTaken,
+    CapacityBelowUsed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    MethodNotAllowed,
+    WebhookUrlRefused,
+    AlreadyDelivered,
+    NotReady,
+    InternalError,
+}
 
-/// The `code` of a [`Problem`]: an enum of [`CODES`].
-pub struct ProblemCode;
+impl ProblemCode {
+    pub const ALL: [ProblemCode; 22] = [
+        ProblemCode::Unauthorized,
+        ProblemCode::Forbidden,
+        ProblemCode::NotFound,
+        ProblemCode::ValidationFailed,
+        ProblemCode::ContactRequired,
+        ProblemCode::DelegatedAdminForbidden,
+        ProblemCode::OutOfScope,
+        ProblemCode::LicenseUnavailable,
+        ProblemCode::UsernameTaken,
+        ProblemCode::ContactInUse,
+        ProblemCode::VersionMismatch,
+        ProblemCode::SelfRegistrationDisabled,
+        ProblemCode::InvalidLicense,
+        ProblemCode::SitePrefixTaken,
+        ProblemCode::CapacityBelowUsed,
+        ProblemCode::PayloadTooLarge,
+        ProblemCode::UnsupportedMediaType,
+        ProblemCode::MethodNotAllowed,
+        ProblemCode::WebhookUrlRefused,
+        ProblemCode::AlreadyDelivered,
+        ProblemCode::NotReady,
+        ProblemCode::InternalError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemCode::Unauthorized => "unauthorized",
+            ProblemCode::Forbidden => "forbidden",
+            ProblemCode::NotFound => "not_found",
+            ProblemCode::ValidationFailed => "validation_failed",
+            ProblemCode::ContactRequired => "contact_required",
+            ProblemCode::DelegatedAdminForbidden => "delegated_admin_forbidden",
+            ProblemCode::OutOfScope => "out_of_scope",
+            ProblemCode::LicenseUnavailable => "license_unavailable",
+            ProblemCode::UsernameTaken => "username_taken",
+            ProblemCode::ContactInUse => "contact_in_use",
+            ProblemCode::VersionMismatch => "version_mismatch",
+            ProblemCode::SelfRegistrationDisabled => "self_registration_disabled",
+            ProblemCode::InvalidLicense => "invalid_license",
+            ProblemCode::SitePrefixTaken => "site_prefix_taken",
+            ProblemCode::CapacityBelowUsed => "capacity_below_used",
+            ProblemCode::PayloadTooLarge => "payload_too_large",
+            ProblemCode::UnsupportedMediaType => "unsupported_media_type",
+            ProblemCode::MethodNotAllowed => "method_not_allowed",
+            ProblemCode::WebhookUrlRefused => "webhook_url_refused",
+            ProblemCode::AlreadyDelivered => "already_delivered",
+            ProblemCode::NotReady => "not_ready",
+            ProblemCode::InternalError => "internal_error",
+        }
+    }
+
+    /// The status the code comes with. `validation_failed` is 422 for an invalid field and
+    /// 400 for a request that cannot be read ([`ApiError::validation`] picks).
+    pub fn status(self) -> StatusCode {
+        match self {
+            ProblemCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ProblemCode::Forbidden
+            | ProblemCode::DelegatedAdminForbidden
+            | ProblemCode::OutOfScope
+            | ProblemCode::SelfRegistrationDisabled => StatusCode::FORBIDDEN,
+            ProblemCode::NotFound => StatusCode::NOT_FOUND,
+            ProblemCode::ValidationFailed
+            | ProblemCode::ContactRequired
+            | ProblemCode::InvalidLicense
+            | ProblemCode::WebhookUrlRefused => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemCode::LicenseUnavailable
+            | ProblemCode::UsernameTaken
+            | ProblemCode::ContactInUse
+            | ProblemCode::SitePrefixTaken
+            | ProblemCode::CapacityBelowUsed
+            | ProblemCode::AlreadyDelivered => StatusCode::CONFLICT,
+            ProblemCode::VersionMismatch => StatusCode::PRECONDITION_FAILED,
+            ProblemCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ProblemCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ProblemCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ProblemCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ProblemCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short, fixed summary (the problem's `title`).
+    pub fn title(self) -> &'static str {
+        match self {
+            ProblemCode::Unauthorized => "Unauthorized",
+            ProblemCode::Forbidden => "Forbidden",
+            ProblemCode::NotFound => "Not found",
+            ProblemCode::ValidationFailed => "Validation failed",
+            ProblemCode::ContactRequired => "Contact required",
+            ProblemCode::DelegatedAdminForbidden => "Delegated admins cannot manage contactless users",
+            ProblemCode::OutOfScope => "Outside the delegated admin's accounts",
+            ProblemCode::LicenseUnavailable => "License unavailable",
+            ProblemCode::UsernameTaken => "userName taken",
+            ProblemCode::ContactInUse => "Contact in use",
+            ProblemCode::VersionMismatch => "Version mismatch",
+            ProblemCode::SelfRegistrationDisabled => "Self-registration disabled",
+            ProblemCode::InvalidLicense => "Invalid license",
+            ProblemCode::SitePrefixTaken => "Site path prefix taken",
+            ProblemCode::CapacityBelowUsed => "Capacity below usage",
+            ProblemCode::PayloadTooLarge => "Payload too large",
+            ProblemCode::UnsupportedMediaType => "Unsupported media type",
+            ProblemCode::MethodNotAllowed => "Method not allowed",
+            ProblemCode::WebhookUrlRefused => "Webhook URL refused",
+            ProblemCode::AlreadyDelivered => "Already delivered",
+            ProblemCode::NotReady => "Not ready",
+            ProblemCode::InternalError => "Internal error",
+        }
+    }
+
+    /// When a client gets it (the OpenAPI document's table).
+    fn meaning(self) -> &'static str {
+        match self {
+            ProblemCode::Unauthorized => "missing, unknown, expired or revoked bearer token",
+            ProblemCode::Forbidden => "the token's role may not use this endpoint",
+            ProblemCode::NotFound => "no such resource (or path)",
+            ProblemCode::ValidationFailed => "400: unreadable body or query; 422: a field is invalid",
+            ProblemCode::ContactRequired => "a community license, or login-as, without a contact",
+            ProblemCode::DelegatedAdminForbidden => {
+                "a delegated admin targeting, creating or making (by downgrade) a contactless user"
+            }
+            ProblemCode::OutOfScope => "a delegated admin outside its accounts",
+            ProblemCode::LicenseUnavailable => "the license pool is full",
+            ProblemCode::UsernameTaken => "userName is taken (compared case-insensitively)",
+            ProblemCode::ContactInUse => "the contact is linked to another user",
+            ProblemCode::VersionMismatch => "If-Match names a stale version",
+            ProblemCode::SelfRegistrationDisabled => "the site does not take self-registrations",
+            ProblemCode::InvalidLicense => "not one of the four licenses",
+            ProblemCode::SitePrefixTaken => "another site uses this urlPathPrefix",
+            ProblemCode::CapacityBelowUsed => "the new capacity is below the licenses in use",
+            ProblemCode::PayloadTooLarge => "the body exceeds server.max_body_bytes",
+            ProblemCode::UnsupportedMediaType => "the body is not sent as application/json",
+            ProblemCode::MethodNotAllowed => "the path does not take this method",
+            ProblemCode::WebhookUrlRefused => {
+                "the webhook URL is not http(s), or targets a private, link-local or loopback address"
+            }
+            ProblemCode::AlreadyDelivered => "a delivered webhook delivery cannot be retried",
+            ProblemCode::NotReady => "(/readyz) the database is unreachable or not migrated",
+            ProblemCode::InternalError => "a bug or an outage; the cause is logged, never returned",
+        }
+    }
+
+    /// The native code of a policy refusal.
+    pub fn of_policy(v: &PolicyViolation) -> ProblemCode {
+        match v {
+            PolicyViolation::Forbidden { .. } => ProblemCode::Forbidden,
+            PolicyViolation::OutOfScope => ProblemCode::OutOfScope,
+            PolicyViolation::DelegatedAdminForbidden => ProblemCode::DelegatedAdminForbidden,
+            PolicyViolation::ContactRequired { .. } => ProblemCode::ContactRequired,
+            PolicyViolation::LicenseUnavailable { .. } => ProblemCode::LicenseUnavailable,
+            PolicyViolation::InvalidLicense { .. } => ProblemCode::InvalidLicense,
+            PolicyViolation::SelfRegistrationDisabled => ProblemCode::SelfRegistrationDisabled,
+            PolicyViolation::ScimContactless | PolicyViolation::ScimAssignsContact => ProblemCode::ValidationFailed,
+            PolicyViolation::WebhookUrlRefused { .. } => ProblemCode::WebhookUrlRefused,
+        }
+    }
+
+    /// The native code of a conflict.
+    pub fn of_conflict(c: &error::Conflict) -> ProblemCode {
+        match c {
+            error::Conflict::UserNameTaken => ProblemCode::UsernameTaken,
+            error::Conflict::ContactInUse => ProblemCode::ContactInUse,
+            error::Conflict::SitePrefixTaken => ProblemCode::SitePrefixTaken,
+            error::Conflict::CapacityBelowUsed { .. } => ProblemCode::CapacityBelowUsed,
+            error::Conflict::AlreadyDelivered => ProblemCode::AlreadyDelivered,
+        }
+    }
+}
 
 impl PartialSchema for ProblemCode {
     fn schema() -> RefOr<Schema> {
@@ -89,12 +247,16 @@ impl PartialSchema for ProblemCode {
             "The stable error code: clients branch on it, never on `title` or `detail`.\n\n\
              | code | status | meaning |\n|---|---|---|\n",
         );
-        for (code, status, _, meaning) in CODES {
-            description.push_str(&format!("| `{code}` | {status} | {meaning} |\n"));
+        for code in ProblemCode::ALL {
+            let status = match code {
+                ProblemCode::ValidationFailed => "400, 422".to_owned(),
+                other => other.status().as_u16().to_string(),
+            };
+            description.push_str(&format!("| `{}` | {status} | {} |\n", code.as_str(), code.meaning()));
         }
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .enum_values(Some(CODES.iter().map(|c| c.0)))
+            .enum_values(Some(ProblemCode::ALL.iter().map(|c| c.as_str())))
             .description(Some(description))
             .into()
     }
@@ -107,42 +269,24 @@ impl ToSchema for ProblemCode {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, code, detail: detail.into(), rejection: None }
+    /// An error with the code's status.
+    pub fn new(code: ProblemCode, detail: impl Into<String>) -> Self {
+        ApiError { status: code.status(), code, detail: detail.into(), rejection: None }
     }
 
+    /// `validation_failed`: 400 for a request that cannot be read, 422 for an invalid field.
     pub fn validation(status: StatusCode, detail: impl Into<String>) -> Self {
-        ApiError::new(status, "validation_failed", detail)
+        ApiError { status, ..ApiError::new(ProblemCode::ValidationFailed, detail) }
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", detail)
+        ApiError::new(ProblemCode::NotFound, detail)
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
-    }
-}
-
-/// The title of each stable code.
-fn title(code: &str) -> &'static str {
-    CODES.iter().find(|c| c.0 == code).map_or("Internal error", |c| c.2)
-}
-
-fn policy_status(v: &PolicyViolation) -> StatusCode {
-    match v {
-        PolicyViolation::Forbidden { .. }
-        | PolicyViolation::OutOfScope
-        | PolicyViolation::DelegatedAdminForbidden
-        | PolicyViolation::SelfRegistrationDisabled => StatusCode::FORBIDDEN,
-        PolicyViolation::ContactRequired { .. }
-        | PolicyViolation::InvalidLicense { .. }
-        | PolicyViolation::ScimContactless
-        | PolicyViolation::ScimAssignsContact
-        | PolicyViolation::WebhookUrlRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        PolicyViolation::LicenseUnavailable { .. } => StatusCode::CONFLICT,
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code.as_str(), self.detail)
     }
 }
 
@@ -150,26 +294,23 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Policy(v) => {
-                ApiError { rejection: Some(v.rule()), ..ApiError::new(policy_status(&v), v.code(), v.to_string()) }
+                ApiError { rejection: Some(v.rule()), ..ApiError::new(ProblemCode::of_policy(&v), v.to_string()) }
             }
             ServiceError::Validation(v) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, v.to_string()),
             ServiceError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
             e @ ServiceError::Immutable(_) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             e @ ServiceError::FilterTooBroad { .. } => ApiError::validation(StatusCode::BAD_REQUEST, e.to_string()),
-            ServiceError::Conflict(c) => ApiError::new(StatusCode::CONFLICT, c.code(), c.to_string()),
+            ServiceError::Conflict(c) => ApiError::new(ProblemCode::of_conflict(&c), c.to_string()),
             ServiceError::VersionMismatch { current } => ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "version_mismatch",
+                ProblemCode::VersionMismatch,
                 format!("If-Match does not match the current version W/\"{current}\""),
             ),
-            ServiceError::Unauthenticated => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "a valid bearer token is required (Authorization: Bearer …)",
-            ),
+            ServiceError::Unauthenticated => {
+                ApiError::new(ProblemCode::Unauthorized, "a valid bearer token is required (Authorization: Bearer …)")
+            }
             ServiceError::Internal(err) => {
                 tracing::error!(error = %Chain(err.as_ref()), "internal error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error")
+                ApiError::new(ProblemCode::InternalError, "internal error")
             }
         }
     }
@@ -182,11 +323,11 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let body = Problem {
-            kind: format!("urn:scimgate:problem:{}", self.code),
-            title: title(self.code),
+            kind: format!("urn:scimgate:problem:{}", self.code.as_str()),
+            title: self.code.title(),
             status: self.status.as_u16(),
             detail: &self.detail,
-            code: self.code,
+            code: self.code.as_str(),
         };
         let mut res = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
@@ -290,3 +431,62 @@ pub struct UnsupportedMediaType(pub Problem<'static>);
         "code": "contact_required"})
 )]
 pub struct Unprocessable(pub Problem<'static>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::License;
+
+    #[test]
+    fn codes_are_unique_and_keep_the_contract_statuses() {
+        let mut names: Vec<&str> = ProblemCode::ALL.iter().map(|c| c.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), ProblemCode::ALL.len());
+        let contract = [
+            ("unauthorized", 401),
+            ("forbidden", 403),
+            ("not_found", 404),
+            ("validation_failed", 422),
+            ("contact_required", 422),
+            ("delegated_admin_forbidden", 403),
+            ("out_of_scope", 403),
+            ("license_unavailable", 409),
+            ("username_taken", 409),
+            ("contact_in_use", 409),
+            ("version_mismatch", 412),
+            ("self_registration_disabled", 403),
+            ("invalid_license", 422),
+        ];
+        for (name, status) in contract {
+            let code = ProblemCode::ALL.into_iter().find(|c| c.as_str() == name).unwrap();
+            assert_eq!(code.status().as_u16(), status, "{name}");
+        }
+    }
+
+    #[test]
+    fn policy_refusals_keep_their_codes_and_statuses() {
+        let all = [
+            PolicyViolation::Forbidden { role: "scim", surface: "x" },
+            PolicyViolation::OutOfScope,
+            PolicyViolation::DelegatedAdminForbidden,
+            PolicyViolation::ContactRequired { why: "x" },
+            PolicyViolation::LicenseUnavailable { license: License::CustomerCommunity },
+            PolicyViolation::InvalidLicense { why: "x".into() },
+            PolicyViolation::SelfRegistrationDisabled,
+            PolicyViolation::ScimContactless,
+            PolicyViolation::ScimAssignsContact,
+            PolicyViolation::WebhookUrlRefused { why: "x".into() },
+        ];
+        for v in all {
+            let e = ApiError::from(ServiceError::Policy(v.clone()));
+            assert_eq!(e.code.as_str(), v.code(), "{v:?}");
+            let want = match v.refusal() {
+                crate::policy::Refusal::NotAllowed => 403,
+                crate::policy::Refusal::Invalid => 422,
+                crate::policy::Refusal::Exhausted => 409,
+            };
+            assert_eq!(e.status.as_u16(), want, "{v:?}");
+        }
+    }
+}

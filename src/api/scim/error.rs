@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::error::{Chain, Conflict, ServiceError};
-use crate::policy::PolicyViolation;
+use crate::policy::Refusal;
 
 pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const SCIM_JSON: &str = "application/scim+json";
@@ -59,17 +59,10 @@ impl From<ServiceError> for ScimError {
             ServiceError::Policy(v) => {
                 let detail = v.to_string();
                 let rejection = Some(v.rule());
-                let e = match v {
-                    PolicyViolation::Forbidden { .. }
-                    | PolicyViolation::OutOfScope
-                    | PolicyViolation::DelegatedAdminForbidden
-                    | PolicyViolation::SelfRegistrationDisabled => ScimError::new(StatusCode::FORBIDDEN, None, detail),
-                    PolicyViolation::ContactRequired { .. }
-                    | PolicyViolation::InvalidLicense { .. }
-                    | PolicyViolation::ScimContactless
-                    | PolicyViolation::ScimAssignsContact
-                    | PolicyViolation::WebhookUrlRefused { .. } => ScimError::bad("invalidValue", detail),
-                    PolicyViolation::LicenseUnavailable { .. } => ScimError::new(StatusCode::CONFLICT, None, detail),
+                let e = match v.refusal() {
+                    Refusal::NotAllowed => ScimError::new(StatusCode::FORBIDDEN, None, detail),
+                    Refusal::Invalid => ScimError::bad("invalidValue", detail),
+                    Refusal::Exhausted => ScimError::new(StatusCode::CONFLICT, None, detail),
                 };
                 ScimError { rejection, ..e }
             }
