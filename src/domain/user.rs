@@ -52,6 +52,26 @@ pub struct UserEmail {
     pub display: Option<String>,
 }
 
+/// What a user stands on: the product's core distinction (docs/contract.md, rules 1–7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backing {
+    /// No contact; the user holds `external_identity` (rule 1).
+    Contactless,
+    /// Linked to a contact, which belongs to an account.
+    Contact { contact: String, account: String },
+}
+
+impl Backing {
+    /// From the two stored columns, which the schema keeps in step (both set or both null).
+    pub fn from_parts(contact: Option<String>, account: Option<String>) -> Option<Backing> {
+        match (contact, account) {
+            (None, None) => Some(Backing::Contactless),
+            (Some(contact), Some(account)) => Some(Backing::Contact { contact, account }),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: String,
@@ -64,9 +84,7 @@ pub struct User {
     pub display_name: Option<String>,
     pub active: bool,
     pub license: License,
-    pub contact_id: Option<String>,
-    /// The account of the user's contact; `None` exactly when contactless.
-    pub account_id: Option<String>,
+    pub backing: Backing,
     pub origin: Origin,
     pub site_ids: Vec<String>,
     pub created_at: DateTime<Utc>,
@@ -81,7 +99,23 @@ pub struct User {
 
 impl User {
     pub fn is_contactless(&self) -> bool {
-        self.contact_id.is_none()
+        self.backing == Backing::Contactless
+    }
+
+    /// The linked contact's id (`None`: contactless).
+    pub fn contact_id(&self) -> Option<&str> {
+        match &self.backing {
+            Backing::Contactless => None,
+            Backing::Contact { contact, .. } => Some(contact),
+        }
+    }
+
+    /// The account of the linked contact (`None`: contactless).
+    pub fn account_id(&self) -> Option<&str> {
+        match &self.backing {
+            Backing::Contactless => None,
+            Backing::Contact { account, .. } => Some(account),
+        }
     }
 
     /// The primary email, else the first one.
@@ -101,5 +135,21 @@ impl User {
                 None => self.emails.push(UserEmail { value, kind: None, primary: Some(true), display: None }),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backing_is_both_columns_or_neither() {
+        assert_eq!(Backing::from_parts(None, None), Some(Backing::Contactless));
+        assert_eq!(
+            Backing::from_parts(Some("c".into()), Some("a".into())),
+            Some(Backing::Contact { contact: "c".into(), account: "a".into() })
+        );
+        assert_eq!(Backing::from_parts(Some("c".into()), None), None);
+        assert_eq!(Backing::from_parts(None, Some("a".into())), None);
     }
 }

@@ -11,9 +11,9 @@ use crate::domain::{Actor, Principal, User};
 pub fn can_manage(actor: &Actor, user: &User) -> Result<(), PolicyViolation> {
     match &actor.principal {
         Principal::Admin | Principal::Scim { .. } => Ok(()),
-        Principal::DelegatedAdmin { accounts, .. } => match &user.account_id {
+        Principal::DelegatedAdmin { accounts, .. } => match user.account_id() {
             None => Err(PolicyViolation::DelegatedAdminForbidden),
-            Some(account) if accounts.contains(account) => Ok(()),
+            Some(account) if accounts.iter().any(|a| a == account) => Ok(()),
             Some(_) => Err(PolicyViolation::OutOfScope),
         },
         Principal::Registration { .. } => {
@@ -80,7 +80,7 @@ fn in_scope(accounts: &[String], account: &str) -> Result<(), PolicyViolation> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::domain::{License, Origin};
+    use crate::domain::{Backing, License, Origin};
     use chrono::Utc;
 
     pub fn user(contact_account: Option<&str>, license: License) -> User {
@@ -94,8 +94,10 @@ pub(crate) mod tests {
             display_name: None,
             active: true,
             license,
-            contact_id: contact_account.map(|_| "c1".to_owned()),
-            account_id: contact_account.map(str::to_owned),
+            backing: match contact_account {
+                None => Backing::Contactless,
+                Some(a) => Backing::Contact { contact: "c1".into(), account: a.into() },
+            },
             origin: Origin::Native,
             site_ids: vec![],
             created_at: Utc::now(),
@@ -141,7 +143,7 @@ pub(crate) mod tests {
         ];
         for (actor, target, want) in cases {
             let got = can_manage(&actor, target).map_err(|v| v.code());
-            assert_eq!(got, want, "{:?} on {:?}", actor.role(), target.account_id);
+            assert_eq!(got, want, "{:?} on {:?}", actor.role(), target.account_id());
         }
     }
 

@@ -180,7 +180,7 @@ mod tests {
         ];
         for (actor, u, to, p, want) in cases {
             let got = can_upgrade(&actor, u, to, p).map_err(|v| v.code());
-            assert_eq!(got, want, "{:?} upgrading {:?} to {to}", actor.role(), u.account_id);
+            assert_eq!(got, want, "{:?} upgrading {:?} to {to}", actor.role(), u.account_id());
         }
     }
 

@@ -41,8 +41,8 @@ pub fn user_fields(u: &User) -> Map<String, Value> {
     m.insert("externalId".into(), json!(u.external_id));
     m.insert("active".into(), json!(u.active));
     m.insert("license".into(), json!(u.license.as_str()));
-    m.insert("contactId".into(), json!(u.contact_id));
-    m.insert("accountId".into(), json!(u.account_id));
+    m.insert("contactId".into(), json!(u.contact_id()));
+    m.insert("accountId".into(), json!(u.account_id()));
     m
 }
 

@@ -115,7 +115,7 @@ pub async fn create(
 
 /// Keeps the linked contact's name, email and phone equal to the user's.
 fn sync_contact(conn: &mut DbConnection, actor: &Actor, user: &User, p: &ScimProfile) -> Result<(), ServiceError> {
-    let Some(contact_id) = &user.contact_id else {
+    let Some(contact_id) = user.contact_id() else {
         return Ok(());
     };
     let Some(before) = directory::find_contact(conn, contact_id)? else {
@@ -167,7 +167,7 @@ fn change_license(conn: &mut DbConnection, user: &mut User, to: License) -> Resu
 fn apply(conn: &mut DbConnection, actor: &Actor, before: User, p: ScimProfile) -> Result<UserWithGroups, ServiceError> {
     scim_routing::check_update(p.contactless, before.is_contactless())?;
     // RFC 7644 §3.5.1: an immutable attribute sent on replace must match.
-    if p.account_id.is_some() && p.account_id != before.account_id {
+    if p.account_id.is_some() && p.account_id.as_deref() != before.account_id() {
         return Err(ServiceError::Immutable("accountId"));
     }
     let mut after = before.clone();

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::{Conflict, Page, ServiceError, audit, auth, directory as contacts};
 use crate::domain::{
-    Actor, ContactDraft, Email, License, LoginSession, Origin, Principal, User, UserEmail, UserName, ValidationError,
-    fold, new_id, now, optional_text,
+    Actor, Backing, ContactDraft, Email, License, LoginSession, Origin, Principal, User, UserEmail, UserName,
+    ValidationError, fold, new_id, now, optional_text,
 };
 use crate::policy::delegation::SiteUse;
 use crate::policy::{self, PolicyViolation, licensing::Downgrade, licensing::Upgrade};
@@ -116,7 +116,10 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
         return Err(PolicyViolation::LicenseUnavailable { license }.into());
     }
     let at = now();
-    let (contact_id, account_id) = link.unzip();
+    let backing = match link {
+        None => Backing::Contactless,
+        Some((contact, account)) => Backing::Contact { contact, account },
+    };
     let mut site_ids = cmd.site_ids;
     site_ids.sort();
     site_ids.dedup();
@@ -130,8 +133,7 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
         display_name: cmd.display_name,
         active: cmd.active,
         license,
-        contact_id,
-        account_id,
+        backing,
         origin: cmd.origin,
         site_ids,
         created_at: at,
@@ -305,8 +307,7 @@ pub async fn assign_contact(db: &Db, actor: Actor, id: String, spec: ContactSpec
             policy::contacts::can_assign_contact(&actor, &before, account)
         })?;
         let mut after = before.clone();
-        after.contact_id = Some(contact_id);
-        after.account_id = Some(account_id);
+        after.backing = Backing::Contact { contact: contact_id, account: account_id };
         if after == before {
             return Ok(before);
         }
@@ -355,9 +356,8 @@ fn apply_downgrade(
             }
             let mut after = before.clone();
             after.license = License::ExternalIdentity;
-            after.contact_id = None;
-            after.account_id = None;
-            let kept = json!({ "contactKept": before.contact_id });
+            after.backing = Backing::Contactless;
+            let kept = json!({ "contactKept": before.contact_id() });
             save(conn, actor, "user.downgraded", &before, after, Some(kept))
         }
     }

@@ -9,7 +9,7 @@ use super::conn::DbConnection;
 use super::conn::native;
 use super::schema::{group_members, site_members, user_emails, users};
 use super::{StoreError, to_utc};
-use crate::domain::{User, UserEmail, fold};
+use crate::domain::{Backing, User, UserEmail, fold};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = users)]
@@ -68,8 +68,8 @@ impl UserRow {
             display_name: u.display_name.clone(),
             active: u.active,
             license: u.license.as_str().to_owned(),
-            contact_id: u.contact_id.clone(),
-            account_id: u.account_id.clone(),
+            contact_id: u.contact_id().map(str::to_owned),
+            account_id: u.account_id().map(str::to_owned),
             origin: u.origin.as_str().to_owned(),
             created_at: u.created_at.naive_utc(),
             updated_at: u.updated_at.naive_utc(),
@@ -81,6 +81,8 @@ impl UserRow {
     }
 
     fn into_user(self, details: Details) -> Result<User, StoreError> {
+        let backing = Backing::from_parts(self.contact_id, self.account_id)
+            .ok_or_else(|| StoreError::Corrupt(format!("user {}: contact and account out of step", self.id)))?;
         Ok(User {
             license: self.license.parse().map_err(|_| StoreError::Corrupt(self.license.clone()))?,
             origin: self.origin.parse().map_err(StoreError::Corrupt)?,
@@ -92,8 +94,7 @@ impl UserRow {
             last_name: self.last_name,
             display_name: self.display_name,
             active: self.active,
-            contact_id: self.contact_id,
-            account_id: self.account_id,
+            backing,
             site_ids: details.sites,
             created_at: to_utc(self.created_at),
             updated_at: to_utc(self.updated_at),

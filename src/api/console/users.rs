@@ -352,8 +352,8 @@ async fn user_page_inner(
     let admin_cap = ctx.admin().ok();
     let admin = admin_cap.is_some();
     let names = Names::load(ctx).await?;
-    let contact = match (&user.contact_id, &admin_cap) {
-        (Some(c), Some(cap)) => Some(directory::get_contact(&ctx.state.db, cap, c.clone()).await?),
+    let contact = match (user.contact_id(), &admin_cap) {
+        (Some(c), Some(cap)) => Some(directory::get_contact(&ctx.state.db, cap, c.to_owned()).await?),
         _ => None,
     };
     let trail = match &admin_cap {
@@ -428,7 +428,7 @@ async fn user_page_inner(
             }
             section class="card" aria-labelledby="h-contact" {
                 h2 id="h-contact" { "Contact" }
-                @match (&user.contact_id, &contact) {
+                @match (user.contact_id(), &contact) {
                     (None, _) => { p { (badge("Contactless", "contactless")) " This user has no contact." } }
                     (Some(_), Some(c)) => {
                         dl id="contact" {
@@ -442,7 +442,7 @@ async fn user_page_inner(
                     (Some(cid), None) => {
                         dl id="contact" {
                             dt { "Contact id" } dd { code { (cid) } }
-                            dt { "Account" } dd { (names.account(user.account_id.as_deref().unwrap_or(""))) }
+                            dt { "Account" } dd { (names.account(user.account_id().unwrap_or(""))) }
                         }
                     }
                 }
@@ -571,7 +571,7 @@ pub async fn downgrade_confirm(ctx: Ctx, path: web::Path<String>) -> HttpRespons
                             li { "Its " code { (user.license.as_str()) } " license "
                                 @if user.license.is_community() { strong { "returns to the pool" } } @else { "is replaced" }
                                 "; it will hold " code { "external_identity" } "." }
-                            li { "Its contact " @if let Some(c) = &user.contact_id { code { (c) } " " }
+                            li { "Its contact " @if let Some(c) = user.contact_id() { code { (c) } " " }
                                 strong { "stays" } " in the directory, unlinked from the user." }
                             li { "The user becomes " strong { "contactless" } "." }
                         }

@@ -10,7 +10,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use crate::domain::{Account, AuditEvent, Contact, License, LicensePool, Origin, Role, Site, TokenInfo, User};
+use crate::domain::{Account, AuditEvent, Backing, Contact, License, LicensePool, Origin, Role, Site, TokenInfo, User};
 
 /// OpenAPI string enums taken from the domain's own lists, so they cannot drift.
 macro_rules! string_enum {
@@ -320,9 +320,14 @@ pub struct UserResponse {
 
 impl From<User> for UserResponse {
     fn from(u: User) -> Self {
+        let email = u.primary_email().map(str::to_owned);
+        let (contact_id, account_id) = match u.backing {
+            Backing::Contactless => (None, None),
+            Backing::Contact { contact, account } => (Some(contact), Some(account)),
+        };
         UserResponse {
-            email: u.primary_email().map(str::to_owned),
-            contactless: u.is_contactless(),
+            email,
+            contactless: contact_id.is_none(),
             license: u.license.as_str(),
             origin: u.origin.as_str(),
             id: u.id,
@@ -332,8 +337,8 @@ impl From<User> for UserResponse {
             last_name: u.last_name,
             display_name: u.display_name,
             active: u.active,
-            contact_id: u.contact_id,
-            account_id: u.account_id,
+            contact_id,
+            account_id,
             site_ids: u.site_ids,
             created_at: u.created_at,
             updated_at: u.updated_at,

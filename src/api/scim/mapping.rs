@@ -322,10 +322,10 @@ pub fn render_user(u: &UserWithGroups, base: &str) -> Value {
     }
     let mut ext = Map::new();
     ext.insert("license".into(), json!(user.license.as_str()));
-    if let Some(a) = &user.account_id {
+    if let Some(a) = user.account_id() {
         ext.insert("accountId".into(), json!(a));
     }
-    if let Some(c) = &user.contact_id {
+    if let Some(c) = user.contact_id() {
         ext.insert("contactId".into(), json!(c));
     }
     ext.insert("contactless".into(), json!(user.is_contactless()));
