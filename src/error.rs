@@ -1,12 +1,11 @@
 //! The error types shared by layers: what a use case can fail with. Each API surface maps
-//! these in one exhaustive match of its own.
+//! these in one exhaustive match of its own. (The store's errors become these in
+//! `service`: nothing here knows the store.)
 
 use std::fmt;
 
 use crate::domain::ValidationError;
 use crate::policy::PolicyViolation;
-use crate::store::StoreError;
-use crate::store::schema::constraints;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -56,27 +55,6 @@ impl Conflict {
             Conflict::CapacityBelowUsed { .. } => "capacity_below_used",
             Conflict::AlreadyDelivered => "already_delivered",
         }
-    }
-}
-
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => ServiceError::NotFound("resource"),
-            StoreError::Conflict { constraint } => match constraint.as_str() {
-                constraints::USER_NAME_UNIQUE => Conflict::UserNameTaken.into(),
-                constraints::USER_CONTACT_UNIQUE => Conflict::ContactInUse.into(),
-                constraints::SITE_PREFIX_UNIQUE => Conflict::SitePrefixTaken.into(),
-                _ => ServiceError::Internal(anyhow::Error::new(StoreError::Conflict { constraint })),
-            },
-            other => ServiceError::Internal(anyhow::Error::new(other)),
-        }
-    }
-}
-
-impl From<diesel::result::Error> for ServiceError {
-    fn from(e: diesel::result::Error) -> Self {
-        StoreError::from(e).into()
     }
 }
 

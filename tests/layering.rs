@@ -37,6 +37,11 @@ const RULES: &[(&str, &[&str], &str)] = &[
         "the store knows tables, not use cases or HTTP",
     ),
     ("service", &["actix", "crate::api"], "use cases know nothing of HTTP"),
+    (
+        "error.rs",
+        &["actix", "diesel", "crate::store", "crate::service", "crate::api"],
+        "the shared error types know no layer below them (the store boundary is in service)",
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -58,16 +63,59 @@ fn code(line: &str) -> &str {
     }
 }
 
+/// `use crate::{a, b::c};` names `crate::a` and `crate::b`: grouped imports, one
+/// statement per line after joining the lines of a multi-line `use`.
+fn grouped_names(statement: &str) -> Vec<String> {
+    let Some(start) = statement.find("crate::{") else {
+        return vec![];
+    };
+    let inner = &statement[start + "crate::{".len()..];
+    let mut depth = 0;
+    let mut names = vec![];
+    let mut current = String::new();
+    for c in inner.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => names.push(std::mem::take(&mut current)),
+            _ if depth == 0 => current.push(c),
+            _ => {}
+        }
+    }
+    names.push(current);
+    names.into_iter().map(|n| format!("crate::{}", n.trim().split("::").next().unwrap_or("").trim())).collect()
+}
+
 fn violations(folder: &str, forbidden: &[&str]) -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(folder);
     let mut files = vec![];
-    rust_files(&root, &mut files);
+    if root.is_file() {
+        files.push(root.clone());
+    } else {
+        rust_files(&root, &mut files);
+    }
     assert!(!files.is_empty(), "no Rust files under {}", root.display());
     let mut found = vec![];
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        for (n, line) in text.lines().enumerate() {
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
             let code = code(line);
+            if code.trim_start().starts_with("use ") || code.trim_start().starts_with("pub use ") {
+                let mut statement = code.to_owned();
+                for more in lines.iter().skip(n + 1) {
+                    if statement.contains(';') {
+                        break;
+                    }
+                    statement.push_str(self::code(more));
+                }
+                for name in grouped_names(&statement) {
+                    if forbidden.contains(&name.as_str()) {
+                        found.push(format!("{}:{}: names `{name}` in a group: {}", file.display(), n + 1, line.trim()));
+                    }
+                }
+            }
             for word in forbidden {
                 let hit = code.match_indices(word).any(|(i, _)| {
                     // A whole path segment: `actix_web` and `diesel::` count, `my_actix` does not.
@@ -93,6 +141,13 @@ fn dependencies_point_one_way() {
         }
     }
     assert!(all.is_empty(), "layering broken:\n{}", all.join("\n"));
+}
+
+#[test]
+fn grouped_imports_are_read_name_by_name() {
+    assert_eq!(grouped_names("use crate::{store::Db, domain};"), ["crate::store", "crate::domain"]);
+    assert_eq!(grouped_names("use crate::{a::{b, c}, store};"), ["crate::a", "crate::store"]);
+    assert!(grouped_names("use crate::store::Db;").is_empty());
 }
 
 #[test]

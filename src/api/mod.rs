@@ -1,5 +1,7 @@
-//! HTTP surfaces: the native REST API and operations endpoints. Handlers translate HTTP
-//! to service calls and service results back; no business rule lives here.
+//! The HTTP surfaces: the native REST API (`native`), SCIM 2.0 (`scim`), the Setup console
+//! (`console`), operations (`ops`) and the API documents (`openapi`, `docs`). Handlers
+//! translate HTTP to service calls and results back; no business rule lives here, and
+//! nothing here opens the store.
 
 pub mod console;
 pub mod docs;

@@ -19,6 +19,8 @@ pub mod webhooks;
 /// The database handle every use case takes (the HTTP layer holds one, and never opens
 /// the store itself).
 pub use crate::store::Db;
+use crate::store::StoreError;
+use crate::store::schema::constraints;
 
 pub use crate::error::{Conflict, ServiceError};
 
@@ -36,5 +38,28 @@ impl<T> Page<T> {
         items.truncate(limit.max(0) as usize);
         let next_cursor = if more { items.last().map(cursor_of) } else { None };
         Page { items, next_cursor }
+    }
+}
+
+// The store boundary: unique violations become the conflicts clients can resolve; every
+// other store error is internal.
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::NotFound("resource"),
+            StoreError::Conflict { constraint } => match constraint.as_str() {
+                constraints::USER_NAME_UNIQUE => Conflict::UserNameTaken.into(),
+                constraints::USER_CONTACT_UNIQUE => Conflict::ContactInUse.into(),
+                constraints::SITE_PREFIX_UNIQUE => Conflict::SitePrefixTaken.into(),
+                _ => ServiceError::Internal(anyhow::Error::new(StoreError::Conflict { constraint })),
+            },
+            other => ServiceError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ServiceError {
+    fn from(e: diesel::result::Error) -> Self {
+        StoreError::from(e).into()
     }
 }
