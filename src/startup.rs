@@ -88,7 +88,7 @@ impl Application {
             tokens: std::sync::Arc::new(TokenCache::new(token_ttl)),
             deliveries: deliveries.clone(),
         });
-        let docs = web::Data::new(api::docs::ApiDocs::generate());
+        let docs = web::Data::new(api::swagger_ui::ApiDocs::generate());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(middleware::observe))

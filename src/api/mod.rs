@@ -4,12 +4,13 @@
 //! nothing here opens the store.
 
 pub mod console;
-pub mod docs;
 pub mod middleware;
 pub mod native;
 pub mod openapi;
 pub mod ops;
+pub mod route;
 pub mod scim;
+pub mod swagger_ui;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
@@ -81,7 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// What `openapi/native.json` describes: operations, the docs, and `/api/v1`.
 pub fn configure_native(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     ops::configure(cfg);
-    docs::configure(cfg);
+    swagger_ui::configure(cfg);
     cfg.service(utoipa_actix_web::scope("/api/v1").configure(native::configure));
 }
 

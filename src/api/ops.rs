@@ -9,12 +9,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::AppState;
 use super::native::problem::{Forbidden, Problem, Unauthorized};
 use super::native::{Admin, ApiError, ProblemCode};
-use super::openapi::{self, Endpoint};
+use super::route::{self, Endpoint};
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(Endpoint::new(openapi::resource, __path_healthz, healthz))
-        .service(Endpoint::new(openapi::resource, __path_readyz, readyz))
-        .service(Endpoint::new(openapi::resource, __path_metrics, metrics));
+    cfg.service(Endpoint::new(route::resource, __path_healthz, healthz))
+        .service(Endpoint::new(route::resource, __path_readyz, readyz))
+        .service(Endpoint::new(route::resource, __path_metrics, metrics));
 }
 
 /// The body of `/healthz` and `/readyz`.

@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 use super::{ServiceError, audit};
 use crate::domain::{Actor, Principal, Role, TokenInfo, ValidationError, new_id, now, text};
 use crate::policy::access::AdminCap;
-use crate::store::{Db, directory, tokens};
+use crate::store::{Db, accounts, tokens};
 
 /// The prefix of every API token secret, so that secret scanners can recognise them.
 pub const TOKEN_PREFIX: &str = "sgt_";
@@ -82,12 +82,12 @@ pub async fn create(db: &Db, admin: &AdminCap, req: NewToken) -> Result<(TokenIn
         account_ids.sort();
         account_ids.dedup();
         for a in &account_ids {
-            if directory::find_account(conn, a)?.is_none() {
+            if accounts::find_account(conn, a)?.is_none() {
                 return Err(ValidationError::new("accountIds", format!("no account {a}")).into());
             }
         }
         if let Some(s) = &req.site_id
-            && directory::find_site(conn, s)?.is_none()
+            && accounts::find_site(conn, s)?.is_none()
         {
             return Err(ValidationError::new("siteId", format!("no site {s}")).into());
         }
@@ -95,7 +95,7 @@ pub async fn create(db: &Db, admin: &AdminCap, req: NewToken) -> Result<(TokenIn
         site_ids.sort();
         site_ids.dedup();
         for s in &site_ids {
-            if directory::find_site(conn, s)?.is_none() {
+            if accounts::find_site(conn, s)?.is_none() {
                 return Err(ValidationError::new("siteIds", format!("no site {s}")).into());
             }
         }

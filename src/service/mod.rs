@@ -2,16 +2,16 @@
 //! the query planner (`query`). Depends on `policy`, `scim`, `store` and `domain`; never
 //! on actix or `api`.
 
+pub mod accounts;
 pub mod audit;
 pub mod auth;
-pub mod console;
-pub mod directory;
 pub mod dispatcher;
 pub mod events;
 pub mod groups;
 pub mod licenses;
 pub mod query;
 pub mod scim;
+pub mod sessions;
 pub mod sites;
 pub mod users;
 pub mod webhooks;

@@ -13,7 +13,7 @@ use crate::policy::scim_routing::{self, ContactAccount};
 use crate::policy::{self, PolicyViolation};
 use crate::scim::schema::UserSchema;
 use crate::store::user_query::{self, SortKey};
-use crate::store::{Db, DbConnection, directory, licenses, users};
+use crate::store::{Db, DbConnection, accounts, licenses, users};
 
 /// The gateway's SCIM defaults (configuration `scim.*`).
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ pub struct UserWithGroups {
 /// racing to create it on first use create one account.
 fn default_account(conn: &mut DbConnection, name: &str) -> Result<String, ServiceError> {
     let id = default_account_id(name);
-    directory::ensure_account(conn, &Account { id: id.clone(), name: name.to_owned(), created_at: now() })?;
+    accounts::ensure_account(conn, &Account { id: id.clone(), name: name.to_owned(), created_at: now() })?;
     Ok(id)
 }
 
@@ -118,7 +118,7 @@ fn sync_contact(conn: &mut DbConnection, actor: &Actor, user: &User, p: &ScimPro
     let Some(contact_id) = user.contact_id() else {
         return Ok(());
     };
-    let Some(before) = directory::find_contact(conn, contact_id)? else {
+    let Some(before) = accounts::find_contact(conn, contact_id)? else {
         return Ok(());
     };
     let (first, last) = contact_fields(p);
@@ -135,7 +135,7 @@ fn sync_contact(conn: &mut DbConnection, actor: &Actor, user: &User, p: &ScimPro
     {
         return Ok(());
     }
-    directory::update_contact(conn, &after)?;
+    accounts::update_contact(conn, &after)?;
     audit::record(
         conn,
         actor,

@@ -7,7 +7,7 @@ use super::{Page, ServiceError, audit};
 use crate::domain::{Actor, Email, Origin, Site, User, UserName, ValidationError, new_id, now, text};
 use crate::policy;
 use crate::policy::access::AdminCap;
-use crate::store::{Db, directory, users};
+use crate::store::{Db, accounts, users};
 
 /// A URL path prefix: 1–64 of `a-z 0-9 - _`, so it can stand in a URL as it is.
 fn url_path_prefix(value: &str) -> Result<String, ValidationError> {
@@ -37,7 +37,7 @@ pub async fn create(
         created_at: now(),
     };
     db.write(move |conn| {
-        directory::insert_site(conn, &site)?;
+        accounts::insert_site(conn, &site)?;
         audit::record(
             conn,
             &actor,
@@ -53,21 +53,21 @@ pub async fn create(
 
 pub async fn list(db: &Db, _admin: &AdminCap, cursor: Option<String>, limit: i64) -> Result<Page<Site>, ServiceError> {
     db.read(move |conn| {
-        let rows = directory::list_sites(conn, cursor.as_deref(), limit + 1)?;
+        let rows = accounts::list_sites(conn, cursor.as_deref(), limit + 1)?;
         Ok(Page::from_probe(rows, limit, |s| s.id.clone()))
     })
     .await
 }
 
 pub async fn get(db: &Db, _admin: &AdminCap, id: String) -> Result<Site, ServiceError> {
-    db.read(move |conn| directory::find_site(conn, &id)?.ok_or(ServiceError::NotFound("site"))).await
+    db.read(move |conn| accounts::find_site(conn, &id)?.ok_or(ServiceError::NotFound("site"))).await
 }
 
 /// Adds a member (idempotent). Contactless users are members like any other (rule 7).
 pub async fn add_member(db: &Db, admin: &AdminCap, site_id: String, user_id: String) -> Result<(), ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
-        directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        accounts::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         users::find_for_update(conn, &user_id)?.ok_or(ServiceError::NotFound("user"))?;
         if users::add_member(conn, &site_id, &user_id, now())? {
             audit::record(conn, &actor, "site.member_added", "user", &user_id, json!({ "siteId": site_id }))?;
@@ -81,7 +81,7 @@ pub async fn add_member(db: &Db, admin: &AdminCap, site_id: String, user_id: Str
 pub async fn remove_member(db: &Db, admin: &AdminCap, site_id: String, user_id: String) -> Result<(), ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
-        directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        accounts::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         // The user's row lock first, as every user write takes it: it orders this change's
         // downstream event among the user's others (and keeps the lock order).
         if users::find_for_update(conn, &user_id)?.is_none() {
@@ -103,7 +103,7 @@ pub async fn members(
     limit: i64,
 ) -> Result<Page<User>, ServiceError> {
     db.read(move |conn| {
-        directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        accounts::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         let filter = users::UserFilter { site_id: Some(site_id), ..Default::default() };
         let rows = users::list(conn, &filter, cursor.as_deref(), limit + 1)?;
         Ok(Page::from_probe(rows, limit, |u| u.id.clone()))
@@ -123,7 +123,7 @@ pub struct Registration {
 /// Self-registration: a contactless `external_identity` user, member of the site.
 pub async fn register(db: &Db, actor: Actor, site_id: String, reg: Registration) -> Result<User, ServiceError> {
     db.write(move |conn| {
-        let site = directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        let site = accounts::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         policy::registration::can_self_register(&site)?;
         let cmd = NewUser {
             user_name: reg.user_name,
@@ -154,11 +154,11 @@ pub async fn set_self_registration(
 ) -> Result<Site, ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
-        let site = directory::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        let site = accounts::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         if site.self_registration == enabled {
             return Ok(site);
         }
-        directory::set_self_registration(conn, &site.id, enabled)?;
+        accounts::set_self_registration(conn, &site.id, enabled)?;
         audit::record(
             conn,
             &actor,

@@ -8,14 +8,14 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::{Conflict, Page, ServiceError, audit, auth, directory as contacts};
+use super::{Conflict, Page, ServiceError, accounts as contacts, audit, auth};
 use crate::domain::{
     Actor, Backing, ContactDraft, Email, License, LoginSession, Origin, Principal, User, UserEmail, UserName,
     ValidationError, fold, new_id, now, optional_text,
 };
 use crate::policy::delegation::SiteUse;
 use crate::policy::{self, PolicyViolation, licensing::Downgrade, licensing::Upgrade};
-use crate::store::{Db, DbConnection, directory, licenses, tokens, users};
+use crate::store::{Db, DbConnection, accounts, licenses, tokens, users};
 
 /// The contact a user is linked to: an existing one, or one to create.
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ fn resolve_contact(
 ) -> Result<(String, String), ServiceError> {
     match spec {
         ContactSpec::Existing(id) => {
-            let contact = directory::find_contact(conn, &id)?
+            let contact = accounts::find_contact(conn, &id)?
                 .ok_or_else(|| ValidationError::new("contactId", format!("no contact {id}")))?;
             authorize(&contact.account_id)?;
             if let Some(holder) = users::linked_to_contact(conn, &id)?
@@ -107,7 +107,7 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
         })?),
     };
     for site in &cmd.site_ids {
-        let exists = directory::find_site(conn, site)?.is_some();
+        let exists = accounts::find_site(conn, site)?.is_some();
         if policy::delegation::can_use_site(actor, site, exists)? == SiteUse::Unknown {
             return Err(ValidationError::new("siteIds", format!("no site {site}")).into());
         }

@@ -5,10 +5,10 @@
 //! then writes would otherwise meet SQLITE_BUSY whatever the busy timeout. PostgreSQL gets
 //! one pool for both; row locks (`FOR UPDATE`) make decisions true at commit there.
 
+pub mod accounts;
 pub mod audit;
 pub mod conn;
 pub mod console_sessions;
-pub mod directory;
 pub mod events;
 pub mod groups;
 pub mod licenses;

@@ -11,7 +11,7 @@ use super::{Ctx, Fields, Posted, path_id, see_other};
 use crate::domain::{AuditEvent, License, Role, User, ValidationError};
 use crate::error::ServiceError;
 use crate::service::users::{self as users_svc, BulkDowngrade, BulkOutcome, UserQuery};
-use crate::service::{audit as audit_svc, auth, directory, licenses as licenses_svc, sites as sites_svc};
+use crate::service::{accounts, audit as audit_svc, auth, licenses as licenses_svc, sites as sites_svc};
 
 // ---------------------------------------------------------------- licenses
 
@@ -415,7 +415,7 @@ pub async fn tokens(ctx: Ctx, req: HttpRequest) -> HttpResponse {
 async fn tokens_page(ctx: &Ctx, notice: Option<Notice>, created: Option<Markup>) -> Result<HttpResponse, ServiceError> {
     let admin = ctx.admin()?;
     let tokens = auth::list(&ctx.state.db, &admin).await?;
-    let accounts = directory::list_accounts(&ctx.state.db, &admin, None, 200).await?.items;
+    let accounts = accounts::list_accounts(&ctx.state.db, &admin, None, 200).await?.items;
     let sites = sites_svc::list(&ctx.state.db, &admin, None, 200).await?.items;
     let account_name = |id: &str| accounts.iter().find(|a| a.id == id).map(|a| a.name.clone());
     let mine = auth::token_id(&ctx.session.actor).map(str::to_owned);

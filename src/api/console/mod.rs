@@ -3,7 +3,7 @@
 //! here: each page asks the service its API counterpart asks, and shows policy refusals in
 //! plain words through the one mapping in [`errors`].
 //!
-//! Sessions are server-side (`service::console`): an HttpOnly, SameSite=Strict cookie
+//! Sessions are server-side (`service::sessions`): an HttpOnly, SameSite=Strict cookie
 //! (Secure over TLS) carries a random secret; every POST carries the session's synchronizer
 //! token, checked by the [`Posted`] extractor before any handler runs.
 
@@ -28,7 +28,7 @@ use super::AppState;
 use crate::domain::ValidationError;
 use crate::error::ServiceError;
 use crate::policy::access::{self, AdminCap};
-use crate::service::console::{self, ConsoleSession};
+use crate::service::sessions::{self, ConsoleSession};
 
 /// The session cookie. Path-scoped to the console: the API never sees it.
 pub const SESSION_COOKIE: &str = "scimgate_console";
@@ -227,7 +227,7 @@ impl FromRequest for Ctx {
                 ConsoleError::Internal(ServiceError::Internal(anyhow::anyhow!("application state is missing")))
             })?;
             let secret = secret.ok_or(ConsoleError::SignInRequired)?;
-            let session = console::resume(&state.db, &state.bootstrap, &secret).await.map_err(resume_error)?;
+            let session = sessions::resume(&state.db, &state.bootstrap, &secret).await.map_err(resume_error)?;
             Ok(Ctx { state, session })
         })
     }

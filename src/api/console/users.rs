@@ -13,9 +13,9 @@ use super::{
 use crate::api::AppState;
 use crate::domain::{ContactDraft, License, Principal, User, ValidationError};
 use crate::error::ServiceError;
-use crate::service::console::{self as console_svc, Offer};
+use crate::service::sessions::{self as sessions_svc, Offer};
 use crate::service::users::{self as svc, ContactSpec, UserChanges, UserQuery};
-use crate::service::{audit, auth, directory, sites};
+use crate::service::{accounts, audit, auth, sites};
 
 const PAGE_SIZE: i64 = 25;
 
@@ -75,7 +75,7 @@ pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: web::By
         return sign_in_response(&req, StatusCode::FORBIDDEN, Some(&n));
     }
     let token = fields.get("token").unwrap_or("");
-    match crate::service::console::sign_in(&state.db, &state.bootstrap, &state.tokens, token, session_ttl()).await {
+    match crate::service::sessions::sign_in(&state.db, &state.bootstrap, &state.tokens, token, session_ttl()).await {
         Ok((_session, secret)) => {
             let tls = over_tls(&req);
             let mut res = see_other("/setup/users");
@@ -96,7 +96,7 @@ pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: web::By
 
 pub async fn sign_out(p: Posted, req: HttpRequest) -> HttpResponse {
     let ctx = p.ctx;
-    if let Err(e) = crate::service::console::sign_out(&ctx.state.db, ctx.session.clone()).await {
+    if let Err(e) = crate::service::sessions::sign_out(&ctx.state.db, ctx.session.clone()).await {
         return ctx.fail(e);
     }
     let mut res = see_other("/setup/sign-in?signed_out=1");
@@ -118,7 +118,7 @@ struct Names {
 impl Names {
     async fn load(ctx: &Ctx) -> Result<Names, ServiceError> {
         if let Ok(admin) = ctx.admin() {
-            let accounts = directory::list_accounts(&ctx.state.db, &admin, None, 200).await?.items;
+            let accounts = accounts::list_accounts(&ctx.state.db, &admin, None, 200).await?.items;
             let sites = sites::list(&ctx.state.db, &admin, None, 200).await?.items;
             return Ok(Names {
                 accounts: accounts.into_iter().map(|a| (a.id, a.name)).collect(),
@@ -353,14 +353,14 @@ async fn user_page_inner(
     let admin = admin_cap.is_some();
     let names = Names::load(ctx).await?;
     let contact = match (user.contact_id(), &admin_cap) {
-        (Some(c), Some(cap)) => Some(directory::get_contact(&ctx.state.db, cap, c.to_owned()).await?),
+        (Some(c), Some(cap)) => Some(accounts::get_contact(&ctx.state.db, cap, c.to_owned()).await?),
         _ => None,
     };
     let trail = match &admin_cap {
         Some(cap) => Some(audit::list(&ctx.state.db, cap, Some(user.id.clone()), None, None, 50).await?.items),
         None => None,
     };
-    let actions = console_svc::user_actions(&ctx.session.actor, &user);
+    let actions = sessions_svc::user_actions(&ctx.session.actor, &user);
     let s = &ctx.session;
     let base = format!("/setup/users/{}", user.id);
     let account_opts: Vec<(String, String)> = names.accounts.clone();
@@ -559,7 +559,7 @@ pub async fn downgrade_confirm(ctx: Ctx, path: web::Path<String>) -> HttpRespons
     let page = async {
         let id = path_id(&path, "user")?;
         let user = svc::get(&ctx.state.db, ctx.session.actor.clone(), id).await?;
-        let actions = console_svc::user_actions(&ctx.session.actor, &user);
+        let actions = sessions_svc::user_actions(&ctx.session.actor, &user);
         let base = format!("/setup/users/{}", user.id);
         let body = html! {
             section class="card narrow" aria-labelledby="h-confirm" {

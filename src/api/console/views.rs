@@ -6,7 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::errors::Notice;
 use crate::domain::Principal;
-use crate::service::console::ConsoleSession;
+use crate::service::sessions::ConsoleSession;
 
 /// Which navigation entry is the current page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

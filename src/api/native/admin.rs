@@ -13,7 +13,7 @@ use super::{Admin, ApiError, Registrar, page, user_response};
 use crate::api::AppState;
 use crate::domain::{Email, Role, UserName, ValidationError};
 use crate::error::ServiceError;
-use crate::service::{audit, auth, directory, licenses, sites, users::profile_text};
+use crate::service::{accounts, audit, auth, licenses, sites, users::profile_text};
 
 type Res = Result<HttpResponse, ApiError>;
 
@@ -133,7 +133,7 @@ pub async fn revoke_token(state: web::Data<AppState>, admin: Admin, id: web::Pat
     )
 )]
 pub async fn create_account(state: web::Data<AppState>, admin: Admin, body: web::Json<CreateAccountRequest>) -> Res {
-    let account = directory::create_account(&state.db, &admin.0, body.into_inner().name).await?;
+    let account = accounts::create_account(&state.db, &admin.0, body.into_inner().name).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/accounts/{}", account.id)))
         .json(AccountResponse::from(account)))
@@ -156,7 +156,7 @@ pub async fn create_account(state: web::Data<AppState>, admin: Admin, body: web:
 pub async fn list_accounts(state: web::Data<AppState>, admin: Admin, q: web::Query<PageQuery>) -> Res {
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
-    Ok(list::<_, AccountResponse>(directory::list_accounts(&state.db, &admin.0, cursor, limit).await?))
+    Ok(list::<_, AccountResponse>(accounts::list_accounts(&state.db, &admin.0, cursor, limit).await?))
 }
 
 /// Read an account
@@ -174,7 +174,7 @@ pub async fn list_accounts(state: web::Data<AppState>, admin: Admin, q: web::Que
     )
 )]
 pub async fn get_account(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
-    let account = directory::get_account(&state.db, &admin.0, id.to_string()).await?;
+    let account = accounts::get_account(&state.db, &admin.0, id.to_string()).await?;
     Ok(HttpResponse::Ok().json(AccountResponse::from(account)))
 }
 
@@ -197,7 +197,7 @@ pub async fn get_account(state: web::Data<AppState>, admin: Admin, id: web::Path
 )]
 pub async fn create_contact(state: web::Data<AppState>, admin: Admin, body: web::Json<ContactBody>) -> Res {
     let draft = contact_draft(body.into_inner())?;
-    let contact = directory::create_contact(&state.db, &admin.0, draft).await?;
+    let contact = accounts::create_contact(&state.db, &admin.0, draft).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/contacts/{}", contact.id)))
         .json(ContactResponse::from(contact)))
@@ -218,7 +218,7 @@ pub async fn create_contact(state: web::Data<AppState>, admin: Admin, body: web:
     )
 )]
 pub async fn get_contact(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
-    let contact = directory::get_contact(&state.db, &admin.0, id.to_string()).await?;
+    let contact = accounts::get_contact(&state.db, &admin.0, id.to_string()).await?;
     Ok(HttpResponse::Ok().json(ContactResponse::from(contact)))
 }
 

@@ -1,8 +1,8 @@
 //! The native REST API under `/api/v1` (JSON, camelCase, problem+json errors).
 
 mod admin;
-pub mod doc;
 pub mod dto;
+pub mod openapi;
 pub mod problem;
 mod users;
 mod webhooks;
@@ -18,7 +18,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub use problem::{ApiError, ProblemCode};
 
 use super::authenticate;
-use super::openapi::Endpoint;
+use super::route::Endpoint;
 use crate::domain::{Actor, User};
 use crate::error::ServiceError;
 use crate::policy::PolicyViolation;

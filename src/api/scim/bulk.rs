@@ -11,11 +11,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::doc::{
+use super::error::{SCIM_JSON, ScimError};
+use super::openapi::{
     BulkRequest, BulkResponse, ResourceListResponse, ScimBadRequest, ScimForbidden, ScimPayloadTooLarge,
     ScimUnauthorized, SearchRequest,
 };
-use super::error::{SCIM_JSON, ScimError};
 use super::query::ListParams;
 use super::users::Projection;
 use super::{Ctx, Reply, ScimCaller, groups, list_response, read_json, users};

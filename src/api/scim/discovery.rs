@@ -6,11 +6,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::doc::{
+use super::error::{SCIM_JSON, ScimError};
+use super::openapi::{
     ResourceType, ResourceTypeListResponse, SchemaListResponse, ScimForbidden, ScimNotFound, ScimSchema,
     ScimUnauthorized, ServiceProviderConfig,
 };
-use super::error::{SCIM_JSON, ScimError};
 use super::{Ctx, ScimCaller, list_response};
 use crate::api::AppState;
 use crate::scim::schema;
@@ -101,7 +101,7 @@ async fn with_account_suggestions(ctx: &Ctx, mut doc: Value) -> Result<Value, Sc
         return Ok(doc);
     }
     let default = crate::service::scim::default_account_id(&ctx.state.settings.scim.default_account_name);
-    let accounts = crate::service::directory::account_ids_for_scim(&ctx.state.db, ACCOUNT_SUGGESTIONS).await?;
+    let accounts = crate::service::accounts::account_ids_for_scim(&ctx.state.db, ACCOUNT_SUGGESTIONS).await?;
     let mut ids = vec![default.clone()];
     ids.extend(accounts.into_iter().filter(|id| *id != default));
     if let Some(Value::Array(attrs)) = doc.get_mut("attributes") {

@@ -4,13 +4,13 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::doc::{
+use super::error::ScimError;
+use super::mapping::{group_from_json, render_group, version};
+use super::openapi::{
     GroupListResponse, ListQuery, PatchRequest, ProjectionQuery, ScimBadRequest, ScimConflict, ScimForbidden,
     ScimGroup, ScimGroupWrite, ScimNotFound, ScimPayloadTooLarge, ScimPreconditionFailed, ScimUnauthorized,
     SearchRequest,
 };
-use super::error::ScimError;
-use super::mapping::{group_from_json, render_group, version};
 use super::query::{ListParams, RawParams};
 use super::users::{PATCH_TRIES, Projection, patch_contention, patch_error, patch_ops};
 use super::{Ctx, Reply, ScimCaller, list_reply, query_param, read_json};

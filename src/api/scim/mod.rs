@@ -4,10 +4,10 @@
 
 mod bulk;
 mod discovery;
-pub mod doc;
 pub mod error;
 mod groups;
 pub mod mapping;
+pub mod openapi;
 pub mod query;
 mod users;
 
@@ -20,7 +20,7 @@ use serde_json::Value;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::error::{SCIM_JSON, ScimError};
-use super::openapi::Endpoint;
+use super::route::Endpoint;
 use super::{AppState, authenticate};
 use crate::domain::{Actor, License};
 use crate::error::ServiceError;

@@ -4,13 +4,13 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::doc::{
+use super::error::ScimError;
+use super::mapping::{profile_from_json, render_user, version};
+use super::openapi::{
     ListQuery, PatchRequest, ProjectionQuery, ScimBadRequest, ScimConflict, ScimForbidden, ScimNotFound,
     ScimPayloadTooLarge, ScimPreconditionFailed, ScimUnauthorized, ScimUser, ScimUserWrite, SearchRequest,
     UserListResponse,
 };
-use super::error::ScimError;
-use super::mapping::{profile_from_json, render_user, version};
 use super::query::{ListParams, RawParams};
 use super::{Ctx, PATCH_URN, Reply, ScimCaller, list_reply, query_param, read_json};
 use crate::api::{AppState, header_version};

@@ -1,5 +1,5 @@
-//! Setup console sessions (sign-in with a token, resume from a cookie, sign-out) and what
-//! the console may offer on a user page. Depends on `policy`, `store` and `domain`; never
+//! People's signed-in sessions (the Setup console's): sign in with a token, resume from a
+//! cookie, sign out; and the actions a user page may offer (each one the policy's answer). Depends on `policy`, `store` and `domain`; never
 //! on actix: the cookie and the form checks live in `api::console`.
 //!
 //! A session is server-side: the cookie carries a 256-bit random secret, the database only

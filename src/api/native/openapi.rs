@@ -7,7 +7,7 @@ use super::problem::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, Problem, ProblemCode, Unauthorized,
     Unprocessable, UnsupportedMediaType,
 };
-use crate::api::openapi::BearerAuth;
+use crate::api::route::BearerAuth;
 
 #[derive(OpenApi)]
 #[openapi(

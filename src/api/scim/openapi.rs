@@ -14,7 +14,7 @@ use utoipa::openapi::schema::{
 };
 use utoipa::{IntoParams, OpenApi, PartialSchema, ToResponse, ToSchema};
 
-use crate::api::openapi::BearerAuth;
+use crate::api::route::BearerAuth;
 use crate::scim::attrs::{AttrType, Mutability};
 use crate::scim::schema::AttrDef;
 use crate::scim::schema::{
