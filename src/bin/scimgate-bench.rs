@@ -63,7 +63,12 @@ const SCENARIOS: &[&str] = &[
     "patch_replace",
     "native_contactless_create",
     "native_upgrade_downgrade",
+    "writes_under_abuse",
 ];
+
+/// The title of the largest PATCH `writes_under_abuse` sends: just under the default
+/// `server.max_body_bytes` (1 MiB) with the PatchOp around it.
+const ABUSIVE_TITLE_BYTES: usize = 900 * 1024;
 
 /// A body of the size of a typical SCIM user (~1 KiB), for the baseline.
 fn bare_body() -> String {
@@ -458,6 +463,47 @@ async fn bench(cli: Cli) -> Result<(), String> {
                     }
                 })
                 .await
+            }
+            "writes_under_abuse" => {
+                // A quarter of the clients (at least 2) abuse the write path: half send the
+                // largest PATCH the body limit allows (a ~900 KiB title), half change
+                // passwords (Argon2id); each on users of its own. The others make unrelated
+                // native writes; the row reports those, so p99 is what a bystander feels.
+                let abusers = (c / 4).max(2);
+                let victims = c.saturating_sub(abusers).max(1);
+                let big = "x".repeat(ABUSIVE_TITLE_BYTES);
+                let (acl, abase, atoken, aids) = (cl.clone(), base.clone(), token.clone(), ids.clone());
+                let abuse = tokio::spawn(run(abusers, duration, move |w, i| {
+                    let (cl, base, token) = (acl.clone(), abase.clone(), atoken.clone());
+                    let id = aids[w % aids.len().max(1)].clone();
+                    let op = if w % 2 == 0 {
+                        json!({ "op": "replace", "path": "title", "value": format!("{i}{big}") })
+                    } else {
+                        json!({ "op": "replace", "path": "password", "value": format!("Correct-Horse-{w}-{i}") })
+                    };
+                    async move {
+                        let body = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [op] });
+                        ok(cl.patch(format!("{base}/scim/v2/Users/{id}")).bearer_auth(token).json(&body).send().await, 200).await
+                    }
+                }));
+                let stats = run(victims, duration, move |w, i| {
+                    let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
+                    let id = ids[(abusers + w) % ids.len().max(1)].clone();
+                    async move {
+                        let body = json!({ "displayName": format!("Bystander {i}") });
+                        ok(cl.patch(format!("{base}/api/v1/users/{id}")).bearer_auth(token).json(&body).send().await, 200).await
+                    }
+                })
+                .await;
+                let abuse = abuse.await.map_err(|e| e.to_string())?;
+                println!(
+                    "# writes_under_abuse: {abusers} abusive clients made {} PATCHes ({} errors, p99 {:.1} ms) while {victims} bystanders wrote:",
+                    abuse.ok,
+                    abuse.errors,
+                    abuse.percentile(0.99)
+                );
+                failed += abuse.errors;
+                stats
             }
             _ => unreachable!("validated above"),
         };

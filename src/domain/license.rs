@@ -40,9 +40,22 @@ impl fmt::Display for License {
     }
 }
 
-/// The string that failed to parse as a license.
+/// The string that failed to parse as a license: the one parse error every surface
+/// reports (native `422 invalid_license`, SCIM `400 invalidValue`, the console's notice).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownLicense(pub String);
+
+impl fmt::Display for UnknownLicense {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown license {:?}: use external_identity, customer_community, customer_community_plus or partner_community",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownLicense {}
 
 impl FromStr for License {
     type Err = UnknownLicense;

@@ -11,6 +11,6 @@ mod values;
 pub use actor::{Actor, Principal, Role};
 pub use directory::{Account, AuditEvent, Contact, Group, GroupMember, LoginSession, MemberKind, Site, TokenInfo};
 pub use events::{Delivery, DeliveryStatus, EventFilter, EventSubject, EventType, Subscription};
-pub use license::{License, LicensePool};
+pub use license::{License, LicensePool, UnknownLicense};
 pub use user::{Backing, Origin, User, UserEmail};
 pub use values::{ContactDraft, Email, MAX_TEXT, UserName, ValidationError, fold, new_id, now, optional_text, text};

@@ -124,3 +124,9 @@ impl fmt::Display for PolicyViolation {
 }
 
 impl std::error::Error for PolicyViolation {}
+
+impl From<crate::domain::UnknownLicense> for PolicyViolation {
+    fn from(e: crate::domain::UnknownLicense) -> Self {
+        PolicyViolation::InvalidLicense { why: e.to_string() }
+    }
+}

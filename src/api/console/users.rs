@@ -168,11 +168,7 @@ fn id_filter(value: Option<&str>, field: &str) -> Result<Option<String>, Service
 }
 
 fn parse_license(value: &str) -> Result<License, ServiceError> {
-    value.parse().map_err(|_| {
-        ServiceError::Policy(crate::policy::PolicyViolation::InvalidLicense {
-            why: format!("unknown license {value:?}"),
-        })
-    })
+    value.parse().map_err(|e: crate::domain::UnknownLicense| ServiceError::Policy(e.into()))
 }
 
 pub fn display_name(u: &User) -> String {

@@ -4,14 +4,14 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
+use super::dto::license as parse_license;
 use super::dto::*;
 use super::problem::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unprocessable, UnsupportedMediaType,
 };
-use super::users::{contact_draft, parse_license};
 use super::{Admin, ApiError, Registrar, page, user_response};
 use crate::api::AppState;
-use crate::domain::{Email, Role, UserName, ValidationError};
+use crate::domain::{ContactDraft, Email, UserName, ValidationError};
 use crate::error::ServiceError;
 use crate::service::{accounts, audit, auth, licenses, sites, users::profile_text};
 
@@ -52,20 +52,7 @@ fn list<T, R: From<T> + serde::Serialize>(p: crate::service::Page<T>) -> HttpRes
     )
 )]
 pub async fn create_token(state: web::Data<AppState>, admin: Admin, body: web::Json<CreateTokenRequest>) -> Res {
-    let b = body.into_inner();
-    let role: Role = b.role.parse().map_err(|e: String| {
-        invalid(ValidationError::new("role", format!("{e}: use admin, delegated_admin, scim or registration")))
-    })?;
-    let account_ids = b
-        .account_ids
-        .unwrap_or_default()
-        .iter()
-        .map(|a| super::body_id("accountIds", a))
-        .collect::<Result<Vec<_>, _>>()?;
-    let site_id = b.site_id.map(|s| super::body_id("siteId", &s)).transpose()?;
-    let site_ids =
-        b.site_ids.unwrap_or_default().iter().map(|s| super::body_id("siteIds", s)).collect::<Result<Vec<_>, _>>()?;
-    let req = auth::NewToken { name: b.name, role, account_ids, site_id, site_ids };
+    let req = auth::NewToken::try_from(body.into_inner())?;
     let (info, secret) = auth::create(&state.db, &admin.0, req).await?;
     Ok(HttpResponse::Created().json(CreatedTokenResponse {
         id: info.id,
@@ -196,7 +183,7 @@ pub async fn get_account(state: web::Data<AppState>, admin: Admin, id: web::Path
     )
 )]
 pub async fn create_contact(state: web::Data<AppState>, admin: Admin, body: web::Json<ContactBody>) -> Res {
-    let draft = contact_draft(body.into_inner())?;
+    let draft = ContactDraft::try_from(body.into_inner())?;
     let contact = accounts::create_contact(&state.db, &admin.0, draft).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/contacts/{}", contact.id)))

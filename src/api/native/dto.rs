@@ -10,7 +10,14 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use crate::domain::{Account, AuditEvent, Backing, Contact, License, LicensePool, Origin, Role, Site, TokenInfo, User};
+use super::{ApiError, body_id};
+use crate::domain::{
+    Account, AuditEvent, Backing, Contact, ContactDraft, Email, License, LicensePool, Origin, Role, Site, TokenInfo,
+    UnknownLicense, User, UserName, ValidationError,
+};
+use crate::error::ServiceError;
+use crate::service::auth::NewToken;
+use crate::service::users::{ContactSpec, NewUser, profile_text, single_email};
 
 /// OpenAPI string enums taken from the domain's own lists, so they cannot drift.
 macro_rules! string_enum {
@@ -567,4 +574,76 @@ pub struct SessionResponse {
     pub started_by: String,
     pub expires_at: DateTime<Utc>,
     pub user: UserResponse,
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests into service commands: every field checked here, once, so that handlers only
+// pass commands on (a field's error is `422 validation_failed` naming it).
+
+fn invalid(e: ValidationError) -> ApiError {
+    ServiceError::Validation(e).into()
+}
+
+/// A license name (`422 invalid_license` for anything else).
+pub fn license(value: &str) -> Result<License, ApiError> {
+    value.parse().map_err(|e: UnknownLicense| ServiceError::Policy(e.into()).into())
+}
+
+fn ids(field: &str, values: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
+    values.unwrap_or_default().iter().map(|v| body_id(field, v)).collect()
+}
+
+impl TryFrom<ContactBody> for ContactDraft {
+    type Error = ApiError;
+    fn try_from(c: ContactBody) -> Result<Self, ApiError> {
+        let account = body_id("contact.accountId", &c.account_id)?;
+        ContactDraft::parse(&account, &c.first_name, &c.last_name, &c.email, c.phone.as_deref()).map_err(invalid)
+    }
+}
+
+/// `contactId` or `contact`, not both.
+pub fn contact_spec(contact_id: Option<String>, contact: Option<ContactBody>) -> Result<Option<ContactSpec>, ApiError> {
+    match (contact_id, contact) {
+        (Some(_), Some(_)) => Err(invalid(ValidationError::new("contact", "give contactId or contact, not both"))),
+        (Some(id), None) => Ok(Some(ContactSpec::Existing(body_id("contactId", &id)?))),
+        (None, Some(c)) => Ok(Some(ContactSpec::New(c.try_into()?))),
+        (None, None) => Ok(None),
+    }
+}
+
+impl TryFrom<CreateUserRequest> for NewUser {
+    type Error = ApiError;
+    fn try_from(b: CreateUserRequest) -> Result<Self, ApiError> {
+        Ok(NewUser {
+            user_name: UserName::parse(&b.user_name).map_err(invalid)?,
+            emails: single_email(Email::parse("email", &b.email).map_err(invalid)?),
+            first_name: profile_text("firstName", b.first_name.as_deref()).map_err(invalid)?,
+            last_name: profile_text("lastName", b.last_name.as_deref()).map_err(invalid)?,
+            display_name: profile_text("displayName", b.display_name.as_deref()).map_err(invalid)?,
+            external_id: profile_text("externalId", b.external_id.as_deref()).map_err(invalid)?,
+            active: b.active.unwrap_or(true),
+            license: b.license.as_deref().map(license).transpose()?,
+            contact: contact_spec(b.contact_id, b.contact)?,
+            site_ids: ids("siteIds", b.site_ids)?,
+            origin: Origin::Native,
+            scim_attributes: None,
+            password_hash: None,
+        })
+    }
+}
+
+impl TryFrom<CreateTokenRequest> for NewToken {
+    type Error = ApiError;
+    fn try_from(b: CreateTokenRequest) -> Result<Self, ApiError> {
+        let role: Role = b.role.parse().map_err(|e: String| {
+            invalid(ValidationError::new("role", format!("{e}: use admin, delegated_admin, scim or registration")))
+        })?;
+        Ok(NewToken {
+            name: b.name,
+            role,
+            account_ids: ids("accountIds", b.account_ids)?,
+            site_id: b.site_id.map(|s| body_id("siteId", &s)).transpose()?,
+            site_ids: ids("siteIds", b.site_ids)?,
+        })
+    }
 }

@@ -12,10 +12,9 @@ use super::problem::{
 };
 use super::{ApiError, UsersCaller, body_id, if_match, page, user_response};
 use crate::api::{AppState, bearer};
-use crate::domain::{ContactDraft, Email, License, Origin, UserName, ValidationError};
+use crate::domain::{Email, UserName, ValidationError};
 use crate::error::ServiceError;
-use crate::policy::PolicyViolation;
-use crate::service::users::{self as svc, ContactSpec, NewUser, UserChanges, profile_text};
+use crate::service::users::{self as svc, NewUser, UserChanges, profile_text};
 
 type Res = Result<HttpResponse, ApiError>;
 
@@ -23,31 +22,7 @@ fn invalid(e: ValidationError) -> ApiError {
     ServiceError::Validation(e).into()
 }
 
-pub fn parse_license(value: &str) -> Result<License, ApiError> {
-    value.parse().map_err(|_| {
-        ServiceError::Policy(PolicyViolation::InvalidLicense {
-            why: format!(
-                "unknown license {value:?}: use external_identity, customer_community, \
-                 customer_community_plus or partner_community"
-            ),
-        })
-        .into()
-    })
-}
-
-pub fn contact_draft(c: ContactBody) -> Result<ContactDraft, ApiError> {
-    let account = body_id("contact.accountId", &c.account_id)?;
-    ContactDraft::parse(&account, &c.first_name, &c.last_name, &c.email, c.phone.as_deref()).map_err(invalid)
-}
-
-fn contact_spec(contact_id: Option<String>, contact: Option<ContactBody>) -> Result<Option<ContactSpec>, ApiError> {
-    match (contact_id, contact) {
-        (Some(_), Some(_)) => Err(invalid(ValidationError::new("contact", "give contactId or contact, not both"))),
-        (Some(id), None) => Ok(Some(ContactSpec::Existing(body_id("contactId", &id)?))),
-        (None, Some(c)) => Ok(Some(ContactSpec::New(contact_draft(c)?))),
-        (None, None) => Ok(None),
-    }
-}
+use super::dto::license as parse_license;
 
 /// Create a user
 ///
@@ -86,22 +61,7 @@ fn contact_spec(contact_id: Option<String>, contact: Option<ContactBody>) -> Res
 )]
 pub async fn create(state: web::Data<AppState>, caller: UsersCaller, body: web::Json<CreateUserRequest>) -> Res {
     let actor = caller.0;
-    let b = body.into_inner();
-    let cmd = NewUser {
-        user_name: UserName::parse(&b.user_name).map_err(invalid)?,
-        emails: svc::single_email(Email::parse("email", &b.email).map_err(invalid)?),
-        first_name: profile_text("firstName", b.first_name.as_deref()).map_err(invalid)?,
-        last_name: profile_text("lastName", b.last_name.as_deref()).map_err(invalid)?,
-        display_name: profile_text("displayName", b.display_name.as_deref()).map_err(invalid)?,
-        external_id: profile_text("externalId", b.external_id.as_deref()).map_err(invalid)?,
-        active: b.active.unwrap_or(true),
-        license: b.license.as_deref().map(parse_license).transpose()?,
-        contact: contact_spec(b.contact_id, b.contact)?,
-        site_ids: b.site_ids.unwrap_or_default().iter().map(|s| body_id("siteIds", s)).collect::<Result<_, _>>()?,
-        origin: Origin::Native,
-        scim_attributes: None,
-        password_hash: None,
-    };
+    let cmd = NewUser::try_from(body.into_inner())?;
     let user = svc::create(&state.db, actor, cmd).await?;
     Ok(user_response(StatusCode::CREATED, user))
 }
@@ -290,7 +250,7 @@ pub async fn assign_contact(
 ) -> Res {
     let actor = caller.0;
     let b = body.into_inner();
-    let spec = contact_spec(b.contact_id, b.contact)?
+    let spec = super::dto::contact_spec(b.contact_id, b.contact)?
         .ok_or_else(|| invalid(ValidationError::new("contact", "give contactId or contact")))?;
     let user = svc::assign_contact(&state.db, actor, id.to_string(), spec).await?;
     Ok(user_response(StatusCode::OK, user))

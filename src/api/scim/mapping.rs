@@ -202,15 +202,8 @@ pub fn profile_from_json(body: &Value) -> Result<(ScimProfile, Option<String>), 
         Some(Value::Object(e)) => e.clone(),
         Some(_) => return Err(invalid(format!("{IDENTITY_USER_URN} must be an object"))),
     };
-    let license = opt_str(&ext, "license")?
-        .map(|l| {
-            l.parse::<License>().map_err(|_| {
-                invalid(format!(
-                    "unknown license {l:?}: use external_identity, customer_community, customer_community_plus or partner_community"
-                ))
-            })
-        })
-        .transpose()?;
+    let license =
+        opt_str(&ext, "license")?.map(|l| l.parse::<License>().map_err(|e| invalid(e.to_string()))).transpose()?;
     let account_id = opt_str(&ext, "accountId")?
         .map(|a| {
             uuid::Uuid::parse_str(&a)

@@ -1,5 +1,6 @@
 //! Applies RFC 7644 §3.5.2 PATCH operations to a resource's SCIM JSON, including the Entra ID and Okta dialects; attribute facts come only from `SchemaInfo`.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use chrono::DateTime;
@@ -351,23 +352,27 @@ impl Patcher<'_> {
             .map(|item| self.element(t, item))
             .collect::<Result<Vec<_>, _>>()?;
         let key = find_key(container, t.attr.name);
-        let current = key.as_ref().and_then(|key| container.get(key));
-        let mut list = match mode {
-            Mode::Add => current.map(as_list).unwrap_or_default(),
-            Mode::Replace => Vec::new(),
-        };
-        let mut touched = Vec::new();
-        for item in items {
-            // RFC 7644 §3.5.2.1: adding a value that is already there changes nothing.
-            if mode == Mode::Add && list.iter().any(|existing| covers(existing, &item)) {
-                continue;
-            }
-            list.push(item);
-            touched.push(list.len() - 1);
+        if t.attr.mutability != Mutability::ReadWrite && t.attr.mutability != Mutability::WriteOnly {
+            // Read-only and immutable attributes compare against the current value: the
+            // rare path keeps it.
+            let current = key.as_ref().and_then(|key| container.get(key)).cloned();
+            let list = match mode {
+                Mode::Add => current.as_ref().map(as_list).unwrap_or_default(),
+                Mode::Replace => Vec::new(),
+            };
+            let new = Value::Array(append(list, items, mode, &t.text)?);
+            check_write(&t.attr, current.as_ref(), &new, &t.text)?;
+            set(container, key, t.attr.name, new);
+            return Ok(());
         }
-        single_primary(&mut list, &touched, &t.text)?;
-        let new = Value::Array(list);
-        check_write(&t.attr, current, &new, &t.text)?;
+        // Writable: the current list is moved out, not copied, so that an operation costs
+        // the values it adds, not the values already there (`apply` works on a copy of the
+        // resource, so an error later still leaves the caller's resource untouched).
+        let list = match (mode, key.as_ref().and_then(|key| container.remove(key))) {
+            (Mode::Add, Some(current)) => into_list(current),
+            _ => Vec::new(),
+        };
+        let new = Value::Array(append(list, items, mode, &t.text)?);
         set(container, key, t.attr.name, new);
         Ok(())
     }
@@ -788,6 +793,59 @@ fn single_unless_multi(info: &AttrInfo, value: Value, text: &str) -> Result<Valu
     if info.multi_valued { Ok(value) } else { single(value, text) }
 }
 
+/// Appends `items` to `list` (RFC 7644 §3.5.2.1: adding a value that is already there
+/// changes nothing), then keeps one primary (RFC 7643 §2.4). Duplicates are looked up by
+/// `value` through an index, so adding m values to n costs O(n + m), not O(n·m).
+fn append(mut list: Vec<Value>, items: Vec<Value>, mode: Mode, text: &str) -> Result<Vec<Value>, PatchError> {
+    // What `covers` compares first: an element's non-null `value` (a simple value itself).
+    fn value_key(element: &Value) -> Option<String> {
+        match element {
+            Value::Object(object) => get_ci(object, "value").filter(|v| !v.is_null()).map(Value::to_string),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    }
+    let mut by_value: HashMap<String, Vec<usize>> = HashMap::new();
+    if mode == Mode::Add {
+        for (index, element) in list.iter().enumerate() {
+            if let Some(k) = value_key(element) {
+                by_value.entry(k).or_default().push(index);
+            }
+        }
+    }
+    let mut touched = Vec::new();
+    for item in items {
+        if mode == Mode::Add {
+            // An item with a value can only cover the elements with that same value; one
+            // without may cover any element.
+            let key = value_key(&item);
+            let covered = match &key {
+                Some(k) => by_value.get(k).into_iter().flatten().any(|&index| covers(&list[index], &item)),
+                None => list.iter().any(|existing| covers(existing, &item)),
+            };
+            if covered {
+                continue;
+            }
+            if let Some(k) = key {
+                by_value.entry(k).or_default().push(list.len());
+            }
+        }
+        list.push(item);
+        touched.push(list.len() - 1);
+    }
+    single_primary(&mut list, &touched, text)?;
+    Ok(list)
+}
+
+/// A stored multi-valued attribute, owned (a lone value counts as a list of one).
+fn into_list(value: Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
 /// The values of a multi-valued attribute as stored (a lone value counts as a list of one).
 fn as_list(value: &Value) -> Vec<Value> {
     match value {
@@ -1040,6 +1098,40 @@ mod tests {
         let emails = user["emails"].as_array().unwrap();
         assert_eq!(emails.len(), 3);
         assert_eq!(emails[2], json!({"value": "b@new.example", "type": "other"}));
+    }
+
+    #[test]
+    fn add_deduplicates_by_value_within_the_batch_and_against_what_is_there() {
+        let user = patch_user(json!([{"op": "add", "path": "emails", "value": [
+            {"value": "x@new.example", "type": "work"},
+            {"value": "x@new.example", "type": "work"},
+            {"value": "x@new.example", "type": "home"},
+            {"type": "home"},
+            {"value": null, "type": "work"}
+        ]}]));
+        let emails = user["emails"].as_array().unwrap();
+        // The fixture's two emails (work, home) and the two new x@ values; the items
+        // without a value are covered by elements that have their fields.
+        assert_eq!(emails.len(), 4, "{emails:?}");
+        assert_eq!(emails[2], json!({"value": "x@new.example", "type": "work"}));
+        assert_eq!(emails[3], json!({"value": "x@new.example", "type": "home"}));
+    }
+
+    #[test]
+    fn adding_many_members_keeps_each_once_in_order() {
+        let members: Vec<Value> = (0..5000).map(|i| json!({"value": format!("u{i}")})).collect();
+        let mut group = json!({"displayName": "Big", "members": members});
+        let more: Vec<Value> = (2500..7500).map(|i| json!({"value": format!("u{i}")})).collect();
+        apply(
+            &mut group,
+            &[PatchOp { op: OpKind::Add, path: Some("members".into()), value: Some(json!(more)) }],
+            &GroupSchema,
+        )
+        .unwrap();
+        let values: Vec<&str> =
+            group["members"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap()).collect();
+        assert_eq!(values.len(), 7500);
+        assert_eq!((values[0], values[4999], values[5000], values[7499]), ("u0", "u4999", "u5000", "u7499"));
     }
 
     #[test]
