@@ -240,21 +240,10 @@ pub async fn patch(db: &Db, actor: Actor, id: String, cmd: ScimPatch) -> Result<
     .await
 }
 
-/// Hashes a password with Argon2id (PHC string) on the blocking pool: never on the
-/// writer, never on an HTTP worker.
+/// Hashes a password (see `service::passwords`): never on the writer, never on an HTTP
+/// worker, at most one hash per core at a time.
 pub async fn hash_password(password: String) -> Result<String, ServiceError> {
-    tokio::task::spawn_blocking(move || {
-        use argon2::password_hash::{PasswordHasher, SaltString};
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).map_err(|e| ServiceError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
-        let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::Internal(anyhow::anyhow!("salt: {e}")))?;
-        argon2::Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing: {e}")))
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing task: {e}")))?
+    super::passwords::hash(password).await
 }
 
 pub async fn get(db: &Db, actor: Actor, id: String) -> Result<UserWithGroups, ServiceError> {
