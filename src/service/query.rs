@@ -290,38 +290,30 @@ fn group_pred(f: &Filter) -> Option<GroupPred> {
     }
 }
 
-/// The SQL sort of a user `sortBy`, when there is one.
-fn user_sort(path: &AttrPath) -> Option<SortKey> {
-    if !is_core(path, USER_URN) {
+/// The attributes the store sorts by, per resource type: (name, sub-attribute, key).
+const USER_SORTS: &[(&str, Option<&str>, SortKey)] = &[
+    ("userName", None, SortKey::UserName),
+    ("id", None, SortKey::Id),
+    ("externalId", None, SortKey::ExternalId),
+    ("displayName", None, SortKey::DisplayName),
+    ("meta", Some("created"), SortKey::Created),
+    ("meta", Some("lastModified"), SortKey::Modified),
+];
+const GROUP_SORTS: &[(&str, Option<&str>, GroupSortKey)] =
+    &[("displayName", None, GroupSortKey::DisplayName), ("id", None, GroupSortKey::Id)];
+
+/// The store's sort for a `sortBy` of the core schema `core`, when it has one.
+fn sql_sort<K: Copy>(path: &AttrPath, core: &str, table: &[(&str, Option<&str>, K)]) -> Option<K> {
+    if !is_core(path, core) {
         return None;
     }
-    if named(path, "userName", None) {
-        Some(SortKey::UserName)
-    } else if named(path, "id", None) {
-        Some(SortKey::Id)
-    } else if named(path, "externalId", None) {
-        Some(SortKey::ExternalId)
-    } else if named(path, "displayName", None) {
-        Some(SortKey::DisplayName)
-    } else if named(path, "meta", Some("created")) {
-        Some(SortKey::Created)
-    } else if named(path, "meta", Some("lastModified")) {
-        Some(SortKey::Modified)
-    } else {
-        None
-    }
+    table.iter().find(|(name, sub, _)| named(path, name, *sub)).map(|(_, _, key)| *key)
 }
 
-/// The SQL sort of a group `sortBy`, when there is one.
+fn user_sort(path: &AttrPath) -> Option<SortKey> {
+    sql_sort(path, USER_URN, USER_SORTS)
+}
+
 fn group_sort(path: &AttrPath) -> Option<GroupSortKey> {
-    if !is_core(path, GROUP_URN) {
-        return None;
-    }
-    if named(path, "displayName", None) {
-        Some(GroupSortKey::DisplayName)
-    } else if named(path, "id", None) {
-        Some(GroupSortKey::Id)
-    } else {
-        None
-    }
+    sql_sort(path, GROUP_URN, GROUP_SORTS)
 }

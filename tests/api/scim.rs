@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, id, spawn_app, spawn_with};
+use crate::helpers::{TestApp, id, spawn_app, spawn_with, urlencode};
 use scimgate::error::ServiceError;
 use scimgate::store::Db;
 
@@ -43,15 +43,6 @@ impl TestApp {
         let body = r.ok(200);
         body["Resources"].as_array().unwrap().iter().map(|u| u["userName"].as_str().unwrap().to_owned()).collect()
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]
