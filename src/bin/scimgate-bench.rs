@@ -325,15 +325,7 @@ async fn bench(cli: Cli) -> Result<(), String> {
     let mut ids: Vec<String> = vec![];
     let mut start = 1;
     while ids.len() < 5_000.min(n_seeded as usize) {
-        let r: Value = client
-            .get(format!("{}/scim/v2/Users?startIndex={start}&count=1000&attributes=id", gw.base))
-            .bearer_auth(&gw.token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let r = get_json(&client, &gw, &format!("/scim/v2/Users?startIndex={start}&count=1000&attributes=id")).await?;
         let page: Vec<String> = r["Resources"]
             .as_array()
             .map(|a| a.iter().filter_map(|u| u["id"].as_str().map(str::to_owned)).collect())
@@ -391,26 +383,10 @@ async fn bench(cli: Cli) -> Result<(), String> {
                 async move { ok(cl.get(format!("{base}/scim/v2/Users/{id}")).bearer_auth(token).send().await, 200).await }
             })
             .await,
-            "filter_username" => run(c, duration, move |w, i| {
-                let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
-                let k = (w as u64 * 104_729 + i * 7) % n;
-                async move {
-                    let f = format!("userName eq \"seed.{k:07}@example.com\"");
-                    let url = format!("{base}/scim/v2/Users");
-                    ok(cl.get(url).query(&[("filter", f)]).bearer_auth(token).send().await, 200).await
-                }
-            })
-            .await,
-            "filter_email" => run(c, duration, move |w, i| {
-                let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
-                let k = (w as u64 * 104_729 + i * 13) % n;
-                async move {
-                    let f = format!("emails.value eq \"seed.{k:07}@mail.example.com\"");
-                    let url = format!("{base}/scim/v2/Users");
-                    ok(cl.get(url).query(&[("filter", f)]).bearer_auth(token).send().await, 200).await
-                }
-            })
-            .await,
+            "filter_username" => filter(c, duration, cl, base, token, n, 7, "userName eq \"seed.{k}@example.com\"").await,
+            "filter_email" => {
+                filter(c, duration, cl, base, token, n, 13, "emails.value eq \"seed.{k}@mail.example.com\"").await
+            }
             "list_page" => run(c, duration, move |w, i| {
                 let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
                 let start = 1 + ((w as u64 * 31 + i) * 100) % n.saturating_sub(100).max(1);
@@ -534,16 +510,39 @@ async fn bench(cli: Cli) -> Result<(), String> {
     Ok(())
 }
 
+/// A filter scenario: `template` with `{k}` replaced by a seeded user's number (7 digits),
+/// spread over the directory by `stride`.
+#[allow(clippy::too_many_arguments)]
+async fn filter(
+    c: usize,
+    duration: Duration,
+    cl: reqwest::Client,
+    base: String,
+    token: String,
+    n: u64,
+    stride: u64,
+    template: &'static str,
+) -> Stats {
+    run(c, duration, move |w, i| {
+        let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
+        let k = (w as u64 * 104_729 + i * stride) % n;
+        async move {
+            let f = template.replace("{k}", &format!("{k:07}"));
+            let url = format!("{base}/scim/v2/Users");
+            ok(cl.get(url).query(&[("filter", f)]).bearer_auth(token).send().await, 200).await
+        }
+    })
+    .await
+}
+
+/// A JSON GET of the gateway as its admin.
+async fn get_json(client: &reqwest::Client, gw: &Gateway, path: &str) -> Result<Value, String> {
+    let r = client.get(format!("{}{path}", gw.base)).bearer_auth(&gw.token).send().await.map_err(|e| e.to_string())?;
+    r.json().await.map_err(|e| e.to_string())
+}
+
 async fn first_account(client: &reqwest::Client, gw: &Gateway) -> Result<String, String> {
-    let r: Value = client
-        .get(format!("{}/api/v1/accounts?limit=1", gw.base))
-        .bearer_auth(&gw.token)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let r = get_json(client, gw, "/api/v1/accounts?limit=1").await?;
     r["items"][0]["id"].as_str().map(str::to_owned).ok_or_else(|| "no account (seed some users first)".into())
 }
 

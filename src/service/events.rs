@@ -137,15 +137,13 @@ fn snapshot_changes(snapshot: Option<&Value>, created: bool) -> Value {
     Value::Object(changes)
 }
 
+/// The `data` of an event, built inside the transaction of its change.
+type EventData = Result<Map<String, Value>, ServiceError>;
+
 /// `{user, changes, …}`: the user after the change (locking its row, so that the subject's
 /// events are numbered one at a time), the changed fields, and the audit details beyond
 /// them (`siteId` of a membership, `contactKept` of a downgrade).
-fn user_data(
-    conn: &mut DbConnection,
-    kind: EventType,
-    id: &str,
-    details: &Value,
-) -> Result<Map<String, Value>, ServiceError> {
+fn user_data(conn: &mut DbConnection, kind: EventType, id: &str, details: &Value) -> EventData {
     let mut data = Map::new();
     let user = users::find_for_update(conn, id)?;
     let resource = match &user {
@@ -176,12 +174,7 @@ fn user_data(
 
 /// `{group, changes}`: the group after the change (its last name when deleted), and the
 /// audited change (members added and removed, displayName).
-fn group_data(
-    conn: &mut DbConnection,
-    kind: EventType,
-    id: &str,
-    details: &Value,
-) -> Result<Map<String, Value>, ServiceError> {
+fn group_data(conn: &mut DbConnection, kind: EventType, id: &str, details: &Value) -> EventData {
     let mut data = Map::new();
     let resource = match groups::find(conn, id, false, true)? {
         Some(g) => group_json(&g),

@@ -1,7 +1,6 @@
 //! The command line: migrate, token create, serve with configuration from the environment.
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use reqwest::Method;
 
@@ -64,15 +63,7 @@ async fn migrate_then_serve_from_environment_configuration() {
         .unwrap();
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the gateway answered on the configured port");
+    assert!(crate::helpers::answers(&client, &base).await, "the gateway answered on the configured port");
     let r = client.get(format!("{base}/api/v1/licenses")).bearer_auth(secret).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let r = client.get(format!("{base}/readyz")).send().await.unwrap();

@@ -6,6 +6,12 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, id, spawn_app, spawn_sibling};
 
+/// Upgrades a user to `customer_community` through `gw`.
+async fn upgrade(gw: &TestApp, uid: &str) -> crate::helpers::Reply {
+    let body = json!({ "license": "customer_community" });
+    gw.call(Method::POST, &format!("/api/v1/users/{uid}/upgrade"), Some(&gw.admin), Some(body)).await
+}
+
 /// 64 contact-backed `external_identity` users, upgraded all at once against a pool of 10,
 /// spread over the given gateways.
 async fn race_upgrades(apps: &[&TestApp]) {
@@ -16,18 +22,7 @@ async fn race_upgrades(apps: &[&TestApp]) {
     for i in 0..64 {
         ids.push(id(&app.backed(&format!("racer{i}@example.com"), &account, "external_identity").await));
     }
-    let calls = ids.iter().enumerate().map(|(i, uid)| {
-        let gw = apps[i % apps.len()];
-        async move {
-            gw.call(
-                Method::POST,
-                &format!("/api/v1/users/{uid}/upgrade"),
-                Some(&gw.admin),
-                Some(json!({ "license": "customer_community" })),
-            )
-            .await
-        }
-    });
+    let calls = ids.iter().enumerate().map(|(i, uid)| upgrade(apps[i % apps.len()], uid));
     let replies = join_all(calls).await;
     let ok = replies.iter().filter(|r| r.status.as_u16() == 200).count();
     for r in replies.iter().filter(|r| r.status.as_u16() != 200) {
@@ -99,13 +94,7 @@ async fn concurrent_upgrades_and_downgrades_keep_pool_counts_exact() {
         let gw = if i % 3 == 0 { &a } else { &b };
         async move {
             if i % 2 == 0 {
-                gw.call(
-                    Method::POST,
-                    &format!("/api/v1/users/{uid}/upgrade"),
-                    Some(&gw.admin),
-                    Some(json!({ "license": "customer_community" })),
-                )
-                .await
+                upgrade(gw, uid).await
             } else {
                 gw.call(Method::POST, &format!("/api/v1/users/{uid}/downgrade"), Some(&gw.admin), None).await
             }
@@ -120,6 +109,12 @@ async fn concurrent_upgrades_and_downgrades_keep_pool_counts_exact() {
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
+/// A SCIM user with this userName: its id.
+async fn scim_user(app: &TestApp, user_name: &str) -> String {
+    let body = json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name });
+    id(app.scim(Method::POST, "/Users", Some(&app.admin), Some(body)).await.ok(201))
+}
+
 async fn scim_patch(app: &TestApp, path: &str, ops: serde_json::Value) -> crate::helpers::Reply {
     app.scim(Method::PATCH, path, Some(&app.admin), Some(json!({ "schemas": [PATCH_OP], "Operations": ops }))).await
 }
@@ -132,15 +127,7 @@ async fn concurrent_scim_patches_of_one_resource_lose_no_operation() {
     let app = spawn_app().await;
     let sibling = spawn_sibling(&app).await;
     let apps = [&app, &sibling];
-    let r = app
-        .scim(
-            Method::POST,
-            "/Users",
-            Some(&app.admin),
-            Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "shared" })),
-        )
-        .await;
-    let uid = id(r.ok(201));
+    let uid = scim_user(&app, "shared").await;
     let r = app.scim(Method::POST, "/Groups", Some(&app.admin), Some(json!({ "displayName": "Crowd" }))).await;
     let gid = id(r.ok(201));
     let mut members = vec![];
@@ -179,15 +166,7 @@ async fn scim_patch_is_applied_outside_the_write_transaction() {
     use std::time::Duration;
 
     let app = spawn_app().await;
-    let r = app
-        .scim(
-            Method::POST,
-            "/Users",
-            Some(&app.admin),
-            Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "held" })),
-        )
-        .await;
-    let uid = id(r.ok(201));
+    let uid = scim_user(&app, "held").await;
     let db = Db::open(&app.db_url, 1).unwrap();
     let (held_tx, held_rx) = tokio::sync::oneshot::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();

@@ -677,15 +677,7 @@ async fn the_secret_never_reaches_the_logs_of_a_running_gateway() {
         .unwrap();
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the gateway answered");
+    assert!(crate::helpers::answers(&client, &base).await, "the gateway answered");
     let secret = "log-test-webhook-secret-7f3a9c1e5b";
     let r = client
         .post(format!("{base}/api/v1/webhooks"))

@@ -156,13 +156,7 @@ impl TestApp {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let res = req.send().await.expect("request sent");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.expect("body read");
-        let body =
-            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Reply { status, headers, body }
+        reply(req.send().await.expect("request sent")).await
     }
 
     /// Raw body with a content type, for malformed-input tests.
@@ -176,10 +170,7 @@ impl TestApp {
             .send()
             .await
             .expect("request sent");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap();
-        Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+        reply(res).await
     }
 
     /// A SCIM request (`/scim/v2` + path) with `application/scim+json`.
@@ -191,13 +182,7 @@ impl TestApp {
         if let Some(b) = body {
             req = req.header("content-type", "application/scim+json").body(b.to_string());
         }
-        let res = req.send().await.expect("request sent");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.expect("body read");
-        let body =
-            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Reply { status, headers, body }
+        reply(req.send().await.expect("request sent")).await
     }
 
     /// The identity extension of a SCIM user with its on-request facts
@@ -306,4 +291,24 @@ pub fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A response as a [`Reply`]: an empty body is `null`, one that is not JSON a string.
+async fn reply(res: reqwest::Response) -> Reply {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let text = res.text().await.expect("body read");
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    Reply { status, headers, body }
+}
+
+/// Whether a gateway started as a child process answers `/healthz` within 10 s.
+pub async fn answers(client: &reqwest::Client, base: &str) -> bool {
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
 }
