@@ -4,6 +4,7 @@
 mod actor;
 mod directory;
 mod events;
+mod ids;
 mod license;
 mod user;
 mod values;
@@ -11,6 +12,7 @@ mod values;
 pub use actor::{Actor, Principal, Role};
 pub use directory::{Account, AuditEvent, Contact, Group, GroupMember, LoginSession, MemberKind, Site, TokenInfo};
 pub use events::{Delivery, DeliveryStatus, EventFilter, EventSubject, EventType, Subscription};
+pub use ids::{AccountId, ContactId, DeliveryId, SiteId, SubscriptionId, UserId};
 pub use license::{License, LicensePool, UnknownLicense};
 pub use user::{Backing, Origin, User, UserEmail};
 pub use values::{ContactDraft, Email, MAX_TEXT, UserName, ValidationError, fold, new_id, now, optional_text, text};

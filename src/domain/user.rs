@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use std::fmt;
 use std::str::FromStr;
 
-use super::License;
+use super::{AccountId, ContactId, License};
 
 /// Where a user came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub enum Backing {
     /// No contact; the user holds `external_identity` (rule 1).
     Contactless,
     /// Linked to a contact, which belongs to an account.
-    Contact { contact: String, account: String },
+    Contact { contact: ContactId, account: AccountId },
 }
 
 impl Backing {
@@ -66,7 +66,9 @@ impl Backing {
     pub fn from_parts(contact: Option<String>, account: Option<String>) -> Option<Backing> {
         match (contact, account) {
             (None, None) => Some(Backing::Contactless),
-            (Some(contact), Some(account)) => Some(Backing::Contact { contact, account }),
+            (Some(contact), Some(account)) => {
+                Some(Backing::Contact { contact: ContactId::new(contact), account: AccountId::new(account) })
+            }
             _ => None,
         }
     }
@@ -106,7 +108,7 @@ impl User {
     pub fn contact_id(&self) -> Option<&str> {
         match &self.backing {
             Backing::Contactless => None,
-            Backing::Contact { contact, .. } => Some(contact),
+            Backing::Contact { contact, .. } => Some(contact.as_str()),
         }
     }
 
@@ -114,7 +116,7 @@ impl User {
     pub fn account_id(&self) -> Option<&str> {
         match &self.backing {
             Backing::Contactless => None,
-            Backing::Contact { account, .. } => Some(account),
+            Backing::Contact { account, .. } => Some(account.as_str()),
         }
     }
 
@@ -147,7 +149,7 @@ mod tests {
         assert_eq!(Backing::from_parts(None, None), Some(Backing::Contactless));
         assert_eq!(
             Backing::from_parts(Some("c".into()), Some("a".into())),
-            Some(Backing::Contact { contact: "c".into(), account: "a".into() })
+            Some(Backing::Contact { contact: ContactId::new("c"), account: AccountId::new("a") })
         );
         assert_eq!(Backing::from_parts(Some("c".into()), None), None);
         assert_eq!(Backing::from_parts(None, Some("a".into())), None);

@@ -80,7 +80,7 @@ fn in_scope(accounts: &[String], account: &str) -> Result<(), PolicyViolation> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::domain::{Backing, License, Origin};
+    use crate::domain::{AccountId, Backing, ContactId, License, Origin};
     use chrono::Utc;
 
     pub fn user(contact_account: Option<&str>, license: License) -> User {
@@ -96,7 +96,7 @@ pub(crate) mod tests {
             license,
             backing: match contact_account {
                 None => Backing::Contactless,
-                Some(a) => Backing::Contact { contact: "c1".into(), account: a.into() },
+                Some(a) => Backing::Contact { contact: ContactId::new("c1"), account: AccountId::new(a) },
             },
             origin: Origin::Native,
             site_ids: vec![],

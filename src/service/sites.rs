@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::users::{NewUser, create_in};
 use super::{Page, ServiceError, audit};
-use crate::domain::{Actor, Email, Origin, Site, User, UserName, ValidationError, new_id, now, text};
+use crate::domain::{Actor, Email, Origin, Site, SiteId, User, UserId, UserName, ValidationError, new_id, now, text};
 use crate::policy;
 use crate::policy::access::AdminCap;
 use crate::store::{Db, accounts, users};
@@ -64,13 +64,20 @@ pub async fn get(db: &Db, _admin: &AdminCap, id: String) -> Result<Site, Service
 }
 
 /// Adds a member (idempotent). Contactless users are members like any other (rule 7).
-pub async fn add_member(db: &Db, admin: &AdminCap, site_id: String, user_id: String) -> Result<(), ServiceError> {
+pub async fn add_member(db: &Db, admin: &AdminCap, site: SiteId, user: UserId) -> Result<(), ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
-        accounts::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
-        users::find_for_update(conn, &user_id)?.ok_or(ServiceError::NotFound("user"))?;
-        if users::add_member(conn, &site_id, &user_id, now())? {
-            audit::record(conn, &actor, "site.member_added", "user", &user_id, json!({ "siteId": site_id }))?;
+        accounts::find_site(conn, site.as_str())?.ok_or(ServiceError::NotFound("site"))?;
+        users::find_for_update(conn, user.as_str())?.ok_or(ServiceError::NotFound("user"))?;
+        if users::add_member(conn, &site, &user, now())? {
+            audit::record(
+                conn,
+                &actor,
+                "site.member_added",
+                "user",
+                user.as_str(),
+                json!({ "siteId": site.as_str() }),
+            )?;
         }
         Ok(())
     })
@@ -78,17 +85,24 @@ pub async fn add_member(db: &Db, admin: &AdminCap, site_id: String, user_id: Str
 }
 
 /// Removes a member (idempotent: removing a non-member succeeds).
-pub async fn remove_member(db: &Db, admin: &AdminCap, site_id: String, user_id: String) -> Result<(), ServiceError> {
+pub async fn remove_member(db: &Db, admin: &AdminCap, site: SiteId, user: UserId) -> Result<(), ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
-        accounts::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        accounts::find_site(conn, site.as_str())?.ok_or(ServiceError::NotFound("site"))?;
         // The user's row lock first, as every user write takes it: it orders this change's
         // downstream event among the user's others (and keeps the lock order).
-        if users::find_for_update(conn, &user_id)?.is_none() {
+        if users::find_for_update(conn, user.as_str())?.is_none() {
             return Ok(());
         }
-        if users::remove_member(conn, &site_id, &user_id)? {
-            audit::record(conn, &actor, "site.member_removed", "user", &user_id, json!({ "siteId": site_id }))?;
+        if users::remove_member(conn, &site, &user)? {
+            audit::record(
+                conn,
+                &actor,
+                "site.member_removed",
+                "user",
+                user.as_str(),
+                json!({ "siteId": site.as_str() }),
+            )?;
         }
         Ok(())
     })

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::{Conflict, Page, ServiceError, accounts as contacts, audit, auth};
 use crate::domain::{
-    Actor, Backing, ContactDraft, Email, License, LoginSession, Origin, Principal, User, UserEmail, UserName,
-    ValidationError, fold, new_id, now, optional_text,
+    AccountId, Actor, Backing, ContactDraft, ContactId, Email, License, LoginSession, Origin, Principal, SiteId, User,
+    UserEmail, UserId, UserName, ValidationError, fold, new_id, now, optional_text,
 };
 use crate::policy::delegation::SiteUse;
 use crate::policy::{self, PolicyViolation, licensing::Downgrade, licensing::Upgrade};
@@ -64,7 +64,7 @@ pub async fn create(db: &Db, actor: Actor, cmd: NewUser) -> Result<User, Service
     db.write(move |conn| create_in(conn, &actor, cmd)).await
 }
 
-/// Resolves a contact spec: the contact's id and account, creating it when new.
+/// Resolves a contact spec to the backing it gives a user, creating the contact when new.
 /// `for_user` is the user being linked (an existing link to it is no conflict).
 fn resolve_contact(
     conn: &mut DbConnection,
@@ -72,7 +72,11 @@ fn resolve_contact(
     spec: ContactSpec,
     for_user: Option<&str>,
     authorize: impl FnOnce(&str) -> Result<(), PolicyViolation>,
-) -> Result<(String, String), ServiceError> {
+) -> Result<Backing, ServiceError> {
+    let backing = |c: crate::domain::Contact| Backing::Contact {
+        contact: ContactId::new(c.id),
+        account: AccountId::new(c.account_id),
+    };
     match spec {
         ContactSpec::Existing(id) => {
             let contact = accounts::find_contact(conn, &id)?
@@ -83,12 +87,11 @@ fn resolve_contact(
             {
                 return Err(Conflict::ContactInUse.into());
             }
-            Ok((contact.id, contact.account_id))
+            Ok(backing(contact))
         }
         ContactSpec::New(draft) => {
             authorize(&draft.account_id)?;
-            let contact = contacts::insert_contact(conn, actor, draft)?;
-            Ok((contact.id, contact.account_id))
+            Ok(backing(contacts::insert_contact(conn, actor, draft)?))
         }
     }
 }
@@ -116,10 +119,7 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
         return Err(PolicyViolation::LicenseUnavailable { license }.into());
     }
     let at = now();
-    let backing = match link {
-        None => Backing::Contactless,
-        Some((contact, account)) => Backing::Contact { contact, account },
-    };
+    let backing = link.unwrap_or(Backing::Contactless);
     let mut site_ids = cmd.site_ids;
     site_ids.sort();
     site_ids.dedup();
@@ -144,7 +144,7 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
     };
     users::insert(conn, &user)?;
     for site in &user.site_ids {
-        users::add_member(conn, site, &user.id, at)?;
+        users::add_member(conn, &SiteId::new(site.as_str()), &UserId::new(user.id.as_str()), at)?;
     }
     let mut after = audit::user_fields(&user);
     after.insert("origin".into(), json!(user.origin.as_str()));
@@ -303,11 +303,11 @@ pub async fn delete(db: &Db, actor: Actor, id: String, if_match: Option<i64>) ->
 pub async fn assign_contact(db: &Db, actor: Actor, id: String, spec: ContactSpec) -> Result<User, ServiceError> {
     db.write(move |conn| {
         let before = users::find_for_update(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
-        let (contact_id, account_id) = resolve_contact(conn, &actor, spec, Some(&before.id), |account| {
+        let backing = resolve_contact(conn, &actor, spec, Some(&before.id), |account| {
             policy::contacts::can_assign_contact(&actor, &before, account)
         })?;
         let mut after = before.clone();
-        after.backing = Backing::Contact { contact: contact_id, account: account_id };
+        after.backing = backing;
         if after == before {
             return Ok(before);
         }

@@ -11,7 +11,9 @@ use serde_json::json;
 use sha2::Sha256;
 
 use super::{Conflict, Page, ServiceError, audit, auth};
-use crate::domain::{Delivery, DeliveryStatus, EventFilter, Subscription, ValidationError, new_id, now};
+use crate::domain::{
+    Delivery, DeliveryId, DeliveryStatus, EventFilter, Subscription, SubscriptionId, ValidationError, new_id, now,
+};
 use crate::policy::access::AdminCap;
 use crate::policy::webhooks::check_target;
 use crate::store::{Db, events};
@@ -190,14 +192,13 @@ pub async fn deliveries(
 pub async fn retry(
     db: &Db,
     admin: &AdminCap,
-    subscription_id: String,
-    delivery_id: String,
+    subscription: SubscriptionId,
+    delivery: DeliveryId,
 ) -> Result<Delivery, ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
-        events::find_subscription(conn, &subscription_id)?.ok_or(ServiceError::NotFound("webhook"))?;
-        let d =
-            events::find_delivery(conn, &subscription_id, &delivery_id)?.ok_or(ServiceError::NotFound("delivery"))?;
+        events::find_subscription(conn, subscription.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
+        let d = events::find_delivery(conn, &subscription, &delivery)?.ok_or(ServiceError::NotFound("delivery"))?;
         let at = now();
         match d.status {
             DeliveryStatus::Delivered => return Err(Conflict::AlreadyDelivered.into()),
@@ -209,10 +210,10 @@ pub async fn retry(
             &actor,
             "webhook.delivery_retried",
             "webhook",
-            &subscription_id,
+            subscription.as_str(),
             json!({ "deliveryId": d.id, "status": d.status.as_str() }),
         )?;
-        events::find_delivery(conn, &subscription_id, &delivery_id)?.ok_or(ServiceError::NotFound("delivery"))
+        events::find_delivery(conn, &subscription, &delivery)?.ok_or(ServiceError::NotFound("delivery"))
     })
     .await
 }

@@ -15,7 +15,7 @@ use super::conn::DbConnection;
 use super::conn::native;
 use super::schema::{outbox_events, webhook_deliveries, webhook_subscriptions};
 use super::{StoreError, to_utc};
-use crate::domain::{Delivery, DeliveryStatus, EventFilter, Subscription};
+use crate::domain::{Delivery, DeliveryId, DeliveryStatus, EventFilter, Subscription, SubscriptionId};
 
 /// An event as written to the outbox.
 #[derive(Debug, Clone, Insertable)]
@@ -217,10 +217,14 @@ pub fn list_deliveries(
         .collect()
 }
 
-pub fn find_delivery(conn: &mut DbConnection, subscription_id: &str, id: &str) -> Result<Option<Delivery>, StoreError> {
+pub fn find_delivery(
+    conn: &mut DbConnection,
+    subscription: &SubscriptionId,
+    delivery: &DeliveryId,
+) -> Result<Option<Delivery>, StoreError> {
     webhook_deliveries::table
-        .find(id)
-        .filter(webhook_deliveries::subscription_id.eq(subscription_id))
+        .find(delivery.as_str())
+        .filter(webhook_deliveries::subscription_id.eq(subscription.as_str()))
         .select(DeliveryRow::as_select())
         .first(conn)
         .optional()?

@@ -9,7 +9,7 @@ use super::conn::DbConnection;
 use super::conn::native;
 use super::schema::{group_members, site_members, user_emails, users};
 use super::{StoreError, to_utc};
-use crate::domain::{Backing, User, UserEmail, fold};
+use crate::domain::{Backing, SiteId, User, UserEmail, UserId, fold};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = users)]
@@ -316,10 +316,11 @@ pub(crate) fn attach_details(conn: &mut DbConnection, rows: Vec<UserRow>) -> Res
 
 pub fn add_member(
     conn: &mut DbConnection,
-    site_id: &str,
-    user_id: &str,
+    site: &SiteId,
+    user: &UserId,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, StoreError> {
+    let (site_id, user_id) = (site.as_str(), user.as_str());
     let exists = site_members::table
         .find((site_id, user_id))
         .select(site_members::user_id)
@@ -339,7 +340,7 @@ pub fn add_member(
     Ok(true)
 }
 
-pub fn remove_member(conn: &mut DbConnection, site_id: &str, user_id: &str) -> Result<bool, StoreError> {
-    let n = diesel::delete(site_members::table.find((site_id, user_id))).execute(conn)?;
+pub fn remove_member(conn: &mut DbConnection, site: &SiteId, user: &UserId) -> Result<bool, StoreError> {
+    let n = diesel::delete(site_members::table.find((site.as_str(), user.as_str()))).execute(conn)?;
     Ok(n == 1)
 }

@@ -11,7 +11,7 @@ use super::problem::{
 };
 use super::{Admin, ApiError, Registrar, page, user_response};
 use crate::api::AppState;
-use crate::domain::{ContactDraft, Email, UserName, ValidationError};
+use crate::domain::{ContactDraft, Email, SiteId, UserId, UserName, ValidationError};
 use crate::error::ServiceError;
 use crate::service::{accounts, audit, auth, licenses, sites, users::profile_text};
 
@@ -374,7 +374,7 @@ pub async fn site_members(
 )]
 pub async fn add_member(state: web::Data<AppState>, admin: Admin, path: web::Path<(Uuid, Uuid)>) -> Res {
     let (site, user) = path.into_inner();
-    sites::add_member(&state.db, &admin.0, site.to_string(), user.to_string()).await?;
+    sites::add_member(&state.db, &admin.0, SiteId::new(site.to_string()), UserId::new(user.to_string())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -394,7 +394,7 @@ pub async fn add_member(state: web::Data<AppState>, admin: Admin, path: web::Pat
 )]
 pub async fn remove_member(state: web::Data<AppState>, admin: Admin, path: web::Path<(Uuid, Uuid)>) -> Res {
     let (site, user) = path.into_inner();
-    sites::remove_member(&state.db, &admin.0, site.to_string(), user.to_string()).await?;
+    sites::remove_member(&state.db, &admin.0, SiteId::new(site.to_string()), UserId::new(user.to_string())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

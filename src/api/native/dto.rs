@@ -330,7 +330,7 @@ impl From<User> for UserResponse {
         let email = u.primary_email().map(str::to_owned);
         let (contact_id, account_id) = match u.backing {
             Backing::Contactless => (None, None),
-            Backing::Contact { contact, account } => (Some(contact), Some(account)),
+            Backing::Contact { contact, account } => (Some(contact.into_string()), Some(account.into_string())),
         };
         UserResponse {
             email,

@@ -14,7 +14,7 @@ use super::problem::{
 };
 use super::{Admin, ApiError, page};
 use crate::api::AppState;
-use crate::domain::{Delivery, DeliveryStatus, Subscription};
+use crate::domain::{Delivery, DeliveryId, DeliveryStatus, Subscription, SubscriptionId};
 use crate::service::webhooks::{self, NewSubscription};
 
 type Res = Result<HttpResponse, ApiError>;
@@ -268,6 +268,12 @@ pub async fn deliveries(
 )]
 pub async fn retry(state: web::Data<AppState>, admin: Admin, path: web::Path<(Uuid, Uuid)>) -> Res {
     let (id, delivery) = path.into_inner();
-    let d = webhooks::retry(&state.db, &admin.0, id.to_string(), delivery.to_string()).await?;
+    let d = webhooks::retry(
+        &state.db,
+        &admin.0,
+        SubscriptionId::new(id.to_string()),
+        DeliveryId::new(delivery.to_string()),
+    )
+    .await?;
     Ok(HttpResponse::Accepted().json(DeliveryResponse::from(d)))
 }
