@@ -97,6 +97,9 @@ pub async fn patch_op(
         // Read and apply outside any transaction; the write re-checks the version.
         let current = svc::get(&ctx.state.db, id.clone(), true).await?;
         let base_version = if_match.unwrap_or(current.version);
+        if base_version != current.version {
+            return Err(ServiceError::VersionMismatch { current: current.version }.into());
+        }
         // Members' display names do not matter to the patch: render without them.
         let mut doc = render_group(&current, &Default::default(), &ctx.base, true);
         apply(&mut doc, &ops, &GroupSchema).map_err(patch_error)?;

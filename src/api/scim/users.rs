@@ -154,6 +154,10 @@ pub async fn patch_op(
         // version and writes.
         let current = svc::get(&ctx.state.db, ctx.actor.clone(), id.clone()).await?;
         let base_version = if_match.unwrap_or(current.user.version);
+        if base_version != current.user.version {
+            // A stale If-Match: nothing to apply (nor a password to hash).
+            return Err(ServiceError::VersionMismatch { current: current.user.version }.into());
+        }
         let mut doc = render_user(&current, &ctx.base);
         apply(&mut doc, &ops, &UserSchema).map_err(patch_error)?;
         let (profile, password) = profile_from_json(&doc)?;
