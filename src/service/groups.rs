@@ -114,17 +114,24 @@ pub async fn replace(
 }
 
 /// PATCH (RFC 7644 §3.5.2): `draft` is what the client's operations made of the group as
-/// read at `base_version`, outside any transaction; the write re-checks that version
-/// (`VersionMismatch` when another write came first: the caller re-reads and re-applies).
+/// read (`read`: its version and members), outside any transaction; the write re-checks
+/// that version (`VersionMismatch` when another write came first: the caller re-reads and
+/// re-applies). A member deleted meanwhile leaves the group without changing its version;
+/// the draft still names it (from the read), so it is dropped here rather than refused.
 pub async fn patch(
     db: &Db,
     actor: Actor,
     id: String,
-    base_version: i64,
-    draft: GroupDraft,
+    read: &Group,
+    mut draft: GroupDraft,
 ) -> Result<Group, ServiceError> {
+    let (base_version, read_members) = (read.version, read.members.clone());
     db.write(move |conn| {
         let before = load(conn, &id, Some(base_version))?;
+        draft.member_ids.retain(|m| {
+            let vanished = read_members.iter().any(|r| r.id == *m) && !before.members.iter().any(|b| b.id == *m);
+            !vanished
+        });
         write(conn, &actor, before, draft)
     })
     .await
@@ -155,7 +162,7 @@ pub async fn list(
     q: ListQuery,
     cap: i64,
     with_members: bool,
-    render: impl Fn(&Group, &MemberNames) -> serde_json::Value,
+    render: impl Fn(&Group, &MemberNames, bool) -> serde_json::Value,
 ) -> Result<Page, ServiceError> {
     match query::plan_groups(q.filter.as_ref(), q.sort.as_ref()) {
         Plan::Store { pred, key, descending } => {
@@ -172,7 +179,7 @@ pub async fn list(
                     Ok::<_, ServiceError>((total, page, names))
                 })
                 .await?;
-            Ok(Page { total, resources: page.iter().map(|g| render(g, &names)).collect() })
+            Ok(Page { total, resources: page.iter().map(|g| render(g, &names, with_members)).collect() })
         }
         Plan::Finish { candidates } => {
             // The filter or sort may read members: load them.
@@ -191,7 +198,9 @@ pub async fn list(
                     cap,
                     indexed: "displayName, externalId, id",
                 })?;
-            Ok(query::finish(all.iter().map(|g| render(g, &names)).collect(), &q, &GroupSchema))
+            // The filter and the sort may read members whatever the response shows: render
+            // them (projection drops them afterwards).
+            Ok(query::finish(all.iter().map(|g| render(g, &names, true)).collect(), &q, &GroupSchema))
         }
     }
 }

@@ -4,7 +4,7 @@
 //! password changes hashed in parallel and the allocator kept every buffer: 60 password
 //! PATCHes from 4 clients took the gateway to 950 MB (scimgate-bench `writes_under_abuse`).
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -12,7 +12,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use super::ServiceError;
 
 struct Hasher {
-    permits: tokio::sync::Semaphore,
+    permits: Arc<tokio::sync::Semaphore>,
     /// Block buffers of finished hashes, for the next ones (at most one per permit).
     buffers: Mutex<Vec<Vec<Block>>>,
 }
@@ -21,7 +21,7 @@ fn hasher() -> &'static Hasher {
     static HASHER: OnceLock<Hasher> = OnceLock::new();
     HASHER.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Hasher { permits: tokio::sync::Semaphore::new(cores), buffers: Mutex::new(Vec::with_capacity(cores)) }
+        Hasher { permits: Arc::new(tokio::sync::Semaphore::new(cores)), buffers: Mutex::new(Vec::with_capacity(cores)) }
     })
 }
 
@@ -30,20 +30,21 @@ fn internal(what: &str, e: impl std::fmt::Display) -> ServiceError {
 }
 
 /// Hashes `password` into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`), waiting for
-/// a free hashing slot.
+/// a free hashing slot. The slot and the buffer belong to the blocking task: a request
+/// that is dropped meanwhile (the client hung up) frees neither before the hash ends.
 pub async fn hash(password: String) -> Result<String, ServiceError> {
     let h = hasher();
-    let _permit = h.permits.acquire().await.map_err(|e| internal("hashing slot", e))?;
-    let reused = h.buffers.lock().map_err(|e| internal("hash buffers", e))?.pop();
-    let (result, buffer) = tokio::task::spawn_blocking(move || {
+    let permit = h.permits.clone().acquire_owned().await.map_err(|e| internal("hashing slot", e))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let reused = h.buffers.lock().map_err(|e| internal("hash buffers", e))?.pop();
         let mut buffer = reused.unwrap_or_else(|| vec![Block::default(); Params::DEFAULT.block_count()]);
         let result = hash_with(&password, &mut buffer);
-        (result, buffer)
+        h.buffers.lock().map_err(|e| internal("hash buffers", e))?.push(buffer);
+        result
     })
     .await
-    .map_err(|e| internal("hashing task", e))?;
-    h.buffers.lock().map_err(|e| internal("hash buffers", e))?.push(buffer);
-    result
+    .map_err(|e| internal("hashing task", e))?
 }
 
 fn hash_with(password: &str, memory: &mut [Block]) -> Result<String, ServiceError> {

@@ -218,19 +218,15 @@ pub async fn replace(
 #[derive(Debug, Clone)]
 pub struct ScimPatch {
     pub base_version: i64,
-    /// The user after the operations.
+    /// The user after the operations (with the hash of a new password they set, made
+    /// before: see [`hash_password`]).
     pub profile: ScimProfile,
-    /// A new password the operations set (hashed here, before the transaction).
-    pub password: Option<String>,
     /// The `contactless` value the operations asked for, if they named it (rule 2).
     pub contactless: Option<bool>,
 }
 
 pub async fn patch(db: &Db, actor: Actor, id: String, cmd: ScimPatch) -> Result<UserWithGroups, ServiceError> {
-    let mut profile = cmd.profile;
-    if let Some(p) = cmd.password {
-        profile.password_hash = Some(hash_password(p).await?);
-    }
+    let profile = cmd.profile;
     db.write(move |conn| {
         let before = load_for_write(conn, &actor, &id)?;
         check_version(&before, Some(cmd.base_version))?;

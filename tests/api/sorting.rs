@@ -165,3 +165,60 @@ async fn postgres_sort_columns_compare_by_code_point() {
     assert_eq!(rows.len(), 6, "{rows:?}");
     assert!(rows.iter().all(|(_, _, c)| c.as_deref() == Some("C")), "{rows:?}");
 }
+
+/// A filter or sort on `members` reads the members even when the response leaves them
+/// out (`excludedAttributes=members`, as IdPs send when checking a membership).
+#[tokio::test]
+async fn group_filters_on_members_see_them_whatever_the_projection() {
+    let app = spawn_app().await;
+    let member = create(&app, "/Users", json!({ "schemas": [USER], "userName": "member" })).await;
+    let crew =
+        create(&app, "/Groups", json!({ "schemas": [GROUP], "displayName": "Crew", "members": [{ "value": member }] }))
+            .await;
+    create(&app, "/Groups", json!({ "schemas": [GROUP], "displayName": "Other" })).await;
+    let f = enc(&format!("members[value eq \"{member}\"]"));
+    let r =
+        app.scim(Method::GET, &format!("/Groups?filter={f}&excludedAttributes=members"), Some(&app.admin), None).await;
+    let body = r.ok(200);
+    assert_eq!(body["totalResults"], 1, "{body}");
+    assert_eq!(body["Resources"][0]["id"], json!(crew));
+    assert!(body["Resources"][0].get("members").is_none(), "still projected away: {body}");
+}
+
+/// A group PATCH prepared from a read that still listed a member deleted since (a user
+/// delete leaves the group's version alone) drops that member instead of refusing the
+/// PATCH, as applying it inside the transaction did.
+#[tokio::test]
+async fn a_group_patch_survives_the_deletion_of_a_member_it_read() {
+    use scimgate::domain::Actor;
+    use scimgate::service::groups::{self, GroupDraft};
+    use scimgate::store::Db;
+
+    let app = spawn_app().await;
+    let gone = create(&app, "/Users", json!({ "schemas": [USER], "userName": "gone" })).await;
+    let stays = create(&app, "/Users", json!({ "schemas": [USER], "userName": "stays" })).await;
+    let added = create(&app, "/Users", json!({ "schemas": [USER], "userName": "added" })).await;
+    let gid = create(
+        &app,
+        "/Groups",
+        json!({ "schemas": [GROUP], "displayName": "Crew", "members": [{ "value": gone }, { "value": stays }] }),
+    )
+    .await;
+    let db = Db::open(&app.db_url, 1).unwrap();
+    let read = groups::get(&db, gid.clone(), true).await.unwrap();
+    app.scim(Method::DELETE, &format!("/Users/{gone}"), Some(&app.admin), None).await.ok(204);
+    // What `add members: [added]` makes of the read: the stale member list plus the new one.
+    let draft = GroupDraft {
+        display_name: "Crew".into(),
+        external_id: None,
+        member_ids: vec![gone.clone(), stays.clone(), added.clone()],
+    };
+    let group = groups::patch(&db, Actor::cli(), gid.clone(), &read, draft).await.unwrap();
+    let mut ids: Vec<String> = group.members.iter().map(|m| m.id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, by_id(vec![&stays, &added]));
+    // A member the client names that does not exist is still refused.
+    let read = groups::get(&db, gid.clone(), true).await.unwrap();
+    let draft = GroupDraft { display_name: "Crew".into(), external_id: None, member_ids: vec![gone.clone()] };
+    assert!(groups::patch(&db, Actor::cli(), gid, &read, draft).await.is_err());
+}

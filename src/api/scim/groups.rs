@@ -104,7 +104,7 @@ pub async fn patch_op(
         let mut doc = render_group(&current, &Default::default(), &ctx.base, true);
         apply(&mut doc, &ops, &GroupSchema).map_err(patch_error)?;
         let draft = group_from_json(&doc)?;
-        match svc::patch(&ctx.state.db, ctx.actor.clone(), id.clone(), base_version, draft).await {
+        match svc::patch(&ctx.state.db, ctx.actor.clone(), id.clone(), &current, draft).await {
             Err(ServiceError::VersionMismatch { .. }) if if_match.is_none() => {
                 if tries == PATCH_TRIES {
                     return Err(patch_contention());
@@ -125,7 +125,7 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     let proj = Projection { attributes: p.attributes.clone(), excluded: p.excluded.clone() };
     let with_members = wants_members(&proj);
     let cap = ctx.state.settings.scim.max_filter_scan;
-    let render = |g: &Group, names: &svc::MemberNames| render_group(g, names, &ctx.base, with_members);
+    let render = |g: &Group, names: &svc::MemberNames, members: bool| render_group(g, names, &ctx.base, members);
     let page = svc::list(&ctx.state.db, p.query(), cap, with_members, render).await?;
     Ok(list_reply(page, &p, &GroupSchema))
 }

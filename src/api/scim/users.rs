@@ -147,6 +147,9 @@ pub async fn patch_op(
     proj: &Projection,
 ) -> Result<Reply, ScimError> {
     let (ops, contactless) = contactless_asked(patch_ops(&body)?)?;
+    // A password comes from the operations alone (it is never rendered): hashed once,
+    // on the first try, whatever the retries.
+    let mut hashed: Option<String> = None;
     let mut tries = 0;
     loop {
         tries += 1;
@@ -160,8 +163,14 @@ pub async fn patch_op(
         }
         let mut doc = render_user(&current, &ctx.base);
         apply(&mut doc, &ops, &UserSchema).map_err(patch_error)?;
-        let (profile, password) = profile_from_json(&doc)?;
-        let cmd = svc::ScimPatch { base_version, profile, password, contactless };
+        let (mut profile, password) = profile_from_json(&doc)?;
+        if let Some(p) = password {
+            if hashed.is_none() {
+                hashed = Some(svc::hash_password(p).await?);
+            }
+            profile.password_hash = hashed.clone();
+        }
+        let cmd = svc::ScimPatch { base_version, profile, contactless };
         match svc::patch(&ctx.state.db, ctx.actor.clone(), id.clone(), cmd).await {
             Err(ServiceError::VersionMismatch { .. }) if if_match.is_none() => {
                 if tries == PATCH_TRIES {
