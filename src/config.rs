@@ -81,6 +81,11 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// HTTP worker threads; 0 = one per core.
     pub workers: usize,
+    /// The longest a client may take to send a request's head (408 after it).
+    pub header_timeout_ms: u64,
+    /// The longest a client may take to send a request's body, once the handler reads it
+    /// (408 `request_timeout` after it).
+    pub body_timeout_ms: u64,
 }
 
 #[derive(Clone, Deserialize)]
@@ -130,6 +135,8 @@ fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, co
         .set_default("server.bind", "127.0.0.1:8080")?
         .set_default("server.max_body_bytes", 1_048_576)?
         .set_default("server.workers", 0)?
+        .set_default("server.header_timeout_ms", 5000)?
+        .set_default("server.body_timeout_ms", 10_000)?
         .set_default("database.url", "scimgate.db")?
         .set_default("database.pool_size", 8)?
         .set_default("auth.login_as_ttl_seconds", 300)?

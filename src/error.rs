@@ -25,8 +25,23 @@ pub enum ServiceError {
     /// A list filter that no index answers would examine more than `cap` resources.
     #[error("the filter would examine more than {cap} {resource}: narrow it with an indexed attribute ({indexed})")]
     FilterTooBroad { resource: &'static str, cap: i64, indexed: &'static str },
+    /// A query ran past its statement time limit (`database.statement_timeout_ms`).
+    #[error("the query took longer than {limit_ms} ms and was stopped: narrow the filter")]
+    QueryTimeout { limit_ms: u64 },
+    /// A resource, or one request's change, is larger than a configured limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A request asks for more items at once than a configured limit allows.
+    #[error("{0}")]
+    TooMany(String),
     #[error("missing, unknown, expired or revoked bearer token")]
     Unauthenticated,
+    /// More than one `Authorization` header: which one counts would be a guess.
+    #[error("send exactly one Authorization header")]
+    AmbiguousCredentials,
+    /// Too many requests (or failed authentications) from this client; retry after the delay.
+    #[error("too many requests: retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }

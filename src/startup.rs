@@ -77,6 +77,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let max_body = settings.server.max_body_bytes;
         let workers = settings.server.workers;
+        let header_timeout = Duration::from_millis(settings.server.header_timeout_ms.max(1));
         let token_ttl = std::time::Duration::from_secs(settings.auth.token_cache_seconds);
         let deliveries = Arc::new(DeliveryCounters::default());
         let dispatcher = Dispatcher::spawn(db.clone(), dispatch_config(&settings.webhooks), deliveries.clone())?;
@@ -91,6 +92,7 @@ impl Application {
         let docs = web::Data::new(api::swagger_ui::ApiDocs::generate());
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(middleware::error_bodies))
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::<middleware::RequestSpan>::new())
                 .wrap(from_fn(middleware::request_id))
@@ -104,6 +106,7 @@ impl Application {
                 .default_service(web::to(native::not_found))
         })
         .shutdown_timeout(30)
+        .client_request_timeout(header_timeout)
         .listen(listener)?;
         if workers > 0 {
             server = server.workers(workers);

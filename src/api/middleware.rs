@@ -3,11 +3,12 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{Error, web};
+use actix_web::{Error, HttpResponse, ResponseError, web};
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 
@@ -81,4 +82,35 @@ pub async fn observe(
     }
     tracing::info!(status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "{method} {route}");
     Ok(res)
+}
+
+/// Every error answer carries its surface's error body: a 4xx or 5xx that left a handler
+/// (or actix itself: a method a resource does not take, a body it could not read) with
+/// no body gets the SCIM Error (under `/scim/`) or the problem+json (elsewhere) that its
+/// status means, keeping its headers (`Allow` of a 405).
+pub async fn error_bodies(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let scim = req.path().starts_with("/scim/");
+    let head = req.method() == Method::HEAD;
+    let res = next.call(req).await?;
+    let status = res.status();
+    let empty = matches!(res.response().body().size(), BodySize::None | BodySize::Sized(0));
+    if !(status.is_client_error() || status.is_server_error()) || !empty || head || status == StatusCode::NOT_MODIFIED {
+        return Ok(res.map_into_left_body());
+    }
+    let detail = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let mut filled: HttpResponse = if scim {
+        super::scim::error::ScimError::new(status, None, detail).error_response()
+    } else {
+        super::native::problem::ApiError::for_status(status, detail).error_response()
+    };
+    let (req, old) = res.into_parts();
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            filled.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(ServiceResponse::new(req, filled).map_into_right_body())
 }

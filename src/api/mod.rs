@@ -4,6 +4,7 @@
 //! nothing here opens the store.
 
 pub mod console;
+pub mod extract;
 pub mod middleware;
 pub mod native;
 pub mod openapi;
@@ -43,10 +44,10 @@ pub struct AppState {
 /// check the role table (`policy::access`) for their surface.
 pub fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Actor, ServiceError>> + 'static {
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let token = bearer(req).map(str::to_owned);
+    let token = bearer(req).map(|t| t.map(str::to_owned));
     async move {
         let state = state.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("application state is missing")))?;
-        let token = token.ok_or(ServiceError::Unauthenticated)?;
+        let token = token?.ok_or(ServiceError::Unauthenticated)?;
         crate::service::auth::authenticate(&state.db, &state.bootstrap, &state.tokens, &token).await
     }
 }
@@ -63,11 +64,21 @@ pub fn header_version(req: &HttpRequest, name: header::HeaderName) -> Option<i64
 }
 
 /// The bearer secret of `Authorization: Bearer …` (scheme case-insensitive, RFC 6750 §2.1).
-pub fn bearer(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
+/// Two `Authorization` headers are refused (400): which one counts would be a guess, and a
+/// proxy and a client disagreeing about it is how requests get smuggled.
+pub fn bearer(req: &HttpRequest) -> Result<Option<&str>, ServiceError> {
+    let mut all = req.headers().get_all(header::AUTHORIZATION);
+    let Some(value) = all.next() else {
+        return Ok(None);
+    };
+    if all.next().is_some() {
+        return Err(ServiceError::AmbiguousCredentials);
+    }
+    let Some((scheme, token)) = value.to_str().ok().and_then(|v| v.split_once(' ')) else {
+        return Ok(None);
+    };
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    Ok((scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token))
 }
 
 /// Mounts every surface. The OpenAPI documents are collected from the same two functions.

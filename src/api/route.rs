@@ -14,7 +14,7 @@ use utoipa_actix_web::OpenApiFactory;
 
 /// One path of an API surface: the actix resource that serves it and the OpenAPI operations
 /// of its methods, both taken from the handlers' `#[utoipa::path]` (path and method are
-/// written once, there). Methods without a route get the surface's 405.
+/// written once, there). Methods without a route get 405 with `Allow`.
 pub struct Endpoint {
     path: String,
     resource: Resource,
@@ -84,7 +84,8 @@ impl OpenApiFactory for Endpoint {
     }
 }
 
-/// A plain resource: methods without a route get actix's empty 405.
+/// A resource: methods without a route get actix's 405 with its `Allow` header (the
+/// `error_bodies` middleware gives it the surface's error body).
 pub fn resource(path: &str) -> Resource {
     web::resource(path)
 }

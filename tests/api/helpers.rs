@@ -174,7 +174,29 @@ impl TestApp {
     }
 
     /// A SCIM request (`/scim/v2` + path) with `application/scim+json`.
+    /// A SCIM request. A User or Group create/replace body without `schemas` gets its core
+    /// schema added (tests write bodies short; `scim_raw` sends one as it is).
     pub async fn scim(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let body = body.map(|mut b| {
+            let core = match path.split(['/', '?']).nth(1) {
+                Some("Users") => Some("urn:ietf:params:scim:schemas:core:2.0:User"),
+                Some("Groups") => Some("urn:ietf:params:scim:schemas:core:2.0:Group"),
+                _ => None,
+            };
+            if let (Some(core), true, Some(o)) =
+                (core, method == Method::POST || method == Method::PUT, b.as_object_mut())
+                && !path.ends_with("/.search")
+                && !o.contains_key("schemas")
+            {
+                o.insert("schemas".into(), serde_json::json!([core]));
+            }
+            b
+        });
+        self.scim_raw(method, path, token, body).await
+    }
+
+    /// A SCIM request with the body exactly as given.
+    pub async fn scim_raw(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let mut req = self.client.request(method, format!("{}/scim/v2{path}", self.address));
         if let Some(t) = token {
             req = req.bearer_auth(t);

@@ -7,6 +7,7 @@ mod concurrency;
 mod console;
 mod directory;
 mod events;
+mod hardening;
 mod helpers;
 mod input;
 mod openapi;

@@ -121,7 +121,10 @@ async fn json_logs_carry_request_ids_and_never_secrets() {
         .bearer_auth(secret)
         .header("X-Request-Id", "trace-me-42")
         .header("content-type", "application/scim+json")
-        .body(json!({ "userName": "logged", "password": password }).to_string())
+        .body(
+            json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "logged", "password": password })
+                .to_string(),
+        )
         .send()
         .await
         .unwrap();

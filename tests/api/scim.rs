@@ -12,6 +12,7 @@ const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const EXT: &str = "urn:scimgate:schemas:extension:identity:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 impl TestApp {
     async fn s(&self, method: Method, path: &str, body: Option<Value>) -> crate::helpers::Reply {
@@ -487,7 +488,7 @@ async fn etags_follow_meta_version() {
         .bearer_auth(&app.admin)
         .header("If-Match", &etag)
         .header("content-type", "application/json")
-        .body(json!({ "userName": "tagged", "title": "x" }).to_string())
+        .body(json!({ "schemas": [USER], "userName": "tagged", "title": "x" }).to_string())
         .send()
         .await
         .unwrap();
@@ -563,12 +564,12 @@ async fn bulk_resolves_forward_references_and_rejects_cycles() {
     let req = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
         "Operations": [
-            { "method": "POST", "path": "/Groups", "bulkId": "g1", "data": { "displayName": "Fwd", "members": [{ "type": "User", "value": "bulkId:u1" }] } },
-            { "method": "POST", "path": "/Users", "bulkId": "u1", "data": { "userName": "bulk1" } },
+            { "method": "POST", "path": "/Groups", "bulkId": "g1", "data": { "schemas": [GROUP], "displayName": "Fwd", "members": [{ "type": "User", "value": "bulkId:u1" }] } },
+            { "method": "POST", "path": "/Users", "bulkId": "u1", "data": { "schemas": [USER], "userName": "bulk1" } },
             { "method": "PATCH", "path": "/Users/bulkId:u1", "data": { "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "title", "value": "Bulked" }] } },
-            { "method": "POST", "path": "/Groups", "bulkId": "c1", "data": { "displayName": "C1", "members": [{ "value": "bulkId:c2" }] } },
-            { "method": "POST", "path": "/Groups", "bulkId": "c2", "data": { "displayName": "C2", "members": [{ "value": "bulkId:c1" }] } },
-            { "method": "POST", "path": "/Users", "bulkId": "dup", "data": { "userName": "BULK1" } }
+            { "method": "POST", "path": "/Groups", "bulkId": "c1", "data": { "schemas": [GROUP], "displayName": "C1", "members": [{ "value": "bulkId:c2" }] } },
+            { "method": "POST", "path": "/Groups", "bulkId": "c2", "data": { "schemas": [GROUP], "displayName": "C2", "members": [{ "value": "bulkId:c1" }] } },
+            { "method": "POST", "path": "/Users", "bulkId": "dup", "data": { "schemas": [USER], "userName": "BULK1" } }
         ]
     });
     let r = app.s(Method::POST, "/Bulk", Some(req)).await;

@@ -124,6 +124,19 @@ pub fn explain(e: ServiceError) -> Notice {
             "Changed meanwhile",
             "Someone changed this user after you opened the page, so nothing was done. Look at it again and retry.",
         ),
+        e @ ServiceError::QueryTimeout { .. } => {
+            Notice::error(StatusCode::BAD_REQUEST, "Search too costly", sentence(&e.to_string()))
+        }
+        ServiceError::TooLarge(detail) => Notice::error(StatusCode::PAYLOAD_TOO_LARGE, "Too large", sentence(&detail)),
+        ServiceError::TooMany(detail) => Notice::error(StatusCode::BAD_REQUEST, "Too many", sentence(&detail)),
+        e @ ServiceError::AmbiguousCredentials => {
+            Notice::error(StatusCode::BAD_REQUEST, "Request refused", sentence(&e.to_string()))
+        }
+        ServiceError::RateLimited { retry_after_secs } => Notice::error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            format!("Too many failed sign-ins from this address. Wait {retry_after_secs} seconds and try again."),
+        ),
         ServiceError::Unauthenticated => Notice::error(
             StatusCode::UNAUTHORIZED,
             "Sign-in failed",

@@ -275,9 +275,15 @@ impl FromRequest for Posted {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = web::Bytes::from_request(req, payload);
         let ctx = Ctx::from_request(req, &mut Payload::None);
+        let req = req.clone();
+        // The session is checked before a byte of the body is read; the body then has
+        // `server.body_timeout_ms` to arrive.
         Box::pin(async move {
-            let body = body.await.map_err(|_| ConsoleError::BadForm)?;
             let ctx = ctx.await?;
+            let body = crate::api::extract::within_body_deadline(&req, body)
+                .await
+                .map_err(|_| ConsoleError::BadForm)?
+                .map_err(|_| ConsoleError::BadForm)?;
             let fields = Fields::parse(&body)?;
             if !csrf_matches(&ctx.session.csrf_token, fields.get("csrf")) {
                 return Err(ConsoleError::Forged);

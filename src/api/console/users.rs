@@ -1,5 +1,6 @@
 //! Sign-in and sign-out, the users list, the user page and its actions.
 
+use crate::api::extract::Deferred;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
@@ -60,7 +61,14 @@ pub async fn sign_in_page(req: HttpRequest) -> HttpResponse {
     sign_in_response(&req, StatusCode::OK, notice.as_ref())
 }
 
-pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: Deferred<web::Bytes>) -> HttpResponse {
+    let body = match body.get().await {
+        Ok(body) => body,
+        Err(crate::api::extract::Refused::Timeout { .. }) => {
+            return sign_in_response(&req, StatusCode::REQUEST_TIMEOUT, None);
+        }
+        Err(_) => return sign_in_response(&req, StatusCode::BAD_REQUEST, None),
+    };
     let fields = match Fields::parse(&body) {
         Ok(f) => f,
         Err(_) => return sign_in_response(&req, StatusCode::BAD_REQUEST, None),

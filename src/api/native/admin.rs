@@ -1,5 +1,6 @@
 //! Admin endpoints: tokens, accounts, contacts, licenses, sites, audit; and self-registration.
 
+use crate::api::extract::Deferred;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use uuid::Uuid;
@@ -51,7 +52,12 @@ fn list<T, R: From<T> + serde::Serialize>(p: crate::service::Page<T>) -> HttpRes
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn create_token(state: web::Data<AppState>, admin: Admin, body: web::Json<CreateTokenRequest>) -> Res {
+pub async fn create_token(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: Deferred<web::Json<CreateTokenRequest>>,
+) -> Res {
+    let body = body.get().await?;
     let req = auth::NewToken::try_from(body.into_inner())?;
     let (info, secret) = auth::create(&state.db, &admin.0, req).await?;
     Ok(HttpResponse::Created().json(CreatedTokenResponse {
@@ -119,7 +125,12 @@ pub async fn revoke_token(state: web::Data<AppState>, admin: Admin, id: web::Pat
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn create_account(state: web::Data<AppState>, admin: Admin, body: web::Json<CreateAccountRequest>) -> Res {
+pub async fn create_account(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: Deferred<web::Json<CreateAccountRequest>>,
+) -> Res {
+    let body = body.get().await?;
     let account = accounts::create_account(&state.db, &admin.0, body.into_inner().name).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/accounts/{}", account.id)))
@@ -140,7 +151,8 @@ pub async fn create_account(state: web::Data<AppState>, admin: Admin, body: web:
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn list_accounts(state: web::Data<AppState>, admin: Admin, q: web::Query<PageQuery>) -> Res {
+pub async fn list_accounts(state: web::Data<AppState>, admin: Admin, q: Deferred<web::Query<PageQuery>>) -> Res {
+    let q = q.get().await?;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
     Ok(list::<_, AccountResponse>(accounts::list_accounts(&state.db, &admin.0, cursor, limit).await?))
@@ -182,7 +194,8 @@ pub async fn get_account(state: web::Data<AppState>, admin: Admin, id: web::Path
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn create_contact(state: web::Data<AppState>, admin: Admin, body: web::Json<ContactBody>) -> Res {
+pub async fn create_contact(state: web::Data<AppState>, admin: Admin, body: Deferred<web::Json<ContactBody>>) -> Res {
+    let body = body.get().await?;
     let draft = ContactDraft::try_from(body.into_inner())?;
     let contact = accounts::create_contact(&state.db, &admin.0, draft).await?;
     Ok(HttpResponse::Created()
@@ -252,8 +265,9 @@ pub async fn set_capacity(
     state: web::Data<AppState>,
     admin: Admin,
     license: web::Path<String>,
-    body: web::Json<SetCapacityRequest>,
+    body: Deferred<web::Json<SetCapacityRequest>>,
 ) -> Res {
+    let body = body.get().await?;
     let license = parse_license(&license).map_err(|_| ApiError::not_found(format!("no license {license}")))?;
     let capacity = body
         .into_inner()
@@ -283,7 +297,12 @@ pub async fn set_capacity(
         (status = 409, response = Conflict),
     )
 )]
-pub async fn create_site(state: web::Data<AppState>, admin: Admin, body: web::Json<CreateSiteRequest>) -> Res {
+pub async fn create_site(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: Deferred<web::Json<CreateSiteRequest>>,
+) -> Res {
+    let body = body.get().await?;
     let b = body.into_inner();
     let site =
         sites::create(&state.db, &admin.0, b.name, b.url_path_prefix, b.self_registration.unwrap_or(false)).await?;
@@ -306,7 +325,8 @@ pub async fn create_site(state: web::Data<AppState>, admin: Admin, body: web::Js
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn list_sites(state: web::Data<AppState>, admin: Admin, q: web::Query<PageQuery>) -> Res {
+pub async fn list_sites(state: web::Data<AppState>, admin: Admin, q: Deferred<web::Query<PageQuery>>) -> Res {
+    let q = q.get().await?;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
     Ok(list::<_, SiteResponse>(sites::list(&state.db, &admin.0, cursor, limit).await?))
@@ -351,8 +371,9 @@ pub async fn site_members(
     state: web::Data<AppState>,
     admin: Admin,
     id: web::Path<Uuid>,
-    q: web::Query<PageQuery>,
+    q: Deferred<web::Query<PageQuery>>,
 ) -> Res {
+    let q = q.get().await?;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
     Ok(list::<_, UserResponse>(sites::members(&state.db, &admin.0, id.to_string(), cursor, limit).await?))
@@ -433,8 +454,9 @@ pub async fn register(
     state: web::Data<AppState>,
     caller: Registrar,
     id: web::Path<Uuid>,
-    body: web::Json<RegisterRequest>,
+    body: Deferred<web::Json<RegisterRequest>>,
 ) -> Res {
+    let body = body.get().await?;
     let site_id = id.to_string();
     let actor = caller.0;
     let b = body.into_inner();
@@ -464,7 +486,8 @@ pub async fn register(
         (status = 403, response = Forbidden),
     )
 )]
-pub async fn audit(state: web::Data<AppState>, admin: Admin, q: web::Query<AuditQuery>) -> Res {
+pub async fn audit(state: web::Data<AppState>, admin: Admin, q: Deferred<web::Query<AuditQuery>>) -> Res {
+    let q = q.get().await?;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
     Ok(list::<_, AuditEventResponse>(audit::list(&state.db, &admin.0, q.target_id, q.action, cursor, limit).await?))

@@ -18,7 +18,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub use problem::{ApiError, ProblemCode};
 
 use super::authenticate;
-use super::route::Endpoint;
+use super::route::{self, Endpoint};
 use crate::domain::{Actor, User};
 use crate::error::ServiceError;
 use crate::policy::PolicyViolation;
@@ -159,15 +159,6 @@ pub fn body_id(field: &str, value: &str) -> Result<String, ApiError> {
         .map_err(|_| ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, format!("{field}: {value:?} is not an id")))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(ProblemCode::MethodNotAllowed, "this method is not allowed on this path"))
-}
-
-/// A resource whose unmatched methods answer 405 problem+json.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
-}
-
 /// The 404 of every unknown path.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found(format!("nothing at {}", req.path())))
@@ -178,30 +169,33 @@ pub fn configure(cfg: &mut ServiceConfig) {
     use admin::*;
     use users::*;
     use webhooks as wh;
-    cfg.service(Endpoint::new(resource, __path_create_token, create_token).op(__path_list_tokens, list_tokens))
-        .service(Endpoint::new(resource, __path_revoke_token, revoke_token))
-        .service(Endpoint::new(resource, __path_create_account, create_account).op(__path_list_accounts, list_accounts))
-        .service(Endpoint::new(resource, __path_get_account, get_account))
-        .service(Endpoint::new(resource, __path_create_contact, create_contact))
-        .service(Endpoint::new(resource, __path_get_contact, get_contact))
-        .service(Endpoint::new(resource, __path_list_licenses, list_licenses))
-        .service(Endpoint::new(resource, __path_set_capacity, set_capacity))
-        .service(Endpoint::new(resource, __path_create, create).op(__path_list, list))
-        .service(Endpoint::new(resource, __path_bulk_downgrade, bulk_downgrade))
-        .service(Endpoint::new(resource, __path_get, get).op(__path_update, update).op(__path_delete, delete))
-        .service(Endpoint::new(resource, __path_assign_contact, assign_contact))
-        .service(Endpoint::new(resource, __path_upgrade, upgrade))
-        .service(Endpoint::new(resource, __path_downgrade, downgrade))
-        .service(Endpoint::new(resource, __path_login_as, login_as))
-        .service(Endpoint::new(resource, __path_session, session))
-        .service(Endpoint::new(resource, __path_create_site, create_site).op(__path_list_sites, list_sites))
-        .service(Endpoint::new(resource, __path_get_site, get_site))
-        .service(Endpoint::new(resource, __path_site_members, site_members))
-        .service(Endpoint::new(resource, __path_add_member, add_member).op(__path_remove_member, remove_member))
-        .service(Endpoint::new(resource, __path_register, register))
-        .service(Endpoint::new(resource, __path_audit, audit))
-        .service(Endpoint::new(resource, wh::__path_create, wh::create).op(wh::__path_list, wh::list))
-        .service(Endpoint::new(resource, wh::__path_get, wh::get).op(wh::__path_delete, wh::delete))
-        .service(Endpoint::new(resource, wh::__path_deliveries, wh::deliveries))
-        .service(Endpoint::new(resource, wh::__path_retry, wh::retry));
+    cfg.service(Endpoint::new(route::resource, __path_create_token, create_token).op(__path_list_tokens, list_tokens))
+        .service(Endpoint::new(route::resource, __path_revoke_token, revoke_token))
+        .service(
+            Endpoint::new(route::resource, __path_create_account, create_account)
+                .op(__path_list_accounts, list_accounts),
+        )
+        .service(Endpoint::new(route::resource, __path_get_account, get_account))
+        .service(Endpoint::new(route::resource, __path_create_contact, create_contact))
+        .service(Endpoint::new(route::resource, __path_get_contact, get_contact))
+        .service(Endpoint::new(route::resource, __path_list_licenses, list_licenses))
+        .service(Endpoint::new(route::resource, __path_set_capacity, set_capacity))
+        .service(Endpoint::new(route::resource, __path_create, create).op(__path_list, list))
+        .service(Endpoint::new(route::resource, __path_bulk_downgrade, bulk_downgrade))
+        .service(Endpoint::new(route::resource, __path_get, get).op(__path_update, update).op(__path_delete, delete))
+        .service(Endpoint::new(route::resource, __path_assign_contact, assign_contact))
+        .service(Endpoint::new(route::resource, __path_upgrade, upgrade))
+        .service(Endpoint::new(route::resource, __path_downgrade, downgrade))
+        .service(Endpoint::new(route::resource, __path_login_as, login_as))
+        .service(Endpoint::new(route::resource, __path_session, session))
+        .service(Endpoint::new(route::resource, __path_create_site, create_site).op(__path_list_sites, list_sites))
+        .service(Endpoint::new(route::resource, __path_get_site, get_site))
+        .service(Endpoint::new(route::resource, __path_site_members, site_members))
+        .service(Endpoint::new(route::resource, __path_add_member, add_member).op(__path_remove_member, remove_member))
+        .service(Endpoint::new(route::resource, __path_register, register))
+        .service(Endpoint::new(route::resource, __path_audit, audit))
+        .service(Endpoint::new(route::resource, wh::__path_create, wh::create).op(wh::__path_list, wh::list))
+        .service(Endpoint::new(route::resource, wh::__path_get, wh::get).op(wh::__path_delete, wh::delete))
+        .service(Endpoint::new(route::resource, wh::__path_deliveries, wh::deliveries))
+        .service(Endpoint::new(route::resource, wh::__path_retry, wh::retry));
 }

@@ -13,13 +13,15 @@ use crate::error::{self, Chain, ServiceError};
 use crate::metrics::PolicyRejection;
 use crate::policy::PolicyViolation;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: ProblemCode,
     pub detail: String,
     /// The policy rule that refused the request, if one did (counted in metrics).
     pub rejection: Option<&'static str>,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 /// An error of the native API (RFC 9457 problem details, `application/problem+json`).
@@ -70,10 +72,13 @@ pub enum ProblemCode {
     AlreadyDelivered,
     NotReady,
     InternalError,
+    RateLimited,
+    QueryTooCostly,
+    RequestTimeout,
 }
 
 impl ProblemCode {
-    pub const ALL: [ProblemCode; 22] = [
+    pub const ALL: [ProblemCode; 25] = [
         ProblemCode::Unauthorized,
         ProblemCode::Forbidden,
         ProblemCode::NotFound,
@@ -96,6 +101,9 @@ impl ProblemCode {
         ProblemCode::AlreadyDelivered,
         ProblemCode::NotReady,
         ProblemCode::InternalError,
+        ProblemCode::RateLimited,
+        ProblemCode::QueryTooCostly,
+        ProblemCode::RequestTimeout,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -122,6 +130,9 @@ impl ProblemCode {
             ProblemCode::AlreadyDelivered => "already_delivered",
             ProblemCode::NotReady => "not_ready",
             ProblemCode::InternalError => "internal_error",
+            ProblemCode::RateLimited => "rate_limited",
+            ProblemCode::QueryTooCostly => "query_too_costly",
+            ProblemCode::RequestTimeout => "request_timeout",
         }
     }
 
@@ -151,6 +162,9 @@ impl ProblemCode {
             ProblemCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ProblemCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            ProblemCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ProblemCode::QueryTooCostly => StatusCode::BAD_REQUEST,
+            ProblemCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -179,6 +193,9 @@ impl ProblemCode {
             ProblemCode::AlreadyDelivered => "Already delivered",
             ProblemCode::NotReady => "Not ready",
             ProblemCode::InternalError => "Internal error",
+            ProblemCode::RateLimited => "Rate limited",
+            ProblemCode::QueryTooCostly => "Query too costly",
+            ProblemCode::RequestTimeout => "Request timeout",
         }
     }
 
@@ -211,6 +228,14 @@ impl ProblemCode {
             ProblemCode::AlreadyDelivered => "a delivered webhook delivery cannot be retried",
             ProblemCode::NotReady => "(/readyz) the database is unreachable or not migrated",
             ProblemCode::InternalError => "a bug or an outage; the cause is logged, never returned",
+            ProblemCode::RateLimited => {
+                "too many failed authentications from this address, or the token's request quota is spent; \
+                 `Retry-After` says when to retry"
+            }
+            ProblemCode::QueryTooCostly => {
+                "a list query ran past `database.statement_timeout_ms`, or names more unindexed terms than allowed"
+            }
+            ProblemCode::RequestTimeout => "the body did not arrive within `server.body_timeout_ms`",
         }
     }
 
@@ -271,7 +296,7 @@ impl ToSchema for ProblemCode {
 impl ApiError {
     /// An error with the code's status.
     pub fn new(code: ProblemCode, detail: impl Into<String>) -> Self {
-        ApiError { status: code.status(), code, detail: detail.into(), rejection: None }
+        ApiError { status: code.status(), code, detail: detail.into(), rejection: None, retry_after: None }
     }
 
     /// `validation_failed`: 400 for a request that cannot be read, 422 for an invalid field.
@@ -282,11 +307,46 @@ impl ApiError {
     pub fn not_found(detail: impl Into<String>) -> Self {
         ApiError::new(ProblemCode::NotFound, detail)
     }
+
+    /// The problem an error status means when nothing more is known (an answer that left
+    /// actix with no body): its code where one has that status, else `validation_failed`
+    /// (4xx) or `internal_error` (5xx), with the status kept.
+    pub fn for_status(status: StatusCode, detail: impl Into<String>) -> Self {
+        let code = match status {
+            StatusCode::UNAUTHORIZED => ProblemCode::Unauthorized,
+            StatusCode::FORBIDDEN => ProblemCode::Forbidden,
+            StatusCode::NOT_FOUND => ProblemCode::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ProblemCode::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ProblemCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ProblemCode::UnsupportedMediaType,
+            StatusCode::TOO_MANY_REQUESTS => ProblemCode::RateLimited,
+            StatusCode::REQUEST_TIMEOUT => ProblemCode::RequestTimeout,
+            s if s.is_server_error() => ProblemCode::InternalError,
+            _ => ProblemCode::ValidationFailed,
+        };
+        ApiError { status, ..ApiError::new(code, detail) }
+    }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}: {}", self.status.as_u16(), self.code.as_str(), self.detail)
+    }
+}
+
+impl From<crate::api::extract::Refused> for ApiError {
+    fn from(r: crate::api::extract::Refused) -> Self {
+        use crate::api::extract::Refused;
+        match r {
+            Refused::Timeout { limit } => ApiError::new(
+                ProblemCode::RequestTimeout,
+                format!("the body did not arrive within {} ms", limit.as_millis()),
+            ),
+            Refused::Extract(e) => match e.as_error::<ApiError>() {
+                Some(api) => api.clone(),
+                None => ApiError::validation(StatusCode::BAD_REQUEST, e.to_string()),
+            },
+        }
     }
 }
 
@@ -305,9 +365,20 @@ impl From<ServiceError> for ApiError {
                 ProblemCode::VersionMismatch,
                 format!("If-Match does not match the current version W/\"{current}\""),
             ),
+            e @ ServiceError::QueryTimeout { .. } => ApiError::new(ProblemCode::QueryTooCostly, e.to_string()),
+            ServiceError::TooLarge(detail) => ApiError::new(ProblemCode::PayloadTooLarge, detail),
+            ServiceError::TooMany(detail) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, detail),
             ServiceError::Unauthenticated => {
                 ApiError::new(ProblemCode::Unauthorized, "a valid bearer token is required (Authorization: Bearer …)")
             }
+            e @ ServiceError::AmbiguousCredentials => ApiError::validation(StatusCode::BAD_REQUEST, e.to_string()),
+            ServiceError::RateLimited { retry_after_secs } => ApiError {
+                retry_after: Some(retry_after_secs),
+                ..ApiError::new(
+                    ProblemCode::RateLimited,
+                    format!("too many requests: retry after {retry_after_secs} s"),
+                )
+            },
             ServiceError::Internal(err) => {
                 tracing::error!(error = %Chain(err.as_ref()), "internal error");
                 ApiError::new(ProblemCode::InternalError, "internal error")
@@ -332,6 +403,9 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         let mut res = res.content_type("application/problem+json").json(body);
         if let Some(rule) = self.rejection {

@@ -1,5 +1,6 @@
 //! `/api/v1/users…` handlers: DTO → validated command → service → DTO.
 
+use crate::api::extract::Deferred;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Duration;
@@ -59,7 +60,12 @@ use super::dto::license as parse_license;
         (status = 422, response = Unprocessable),
     )
 )]
-pub async fn create(state: web::Data<AppState>, caller: UsersCaller, body: web::Json<CreateUserRequest>) -> Res {
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: UsersCaller,
+    body: Deferred<web::Json<CreateUserRequest>>,
+) -> Res {
+    let body = body.get().await?;
     let actor = caller.0;
     let cmd = NewUser::try_from(body.into_inner())?;
     let user = svc::create(&state.db, actor, cmd).await?;
@@ -81,7 +87,8 @@ pub async fn create(state: web::Data<AppState>, caller: UsersCaller, body: web::
         (status = 422, response = Unprocessable),
     )
 )]
-pub async fn list(state: web::Data<AppState>, caller: UsersCaller, q: web::Query<ListUsersQuery>) -> Res {
+pub async fn list(state: web::Data<AppState>, caller: UsersCaller, q: Deferred<web::Query<ListUsersQuery>>) -> Res {
+    let q = q.get().await?;
     let actor = caller.0;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
@@ -173,8 +180,9 @@ pub async fn update(
     caller: UsersCaller,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<PatchUserRequest>,
+    body: Deferred<web::Json<PatchUserRequest>>,
 ) -> Res {
+    let body = body.get().await?;
     let actor = caller.0;
     let b = body.into_inner();
     let changes = UserChanges {
@@ -246,8 +254,9 @@ pub async fn assign_contact(
     state: web::Data<AppState>,
     caller: UsersCaller,
     id: web::Path<Uuid>,
-    body: web::Json<SetContactRequest>,
+    body: Deferred<web::Json<SetContactRequest>>,
 ) -> Res {
+    let body = body.get().await?;
     let actor = caller.0;
     let b = body.into_inner();
     let spec = super::dto::contact_spec(b.contact_id, b.contact)?
@@ -296,8 +305,9 @@ pub async fn upgrade(
     state: web::Data<AppState>,
     caller: UsersCaller,
     id: web::Path<Uuid>,
-    body: web::Json<UpgradeRequest>,
+    body: Deferred<web::Json<UpgradeRequest>>,
 ) -> Res {
+    let body = body.get().await?;
     let actor = caller.0;
     let license = parse_license(&body.license)?;
     let user = svc::upgrade(&state.db, actor, id.to_string(), license).await?;
@@ -366,8 +376,9 @@ pub async fn downgrade(state: web::Data<AppState>, caller: UsersCaller, id: web:
 pub async fn bulk_downgrade(
     state: web::Data<AppState>,
     caller: UsersCaller,
-    body: web::Json<BulkDowngradeRequest>,
+    body: Deferred<web::Json<BulkDowngradeRequest>>,
 ) -> Res {
+    let body = body.get().await?;
     let actor = caller.0;
     let b = body.into_inner();
     let user_ids =
@@ -428,7 +439,7 @@ pub async fn login_as(state: web::Data<AppState>, caller: UsersCaller, id: web::
     )
 )]
 pub async fn session(state: web::Data<AppState>, req: HttpRequest) -> Res {
-    let token = bearer(&req).ok_or(ServiceError::Unauthenticated)?.to_owned();
+    let token = bearer(&req)?.ok_or(ServiceError::Unauthenticated)?.to_owned();
     let (session, user) = svc::use_session(&state.db, token).await?;
     Ok(HttpResponse::Ok().json(SessionResponse {
         session_id: session.id,

@@ -1,6 +1,7 @@
 //! Webhook subscriptions and their deliveries (admin only), with their request and response
 //! bodies. The secret is in the answer to the create request and nowhere else.
 
+use crate::api::extract::Deferred;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -141,7 +142,8 @@ impl From<Delivery> for DeliveryResponse {
         (status = 422, response = Unprocessable),
     )
 )]
-pub async fn create(state: web::Data<AppState>, admin: Admin, body: web::Json<CreateWebhookRequest>) -> Res {
+pub async fn create(state: web::Data<AppState>, admin: Admin, body: Deferred<web::Json<CreateWebhookRequest>>) -> Res {
+    let body = body.get().await?;
     let b = body.into_inner();
     let req = NewSubscription { url: b.url, events: b.events, secret: b.secret };
     let w = &state.settings.webhooks;
@@ -234,8 +236,9 @@ pub async fn deliveries(
     state: web::Data<AppState>,
     admin: Admin,
     id: web::Path<Uuid>,
-    q: web::Query<DeliveriesQuery>,
+    q: Deferred<web::Query<DeliveriesQuery>>,
 ) -> Res {
+    let q = q.get().await?;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
     let status = q.status.map(|s| s.parse::<DeliveryStatus>()).transpose().map_err(|e| {

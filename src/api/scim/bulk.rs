@@ -281,7 +281,7 @@ pub async fn bulk(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
-    let body = read_json(body, state.settings.scim.bulk_max_payload_bytes).await?;
+    let body = read_json(&req, body, state.settings.scim.bulk_max_payload_bytes).await?;
     let ctx = Ctx::new(state, caller.0, &req);
     let out = run_bulk(&ctx, body).await?;
     Ok(HttpResponse::Ok().content_type(SCIM_JSON).body(out.to_string()))
@@ -308,7 +308,7 @@ pub async fn root_search(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
-    let body = read_json(body, state.settings.server.max_body_bytes).await?;
+    let body = read_json(&req, body, state.settings.server.max_body_bytes).await?;
     let ctx = Ctx::new(state, caller.0, &req);
     let max = ctx.max_results();
     let params = ListParams::from_search(&body, max)?;

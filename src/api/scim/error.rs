@@ -18,11 +18,13 @@ pub struct ScimError {
     pub detail: String,
     /// The policy rule that refused the request, if one did (counted in metrics).
     pub rejection: Option<&'static str>,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ScimError {
     pub fn new(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
-        ScimError { status, scim_type, detail: detail.into(), rejection: None }
+        ScimError { status, scim_type, detail: detail.into(), rejection: None, retry_after: None }
     }
 
     pub fn bad(scim_type: &'static str, detail: impl Into<String>) -> Self {
@@ -83,9 +85,21 @@ impl From<ServiceError> for ScimError {
                 None,
                 format!("If-Match does not match the current version W/\"{current}\""),
             ),
+            e @ ServiceError::QueryTimeout { .. } => ScimError::bad("tooMany", e.to_string()),
+            ServiceError::TooLarge(detail) => ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, detail),
+            ServiceError::TooMany(detail) => ScimError::bad("tooMany", detail),
             ServiceError::Unauthenticated => {
                 ScimError::new(StatusCode::UNAUTHORIZED, None, "a valid bearer token is required")
             }
+            e @ ServiceError::AmbiguousCredentials => ScimError::new(StatusCode::BAD_REQUEST, None, e.to_string()),
+            ServiceError::RateLimited { retry_after_secs } => ScimError {
+                retry_after: Some(retry_after_secs),
+                ..ScimError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    None,
+                    format!("too many requests: retry after {retry_after_secs} s"),
+                )
+            },
             ServiceError::Internal(err) => {
                 tracing::error!(error = %Chain(err.as_ref()), "internal error");
                 ScimError::new(StatusCode::INTERNAL_SERVER_ERROR, None, "internal error")
@@ -103,6 +117,9 @@ impl ResponseError for ScimError {
         let mut res = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         let mut res = res.content_type(SCIM_JSON).body(self.body().to_string());
         if let Some(rule) = self.rejection {

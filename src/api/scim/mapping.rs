@@ -182,12 +182,27 @@ fn other_attributes(obj: &Map<String, Value>) -> Result<Option<String>, ScimErro
     Ok((!keep.is_empty()).then(|| Value::Object(keep).to_string()))
 }
 
+/// A resource body's `schemas` (RFC 7643 §3: REQUIRED, an array of URIs) must name the
+/// resource's core schema: a body that does not say what it is gets `400 invalidSyntax`
+/// rather than a guess. URNs compare case-insensitively (RFC 7643 §2.1).
+fn require_core_schema(obj: &Map<String, Value>, core: &str) -> Result<(), ScimError> {
+    let bad = || ScimError::bad("invalidSyntax", format!("schemas must be an array of URIs that contains {core}"));
+    let Some(Value::Array(list)) = get_ci(obj, "schemas") else {
+        return Err(bad());
+    };
+    if list.iter().any(|s| !s.is_string()) {
+        return Err(bad());
+    }
+    if list.iter().filter_map(Value::as_str).any(|s| s.eq_ignore_ascii_case(core)) { Ok(()) } else { Err(bad()) }
+}
+
 /// A SCIM User body as the profile to write, and the plaintext password if one was sent
 /// (the caller hashes it; it is never stored as sent).
 pub fn profile_from_json(body: &Value) -> Result<(ScimProfile, Option<String>), ScimError> {
     let Value::Object(obj) = body else {
         return Err(ScimError::bad("invalidSyntax", "the body must be a JSON object"));
     };
+    require_core_schema(obj, USER_URN)?;
     let Some(name_value) = opt_str(obj, "userName")? else {
         return Err(invalid("userName is required"));
     };
@@ -342,6 +357,7 @@ pub fn group_from_json(body: &Value) -> Result<GroupDraft, ScimError> {
     let Value::Object(obj) = body else {
         return Err(ScimError::bad("invalidSyntax", "the body must be a JSON object"));
     };
+    require_core_schema(obj, GROUP_URN)?;
     let Some(display_name) = opt_str(obj, "displayName")? else {
         return Err(invalid("displayName is required"));
     };

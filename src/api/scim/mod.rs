@@ -20,7 +20,8 @@ use serde_json::Value;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::error::{SCIM_JSON, ScimError};
-use super::route::Endpoint;
+use super::extract::within_body_deadline;
+use super::route::{self, Endpoint};
 use super::{AppState, authenticate};
 use crate::domain::{Actor, License};
 use crate::error::ServiceError;
@@ -107,10 +108,13 @@ impl Reply {
 }
 
 /// Reads a JSON body of at most `limit` bytes (413 past it; `invalidSyntax` when not JSON).
-pub async fn read_json(payload: web::Payload, limit: usize) -> Result<Value, ScimError> {
-    let bytes = payload
-        .to_bytes_limited(limit)
+pub async fn read_json(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<Value, ScimError> {
+    let bytes = within_body_deadline(req, payload.to_bytes_limited(limit))
         .await
+        .map_err(|_| {
+            let ms = super::extract::body_timeout(req).as_millis();
+            ScimError::new(StatusCode::REQUEST_TIMEOUT, None, format!("the body did not arrive within {ms} ms"))
+        })?
         .map_err(|_| ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, format!("the body exceeds {limit} bytes")))?
         .map_err(|e| ScimError::bad("invalidSyntax", format!("unreadable body: {e}")))?;
     serde_json::from_slice(&bytes)
@@ -130,10 +134,6 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ScimError> {
     Err(ScimError::not_found(format!("nothing at {}", req.path())))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ScimError> {
-    Err(ScimError::new(StatusCode::METHOD_NOT_ALLOWED, None, "this method is not allowed on this endpoint"))
-}
-
 /// RFC 7644 §3.11: `/Me` needs a subject that owns the token; our tokens are clients'.
 async fn me(_caller: ScimCaller) -> Result<HttpResponse, ScimError> {
     Err(ScimError::new(
@@ -141,10 +141,6 @@ async fn me(_caller: ScimCaller) -> Result<HttpResponse, ScimError> {
         None,
         "/Me is not supported: bearer tokens here belong to clients, not users",
     ))
-}
-
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
 }
 
 /// `/scim/v2`; each path and method comes from its handler's `#[utoipa::path]`. `/Me` is left
@@ -160,29 +156,33 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 fn routes(cfg: &mut ServiceConfig) {
     use discovery as d;
-    cfg.service(Endpoint::new(resource, d::__path_service_provider_config, d::service_provider_config))
-        .service(Endpoint::new(resource, d::__path_resource_types, d::resource_types))
-        .service(Endpoint::new(resource, d::__path_resource_type, d::resource_type))
-        .service(Endpoint::new(resource, d::__path_schemas, d::schemas))
-        .service(Endpoint::new(resource, d::__path_schema, d::schema))
-        .service(Endpoint::new(resource, users::__path_list, users::list).op(users::__path_create, users::create))
-        .service(Endpoint::new(resource, users::__path_search, users::search))
+    cfg.service(Endpoint::new(route::resource, d::__path_service_provider_config, d::service_provider_config))
+        .service(Endpoint::new(route::resource, d::__path_resource_types, d::resource_types))
+        .service(Endpoint::new(route::resource, d::__path_resource_type, d::resource_type))
+        .service(Endpoint::new(route::resource, d::__path_schemas, d::schemas))
+        .service(Endpoint::new(route::resource, d::__path_schema, d::schema))
         .service(
-            Endpoint::new(resource, users::__path_get, users::get)
+            Endpoint::new(route::resource, users::__path_list, users::list).op(users::__path_create, users::create),
+        )
+        .service(Endpoint::new(route::resource, users::__path_search, users::search))
+        .service(
+            Endpoint::new(route::resource, users::__path_get, users::get)
                 .op(users::__path_replace, users::replace)
                 .op(users::__path_patch, users::patch)
                 .op(users::__path_delete, users::delete),
         )
-        .service(Endpoint::new(resource, groups::__path_list, groups::list).op(groups::__path_create, groups::create))
-        .service(Endpoint::new(resource, groups::__path_search, groups::search))
         .service(
-            Endpoint::new(resource, groups::__path_get, groups::get)
+            Endpoint::new(route::resource, groups::__path_list, groups::list).op(groups::__path_create, groups::create),
+        )
+        .service(Endpoint::new(route::resource, groups::__path_search, groups::search))
+        .service(
+            Endpoint::new(route::resource, groups::__path_get, groups::get)
                 .op(groups::__path_replace, groups::replace)
                 .op(groups::__path_patch, groups::patch)
                 .op(groups::__path_delete, groups::delete),
         )
-        .service(Endpoint::new(resource, bulk::__path_bulk, bulk::bulk))
-        .service(Endpoint::new(resource, bulk::__path_root_search, bulk::root_search));
+        .service(Endpoint::new(route::resource, bulk::__path_bulk, bulk::bulk))
+        .service(Endpoint::new(route::resource, bulk::__path_root_search, bulk::root_search));
 }
 
 /// A ListResponse (RFC 7644 §3.4.2) of a page, projected (RFC 7644 §3.9).

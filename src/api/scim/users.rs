@@ -284,7 +284,7 @@ pub async fn create(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
-    let body = read_json(body, body_limit(&state)).await?;
+    let body = read_json(&req, body, body_limit(&state)).await?;
     let ctx = Ctx::new(state, caller.0, &req);
     Ok(create_op(&ctx, body, &Projection::from_request(&req)).await?.into_response())
 }
@@ -344,7 +344,7 @@ pub async fn replace(
     id: web::Path<String>,
     body: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
-    let body = read_json(body, body_limit(&state)).await?;
+    let body = read_json(&req, body, body_limit(&state)).await?;
     let ctx = Ctx::new(state, caller.0, &req);
     let im = header_version(&req, header::IF_MATCH);
     Ok(replace_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
@@ -376,7 +376,7 @@ pub async fn patch(
     id: web::Path<String>,
     body: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
-    let body = read_json(body, body_limit(&state)).await?;
+    let body = read_json(&req, body, body_limit(&state)).await?;
     let ctx = Ctx::new(state, caller.0, &req);
     let im = header_version(&req, header::IF_MATCH);
     Ok(patch_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
@@ -449,7 +449,7 @@ pub async fn search(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
-    let body = read_json(body, body_limit(&state)).await?;
+    let body = read_json(&req, body, body_limit(&state)).await?;
     let ctx = Ctx::new(state, caller.0, &req);
     let params = ListParams::from_search(&body, ctx.max_results())?;
     Ok(list_op(&ctx, params).await?.into_response())

@@ -1,0 +1,176 @@
+//! Issue 12: no single client can stall, exhaust or escape the gateway. Stricter input,
+//! consistent error bodies, authorization before the body, slow bodies.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::{spawn_app, spawn_with};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+#[tokio::test]
+async fn a_resource_body_must_name_its_core_schema() {
+    let app = spawn_app().await;
+    let admin = Some(app.admin.as_str());
+    let bad_users = [
+        json!({ "userName": "nos" }),
+        json!({ "schemas": USER, "userName": "str" }),
+        json!({ "schemas": ["urn:example:unknown"], "userName": "unk" }),
+        json!({ "schemas": [GROUP], "userName": "grp" }),
+        json!({ "schemas": [USER, 7], "userName": "num" }),
+    ];
+    for body in &bad_users {
+        app.scim_raw(Method::POST, "/Users", admin, Some(body.clone())).await.scim_error(400, Some("invalidSyntax"));
+    }
+    let ok = app.scim_raw(
+        Method::POST,
+        "/Users",
+        admin,
+        Some(json!({ "schemas": [USER.to_uppercase()], "userName": "fine" })),
+    );
+    let uid = ok.await.ok(201)["id"].as_str().unwrap().to_owned();
+    for body in &bad_users {
+        app.scim_raw(Method::PUT, &format!("/Users/{uid}"), admin, Some(body.clone()))
+            .await
+            .scim_error(400, Some("invalidSyntax"));
+    }
+    for body in [
+        json!({ "displayName": "g" }),
+        json!({ "schemas": GROUP, "displayName": "g" }),
+        json!({ "schemas": [USER], "displayName": "g" }),
+    ] {
+        app.scim_raw(Method::POST, "/Groups", admin, Some(body)).await.scim_error(400, Some("invalidSyntax"));
+    }
+    // Bulk creates pass the same check.
+    let bulk = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [{ "method": "POST", "path": "/Users", "bulkId": "a", "data": { "schemas": "x", "userName": "b1" } }]
+    });
+    let r = app.scim_raw(Method::POST, "/Bulk", admin, Some(bulk)).await;
+    assert_eq!(r.ok(200)["Operations"][0]["status"], "400", "{}", r.body);
+    assert_eq!(r.body["Operations"][0]["response"]["scimType"], "invalidSyntax");
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_refused() {
+    let app = spawn_app().await;
+    let other = app.token("scim", &[], None).await;
+    for (path, scim) in [("/api/v1/users", false), ("/scim/v2/Users", true), ("/api/v1/session", false)] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .header("authorization", format!("Bearer {}", app.admin))
+            .header("authorization", format!("Bearer {other}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{path}");
+        let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+        let body: serde_json::Value = r.json().await.unwrap();
+        if scim {
+            assert!(ct.starts_with("application/scim+json"), "{ct}");
+            assert_eq!(body["status"], "400");
+        } else {
+            assert!(ct.starts_with("application/problem+json"), "{ct}");
+            assert_eq!(body["code"], "validation_failed");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_error_carries_its_surface_body_and_a_405_its_allow_header() {
+    let app = spawn_app().await;
+    for (method, path) in
+        [("TRACE", "/healthz"), ("PATCH", "/healthz"), ("DELETE", "/readyz"), ("POST", "/openapi/native.json")]
+    {
+        let r = app
+            .client
+            .request(Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 405, "{method} {path}");
+        assert!(r.headers()["allow"].to_str().unwrap().contains("GET"), "{method} {path}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "method_not_allowed", "{method} {path}");
+    }
+    let r = app.call(Method::PUT, "/api/v1/tokens", Some(&app.admin), None).await;
+    r.problem(405, "method_not_allowed");
+    assert!(r.headers["allow"].to_str().unwrap().contains("POST"));
+    let r = app.scim_raw(Method::DELETE, "/ServiceProviderConfig", Some(&app.admin), None).await;
+    r.scim_error(405, None);
+    assert_eq!(r.headers["allow"], "GET");
+}
+
+#[tokio::test]
+async fn a_role_that_may_not_use_an_endpoint_gets_403_whatever_it_sends() {
+    let app = spawn_app().await;
+    let account = app.account("Acme").await;
+    let delegated = app.token("delegated_admin", &[&account], None).await;
+    let scim = app.token("scim", &[], None).await;
+    for token in [&delegated, &scim] {
+        // A body with an unknown field, a body that is not JSON, a bad query: still 403.
+        let r = app.call(Method::POST, "/api/v1/tokens", Some(token), Some(json!({ "nope": 1 }))).await;
+        r.problem(403, "forbidden");
+        let r = app
+            .client
+            .post(format!("{}/api/v1/accounts", app.address))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 403);
+        let r = app.call(Method::GET, "/api/v1/audit?limit=banana", Some(token), None).await;
+        r.problem(403, "forbidden");
+    }
+    // Without a token: 401 before the body is judged.
+    let r = app.call(Method::POST, "/api/v1/tokens", None, Some(json!({ "nope": 1 }))).await;
+    r.problem(401, "unauthorized");
+}
+
+/// Sends a request head announcing `len` body bytes and then nothing more; returns the
+/// status line and how long the answer took.
+async fn stalled_body(address: &str, head: &str, len: usize) -> (String, Duration) {
+    let host = address.trim_start_matches("http://");
+    let mut s = TcpStream::connect(host).await.unwrap();
+    let started = Instant::now();
+    s.write_all(format!("{head}\r\nHost: {host}\r\nContent-Length: {len}\r\n\r\n{{").as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf)).await.expect("an answer").unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]).to_string();
+    (text.lines().next().unwrap_or("").to_owned(), started.elapsed())
+}
+
+#[tokio::test]
+async fn slow_bodies_time_out_and_the_console_checks_the_session_first() {
+    let app = spawn_with(|s| s.server.body_timeout_ms = 800).await;
+    // The console refuses a POST without a session before reading its (never sent) body.
+    let (status, took) = stalled_body(&app.address, "POST /setup/users/x/active HTTP/1.1", 1000).await;
+    assert!(status.contains(" 303 ") || status.contains(" 401 "), "{status}");
+    assert!(took < Duration::from_millis(600), "answered before the body deadline: {took:?}");
+    // The sign-in form (no session by design) waits for its body only as long as allowed.
+    let (status, took) = stalled_body(&app.address, "POST /setup/sign-in HTTP/1.1", 1000).await;
+    assert!(status.contains(" 408 "), "{status}");
+    assert!(took >= Duration::from_millis(700) && took < Duration::from_secs(5), "{took:?}");
+    // SCIM and native bodies too.
+    let auth = format!("Authorization: Bearer {}\r\nContent-Type: application/scim+json", app.admin);
+    let (status, took) = stalled_body(&app.address, &format!("POST /scim/v2/Users HTTP/1.1\r\n{auth}"), 1000).await;
+    assert!(status.contains(" 408 "), "{status}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let auth = format!("Authorization: Bearer {}\r\nContent-Type: application/json", app.admin);
+    let (status, _) = stalled_body(&app.address, &format!("POST /api/v1/accounts HTTP/1.1\r\n{auth}"), 1000).await;
+    assert!(status.contains(" 408 "), "{status}");
+    // An unauthenticated native POST is answered 401 without waiting for its body.
+    let (status, took) =
+        stalled_body(&app.address, "POST /api/v1/accounts HTTP/1.1\r\nContent-Type: application/json", 1000).await;
+    assert!(status.contains(" 401 "), "{status}");
+    assert!(took < Duration::from_millis(600), "{took:?}");
+}
