@@ -34,49 +34,117 @@ impl AddressClass {
     }
 }
 
+/// One block of an IANA special-purpose address registry
+/// (<https://www.iana.org/assignments/iana-ipv4-special-registry>,
+/// <https://www.iana.org/assignments/iana-ipv6-special-registry>), or another block no
+/// webhook may reach.
+struct Block<A> {
+    net: A,
+    len: u8,
+    class: AddressClass,
+}
+
+const fn v4(a: u8, b: u8, c: u8, d: u8, len: u8, class: AddressClass) -> Block<u32> {
+    Block { net: u32::from_be_bytes([a, b, c, d]), len, class }
+}
+
+/// Every IPv4 block that is not globally reachable, or that carries another address
+/// inside it (those are classified by the address they carry: see [`classify_v6`]).
+/// The longest matching prefix decides. Blocks the registry marks globally reachable
+/// (192.0.0.9/32, 192.0.0.10/32, 192.31.196.0/24, 192.52.193.0/24, 192.175.48.0/24) stay
+/// public, except those inside 192.0.0.0/24, refused whole: it is the IETF's, and
+/// 192.0.0.192 is a cloud metadata address.
+const V4_BLOCKS: &[Block<u32>] = {
+    use AddressClass::*;
+    &[
+        v4(0, 0, 0, 0, 8, Unspecified),       // "this network" (RFC 791)
+        v4(10, 0, 0, 0, 8, Private),          // private use (RFC 1918)
+        v4(100, 64, 0, 0, 10, Private),       // shared address space (RFC 6598)
+        v4(127, 0, 0, 0, 8, Loopback),        // loopback (RFC 1122)
+        v4(169, 254, 0, 0, 16, LinkLocal),    // link local (RFC 3927)
+        v4(172, 16, 0, 0, 12, Private),       // private use (RFC 1918)
+        v4(192, 0, 0, 0, 24, Reserved),       // IETF protocol assignments (RFC 6890), DS-Lite, NAT64 discovery
+        v4(192, 0, 2, 0, 24, Reserved),       // documentation TEST-NET-1 (RFC 5737)
+        v4(192, 88, 99, 0, 24, Reserved),     // deprecated 6to4 relay anycast (RFC 7526)
+        v4(192, 168, 0, 0, 16, Private),      // private use (RFC 1918)
+        v4(198, 18, 0, 0, 15, Reserved),      // benchmarking (RFC 2544)
+        v4(198, 51, 100, 0, 24, Reserved),    // documentation TEST-NET-2 (RFC 5737)
+        v4(203, 0, 113, 0, 24, Reserved),     // documentation TEST-NET-3 (RFC 5737)
+        v4(224, 0, 0, 0, 4, Multicast),       // multicast (RFC 5771)
+        v4(240, 0, 0, 0, 4, Reserved),        // reserved (RFC 1112)
+        v4(255, 255, 255, 255, 32, Reserved), // limited broadcast (RFC 919)
+    ]
+};
+
+const fn v6(net: u128, len: u8, class: AddressClass) -> Block<u128> {
+    Block { net, len, class }
+}
+
+/// Every IPv6 block that is not globally reachable. Only 2000::/3 is allocated for global
+/// unicast (RFC 4291, IANA IPv6 address space): anything outside it and not listed here
+/// is reserved. Blocks that embed an IPv4 address (IPv4-mapped, NAT64, 6to4, Teredo) are
+/// classified in [`classify_v6`] before this table.
+const V6_BLOCKS: &[Block<u128>] = {
+    use AddressClass::*;
+    &[
+        v6(0, 128, Unspecified),                       // unspecified (RFC 4291)
+        v6(1, 128, Loopback),                          // loopback (RFC 4291)
+        v6(0, 96, Reserved),                           // deprecated IPv4-compatible (RFC 4291)
+        v6(0x0064_ff9b_0001 << 80, 48, Private),       // local-use IPv4/IPv6 translation (RFC 8215)
+        v6(0x0100 << 112, 64, Reserved),               // discard-only (RFC 6666)
+        v6((0x0100 << 112) | (1 << 64), 64, Reserved), // dummy prefix (RFC 9780)
+        v6(0x2001 << 112, 23, Reserved), // IETF protocol assignments (RFC 2928), incl. benchmarking, ORCHID
+        v6(0x2001_0db8 << 96, 32, Reserved), // documentation (RFC 3849)
+        v6(0x3fff << 112, 20, Reserved), // documentation (RFC 9637)
+        v6(0x5f00 << 112, 16, Reserved), // segment routing SIDs (RFC 9602)
+        v6(0xfc00 << 112, 7, Private),   // unique local (RFC 4193)
+        v6(0xfe80 << 112, 10, LinkLocal), // link-local unicast (RFC 4291)
+        v6(0xfec0 << 112, 10, Private),  // deprecated site-local (RFC 3879)
+        v6(0xff00 << 112, 8, Multicast), // multicast (RFC 4291)
+    ]
+};
+
+fn longest_match<A: Copy + Into<u128>>(addr: A, bits: u32, blocks: &[Block<A>]) -> Option<AddressClass> {
+    let a: u128 = addr.into();
+    blocks
+        .iter()
+        .filter(|b| {
+            let shift = bits - u32::from(b.len);
+            let mask = if b.len == 0 { 0 } else { (u128::MAX >> (128 - bits)) >> shift << shift };
+            a & mask == b.net.into() & mask
+        })
+        .max_by_key(|b| b.len)
+        .map(|b| b.class)
+}
+
 fn classify_v4(ip: Ipv4Addr) -> AddressClass {
-    let [a, b, ..] = ip.octets();
-    if a == 0 {
-        AddressClass::Unspecified
-    } else if ip.is_loopback() {
-        AddressClass::Loopback
-    } else if ip.is_private() || (a == 100 && (64..128).contains(&b)) {
-        AddressClass::Private
-    } else if ip.is_link_local() {
-        AddressClass::LinkLocal
-    } else if ip.is_multicast() {
-        AddressClass::Multicast
-    } else if a >= 240 {
-        AddressClass::Reserved
-    } else {
-        AddressClass::Public
-    }
+    longest_match(u32::from(ip), 32, V4_BLOCKS).unwrap_or(AddressClass::Public)
+}
+
+fn embedded_v4(bits: u128, shift: u32) -> Ipv4Addr {
+    Ipv4Addr::from((bits >> shift) as u32)
 }
 
 fn classify_v6(ip: Ipv6Addr) -> AddressClass {
-    let s = ip.segments();
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return classify_v4(v4);
+    let bits = u128::from(ip);
+    // Addresses that carry an IPv4 address reach it: they are what it is. IPv4-mapped
+    // (::ffff:0:0/96, RFC 4291) and NAT64 (64:ff9b::/96, RFC 6052) carry it in the last
+    // 32 bits; 6to4 (2002::/16, RFC 3056) in bits 16..48.
+    if bits >> 32 == 0xffff {
+        return classify_v4(embedded_v4(bits, 0));
     }
-    // NAT64 (RFC 6052 well-known prefix 64:ff9b::/96) reaches the embedded IPv4 address.
-    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [hi, lo] = [s[6], s[7]];
-        return classify_v4(Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8));
+    if bits >> 32 == 0x0064_ff9b << 64 {
+        return classify_v4(embedded_v4(bits, 0));
     }
-    if ip.is_unspecified() {
-        AddressClass::Unspecified
-    } else if ip.is_loopback() {
-        AddressClass::Loopback
-    } else if s[..6] == [0; 6] {
-        AddressClass::Reserved
-    } else if (s[0] & 0xfe00) == 0xfc00 || (s[0] & 0xffc0) == 0xfec0 {
-        AddressClass::Private
-    } else if (s[0] & 0xffc0) == 0xfe80 {
-        AddressClass::LinkLocal
-    } else if ip.is_multicast() {
-        AddressClass::Multicast
-    } else {
-        AddressClass::Public
+    if bits >> 112 == 0x2002 {
+        return classify_v4(embedded_v4(bits, 80));
+    }
+    // Teredo (2001::/32, RFC 4380) sits in 2001::/23 and is refused with it (its client
+    // address is obfuscated; its server address may be anything).
+    match longest_match(bits, 128, V6_BLOCKS) {
+        Some(class) => class,
+        None if bits >> 125 == 0b001 => AddressClass::Public,
+        None => AddressClass::Reserved,
     }
 }
 
@@ -187,6 +255,83 @@ mod tests {
         ];
         for (addr, class) in table {
             assert_eq!(classify(ip(addr)), class, "{addr}");
+        }
+    }
+
+    /// Every block of both tables: its first and last address get its class, and the
+    /// addresses just outside it do not (unless another block or the allocation rule
+    /// covers them).
+    #[test]
+    fn every_special_purpose_block_is_classified_at_both_ends() {
+        for b in V4_BLOCKS {
+            let size = 1u64 << (32 - b.len);
+            let first = Ipv4Addr::from(b.net);
+            let last = Ipv4Addr::from((u64::from(b.net) + size - 1) as u32);
+            assert_eq!(classify_v4(first), b.class, "{first}/{}", b.len);
+            assert_eq!(classify_v4(last), b.class, "{last} in {first}/{}", b.len);
+        }
+        for b in V6_BLOCKS {
+            let first = Ipv6Addr::from(b.net);
+            let last = Ipv6Addr::from(b.net | (u128::MAX.checked_shr(u32::from(b.len)).unwrap_or(0)));
+            // The ::/96 block holds :: and ::1, which have their own (longer) entries.
+            if b.len == 96 && b.net == 0 {
+                assert_eq!(classify_v6(Ipv6Addr::from(2u128)), b.class);
+            } else {
+                assert_eq!(classify_v6(first), b.class, "{first}/{}", b.len);
+            }
+            assert_eq!(classify_v6(last), b.class, "{last} in {first}/{}", b.len);
+        }
+    }
+
+    #[test]
+    fn the_gaps_of_the_old_classifier_are_closed() {
+        let refused = [
+            ("192.0.0.192", AddressClass::Reserved),
+            ("192.0.0.1", AddressClass::Reserved),
+            ("192.0.0.255", AddressClass::Reserved),
+            ("198.18.0.1", AddressClass::Reserved),
+            ("198.19.255.255", AddressClass::Reserved),
+            ("192.0.2.10", AddressClass::Reserved),
+            ("198.51.100.1", AddressClass::Reserved),
+            ("203.0.113.9", AddressClass::Reserved),
+            ("192.88.99.1", AddressClass::Reserved),
+            // 6to4 carrying a private, loopback or metadata IPv4 address
+            ("2002:0a00:0001::1", AddressClass::Private),
+            ("2002:7f00:0001::", AddressClass::Loopback),
+            ("2002:a9fe:a9fe::1", AddressClass::LinkLocal),
+            // Teredo and the rest of 2001::/23
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", AddressClass::Reserved),
+            ("2001:0:0a00:1::", AddressClass::Reserved),
+            ("2001:2::1", AddressClass::Reserved),
+            ("2001:db8::1", AddressClass::Reserved),
+            ("3fff::1", AddressClass::Reserved),
+            ("64:ff9b:1::a00:1", AddressClass::Private),
+            ("64:ff9b::c0a8:101", AddressClass::Private),
+            ("64:ff9b::7f00:1", AddressClass::Loopback),
+            ("::ffff:169.254.169.254", AddressClass::LinkLocal),
+            ("::ffff:0:0", AddressClass::Unspecified),
+            ("100::1", AddressClass::Reserved),
+            ("5f00::1", AddressClass::Reserved),
+            // outside 2000::/3: unallocated
+            ("4000::1", AddressClass::Reserved),
+            ("1::1", AddressClass::Reserved),
+        ];
+        for (addr, class) in refused {
+            assert_eq!(classify(ip(addr)), class, "{addr}");
+            assert!(check_target("h", &[ip(addr)], false).is_err(), "{addr}");
+        }
+        let public = [
+            "192.0.1.1",
+            "198.17.255.255",
+            "198.20.0.0",
+            "192.31.196.1",
+            "2002:5db8:d822::1", // 6to4 of 93.184.216.34
+            "64:ff9b::5db8:d822",
+            "2001:200::1",
+            "2a00:1450:4001:81c::200e",
+        ];
+        for addr in public {
+            assert_eq!(classify(ip(addr)), AddressClass::Public, "{addr}");
         }
     }
 

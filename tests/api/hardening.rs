@@ -174,3 +174,21 @@ async fn slow_bodies_time_out_and_the_console_checks_the_session_first() {
     assert!(status.contains(" 401 "), "{status}");
     assert!(took < Duration::from_millis(600), "{took:?}");
 }
+
+#[tokio::test]
+async fn webhooks_cannot_target_special_purpose_addresses() {
+    let app = spawn_app().await;
+    for host in [
+        "192.0.0.192",
+        "198.18.0.1",
+        "[2002:a00:1::1]",
+        "[2001:0:4136:e378:8000:63bf:3fff:fdd2]",
+        "[64:ff9b:1::a00:1]",
+        "[::ffff:0:0]",
+    ] {
+        let r = app
+            .post("/api/v1/webhooks", json!({ "url": format!("http://{host}/hook"), "events": ["*"] }))
+            .await;
+        r.problem(422, "webhook_url_refused");
+    }
+}
