@@ -14,6 +14,26 @@ pub struct Settings {
     pub log: LogSettings,
     pub scim: ScimSettings,
     pub webhooks: WebhookSettings,
+    pub limits: LimitSettings,
+}
+
+/// What one request may store or ask for (`limits.*`); see the README's "Limits and abuse".
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    /// The most bytes of one string value of a SCIM resource (400 `invalidValue`).
+    pub max_string_bytes: usize,
+    /// The most values of one multi-valued attribute (400 `invalidValue`); group members
+    /// are bounded per request instead.
+    pub max_values: usize,
+    /// The most bytes of a whole stored User or Group, as compact JSON, members excluded (413).
+    pub max_resource_bytes: usize,
+    /// The most operations of one PATCH request (400 `tooMany`).
+    pub max_patch_operations: usize,
+    /// The most members one group write adds, removes or replaces (400 `tooMany`).
+    pub max_members_per_request: usize,
+    /// The most bytes of resources in one list response: past it the page ends early and
+    /// `itemsPerPage` says how many it holds.
+    pub max_list_bytes: usize,
 }
 
 /// Downstream event delivery (`webhooks.*`).
@@ -149,6 +169,12 @@ fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, co
         .set_default("scim.max_filter_scan", 20_000)?
         .set_default("scim.bulk_max_operations", 1000)?
         .set_default("scim.bulk_max_payload_bytes", 1_048_576)?
+        .set_default("limits.max_string_bytes", 16_384)?
+        .set_default("limits.max_values", 100)?
+        .set_default("limits.max_resource_bytes", 65_536)?
+        .set_default("limits.max_patch_operations", 500)?
+        .set_default("limits.max_members_per_request", 1000)?
+        .set_default("limits.max_list_bytes", 4_194_304)?
         .set_default("webhooks.allow_loopback", false)?
         .set_default("webhooks.timeout_ms", 5000)?
         .set_default("webhooks.max_attempts", 8)?

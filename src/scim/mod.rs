@@ -8,6 +8,7 @@
 pub mod attrs;
 pub mod filter;
 pub mod json;
+pub mod limits;
 pub mod patch;
 pub mod projection;
 pub mod schema;

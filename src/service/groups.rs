@@ -161,6 +161,7 @@ pub async fn list(
     db: &Db,
     q: ListQuery,
     cap: i64,
+    budget: usize,
     with_members: bool,
     render: impl Fn(&Group, &MemberNames, bool) -> serde_json::Value,
 ) -> Result<Page, ServiceError> {
@@ -179,7 +180,9 @@ pub async fn list(
                     Ok::<_, ServiceError>((total, page, names))
                 })
                 .await?;
-            Ok(Page { total, resources: page.iter().map(|g| render(g, &names, with_members)).collect() })
+            let mut out = query::PageBuilder::new(budget);
+            out.extend(page.iter().map(|g| render(g, &names, with_members)));
+            Ok(Page { total, resources: out.resources })
         }
         Plan::Finish { candidates } => {
             // The filter or sort may read members: load them.
@@ -200,7 +203,9 @@ pub async fn list(
                 })?;
             // The filter and the sort may read members whatever the response shows: render
             // them (projection drops them afterwards).
-            Ok(query::finish(all.iter().map(|g| render(g, &names, true)).collect(), &q, &GroupSchema))
+            let mut finisher = query::Finisher::new(&q, &GroupSchema, budget);
+            finisher.offer(all.iter().map(|g| render(g, &names, true)))?;
+            Ok(finisher.finish())
         }
     }
 }

@@ -8,8 +8,10 @@
 
 use serde_json::Value;
 
+use crate::error::ServiceError;
 use crate::scim::attrs::SchemaInfo;
 use crate::scim::filter::{AttrPath, CompareOp, Filter, Value as FV, matches};
+use crate::scim::limits::json_size;
 use crate::scim::schema::{GROUP_URN, USER_URN};
 use crate::scim::sort::{self, SortSpec};
 use crate::store::groups::{GroupPred, GroupSortKey};
@@ -70,18 +72,113 @@ pub fn plan_groups(filter: Option<&Filter>, sort: Option<&SortSpec>) -> Plan<Gro
     }
 }
 
-/// The in-memory finish of a `Plan::Finish`: `candidates` (rendered, in id order) are
-/// filtered, sorted by the one ordering rule and paged.
-pub fn finish(candidates: Vec<Value>, q: &ListQuery, schema: &dyn SchemaInfo) -> Page {
-    let mut docs: Vec<Value> =
-        candidates.into_iter().filter(|d| q.filter.as_ref().is_none_or(|f| matches(f, d, schema))).collect();
-    if let Some(spec) = &q.sort {
-        sort::sort(&mut docs, spec, schema);
+/// A list page filled up to a byte budget: resources are taken while their JSON fits,
+/// always at least one (a single resource is bounded by `limits.max_resource_bytes`).
+#[derive(Debug)]
+pub struct PageBuilder {
+    budget: usize,
+    used: usize,
+    pub resources: Vec<Value>,
+}
+
+impl PageBuilder {
+    pub fn new(budget: usize) -> Self {
+        PageBuilder { budget, used: 0, resources: vec![] }
     }
-    let total = docs.len() as i64;
-    let offset = usize::try_from(q.offset).unwrap_or(usize::MAX);
-    let count = usize::try_from(q.count).unwrap_or(0);
-    Page { total, resources: docs.into_iter().skip(offset).take(count).collect() }
+
+    /// Takes resources while they fit; false once the budget is spent (the page ends).
+    pub fn extend(&mut self, docs: impl Iterator<Item = Value>) -> bool {
+        for doc in docs {
+            if !self.push(doc) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn push(&mut self, doc: Value) -> bool {
+        let size = json_size(&doc);
+        if !self.resources.is_empty() && self.used.saturating_add(size) > self.budget {
+            return false;
+        }
+        self.used += size;
+        self.resources.push(doc);
+        true
+    }
+}
+
+/// How many times the page budget a sort in memory may hold.
+const SORT_BUDGETS: usize = 4;
+
+/// The in-memory finish of a `Plan::Finish`, fed the candidates (rendered, in id order) a
+/// chunk at a time: it counts the matches, and keeps only what the answer needs — the
+/// page's matches in id order, or, for a sort, every match up to `SORT_BUDGETS` page
+/// budgets (past that the request is refused `tooMany` rather than the memory taken).
+pub struct Finisher<'a> {
+    q: &'a ListQuery,
+    schema: &'a dyn SchemaInfo,
+    budget: usize,
+    matched: i64,
+    kept: Vec<(Option<String>, Value)>,
+    kept_bytes: usize,
+    page: PageBuilder,
+    page_full: bool,
+}
+
+impl<'a> Finisher<'a> {
+    pub fn new(q: &'a ListQuery, schema: &'a dyn SchemaInfo, budget: usize) -> Self {
+        Finisher {
+            q,
+            schema,
+            budget,
+            matched: 0,
+            kept: vec![],
+            kept_bytes: 0,
+            page: PageBuilder::new(budget),
+            page_full: false,
+        }
+    }
+
+    pub fn offer(&mut self, docs: impl Iterator<Item = Value>) -> Result<(), ServiceError> {
+        for doc in docs {
+            if !self.q.filter.as_ref().is_none_or(|f| matches(f, &doc, self.schema)) {
+                continue;
+            }
+            let index = self.matched;
+            self.matched += 1;
+            match &self.q.sort {
+                Some(spec) => {
+                    self.kept_bytes = self.kept_bytes.saturating_add(json_size(&doc));
+                    if self.kept_bytes > self.budget.saturating_mul(SORT_BUDGETS) {
+                        return Err(ServiceError::TooMany(format!(
+                            "the filter matches more than {} bytes of resources to sort in memory: narrow it, \
+                             or sort by an attribute the store orders",
+                            self.budget.saturating_mul(SORT_BUDGETS)
+                        )));
+                    }
+                    self.kept.push((sort::sort_key(&doc, &spec.path, self.schema), doc));
+                }
+                None => {
+                    let in_page = index >= self.q.offset && index - self.q.offset < self.q.count;
+                    if in_page && !self.page_full {
+                        self.page_full = !self.page.push(doc);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Page {
+        if let Some(spec) = &self.q.sort {
+            // A stable sort of matches in id order: ties stay in id order.
+            self.kept.sort_by(|a, b| sort::compare_keys(a.0.as_deref(), b.0.as_deref(), spec.descending));
+            let offset = usize::try_from(self.q.offset).unwrap_or(usize::MAX);
+            let count = usize::try_from(self.q.count).unwrap_or(0);
+            self.page.extend(self.kept.into_iter().skip(offset).take(count).map(|(_, d)| d));
+        }
+        Page { total: self.matched, resources: self.page.resources }
+    }
 }
 
 fn is_core(path: &AttrPath, core: &str) -> bool {

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::query::{self, ListQuery, Page, Plan};
+use super::query::{self, ListQuery, Page, PageBuilder, Plan};
 use super::users::{ContactSpec, NewUser, check_version, create_in, load_for_write, save};
 use super::{ServiceError, audit};
 use crate::domain::{
@@ -12,7 +12,7 @@ use crate::domain::{
 use crate::policy::scim_routing::{self, ContactAccount};
 use crate::policy::{self, PolicyViolation};
 use crate::scim::schema::UserSchema;
-use crate::store::user_query::{self, SortKey};
+use crate::store::user_query::{self, Pred, SortKey, StrOp, TextField};
 use crate::store::{Db, DbConnection, accounts, licenses, users};
 
 /// The gateway's SCIM defaults (configuration `scim.*`).
@@ -284,44 +284,89 @@ pub async fn list(
     db: &Db,
     q: ListQuery,
     cap: i64,
+    budget: usize,
     render: impl Fn(&UserWithGroups) -> serde_json::Value,
 ) -> Result<Page, ServiceError> {
     match query::plan_users(q.filter.as_ref(), q.sort.as_ref()) {
         Plan::Store { pred, key, descending } => {
-            let (offset, limit) = (q.offset, q.count);
-            let work = move |conn: &mut DbConnection| {
-                let total = user_query::count(conn, &pred)?;
-                let page =
-                    if limit > 0 { user_query::page(conn, &pred, key, descending, offset, limit)? } else { vec![] };
-                Ok::<_, ServiceError>((total, with_groups(conn, page)?))
-            };
-            // An OFFSET walks that many index entries first: only a read near the start is short.
-            let (total, page) = if offset.saturating_add(limit) <= SHORT_READ_ROWS {
-                db.read_short(work).await?
-            } else {
-                db.read(work).await?
-            };
-            Ok(Page { total, resources: page.iter().map(render).collect() })
+            // The page is read in chunks and ends early once its resources fill the byte
+            // budget: a list answer's size (and the memory it takes) is bounded whatever
+            // the resources hold.
+            let mut page = PageBuilder::new(budget);
+            let mut total = None;
+            let mut offset = q.offset;
+            let mut left = q.count;
+            loop {
+                let limit = left.min(LIST_CHUNK);
+                let pred = pred.clone();
+                let count_too = total.is_none();
+                let work = move |conn: &mut DbConnection| {
+                    let total = if count_too { Some(user_query::count(conn, &pred)?) } else { None };
+                    let rows =
+                        if limit > 0 { user_query::page(conn, &pred, key, descending, offset, limit)? } else { vec![] };
+                    Ok::<_, ServiceError>((total, with_groups(conn, rows)?))
+                };
+                // An OFFSET walks that many index entries first: only a read near the start is short.
+                let (counted, rows) = if offset.saturating_add(limit) <= SHORT_READ_ROWS {
+                    db.read_short(work).await?
+                } else {
+                    db.read(work).await?
+                };
+                total = total.or(counted);
+                let fetched = rows.len() as i64;
+                if !page.extend(rows.iter().map(&render)) || fetched < limit {
+                    break;
+                }
+                offset += fetched;
+                left -= fetched;
+                if left <= 0 {
+                    break;
+                }
+            }
+            Ok(Page { total: total.unwrap_or(0), resources: page.resources })
         }
         Plan::Finish { candidates } => {
-            let all = db
-                .read(move |conn| {
-                    if user_query::count(conn, &candidates)? > cap {
-                        return Ok(None);
-                    }
-                    let all = user_query::page(conn, &candidates, SortKey::Id, false, 0, cap)?;
-                    Ok::<_, ServiceError>(Some(with_groups(conn, all)?))
-                })
-                .await?
-                .ok_or(ServiceError::FilterTooBroad {
+            let probe = candidates.clone();
+            if db.read(move |conn| Ok::<_, ServiceError>(user_query::count(conn, &probe)?)).await? > cap {
+                return Err(ServiceError::FilterTooBroad {
                     resource: "users",
                     cap,
                     indexed: "userName, externalId, emails.value, displayName, id",
-                })?;
-            Ok(query::finish(all.iter().map(render).collect(), &q, &UserSchema))
+                });
+            }
+            // The candidates are read in id order, in chunks (each after the last id seen):
+            // only the matches stay in memory, and only as many bytes of them as a sort
+            // may hold.
+            let mut finisher = query::Finisher::new(&q, &UserSchema, budget);
+            let mut after: Option<String> = None;
+            loop {
+                let pred = match &after {
+                    None => candidates.clone(),
+                    Some(last) => Pred::And(
+                        Box::new(candidates.clone()),
+                        Box::new(Pred::Text(TextField::Id, StrOp::Gt, last.clone())),
+                    ),
+                };
+                let rows = db
+                    .read(move |conn| {
+                        let rows = user_query::page(conn, &pred, SortKey::Id, false, 0, LIST_CHUNK)?;
+                        Ok::<_, ServiceError>(with_groups(conn, rows)?)
+                    })
+                    .await?;
+                after = rows.last().map(|u| u.user.id.clone());
+                let fetched = rows.len() as i64;
+                finisher.offer(rows.iter().map(&render))?;
+                if fetched < LIST_CHUNK {
+                    break;
+                }
+            }
+            Ok(finisher.finish())
         }
     }
 }
+
+/// Rows read per store round trip of a list.
+const LIST_CHUNK: i64 = 250;
 
 /// The most index entries a page may walk (OFFSET + count) to run as a short read.
 const SHORT_READ_ROWS: i64 = 1_000;

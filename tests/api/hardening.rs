@@ -186,9 +186,120 @@ async fn webhooks_cannot_target_special_purpose_addresses() {
         "[64:ff9b:1::a00:1]",
         "[::ffff:0:0]",
     ] {
-        let r = app
-            .post("/api/v1/webhooks", json!({ "url": format!("http://{host}/hook"), "events": ["*"] }))
-            .await;
+        let r = app.post("/api/v1/webhooks", json!({ "url": format!("http://{host}/hook"), "events": ["*"] })).await;
         r.problem(422, "webhook_url_refused");
     }
+}
+
+#[tokio::test]
+async fn resources_are_held_to_size_limits_on_every_write_path() {
+    let app = spawn_with(|s| {
+        s.limits.max_string_bytes = 1000;
+        s.limits.max_values = 3;
+        s.limits.max_resource_bytes = 4000;
+        s.limits.max_patch_operations = 4;
+        s.limits.max_members_per_request = 2;
+    })
+    .await;
+    let admin = Some(app.admin.as_str());
+    let long = "x".repeat(1001);
+    let emails = |n: usize| (0..n).map(|i| json!({ "value": format!("e{i}@example.com") })).collect::<Vec<_>>();
+    // POST
+    app.scim(Method::POST, "/Users", admin, Some(json!({ "userName": "a", "title": long })))
+        .await
+        .scim_error(400, Some("invalidValue"));
+    app.scim(Method::POST, "/Users", admin, Some(json!({ "userName": "a", "emails": emails(4) })))
+        .await
+        .scim_error(400, Some("invalidValue"));
+    let many = json!({ "userName": "a", "title": "t".repeat(900), "nickName": "n".repeat(900), "profileUrl": "p".repeat(900),
+        "locale": "l".repeat(900), "timezone": "z".repeat(900) });
+    app.scim(Method::POST, "/Users", admin, Some(many.clone())).await.scim_error(413, None);
+    let r = app.scim(Method::POST, "/Users", admin, Some(json!({ "userName": "a", "emails": emails(3) }))).await;
+    let uid = r.ok(201)["id"].as_str().unwrap().to_owned();
+    // PUT
+    app.scim(Method::PUT, &format!("/Users/{uid}"), admin, Some(many)).await.scim_error(413, None);
+    // PATCH: the result is held to the limits, and the operations are counted.
+    let patch = |ops: Vec<serde_json::Value>| json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops });
+    let add_email = json!({ "op": "add", "path": "emails", "value": [{ "value": "four@example.com" }] });
+    app.scim(Method::PATCH, &format!("/Users/{uid}"), admin, Some(patch(vec![add_email])))
+        .await
+        .scim_error(400, Some("invalidValue"));
+    let grow: Vec<_> = ["title", "nickName", "profileUrl", "locale"]
+        .iter()
+        .map(|a| json!({ "op": "replace", "path": a, "value": "v".repeat(990) }))
+        .collect();
+    app.scim(Method::PATCH, &format!("/Users/{uid}"), admin, Some(patch(grow))).await.scim_error(413, None);
+    let five: Vec<_> = (0..5).map(|i| json!({ "op": "replace", "path": "title", "value": format!("t{i}") })).collect();
+    app.scim(Method::PATCH, &format!("/Users/{uid}"), admin, Some(patch(five))).await.scim_error(400, Some("tooMany"));
+    // Bulk goes through the same operations.
+    let bulk = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [{ "method": "POST", "path": "/Users", "bulkId": "b", "data": { "schemas": [USER], "userName": "b", "title": long } }]
+    });
+    let r = app.scim(Method::POST, "/Bulk", admin, Some(bulk)).await;
+    assert_eq!(r.ok(200)["Operations"][0]["status"], "400", "{}", r.body);
+    // Members changed per request.
+    let mut ids = vec![];
+    for n in 0..3 {
+        let r = app.scim(Method::POST, "/Users", admin, Some(json!({ "userName": format!("m{n}") }))).await;
+        ids.push(r.ok(201)["id"].as_str().unwrap().to_owned());
+    }
+    let members = |ids: &[String]| ids.iter().map(|i| json!({ "value": i })).collect::<Vec<_>>();
+    app.scim(Method::POST, "/Groups", admin, Some(json!({ "displayName": "g", "members": members(&ids) })))
+        .await
+        .scim_error(400, Some("tooMany"));
+    let r = app
+        .scim(Method::POST, "/Groups", admin, Some(json!({ "displayName": "g", "members": members(&ids[..2]) })))
+        .await;
+    let gid = r.ok(201)["id"].as_str().unwrap().to_owned();
+    // Replacing {0,1} by {2} changes three memberships.
+    let replace = json!({ "op": "replace", "path": "members", "value": members(&ids[2..]) });
+    app.scim(Method::PATCH, &format!("/Groups/{gid}"), admin, Some(patch(vec![replace])))
+        .await
+        .scim_error(400, Some("tooMany"));
+    let add = json!({ "op": "add", "path": "members", "value": members(&ids[2..]) });
+    app.scim(Method::PATCH, &format!("/Groups/{gid}"), admin, Some(patch(vec![add]))).await.ok(200);
+    // The limits are advertised.
+    let spc = app.scim(Method::GET, "/ServiceProviderConfig", admin, None).await;
+    let limits = &spc.ok(200)["urn:scimgate:schemas:extension:limits:2.0:ServiceProviderConfig"];
+    assert_eq!(limits["maxStringBytes"], 1000);
+    assert_eq!(limits["maxResourceBytes"], 4000);
+    assert_eq!(limits["maxPatchOperations"], 4);
+}
+
+#[tokio::test]
+async fn a_list_answer_ends_early_at_its_byte_budget_and_says_so() {
+    let app = spawn_with(|s| s.limits.max_list_bytes = 7_000).await;
+    let admin = Some(app.admin.as_str());
+    for n in 0..10 {
+        let body = json!({ "userName": format!("big{n:02}"), "title": "t".repeat(3000) });
+        app.scim(Method::POST, "/Users", admin, Some(body)).await.ok(201);
+    }
+    // Store path (indexed filter) and in-memory path (title is not indexed), with a sort.
+    for filter in ["userName sw \"big\"", "title sw \"ttt\""] {
+        let mut seen = vec![];
+        let mut start = 1;
+        loop {
+            let path = format!("/Users?filter={}&count=10&startIndex={start}", crate::helpers::urlencode(filter));
+            let r = app.scim(Method::GET, &path, admin, None).await;
+            let body = r.ok(200).clone();
+            assert_eq!(body["totalResults"], 10, "{filter}");
+            let items = body["Resources"].as_array().map(Vec::len).unwrap_or(0);
+            assert_eq!(body["itemsPerPage"], items, "itemsPerPage tells the truth");
+            assert!((1..=2).contains(&items) || start > 10, "{filter}: {items} resources of ~3 KB in a 7 KB budget");
+            seen.extend(
+                body["Resources"].as_array().unwrap().iter().map(|u| u["userName"].as_str().unwrap().to_owned()),
+            );
+            start += items;
+            if items == 0 || start > 10 {
+                break;
+            }
+        }
+        let want: Vec<String> = (0..10).map(|n| format!("big{n:02}")).collect();
+        seen.sort();
+        assert_eq!(seen, want, "{filter}: paging by itemsPerPage reaches every resource once");
+    }
+    // A sort in memory holds a few budgets at most, then the request is refused.
+    let path = format!("/Users?filter={}&sortBy=title", crate::helpers::urlencode("title sw \"ttt\""));
+    app.scim(Method::GET, &path, admin, None).await.scim_error(400, Some("tooMany"));
 }

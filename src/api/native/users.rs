@@ -67,6 +67,10 @@ pub async fn create(
 ) -> Res {
     let body = body.get().await?;
     let actor = caller.0;
+    let max = state.settings.limits.max_values;
+    if body.site_ids.as_ref().is_some_and(|s| s.len() > max) {
+        return Err(ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, format!("siteIds: more than {max} values")));
+    }
     let cmd = NewUser::try_from(body.into_inner())?;
     let user = svc::create(&state.db, actor, cmd).await?;
     Ok(user_response(StatusCode::CREATED, user))

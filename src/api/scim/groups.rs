@@ -52,8 +52,13 @@ async fn reply(ctx: &Ctx, g: &Group, status: StatusCode, proj: &Projection) -> R
     })
 }
 
+/// What a group document's size leaves out: `meta` (rendered) and `members` (bounded per request).
+const UNSIZED: &[&str] = &["meta", "members"];
+
 pub async fn create_op(ctx: &Ctx, body: Value, proj: &Projection) -> Result<Reply, ScimError> {
+    ctx.check_size(&body, UNSIZED)?;
     let draft = group_from_json(&body)?;
+    ctx.check_members(draft.member_ids.len())?;
     let g = svc::create(&ctx.state.db, ctx.actor.clone(), draft).await?;
     reply(ctx, &g, StatusCode::CREATED, proj).await
 }
@@ -78,7 +83,9 @@ pub async fn replace_op(
     if_match: Option<i64>,
     proj: &Projection,
 ) -> Result<Reply, ScimError> {
+    ctx.check_size(&body, UNSIZED)?;
     let draft = group_from_json(&body)?;
+    ctx.check_members(draft.member_ids.len())?;
     let g = svc::replace(&ctx.state.db, ctx.actor.clone(), id, draft, if_match).await?;
     reply(ctx, &g, StatusCode::OK, proj).await
 }
@@ -91,6 +98,7 @@ pub async fn patch_op(
     proj: &Projection,
 ) -> Result<Reply, ScimError> {
     let ops = patch_ops(&body)?;
+    ctx.check_operations(ops.len())?;
     let mut tries = 0;
     loop {
         tries += 1;
@@ -103,7 +111,10 @@ pub async fn patch_op(
         // Members' display names do not matter to the patch: render without them.
         let mut doc = render_group(&current, &Default::default(), &ctx.base, true);
         apply(&mut doc, &ops, &GroupSchema).map_err(patch_error)?;
+        ctx.check_size(&doc, UNSIZED)?;
         let draft = group_from_json(&doc)?;
+        let before: Vec<&str> = current.members.iter().map(|m| m.id.as_str()).collect();
+        ctx.check_members(members_changed(&before, &draft.member_ids))?;
         match svc::patch(&ctx.state.db, ctx.actor.clone(), id.clone(), &current, draft).await {
             Err(ServiceError::VersionMismatch { .. }) if if_match.is_none() => {
                 if tries == PATCH_TRIES {
@@ -126,7 +137,7 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     let with_members = wants_members(&proj);
     let cap = ctx.state.settings.scim.max_filter_scan;
     let render = |g: &Group, names: &svc::MemberNames, members: bool| render_group(g, names, &ctx.base, members);
-    let page = svc::list(&ctx.state.db, p.query(), cap, with_members, render).await?;
+    let page = svc::list(&ctx.state.db, p.query(), cap, ctx.limits().max_list_bytes, with_members, render).await?;
     Ok(list_reply(page, &p, &GroupSchema))
 }
 
@@ -327,4 +338,11 @@ pub async fn search(
     let ctx = Ctx::new(state, caller.0, &req);
     let params = ListParams::from_search(&body, ctx.max_results())?;
     Ok(list_op(&ctx, params).await?.into_response())
+}
+
+/// How many members a write changes: those added plus those removed.
+fn members_changed(before: &[&str], after: &[String]) -> usize {
+    let before: std::collections::HashSet<&str> = before.iter().copied().collect();
+    let after: std::collections::HashSet<&str> = after.iter().map(String::as_str).collect();
+    before.symmetric_difference(&after).count()
 }

@@ -27,6 +27,7 @@ use crate::domain::{Actor, License};
 use crate::error::ServiceError;
 use crate::policy::access::{Surface, may_use};
 use crate::scim::attrs::SchemaInfo;
+use crate::scim::limits::{DocLimits, LimitError};
 use crate::scim::projection::project;
 use crate::service::query::Page;
 use crate::service::scim::ScimDefaults;
@@ -79,6 +80,48 @@ impl Ctx {
 
     pub fn max_results(&self) -> i64 {
         self.state.settings.scim.max_results.max(1)
+    }
+
+    pub fn limits(&self) -> &crate::config::LimitSettings {
+        &self.state.settings.limits
+    }
+
+    /// Holds a User or Group document to the size limits; `skip` names attributes the
+    /// gateway renders itself (`meta`, a user's `groups`) or bounds per request (`members`).
+    pub fn check_size(&self, doc: &Value, skip: &[&str]) -> Result<(), ScimError> {
+        let l = self.limits();
+        let limits = DocLimits {
+            max_string_bytes: l.max_string_bytes,
+            max_values: l.max_values,
+            max_resource_bytes: l.max_resource_bytes,
+        };
+        limits.check(doc, skip).map_err(|e| match e {
+            LimitError::ResourceTooLarge { .. } => ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, e.to_string()),
+            LimitError::StringTooLong { .. } | LimitError::TooManyValues { .. } => {
+                ScimError::bad("invalidValue", e.to_string())
+            }
+        })
+    }
+
+    /// A PATCH request's operations, at most `limits.max_patch_operations` of them.
+    pub fn check_operations(&self, count: usize) -> Result<(), ScimError> {
+        let max = self.limits().max_patch_operations;
+        if count > max {
+            return Err(ScimError::bad("tooMany", format!("{count} operations: at most {max} per PATCH request")));
+        }
+        Ok(())
+    }
+
+    /// Members one group write changes, at most `limits.max_members_per_request`.
+    pub fn check_members(&self, changed: usize) -> Result<(), ScimError> {
+        let max = self.limits().max_members_per_request;
+        if changed > max {
+            return Err(ScimError::bad(
+                "tooMany",
+                format!("{changed} members changed: at most {max} per request (send them in several requests)"),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -51,7 +51,11 @@ fn reply(ctx: &Ctx, u: &UserWithGroups, status: StatusCode, proj: &Projection) -
     }
 }
 
+/// What a user document's size leaves out: what the gateway renders itself.
+const RENDERED: &[&str] = &["meta", "groups"];
+
 pub async fn create_op(ctx: &Ctx, body: Value, proj: &Projection) -> Result<Reply, ScimError> {
+    ctx.check_size(&body, RENDERED)?;
     let (mut profile, password) = profile_from_json(&body)?;
     if let Some(p) = password {
         profile.password_hash = Some(svc::hash_password(p).await?);
@@ -80,6 +84,7 @@ pub async fn replace_op(
     if_match: Option<i64>,
     proj: &Projection,
 ) -> Result<Reply, ScimError> {
+    ctx.check_size(&body, RENDERED)?;
     let (mut profile, password) = profile_from_json(&body)?;
     if let Some(p) = password {
         profile.password_hash = Some(svc::hash_password(p).await?);
@@ -146,7 +151,9 @@ pub async fn patch_op(
     if_match: Option<i64>,
     proj: &Projection,
 ) -> Result<Reply, ScimError> {
-    let (ops, contactless) = contactless_asked(patch_ops(&body)?)?;
+    let ops = patch_ops(&body)?;
+    ctx.check_operations(ops.len())?;
+    let (ops, contactless) = contactless_asked(ops)?;
     // A password comes from the operations alone (it is never rendered): hashed once,
     // on the first try, whatever the retries.
     let mut hashed: Option<String> = None;
@@ -163,6 +170,7 @@ pub async fn patch_op(
         }
         let mut doc = render_user(&current, &ctx.base);
         apply(&mut doc, &ops, &UserSchema).map_err(patch_error)?;
+        ctx.check_size(&doc, RENDERED)?;
         let (mut profile, password) = profile_from_json(&doc)?;
         if let Some(p) = password {
             if hashed.is_none() {
@@ -244,7 +252,8 @@ pub async fn delete_op(ctx: &Ctx, id: String, if_match: Option<i64>) -> Result<R
 /// Lists users (planned by `service::query`), projected.
 pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     let cap = ctx.state.settings.scim.max_filter_scan;
-    let page = svc::list(&ctx.state.db, p.query(), cap, |u| render_user(u, &ctx.base)).await?;
+    let page =
+        svc::list(&ctx.state.db, p.query(), cap, ctx.limits().max_list_bytes, |u| render_user(u, &ctx.base)).await?;
     Ok(list_reply(page, &p, &UserSchema))
 }
 
