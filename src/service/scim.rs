@@ -350,7 +350,7 @@ pub async fn list(
                 let rows = db
                     .read(move |conn| {
                         let rows = user_query::page(conn, &pred, SortKey::Id, false, 0, LIST_CHUNK)?;
-                        Ok::<_, ServiceError>(with_groups(conn, rows)?)
+                        with_groups(conn, rows)
                     })
                     .await?;
                 after = rows.last().map(|u| u.user.id.clone());
