@@ -89,6 +89,9 @@ pub struct ScimSettings {
     /// The most candidates a filter that cannot be answered from the indexes may examine;
     /// past it the request gets `tooMany`.
     pub max_filter_scan: i64,
+    /// The most filter terms that scan the table (`co`/`ew` on indexed attributes, `not`):
+    /// each one reads every row; past it the request gets `400 tooMany`.
+    pub max_scan_terms: usize,
     pub bulk_max_operations: usize,
     pub bulk_max_payload_bytes: usize,
 }
@@ -114,6 +117,10 @@ pub struct DatabaseSettings {
     pub url: String,
     /// Reader connections (SQLite, beside its one writer) or all connections (PostgreSQL).
     pub pool_size: u32,
+    /// The longest one list statement may run (PostgreSQL `statement_timeout`; SQLite: a
+    /// per-row deadline check of scanning list statements); past it the request gets
+    /// `400` (SCIM `tooMany`, native `query_too_costly`). 0 turns it off.
+    pub statement_timeout_ms: u64,
 }
 
 impl std::fmt::Debug for DatabaseSettings {
@@ -121,6 +128,7 @@ impl std::fmt::Debug for DatabaseSettings {
         f.debug_struct("DatabaseSettings")
             .field("url", &crate::store::conn::redact_url(&self.url))
             .field("pool_size", &self.pool_size)
+            .field("statement_timeout_ms", &self.statement_timeout_ms)
             .finish()
     }
 }
@@ -159,6 +167,7 @@ fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, co
         .set_default("server.body_timeout_ms", 10_000)?
         .set_default("database.url", "scimgate.db")?
         .set_default("database.pool_size", 8)?
+        .set_default("database.statement_timeout_ms", 5000)?
         .set_default("auth.login_as_ttl_seconds", 300)?
         .set_default("auth.token_cache_seconds", 10)?
         .set_default("log.format", "text")?
@@ -167,6 +176,7 @@ fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, co
         .set_default("scim.default_account_name", "SCIM provisioned")?
         .set_default("scim.max_results", 1000)?
         .set_default("scim.max_filter_scan", 20_000)?
+        .set_default("scim.max_scan_terms", 4)?
         .set_default("scim.bulk_max_operations", 1000)?
         .set_default("scim.bulk_max_payload_bytes", 1_048_576)?
         .set_default("limits.max_string_bytes", 16_384)?

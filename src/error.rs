@@ -26,8 +26,10 @@ pub enum ServiceError {
     #[error("the filter would examine more than {cap} {resource}: narrow it with an indexed attribute ({indexed})")]
     FilterTooBroad { resource: &'static str, cap: i64, indexed: &'static str },
     /// A query ran past its statement time limit (`database.statement_timeout_ms`).
-    #[error("the query took longer than {limit_ms} ms and was stopped: narrow the filter")]
-    QueryTimeout { limit_ms: u64 },
+    #[error(
+        "the query ran past the statement time limit (database.statement_timeout_ms) and was stopped: narrow the filter"
+    )]
+    QueryTimeout,
     /// A resource, or one request's change, is larger than a configured limit.
     #[error("{0}")]
     TooLarge(String),

@@ -66,7 +66,8 @@ impl Application {
     /// [`Application::run_until_stopped`] is awaited.
     pub async fn build(settings: Settings) -> Result<Application, anyhow::Error> {
         settings.webhooks.validate().map_err(anyhow::Error::msg)?;
-        let db = Db::open(&settings.database.url, settings.database.pool_size)?;
+        let db =
+            Db::open_with(&settings.database.url, settings.database.pool_size, settings.database.statement_timeout_ms)?;
         let migrating = db.clone();
         let applied = tokio::task::spawn_blocking(move || migrating.migrate()).await??;
         if applied > 0 {

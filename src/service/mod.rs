@@ -54,6 +54,7 @@ impl From<StoreError> for ServiceError {
                 constraints::SITE_PREFIX_UNIQUE => Conflict::SitePrefixTaken.into(),
                 _ => ServiceError::Internal(anyhow::Error::new(StoreError::Conflict { constraint })),
             },
+            StoreError::Timeout => ServiceError::QueryTimeout,
             other => ServiceError::Internal(anyhow::Error::new(other)),
         }
     }

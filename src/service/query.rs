@@ -72,6 +72,19 @@ pub fn plan_groups(filter: Option<&Filter>, sort: Option<&SortSpec>) -> Plan<Gro
     }
 }
 
+/// How many terms of a predicate read every row: substring and suffix matches (no index
+/// serves them) and negations. The planner calls them exact — the database answers them
+/// right — but each costs a scan of the table.
+pub fn scan_terms(p: &Pred) -> usize {
+    match p {
+        Pred::Text(_, StrOp::Co | StrOp::Ew, _) => 1,
+        Pred::Email { value: Some((StrOp::Co | StrOp::Ew, _)), .. } => 1,
+        Pred::Not(inner) => 1 + scan_terms(inner),
+        Pred::And(a, b) | Pred::Or(a, b) => scan_terms(a) + scan_terms(b),
+        _ => 0,
+    }
+}
+
 /// A list page filled up to a byte budget: resources are taken while their JSON fits,
 /// always at least one (a single resource is bounded by `limits.max_resource_bytes`).
 #[derive(Debug)]

@@ -283,11 +283,21 @@ fn with_groups(conn: &mut DbConnection, users: Vec<User>) -> Result<Vec<UserWith
 pub async fn list(
     db: &Db,
     q: ListQuery,
-    cap: i64,
-    budget: usize,
+    bounds: ListBounds,
     render: impl Fn(&UserWithGroups) -> serde_json::Value,
 ) -> Result<Page, ServiceError> {
-    match query::plan_users(q.filter.as_ref(), q.sort.as_ref()) {
+    let ListBounds { cap, budget, scan_terms } = bounds;
+    let plan = query::plan_users(q.filter.as_ref(), q.sort.as_ref());
+    let scans = match &plan {
+        Plan::Store { pred, .. } => query::scan_terms(pred),
+        Plan::Finish { candidates } => query::scan_terms(candidates),
+    };
+    if scans > scan_terms {
+        return Err(ServiceError::TooMany(format!(
+            "the filter has {scans} terms that read every user (co, ew, not): at most {scan_terms}; use eq or sw"
+        )));
+    }
+    match plan {
         Plan::Store { pred, key, descending } => {
             // The page is read in chunks and ends early once its resources fill the byte
             // budget: a list answer's size (and the memory it takes) is bounded whatever
@@ -363,6 +373,15 @@ pub async fn list(
             Ok(finisher.finish())
         }
     }
+}
+
+/// What bounds one list: the candidates an in-memory filter may examine, the bytes of
+/// the answer, the filter terms that scan the table.
+#[derive(Debug, Clone, Copy)]
+pub struct ListBounds {
+    pub cap: i64,
+    pub budget: usize,
+    pub scan_terms: usize,
 }
 
 /// Rows read per store round trip of a list.

@@ -133,8 +133,16 @@ pub enum Role {
 /// commits: a checkpoint running beside a busy writer never catches up with it, and the
 /// WAL is only rewound after a checkpoint that did (an earlier version checkpointed on its
 /// own thread and grew the WAL to 3.5 GB while seeding 100 000 users).
+///
+/// Every connection also bounds its statements' time: PostgreSQL with
+/// `statement_timeout`; SQLite with `sg_in_time()`, a function the scanning list
+/// statements call per row, which turns false once the read's deadline has passed (see
+/// [`deadline`]). 0 turns the bound off.
 #[derive(Debug, Clone, Copy)]
-pub struct Pragmas(pub Role);
+pub struct Pragmas {
+    pub role: Role,
+    pub statement_timeout_ms: u64,
+}
 
 /// The writer's page cache, in KiB (a negative `cache_size` is KiB).
 pub const WRITER_CACHE_KIB: i64 = 32 * 1024;
@@ -143,7 +151,13 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
         match conn {
             DbConnection::Sqlite(c) => {
-                let role = match self.0 {
+                c.register_noarg_sql_function::<diesel::sql_types::Bool, bool, _>(
+                    "sg_in_time",
+                    false,
+                    deadline::in_time,
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                let role = match self.role {
                     Role::Writer => format!("PRAGMA cache_size = -{WRITER_CACHE_KIB};"),
                     Role::Reader => String::new(),
                 };
@@ -153,7 +167,9 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for Pragmas {
                 ))
                 .map_err(r2d2::Error::QueryError)
             }
-            DbConnection::Pg(c) => c.batch_execute("SET TIME ZONE 'UTC'").map_err(r2d2::Error::QueryError),
+            DbConnection::Pg(c) => c
+                .batch_execute(&format!("SET TIME ZONE 'UTC'; SET statement_timeout = {}", self.statement_timeout_ms))
+                .map_err(r2d2::Error::QueryError),
         }
     }
 }
@@ -161,7 +177,7 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for Pragmas {
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
-pub fn build_pool(target: &Target, size: u32, role: Role) -> Result<Pool, anyhow::Error> {
+pub fn build_pool(target: &Target, size: u32, role: Role, statement_timeout_ms: u64) -> Result<Pool, anyhow::Error> {
     r2d2::Pool::builder()
         .max_size(size)
         // A SQLite connection is a file handle: it cannot go stale, and a `SELECT 1` per
@@ -169,7 +185,7 @@ pub fn build_pool(target: &Target, size: u32, role: Role) -> Result<Pool, anyhow
         .test_on_check_out(!target.is_sqlite())
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(30))
-        .connection_customizer(Box::new(Pragmas(role)))
+        .connection_customizer(Box::new(Pragmas { role, statement_timeout_ms }))
         .build(Manager::new(target.clone()))
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))
 }
@@ -181,6 +197,8 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, anyhow::Error> {
             c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(|e| anyhow::anyhow!("migration failed: {e}"))?.len()
         }
         DbConnection::Pg(c) => {
+            // A migration may take longer than a request's statement.
+            c.batch_execute("SET statement_timeout = 0")?;
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
             let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
             c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
@@ -219,5 +237,52 @@ mod tests {
         assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("scimgate.db"), "scimgate.db");
+    }
+}
+
+/// The deadline of a SQLite read's scanning statements: set around a read on its thread,
+/// checked by `sg_in_time()` as the statement visits rows. Once it has passed the function
+/// answers false, so the statement finishes at once (with rows missing): the read then
+/// reports [`deadline::run`]'s `tripped` and its result is thrown away.
+pub mod deadline {
+    use std::cell::Cell;
+    use std::time::{Duration, Instant};
+
+    thread_local! {
+        static UNTIL: Cell<Option<Instant>> = const { Cell::new(None) };
+        static TRIPPED: Cell<bool> = const { Cell::new(false) };
+        static CALLS: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// `sg_in_time()`: true while the current read is within its deadline (the clock is
+    /// read every 64th row).
+    pub fn in_time() -> bool {
+        if TRIPPED.get() {
+            return false;
+        }
+        let calls = CALLS.get().wrapping_add(1);
+        CALLS.set(calls);
+        if !calls.is_multiple_of(64) {
+            return true;
+        }
+        match UNTIL.get() {
+            Some(until) if Instant::now() > until => {
+                TRIPPED.set(true);
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// Runs `f` (a read) under a deadline `limit` from now (`None`: unbounded); the bool
+    /// says whether the deadline passed while a scanning statement ran.
+    pub fn run<T>(limit: Option<Duration>, f: impl FnOnce() -> T) -> (T, bool) {
+        UNTIL.set(limit.map(|l| Instant::now() + l));
+        TRIPPED.set(false);
+        CALLS.set(0);
+        let out = f();
+        let tripped = TRIPPED.replace(false);
+        UNTIL.set(None);
+        (out, tripped)
     }
 }

@@ -42,6 +42,9 @@ pub enum StoreError {
     Task(String),
     #[error("stored value is invalid: {0}")]
     Corrupt(String),
+    /// A statement ran past `database.statement_timeout_ms` and was stopped.
+    #[error("the statement ran past its time limit")]
+    Timeout,
 }
 
 impl From<DieselError> for StoreError {
@@ -52,6 +55,10 @@ impl From<DieselError> for StoreError {
                 kind @ (DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::CheckViolation),
                 ref info,
             ) => StoreError::Conflict { constraint: constraint_name(&kind, info.as_ref()) },
+            // PostgreSQL's `statement_timeout` (SQLSTATE 57014).
+            DieselError::DatabaseError(_, ref info) if info.message().contains("statement timeout") => {
+                StoreError::Timeout
+            }
             other => StoreError::Database(other),
         }
     }
@@ -113,6 +120,9 @@ fn commit(conn: &mut DbConnection) -> Result<(), DieselError> {
     })
 }
 
+/// The statement time limit of [`Db::open`].
+pub const DEFAULT_STATEMENT_TIMEOUT_MS: u64 = 5000;
+
 /// The database: a writer pool and a reader pool (the same pool on PostgreSQL). On SQLite,
 /// writes queue for the writer thread, which commits them in groups (see `writer`).
 #[derive(Clone)]
@@ -121,22 +131,44 @@ pub struct Db {
     reader: conn::Pool,
     target: Target,
     writes: Option<std::sync::mpsc::Sender<writer::Job>>,
+    /// `database.statement_timeout_ms` (0: unbounded).
+    statement_timeout_ms: u64,
 }
 
 impl Db {
     /// Opens the pools. `pool_size` bounds the readers (SQLite) or all connections (PostgreSQL).
     pub fn open(url: &str, pool_size: u32) -> Result<Db, anyhow::Error> {
+        Db::open_with(url, pool_size, DEFAULT_STATEMENT_TIMEOUT_MS)
+    }
+
+    /// [`Db::open`] with a statement time limit (`database.statement_timeout_ms`; 0: none).
+    pub fn open_with(url: &str, pool_size: u32, statement_timeout_ms: u64) -> Result<Db, anyhow::Error> {
         let target = Target::parse(url).map_err(anyhow::Error::msg)?;
+        let t = statement_timeout_ms;
         let (writer, reader) = if target.is_sqlite() {
-            let writer = conn::build_pool(&target, 1, Role::Writer)?;
-            let reader = conn::build_pool(&target, pool_size.max(1), Role::Reader)?;
+            let writer = conn::build_pool(&target, 1, Role::Writer, t)?;
+            let reader = conn::build_pool(&target, pool_size.max(1), Role::Reader, t)?;
             (writer, reader)
         } else {
-            let pool = conn::build_pool(&target, pool_size.max(2), Role::Writer)?;
+            let pool = conn::build_pool(&target, pool_size.max(2), Role::Writer, t)?;
             (pool.clone(), pool)
         };
         let writes = if target.is_sqlite() { Some(writer::start(writer.clone())?) } else { None };
-        Ok(Db { writer, reader, target, writes })
+        Ok(Db { writer, reader, target, writes, statement_timeout_ms })
+    }
+
+    /// The read deadline of SQLite's scanning statements.
+    fn read_deadline(&self) -> Option<std::time::Duration> {
+        (self.statement_timeout_ms > 0).then(|| std::time::Duration::from_millis(self.statement_timeout_ms))
+    }
+
+    /// A read's result, or `Timeout` when its deadline passed (SQLite) or PostgreSQL
+    /// stopped a statement.
+    fn timed<T, E: From<StoreError>>(&self, (out, tripped): (Result<T, E>, bool)) -> Result<T, E> {
+        if tripped {
+            return Err(StoreError::Timeout.into());
+        }
+        out
     }
 
     pub fn target(&self) -> &Target {
@@ -146,7 +178,16 @@ impl Db {
     /// Applies pending migrations (blocking; call at start-up).
     pub fn migrate(&self) -> Result<usize, anyhow::Error> {
         let mut conn = self.writer.get()?;
-        conn::run_migrations(&mut conn)
+        let applied = conn::run_migrations(&mut conn);
+        // Migrations run without a statement limit; the connection goes back to the pool
+        // with the requests' limit.
+        if let DbConnection::Pg(c) = &mut *conn {
+            diesel::connection::SimpleConnection::batch_execute(
+                c,
+                &format!("SET statement_timeout = {}", self.statement_timeout_ms),
+            )?;
+        }
+        applied
     }
 
     /// Runs `f` in a write transaction and answers once it is committed: on SQLite as one
@@ -174,7 +215,13 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + From<DieselError> + Send + 'static,
     {
-        Self::run(self.reader.clone(), |conn| conn.transaction(f)).await
+        let deadline = self.read_deadline();
+        let ran = Self::run(self.reader.clone(), move |conn| {
+            let (out, tripped) = conn::deadline::run(deadline, || conn.transaction(f));
+            Ok::<_, E>((out, tripped))
+        })
+        .await?;
+        self.timed(ran)
     }
 
     /// A short read: one transaction that visits a bounded handful of index entries (a
@@ -193,7 +240,8 @@ impl Db {
             && let Some(mut pooled) = self.reader.try_get()
         {
             let conn: &mut DbConnection = &mut pooled;
-            return conn.transaction(f);
+            let ran = conn::deadline::run(self.read_deadline(), || conn.transaction(f));
+            return self.timed(ran);
         }
         self.read(f).await
     }

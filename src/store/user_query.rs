@@ -235,7 +235,17 @@ pub fn count(conn: &mut DbConnection, pred: &Pred) -> Result<i64, StoreError> {
         let used: Vec<i64> = license_pools::table.select(license_pools::used).load(conn)?;
         return Ok(used.into_iter().sum());
     }
-    Ok(users::table.filter(compile(pred)).select(count_star()).first(conn)?)
+    Ok(users::table.filter(timed(conn, compile(pred))).select(count_star()).first(conn)?)
+}
+
+/// On SQLite a list statement calls `sg_in_time()` per row it visits, so that a scan
+/// stops once its read's deadline has passed (`conn::deadline`); PostgreSQL has
+/// `statement_timeout`.
+fn timed(conn: &DbConnection, pred: Boxed) -> Boxed {
+    match conn {
+        DbConnection::Sqlite(_) => Box::new(sql::<Bool>("sg_in_time()").and(pred)),
+        DbConnection::Pg(_) => pred,
+    }
 }
 
 /// One page: `offset` rows skipped in the given order, at most `limit`.
@@ -247,7 +257,7 @@ pub fn page(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<User>, StoreError> {
-    let mut q = users::table.filter(compile(pred)).select(UserRow::as_select()).into_boxed();
+    let mut q = users::table.filter(timed(conn, compile(pred))).select(UserRow::as_select()).into_boxed();
     // Nullable keys order by `IS NULL` first: NULL is smallest on SQLite and largest on
     // PostgreSQL, and neither is what the RFC asks in both directions.
     q = match (sort, descending) {

@@ -141,7 +141,7 @@ mod tests {
     fn scratch() -> (tempfile::TempDir, Pool) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db").display().to_string();
-        let pool = build_pool(&Target::Sqlite(path), 1, Role::Writer).unwrap();
+        let pool = build_pool(&Target::Sqlite(path), 1, Role::Writer, 0).unwrap();
         pool.get().unwrap().batch_execute("CREATE TABLE t (x TEXT PRIMARY KEY)").unwrap();
         (dir, pool)
     }

@@ -303,3 +303,46 @@ async fn a_list_answer_ends_early_at_its_byte_budget_and_says_so() {
     let path = format!("/Users?filter={}&sortBy=title", crate::helpers::urlencode("title sw \"ttt\""));
     app.scim(Method::GET, &path, admin, None).await.scim_error(400, Some("tooMany"));
 }
+
+/// Inserts `n` contactless users straight into the database (a directory at scale in a
+/// second), named `bulk-<i>@example.com`.
+async fn insert_users(db_url: &str, n: u32) {
+    use diesel::RunQueryDsl;
+    let db = scimgate::store::Db::open_with(db_url, 1, 0).unwrap();
+    // The same statement on both backends.
+    let sql = format!(
+        "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) \
+         INSERT INTO users (id, user_name, user_name_folded, active, license, origin, created_at, updated_at, version) \
+         SELECT 'u' || i, 'bulk-' || i || '@example.com', 'bulk-' || i || '@example.com', TRUE, 'external_identity', \
+         'native', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1 FROM s"
+    );
+    db.write(move |conn| {
+        diesel::sql_query(sql).execute(conn)?;
+        Ok::<_, scimgate::error::ServiceError>(())
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_filter_is_bounded_in_scanning_terms_and_in_time() {
+    let app = spawn_with(|s| s.database.statement_timeout_ms = 5).await;
+    let admin = Some(app.admin.as_str());
+    let q = |f: &str| format!("/Users?filter={}&count=1", crate::helpers::urlencode(f));
+    // Terms that read every row are counted: four pass, five are refused before any SQL runs.
+    let four = "userName co \"a\" or userName ew \"b\" or displayName co \"c\" or emails.value co \"d\"";
+    app.scim(Method::GET, &q(four), admin, None).await.ok(200);
+    let five = format!("{four} or not (userName eq \"e\")");
+    let r = app.scim(Method::GET, &q(&five), admin, None).await;
+    r.scim_error(400, Some("tooMany"));
+    assert!(r.body["detail"].as_str().unwrap().contains("at most 4"), "{}", r.body);
+    // A scan that runs past database.statement_timeout_ms is stopped: 400 tooMany,
+    // not an answer that took seconds (nor a partial one).
+    insert_users(&app.db_url, 200_000).await;
+    let r = app.scim(Method::GET, &q("userName co \"zzz\""), admin, None).await;
+    r.scim_error(400, Some("tooMany"));
+    assert!(r.body["detail"].as_str().unwrap().contains("statement time limit"), "{}", r.body);
+    // An indexed lookup is not affected.
+    let r = app.scim(Method::GET, &q("userName eq \"bulk-77@example.com\""), admin, None).await;
+    assert_eq!(r.ok(200)["totalResults"], 1);
+}

@@ -124,7 +124,7 @@ pub fn explain(e: ServiceError) -> Notice {
             "Changed meanwhile",
             "Someone changed this user after you opened the page, so nothing was done. Look at it again and retry.",
         ),
-        e @ ServiceError::QueryTimeout { .. } => {
+        e @ ServiceError::QueryTimeout => {
             Notice::error(StatusCode::BAD_REQUEST, "Search too costly", sentence(&e.to_string()))
         }
         ServiceError::TooLarge(detail) => Notice::error(StatusCode::PAYLOAD_TOO_LARGE, "Too large", sentence(&detail)),

@@ -365,7 +365,7 @@ impl From<ServiceError> for ApiError {
                 ProblemCode::VersionMismatch,
                 format!("If-Match does not match the current version W/\"{current}\""),
             ),
-            e @ ServiceError::QueryTimeout { .. } => ApiError::new(ProblemCode::QueryTooCostly, e.to_string()),
+            e @ ServiceError::QueryTimeout => ApiError::new(ProblemCode::QueryTooCostly, e.to_string()),
             ServiceError::TooLarge(detail) => ApiError::new(ProblemCode::PayloadTooLarge, detail),
             ServiceError::TooMany(detail) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, detail),
             ServiceError::Unauthenticated => {

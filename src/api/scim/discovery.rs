@@ -57,6 +57,7 @@ pub async fn service_provider_config(state: web::Data<AppState>, caller: ScimCal
         "maxMembersPerRequest": l.max_members_per_request,
         "maxListBytes": l.max_list_bytes,
         "maxFilterScan": ctx.state.settings.scim.max_filter_scan,
+        "maxScanTerms": ctx.state.settings.scim.max_scan_terms,
     });
     ok(doc)
 }

@@ -85,7 +85,7 @@ impl From<ServiceError> for ScimError {
                 None,
                 format!("If-Match does not match the current version W/\"{current}\""),
             ),
-            e @ ServiceError::QueryTimeout { .. } => ScimError::bad("tooMany", e.to_string()),
+            e @ ServiceError::QueryTimeout => ScimError::bad("tooMany", e.to_string()),
             ServiceError::TooLarge(detail) => ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, detail),
             ServiceError::TooMany(detail) => ScimError::bad("tooMany", detail),
             ServiceError::Unauthenticated => {

@@ -252,8 +252,17 @@ pub async fn delete_op(ctx: &Ctx, id: String, if_match: Option<i64>) -> Result<R
 /// Lists users (planned by `service::query`), projected.
 pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     let cap = ctx.state.settings.scim.max_filter_scan;
-    let page =
-        svc::list(&ctx.state.db, p.query(), cap, ctx.limits().max_list_bytes, |u| render_user(u, &ctx.base)).await?;
+    let page = svc::list(
+        &ctx.state.db,
+        p.query(),
+        svc::ListBounds {
+            cap,
+            budget: ctx.limits().max_list_bytes,
+            scan_terms: ctx.state.settings.scim.max_scan_terms,
+        },
+        |u| render_user(u, &ctx.base),
+    )
+    .await?;
     Ok(list_reply(page, &p, &UserSchema))
 }
 
