@@ -177,11 +177,22 @@ fn attach(conn: &mut DbConnection, rows: Vec<GroupRow>, with_members: bool) -> R
         .collect())
 }
 
-/// Which of `ids` are users and which are groups (unknown ids are in neither).
+/// Which of `ids` are users and which are groups (unknown ids are in neither). On
+/// PostgreSQL the rows found are locked `FOR KEY SHARE` until the transaction ends: a
+/// member cannot be deleted between this check and the membership's insert (a delete
+/// already under way makes this wait, then finds the member gone). The foreign keys of
+/// `group_members` (migration 000009) hold the same rule in the database.
 pub fn classify(conn: &mut DbConnection, ids: &[String]) -> Result<(Vec<String>, Vec<String>), StoreError> {
-    let found_users: Vec<String> = users::table.filter(users::id.eq_any(ids)).select(users::id).load(conn)?;
-    let found_groups: Vec<String> = groups::table.filter(groups::id.eq_any(ids)).select(groups::id).load(conn)?;
-    Ok((found_users, found_groups))
+    Ok(match conn {
+        DbConnection::Pg(c) => (
+            users::table.filter(users::id.eq_any(ids)).select(users::id).for_key_share().load(c)?,
+            groups::table.filter(groups::id.eq_any(ids)).select(groups::id).for_key_share().load(c)?,
+        ),
+        DbConnection::Sqlite(c) => (
+            users::table.filter(users::id.eq_any(ids)).select(users::id).load(c)?,
+            groups::table.filter(groups::id.eq_any(ids)).select(groups::id).load(c)?,
+        ),
+    })
 }
 
 /// Display names of the given users and groups, for `members.display`.

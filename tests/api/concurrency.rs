@@ -189,3 +189,46 @@ async fn scim_patch_is_applied_outside_the_write_transaction() {
     let r = answer.expect("the PATCH was answered while another transaction held the user");
     r.scim_error(400, Some("mutability"));
 }
+
+/// Memberships whose user no longer exists.
+async fn orphaned_memberships(app: &TestApp) -> i64 {
+    let db = scimgate::store::Db::open(&app.db_url, 1).unwrap();
+    db.read(|conn| {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let rows: Vec<N> = diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM group_members m WHERE m.member_type = 'User' \
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = m.member_id)",
+        )
+        .load(conn)?;
+        Ok::<_, scimgate::error::ServiceError>(rows[0].n)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_member_added_while_it_is_deleted_leaves_no_orphaned_membership() {
+    let app = spawn_app().await;
+    let r = app.scim(Method::POST, "/Groups", Some(&app.admin), Some(json!({ "displayName": "racing" }))).await;
+    let gid = id(r.ok(201));
+    for round in 0..40 {
+        let uid = scim_user(&app, &format!("racer{round}")).await;
+        let add = json!([{ "op": "add", "path": "members", "value": [{ "value": uid }] }]);
+        let (group_path, user_path) = (format!("/Groups/{gid}"), format!("/Users/{uid}"));
+        let (patched, deleted) = tokio::join!(
+            scim_patch(&app, &group_path, add),
+            app.scim(Method::DELETE, &user_path, Some(&app.admin), None)
+        );
+        // Added then deleted (200), or the member was already gone (400 invalidValue): never a 500.
+        assert!(matches!(patched.status.as_u16(), 200 | 400), "round {round}: {} {}", patched.status, patched.body);
+        assert_eq!(deleted.status.as_u16(), 204, "round {round}: {}", deleted.body);
+    }
+    assert_eq!(orphaned_memberships(&app).await, 0, "every membership points at a user");
+    let g = app.scim(Method::GET, &format!("/Groups/{gid}"), Some(&app.admin), None).await;
+    assert!(g.ok(200).get("members").is_none_or(|m| m.as_array().is_some_and(Vec::is_empty)), "{}", g.body);
+}

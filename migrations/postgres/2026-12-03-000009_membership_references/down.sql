@@ -1,0 +1,1 @@
+ALTER TABLE group_members DROP COLUMN member_user, DROP COLUMN member_group;
