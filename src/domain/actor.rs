@@ -47,9 +47,12 @@ pub enum Principal {
         accounts: Vec<String>,
         sites: Vec<String>,
     },
-    /// May be bound to the account that contacts created over SCIM go to.
+    /// An identity provider. No accounts: it reaches every account (and contactless
+    /// users made natively), and its contacts go to the configured default account.
+    /// Accounts: it is confined to them — it reads, lists, changes and creates only users
+    /// and groups of those accounts — and its contacts go to the first.
     Scim {
-        default_account: Option<String>,
+        accounts: Vec<String>,
     },
     /// May register users on this one site.
     Registration {
@@ -58,6 +61,16 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The accounts a confined caller (a delegated admin, a confined SCIM token) is
+    /// limited to; `None`: not confined.
+    pub fn confined_to(&self) -> Option<&[String]> {
+        match self {
+            Principal::DelegatedAdmin { accounts, .. } => Some(accounts),
+            Principal::Scim { accounts } if !accounts.is_empty() => Some(accounts),
+            _ => None,
+        }
+    }
+
     pub fn role(&self) -> Role {
         match self {
             Principal::Admin => Role::Admin,

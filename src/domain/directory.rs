@@ -54,7 +54,7 @@ impl TokenInfo {
             Role::DelegatedAdmin => {
                 Principal::DelegatedAdmin { accounts: self.account_ids.clone(), sites: self.site_ids.clone() }
             }
-            Role::Scim => Principal::Scim { default_account: self.account_ids.first().cloned() },
+            Role::Scim => Principal::Scim { accounts: self.account_ids.clone() },
             Role::Registration => Principal::Registration { site_id: self.site_id.clone().unwrap_or_default() },
         }
     }
@@ -110,6 +110,8 @@ pub struct Group {
     pub id: String,
     pub display_name: String,
     pub external_id: Option<String>,
+    /// The account of the confined SCIM token that made it; `None`: the whole directory's.
+    pub account_id: Option<String>,
     pub members: Vec<GroupMember>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -75,7 +75,7 @@ mod tests {
         vec![
             Actor::new("a", Principal::Admin),
             Actor::new("d", Principal::DelegatedAdmin { accounts: vec!["acc".into()], sites: vec![] }),
-            Actor::new("s", Principal::Scim { default_account: None }),
+            Actor::new("s", Principal::Scim { accounts: vec![] }),
             Actor::new("r", Principal::Registration { site_id: "site-1".into() }),
         ]
     }

@@ -10,7 +10,9 @@ use crate::domain::{Actor, Principal, User};
 /// natively stay readable and updatable over SCIM (rule 7).
 pub fn can_manage(actor: &Actor, user: &User) -> Result<(), PolicyViolation> {
     match &actor.principal {
-        Principal::Admin | Principal::Scim { .. } => Ok(()),
+        Principal::Admin => Ok(()),
+        Principal::Scim { .. } if sees(actor, user.account_id()) => Ok(()),
+        Principal::Scim { .. } => Err(PolicyViolation::OutOfScope),
         Principal::DelegatedAdmin { accounts, .. } => match user.account_id() {
             None => Err(PolicyViolation::DelegatedAdminForbidden),
             Some(account) if accounts.iter().any(|a| a == account) => Ok(()),
@@ -29,6 +31,7 @@ pub fn can_create(actor: &Actor, contact_account: Option<&str>) -> Result<(), Po
         (Principal::Admin, _) => Ok(()),
         // Rule 2: SCIM never creates a contactless user.
         (Principal::Scim { .. }, None) => Err(PolicyViolation::ScimContactless),
+        (Principal::Scim { accounts }, Some(account)) if !accounts.is_empty() => in_scope(accounts, account),
         (Principal::Scim { .. }, Some(_)) => Ok(()),
         (Principal::DelegatedAdmin { .. }, None) => Err(PolicyViolation::DelegatedAdminForbidden),
         (Principal::DelegatedAdmin { accounts, .. }, Some(account)) => in_scope(accounts, account),
@@ -42,9 +45,23 @@ pub fn can_create(actor: &Actor, contact_account: Option<&str>) -> Result<(), Po
 
 /// May `actor` work under this account (list its users, put a contact there)?
 pub fn can_use_account(actor: &Actor, account: &str) -> Result<(), PolicyViolation> {
+    match actor.principal.confined_to() {
+        Some(accounts) => in_scope(accounts, account),
+        None => Ok(()),
+    }
+}
+
+/// Does a SCIM caller see a resource of this account (`None`: a contactless user, or a
+/// group of no account)? A confined token sees only its accounts' users and groups;
+/// everything else does not exist for it (404, absent from lists), so that one IdP's
+/// token cannot even learn what another tenant holds. Other callers see everything the
+/// surface shows them.
+pub fn sees(actor: &Actor, account: Option<&str>) -> bool {
     match &actor.principal {
-        Principal::DelegatedAdmin { accounts, .. } => in_scope(accounts, account),
-        _ => Ok(()),
+        Principal::Scim { accounts } if !accounts.is_empty() => {
+            account.is_some_and(|a| accounts.iter().any(|x| x == a))
+        }
+        _ => true,
     }
 }
 
@@ -115,7 +132,7 @@ pub(crate) mod tests {
         Actor::new("del", Principal::DelegatedAdmin { accounts: vec!["acc-in".into()], sites: vec!["site-in".into()] })
     }
     pub fn scim() -> Actor {
-        Actor::new("scim", Principal::Scim { default_account: None })
+        Actor::new("scim", Principal::Scim { accounts: vec![] })
     }
     pub fn registration() -> Actor {
         Actor::new("reg", Principal::Registration { site_id: "s".into() })

@@ -29,7 +29,10 @@ pub fn route_create(
         return Ok(ContactAccount::Named(a.to_owned()));
     }
     match &actor.principal {
-        Principal::Scim { default_account: Some(a) } => Ok(ContactAccount::TokenDefault(a.clone())),
+        Principal::Scim { accounts } => match accounts.first() {
+            Some(a) => Ok(ContactAccount::TokenDefault(a.clone())),
+            None => Ok(ContactAccount::Configured),
+        },
         _ => Ok(ContactAccount::Configured),
     }
 }
@@ -57,7 +60,7 @@ mod tests {
     use super::*;
 
     fn scim(default: Option<&str>) -> Actor {
-        Actor::new("s", Principal::Scim { default_account: default.map(str::to_owned) })
+        Actor::new("s", Principal::Scim { accounts: default.map(str::to_owned).into_iter().collect() })
     }
 
     #[test]

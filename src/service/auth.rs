@@ -56,12 +56,8 @@ pub async fn create(db: &Db, admin: &AdminCap, req: NewToken) -> Result<(TokenIn
             )
             .into());
         }
-        Role::Scim if req.account_ids.len() > 1 || req.site_id.is_some() => {
-            return Err(ValidationError::new(
-                "accountIds",
-                "a scim token takes at most one account (the default account of the contacts it creates) and no siteId",
-            )
-            .into());
+        Role::Scim if req.site_id.is_some() => {
+            return Err(ValidationError::new("siteId", "a scim token takes no siteId").into());
         }
         Role::Registration if req.site_id.is_none() || !req.account_ids.is_empty() => {
             return Err(ValidationError::new(
@@ -78,9 +74,14 @@ pub async fn create(db: &Db, admin: &AdminCap, req: NewToken) -> Result<(TokenIn
     let secret = generate_secret(TOKEN_PREFIX)?;
     let hash = hash_secret(&secret);
     db.write(move |conn| {
-        let mut account_ids = req.account_ids.clone();
-        account_ids.sort();
-        account_ids.dedup();
+        // Kept in the order given, without repeats: a scim token's first account is the
+        // default account of the contacts it creates.
+        let mut account_ids: Vec<String> = vec![];
+        for a in &req.account_ids {
+            if !account_ids.contains(a) {
+                account_ids.push(a.clone());
+            }
+        }
         for a in &account_ids {
             if accounts::find_account(conn, a)?.is_none() {
                 return Err(ValidationError::new("accountIds", format!("no account {a}")).into());

@@ -3,10 +3,12 @@
 use serde_json::json;
 
 use super::query::{self, ListQuery, Page, Plan};
+use super::scim::confined_scim;
 use super::{ServiceError, audit};
 use crate::domain::{Actor, Group, GroupMember, MemberKind, ValidationError, new_id, now, text};
+use crate::policy::delegation::sees;
 use crate::scim::schema::GroupSchema;
-use crate::store::groups::{self, GroupSortKey};
+use crate::store::groups::{self, GroupPred, GroupSortKey};
 use crate::store::{Db, DbConnection, StoreError};
 
 /// A group as a client writes it.
@@ -17,25 +19,56 @@ pub struct GroupDraft {
     pub member_ids: Vec<String>,
 }
 
-/// Checks every member exists, and learns whether it is a user or a group.
-fn members(conn: &mut DbConnection, self_id: &str, ids: &[String]) -> Result<Vec<GroupMember>, ServiceError> {
+/// Checks every member exists — for a confined token, among its accounts' users and
+/// groups — and learns whether it is a user or a group.
+fn members(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    self_id: &str,
+    ids: &[String],
+) -> Result<Vec<GroupMember>, ServiceError> {
     let mut ids = ids.to_vec();
     ids.sort();
     ids.dedup();
     let (found_users, found_groups) = groups::classify(conn, &ids)?;
+    let seen = |found: &groups::Accounts, id: &str| found.get(id).is_some_and(|a| sees(actor, a.as_deref()));
     ids.into_iter()
         .map(|id| {
             if id == self_id {
                 Err(ValidationError::new("members", "a group cannot be a member of itself").into())
-            } else if found_users.contains(&id) {
+            } else if seen(&found_users, &id) {
                 Ok(GroupMember { id, kind: MemberKind::User })
-            } else if found_groups.contains(&id) {
+            } else if seen(&found_groups, &id) {
                 Ok(GroupMember { id, kind: MemberKind::Group })
             } else {
                 Err(ValidationError::new("members", format!("no user or group {id}")).into())
             }
         })
         .collect()
+}
+
+/// The members of `groups` a confined token does not see are left out of what it is
+/// shown (they exist for it no more than their users do); nothing changes for others.
+fn hide_members(conn: &mut DbConnection, actor: &Actor, groups: &mut [Group]) -> Result<(), StoreError> {
+    if confined_scim(actor).is_none() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = groups.iter().flat_map(|g| g.members.iter().map(|m| m.id.as_str())).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let accounts = groups::accounts_of(conn, &ids)?;
+    for g in groups.iter_mut() {
+        g.members.retain(|m| accounts.get(&m.id).is_some_and(|a| sees(actor, a.as_deref())));
+    }
+    Ok(())
+}
+
+/// The members of `group` the actor does not see: a write by a confined token keeps them.
+fn hidden_members(conn: &mut DbConnection, actor: &Actor, group: &Group) -> Result<Vec<GroupMember>, StoreError> {
+    let mut shown = [group.clone()];
+    hide_members(conn, actor, &mut shown)?;
+    Ok(group.members.iter().filter(|m| !shown[0].members.contains(m)).cloned().collect())
 }
 
 fn member_change(before: &[GroupMember], after: &[GroupMember]) -> serde_json::Value {
@@ -50,7 +83,9 @@ pub async fn create(db: &Db, actor: Actor, d: GroupDraft) -> Result<Group, Servi
         let id = new_id();
         let at = now();
         let group = Group {
-            members: members(conn, &id, &d.member_ids)?,
+            members: members(conn, &actor, &id, &d.member_ids)?,
+            // A confined token's groups belong to its first account.
+            account_id: confined_scim(&actor).and_then(|a| a.first().cloned()),
             id,
             display_name,
             external_id: d.external_id,
@@ -69,8 +104,12 @@ pub async fn create(db: &Db, actor: Actor, d: GroupDraft) -> Result<Group, Servi
 
 fn write(conn: &mut DbConnection, actor: &Actor, before: Group, d: GroupDraft) -> Result<Group, ServiceError> {
     let display_name = text("displayName", &d.display_name, 256)?;
+    let mut new_members = members(conn, actor, &before.id, &d.member_ids)?;
+    new_members.extend(hidden_members(conn, actor, &before)?);
+    new_members.sort_by(|a, b| a.id.cmp(&b.id));
+    new_members.dedup();
     let after = Group {
-        members: members(conn, &before.id, &d.member_ids)?,
+        members: new_members,
         display_name,
         external_id: d.external_id,
         updated_at: now(),
@@ -91,8 +130,11 @@ fn write(conn: &mut DbConnection, actor: &Actor, before: Group, d: GroupDraft) -
     Ok(after)
 }
 
-fn load(conn: &mut DbConnection, id: &str, if_match: Option<i64>) -> Result<Group, ServiceError> {
-    let g = groups::find(conn, id, true, true)?.ok_or(ServiceError::NotFound("group"))?;
+/// A group the actor sees (a confined token: one of its accounts'), locked for the write.
+fn load(conn: &mut DbConnection, actor: &Actor, id: &str, if_match: Option<i64>) -> Result<Group, ServiceError> {
+    let g = groups::find(conn, id, true, true)?
+        .filter(|g| sees(actor, g.account_id.as_deref()))
+        .ok_or(ServiceError::NotFound("group"))?;
     match if_match {
         Some(v) if v != g.version => Err(ServiceError::VersionMismatch { current: g.version }),
         _ => Ok(g),
@@ -107,7 +149,7 @@ pub async fn replace(
     if_match: Option<i64>,
 ) -> Result<Group, ServiceError> {
     db.write(move |conn| {
-        let before = load(conn, &id, if_match)?;
+        let before = load(conn, &actor, &id, if_match)?;
         write(conn, &actor, before, d)
     })
     .await
@@ -127,7 +169,7 @@ pub async fn patch(
 ) -> Result<Group, ServiceError> {
     let (base_version, read_members) = (read.version, read.members.clone());
     db.write(move |conn| {
-        let before = load(conn, &id, Some(base_version))?;
+        let before = load(conn, &actor, &id, Some(base_version))?;
         draft.member_ids.retain(|m| {
             let vanished = read_members.iter().any(|r| r.id == *m) && !before.members.iter().any(|b| b.id == *m);
             !vanished
@@ -139,7 +181,7 @@ pub async fn patch(
 
 pub async fn delete(db: &Db, actor: Actor, id: String, if_match: Option<i64>) -> Result<(), ServiceError> {
     db.write(move |conn| {
-        let g = load(conn, &id, if_match)?;
+        let g = load(conn, &actor, &id, if_match)?;
         groups::delete(conn, &id)?;
         audit::record(conn, &actor, "group.deleted", "group", &id, json!({ "displayName": g.display_name }))?;
         Ok(())
@@ -147,8 +189,16 @@ pub async fn delete(db: &Db, actor: Actor, id: String, if_match: Option<i64>) ->
     .await
 }
 
-pub async fn get(db: &Db, id: String, with_members: bool) -> Result<Group, ServiceError> {
-    db.read(move |conn| groups::find(conn, &id, false, with_members)?.ok_or(ServiceError::NotFound("group"))).await
+pub async fn get(db: &Db, actor: &Actor, id: String, with_members: bool) -> Result<Group, ServiceError> {
+    let actor = actor.clone();
+    db.read(move |conn| {
+        let mut g = groups::find(conn, &id, false, with_members)?
+            .filter(|g| sees(&actor, g.account_id.as_deref()))
+            .ok_or(ServiceError::NotFound("group"))?;
+        hide_members(conn, &actor, std::slice::from_mut(&mut g))?;
+        Ok(g)
+    })
+    .await
 }
 
 /// Display names of the users and groups `groups` name as members.
@@ -159,23 +209,35 @@ pub type MemberNames = std::collections::HashMap<String, String>;
 /// `excludedAttributes=members`); `render` gets each group with its members' names.
 pub async fn list(
     db: &Db,
+    actor: &Actor,
     q: ListQuery,
     cap: i64,
     budget: usize,
     with_members: bool,
     render: impl Fn(&Group, &MemberNames, bool) -> serde_json::Value,
 ) -> Result<Page, ServiceError> {
-    match query::plan_groups(q.filter.as_ref(), q.sort.as_ref()) {
+    let mut plan = query::plan_groups(q.filter.as_ref(), q.sort.as_ref());
+    if let Some(scope) = confined_scim(actor) {
+        let scoped = |p: GroupPred| GroupPred::Scoped(scope.to_vec(), Box::new(p));
+        plan = match plan {
+            Plan::Store { pred, key, descending } => Plan::Store { pred: scoped(pred), key, descending },
+            Plan::Finish { candidates } => Plan::Finish { candidates: scoped(candidates) },
+        };
+    }
+    let shown_to = actor.clone();
+    let finder = actor.clone();
+    match plan {
         Plan::Store { pred, key, descending } => {
             let (offset, limit) = (q.offset, q.count);
             let (total, page, names) = db
                 .read(move |conn| {
                     let total = groups::count(conn, &pred)?;
-                    let page = if limit > 0 {
+                    let mut page = if limit > 0 {
                         groups::page(conn, &pred, (key, descending), offset, limit, with_members)?
                     } else {
                         vec![]
                     };
+                    hide_members(conn, &shown_to, &mut page)?;
                     let names = member_names(conn, &page)?;
                     Ok::<_, ServiceError>((total, page, names))
                 })
@@ -191,7 +253,8 @@ pub async fn list(
                     if groups::count(conn, &candidates)? > cap {
                         return Ok(None);
                     }
-                    let all = groups::page(conn, &candidates, (GroupSortKey::Id, false), 0, cap, true)?;
+                    let mut all = groups::page(conn, &candidates, (GroupSortKey::Id, false), 0, cap, true)?;
+                    hide_members(conn, &finder, &mut all)?;
                     let names = member_names(conn, &all)?;
                     Ok::<_, ServiceError>(Some((all, names)))
                 })

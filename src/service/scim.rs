@@ -192,7 +192,7 @@ fn apply(conn: &mut DbConnection, actor: &Actor, before: User, p: ScimProfile) -
         save(conn, actor, action, &before, after, None)?
     };
     sync_contact(conn, actor, &user, &p)?;
-    let groups = groups_of(conn, &[&user.id])?.pop().map(|(_, g)| g).unwrap_or_default();
+    let groups = groups_of(conn, actor, &[&user.id])?.pop().map(|(_, g)| g).unwrap_or_default();
     Ok(UserWithGroups { user, groups })
 }
 
@@ -245,8 +245,9 @@ pub async fn hash_password(password: String) -> Result<String, ServiceError> {
 pub async fn get(db: &Db, actor: Actor, id: String) -> Result<UserWithGroups, ServiceError> {
     db.read_short(move |conn| {
         let user = users::find(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
+        super::users::visible(&actor, &user)?;
         policy::delegation::can_manage(&actor, &user)?;
-        let groups = groups_of(conn, &[&user.id])?.pop().map(|(_, g)| g).unwrap_or_default();
+        let groups = groups_of(conn, &actor, &[&user.id])?.pop().map(|(_, g)| g).unwrap_or_default();
         Ok(UserWithGroups { user, groups })
     })
     .await
@@ -255,10 +256,14 @@ pub async fn get(db: &Db, actor: Actor, id: String) -> Result<UserWithGroups, Se
 /// Group references of one user: (group id, displayName).
 type GroupRefs = Vec<(String, String)>;
 
-fn groups_of(conn: &mut DbConnection, ids: &[&str]) -> Result<Vec<(String, GroupRefs)>, ServiceError> {
+/// The groups of each user that `actor` sees (a confined token: its accounts' groups).
+fn groups_of(conn: &mut DbConnection, actor: &Actor, ids: &[&str]) -> Result<Vec<(String, GroupRefs)>, ServiceError> {
     let rows = user_query::groups_of(conn, ids)?;
     let mut out: Vec<(String, GroupRefs)> = ids.iter().map(|i| ((*i).to_owned(), vec![])).collect();
-    for (member, gid, name) in rows {
+    for (member, gid, name, account) in rows {
+        if !policy::delegation::sees(actor, account.as_deref()) {
+            continue;
+        }
         if let Some(slot) = out.iter_mut().find(|(u, _)| *u == member) {
             slot.1.push((gid, name));
         }
@@ -266,9 +271,9 @@ fn groups_of(conn: &mut DbConnection, ids: &[&str]) -> Result<Vec<(String, Group
     Ok(out)
 }
 
-fn with_groups(conn: &mut DbConnection, users: Vec<User>) -> Result<Vec<UserWithGroups>, ServiceError> {
+fn with_groups(conn: &mut DbConnection, actor: &Actor, users: Vec<User>) -> Result<Vec<UserWithGroups>, ServiceError> {
     let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
-    let mut groups = groups_of(conn, &ids)?;
+    let mut groups = groups_of(conn, actor, &ids)?;
     Ok(users
         .into_iter()
         .zip(groups.iter_mut())
@@ -282,12 +287,22 @@ fn with_groups(conn: &mut DbConnection, users: Vec<User>) -> Result<Vec<UserWith
 /// and sort read.
 pub async fn list(
     db: &Db,
+    actor: &Actor,
     q: ListQuery,
     bounds: ListBounds,
     render: impl Fn(&UserWithGroups) -> serde_json::Value,
 ) -> Result<Page, ServiceError> {
     let ListBounds { cap, budget, scan_terms } = bounds;
-    let plan = query::plan_users(q.filter.as_ref(), q.sort.as_ref());
+    let mut plan = query::plan_users(q.filter.as_ref(), q.sort.as_ref());
+    // A confined token lists its accounts' users only: the scope is part of the predicate,
+    // so counts, pages and the in-memory cap all see the same users.
+    if let Some(scope) = confined_scim(actor) {
+        let scoped = |p: Pred| Pred::And(Box::new(Pred::AccountIn(scope.to_vec())), Box::new(p));
+        plan = match plan {
+            Plan::Store { pred, key, descending } => Plan::Store { pred: scoped(pred), key, descending },
+            Plan::Finish { candidates } => Plan::Finish { candidates: scoped(candidates) },
+        };
+    }
     let scans = match &plan {
         Plan::Store { pred, .. } => query::scan_terms(pred),
         Plan::Finish { candidates } => query::scan_terms(candidates),
@@ -310,11 +325,12 @@ pub async fn list(
                 let limit = left.min(LIST_CHUNK);
                 let pred = pred.clone();
                 let count_too = total.is_none();
+                let actor = actor.clone();
                 let work = move |conn: &mut DbConnection| {
                     let total = if count_too { Some(user_query::count(conn, &pred)?) } else { None };
                     let rows =
                         if limit > 0 { user_query::page(conn, &pred, key, descending, offset, limit)? } else { vec![] };
-                    Ok::<_, ServiceError>((total, with_groups(conn, rows)?))
+                    Ok::<_, ServiceError>((total, with_groups(conn, &actor, rows)?))
                 };
                 // An OFFSET walks that many index entries first: only a read near the start is short.
                 let (counted, rows) = if offset.saturating_add(limit) <= SHORT_READ_ROWS {
@@ -357,10 +373,11 @@ pub async fn list(
                         Box::new(Pred::Text(TextField::Id, StrOp::Gt, last.clone())),
                     ),
                 };
+                let actor = actor.clone();
                 let rows = db
                     .read(move |conn| {
                         let rows = user_query::page(conn, &pred, SortKey::Id, false, 0, LIST_CHUNK)?;
-                        with_groups(conn, rows)
+                        with_groups(conn, &actor, rows)
                     })
                     .await?;
                 after = rows.last().map(|u| u.user.id.clone());
@@ -372,6 +389,14 @@ pub async fn list(
             }
             Ok(finisher.finish())
         }
+    }
+}
+
+/// The accounts a confined SCIM token is limited to.
+pub fn confined_scim(actor: &Actor) -> Option<&[String]> {
+    match &actor.principal {
+        crate::domain::Principal::Scim { accounts } if !accounts.is_empty() => Some(accounts),
+        _ => None,
     }
 }
 

@@ -156,8 +156,14 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
 /// Loads a user the actor may manage, locking its row for the rest of the transaction.
 pub(crate) fn load_for_write(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<User, ServiceError> {
     let user = users::find_for_update(conn, id)?.ok_or(ServiceError::NotFound("user"))?;
+    visible(actor, &user)?;
     policy::delegation::can_manage(actor, &user)?;
     Ok(user)
+}
+
+/// A user outside a confined SCIM token's accounts does not exist for it.
+pub(crate) fn visible(actor: &Actor, user: &User) -> Result<(), ServiceError> {
+    if policy::delegation::sees(actor, user.account_id()) { Ok(()) } else { Err(ServiceError::NotFound("user")) }
 }
 
 pub(crate) fn check_version(user: &User, if_match: Option<i64>) -> Result<(), ServiceError> {

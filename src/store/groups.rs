@@ -22,6 +22,7 @@ struct GroupRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     version: i64,
+    account_id: Option<String>,
 }
 
 impl GroupRow {
@@ -34,6 +35,7 @@ impl GroupRow {
             created_at: g.created_at.naive_utc(),
             updated_at: g.updated_at.naive_utc(),
             version: g.version,
+            account_id: g.account_id.clone(),
         }
     }
 
@@ -46,6 +48,7 @@ impl GroupRow {
             created_at: to_utc(self.created_at),
             updated_at: to_utc(self.updated_at),
             version: self.version,
+            account_id: self.account_id,
         }
     }
 }
@@ -107,6 +110,8 @@ pub enum GroupPred {
     DisplayName(String),
     ExternalId(String),
     Id(String),
+    /// The inner predicate, among groups of these accounts (a confined token's scope).
+    Scoped(Vec<String>, Box<GroupPred>),
 }
 
 pub fn count(conn: &mut DbConnection, pred: &GroupPred) -> Result<i64, StoreError> {
@@ -123,6 +128,9 @@ fn filtered<'a, ST>(
         GroupPred::DisplayName(v) => q.filter(groups::display_name_folded.eq(fold(v))),
         GroupPred::ExternalId(v) => q.filter(groups::external_id.eq(v.clone())),
         GroupPred::Id(v) => q.filter(groups::id.eq(v.clone())),
+        GroupPred::Scoped(accounts, inner) => {
+            filtered(q, inner).filter(groups::account_id.eq_any(accounts.clone()).assume_not_null())
+        }
     }
 }
 
@@ -182,17 +190,40 @@ fn attach(conn: &mut DbConnection, rows: Vec<GroupRow>, with_members: bool) -> R
 /// member cannot be deleted between this check and the membership's insert (a delete
 /// already under way makes this wait, then finds the member gone). The foreign keys of
 /// `group_members` (migration 000009) hold the same rule in the database.
-pub fn classify(conn: &mut DbConnection, ids: &[String]) -> Result<(Vec<String>, Vec<String>), StoreError> {
-    Ok(match conn {
+/// Each found id comes with its account (a user's contact's, a group's own).
+pub fn classify(conn: &mut DbConnection, ids: &[String]) -> Result<(Accounts, Accounts), StoreError> {
+    let user = (users::id, users::account_id);
+    let group = (groups::id, groups::account_id);
+    let (u, g): (Vec<IdAccount>, Vec<IdAccount>) = match conn {
         DbConnection::Pg(c) => (
-            users::table.filter(users::id.eq_any(ids)).select(users::id).for_key_share().load(c)?,
-            groups::table.filter(groups::id.eq_any(ids)).select(groups::id).for_key_share().load(c)?,
+            users::table.filter(users::id.eq_any(ids)).select(user).for_key_share().load(c)?,
+            groups::table.filter(groups::id.eq_any(ids)).select(group).for_key_share().load(c)?,
         ),
         DbConnection::Sqlite(c) => (
-            users::table.filter(users::id.eq_any(ids)).select(users::id).load(c)?,
-            groups::table.filter(groups::id.eq_any(ids)).select(groups::id).load(c)?,
+            users::table.filter(users::id.eq_any(ids)).select(user).load(c)?,
+            groups::table.filter(groups::id.eq_any(ids)).select(group).load(c)?,
         ),
-    })
+    };
+    Ok((u.into_iter().collect(), g.into_iter().collect()))
+}
+
+type IdAccount = (String, Option<String>);
+
+/// Ids with their account (`None`: contactless user, or group of no account).
+pub type Accounts = HashMap<String, Option<String>>;
+
+/// The account of each user and group among `ids` (members of groups being shown).
+pub fn accounts_of(conn: &mut DbConnection, ids: &[&str]) -> Result<Accounts, StoreError> {
+    let mut out: Accounts = users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::account_id))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let g: Vec<IdAccount> =
+        groups::table.filter(groups::id.eq_any(ids)).select((groups::id, groups::account_id)).load(conn)?;
+    out.extend(g);
+    Ok(out)
 }
 
 /// Display names of the given users and groups, for `members.display`.

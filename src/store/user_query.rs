@@ -62,6 +62,8 @@ pub enum Pred {
     },
     /// Member (directly) of this group.
     InGroup(String),
+    /// Backed by a contact under one of these accounts (a confined caller's scope).
+    AccountIn(Vec<String>),
     And(Box<Pred>, Box<Pred>),
     Or(Box<Pred>, Box<Pred>),
     Not(Box<Pred>),
@@ -194,6 +196,7 @@ fn compile(p: &Pred) -> Boxed {
         Pred::Present(TextField::ExternalId) => Box::new(users::external_id.is_not_null()),
         Pred::Present(TextField::DisplayName) => Box::new(users::display_name_folded.is_not_null()),
         Pred::Active(a) => Box::new(users::active.eq(*a)),
+        Pred::AccountIn(ids) => Box::new(users::account_id.eq_any(ids.clone()).assume_not_null()),
         Pred::Time(field, op, at) => {
             let at = at.naive_utc();
             match field {
@@ -282,11 +285,14 @@ pub fn page(
     attach_details(conn, rows)
 }
 
-/// The ids of the groups each user is a direct member of, with the groups' names.
-pub fn groups_of(conn: &mut DbConnection, user_ids: &[&str]) -> Result<Vec<(String, String, String)>, StoreError> {
+/// The ids of the groups each user is a direct member of, with the groups' names and
+/// accounts: (user id, group id, displayName, account id).
+pub type GroupOf = (String, String, String, Option<String>);
+
+pub fn groups_of(conn: &mut DbConnection, user_ids: &[&str]) -> Result<Vec<GroupOf>, StoreError> {
     use super::schema::groups;
     let q = group_members::table.inner_join(groups::table);
-    let select = (group_members::member_id, groups::id, groups::display_name);
+    let select = (group_members::member_id, groups::id, groups::display_name, groups::account_id);
     // One id: `=`, a cached statement (see `users::attach_details`).
     Ok(match user_ids {
         [one] => {

@@ -346,3 +346,107 @@ async fn a_filter_is_bounded_in_scanning_terms_and_in_time() {
     let r = app.scim(Method::GET, &q("userName eq \"bulk-77@example.com\""), admin, None).await;
     assert_eq!(r.ok(200)["totalResults"], 1);
 }
+
+#[tokio::test]
+async fn a_confined_scim_token_reaches_only_its_accounts() {
+    let app = spawn_app().await;
+    let (acme, beta) = (app.account("Acme").await, app.account("Beta").await);
+    let ext = "urn:scimgate:schemas:extension:identity:2.0:User";
+    let a_user = id_of(&app.backed("a@acme.example", &acme, "customer_community").await);
+    let b_user = id_of(&app.backed("b@beta.example", &beta, "customer_community").await);
+    let shopper = id_of(&app.contactless("shopper@example.com").await);
+    let confined = app.token("scim", &[&acme], None).await;
+    let open = app.token("scim", &[], None).await;
+    let t = Some(confined.as_str());
+    // Reads, lists and filters see Acme only; the rest does not exist (404).
+    let r = app.scim(Method::GET, "/Users", t, None).await;
+    assert_eq!(r.ok(200)["totalResults"], 1, "{}", r.body);
+    assert_eq!(r.body["Resources"][0]["id"], a_user.as_str());
+    let by_name = format!("/Users?filter={}", crate::helpers::urlencode("userName eq \"b@beta.example\""));
+    assert_eq!(app.scim(Method::GET, &by_name, t, None).await.ok(200)["totalResults"], 0);
+    let scan = format!("/Users?filter={}", crate::helpers::urlencode("title pr or userName co \"@\""));
+    assert_eq!(app.scim(Method::GET, &scan, t, None).await.ok(200)["totalResults"], 1);
+    for other in [&b_user, &shopper] {
+        let path = format!("/Users/{other}");
+        app.scim(Method::GET, &path, t, None).await.scim_error(404, None);
+        let patch = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{ "op": "replace", "path": "active", "value": false }] });
+        app.scim(Method::PATCH, &path, t, Some(patch)).await.scim_error(404, None);
+        app.scim(Method::PUT, &path, t, Some(json!({ "userName": "taken@over" }))).await.scim_error(404, None);
+        app.scim(Method::DELETE, &path, t, None).await.scim_error(404, None);
+    }
+    // An unconfined token keeps today's reach: every account and the contactless user.
+    let r = app.scim(Method::GET, "/Users", Some(&open), None).await;
+    assert_eq!(r.ok(200)["totalResults"], 3);
+    app.scim(Method::GET, &format!("/Users/{shopper}"), Some(&open), None).await.ok(200);
+    // Creates go to the token's account; another account is refused.
+    let r = app.scim(Method::POST, "/Users", t, Some(json!({ "userName": "new@acme.example" }))).await;
+    let created = id_of(r.ok(201));
+    assert_eq!(app.identity(&created).await["accountId"], acme.as_str());
+    let elsewhere = json!({ "userName": "new@beta.example", ext: { "accountId": beta } });
+    app.scim(Method::POST, "/Users", t, Some(elsewhere)).await.scim_error(403, None);
+    // Groups: a confined token's groups are its account's; it sees no other group, adds
+    // only members it sees, and what an admin added beyond its accounts stays hidden and kept.
+    let admin = Some(app.admin.as_str());
+    let r = app
+        .scim(
+            Method::POST,
+            "/Groups",
+            admin,
+            Some(json!({ "displayName": "Everyone", "members": [{ "value": a_user }] })),
+        )
+        .await;
+    let everyone = id_of(r.ok(201));
+    let r = app.scim(Method::GET, "/Groups", t, None).await;
+    assert_eq!(r.ok(200)["totalResults"], 0, "{}", r.body);
+    app.scim(Method::GET, &format!("/Groups/{everyone}"), t, None).await.scim_error(404, None);
+    let r = app.scim(Method::GET, &format!("/Users/{a_user}"), t, None).await;
+    assert!(r.ok(200).get("groups").is_none(), "the unconfined group is not shown: {}", r.body);
+    let members = |ids: &[&str]| ids.iter().map(|i| json!({ "value": i })).collect::<Vec<_>>();
+    let r = app
+        .scim(Method::POST, "/Groups", t, Some(json!({ "displayName": "Acme staff", "members": members(&[&b_user]) })))
+        .await;
+    r.scim_error(400, Some("invalidValue"));
+    let r = app
+        .scim(Method::POST, "/Groups", t, Some(json!({ "displayName": "Acme staff", "members": members(&[&a_user]) })))
+        .await;
+    let staff = id_of(r.ok(201));
+    let add_b = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "add", "path": "members", "value": [{ "value": b_user }] }] });
+    app.scim(Method::PATCH, &format!("/Groups/{staff}"), admin, Some(add_b)).await.ok(200);
+    let r = app.scim(Method::GET, &format!("/Groups/{staff}"), t, None).await;
+    assert_eq!(r.ok(200)["members"].as_array().unwrap().len(), 1, "{}", r.body);
+    let rename = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "replace", "path": "displayName", "value": "Acme team" }] });
+    app.scim(Method::PATCH, &format!("/Groups/{staff}"), t, Some(rename)).await.ok(200);
+    app.scim(
+        Method::PUT,
+        &format!("/Groups/{staff}"),
+        t,
+        Some(json!({ "displayName": "Acme team", "members": members(&[&a_user]) })),
+    )
+    .await
+    .ok(200);
+    let r = app.scim(Method::GET, &format!("/Groups/{staff}"), admin, None).await;
+    assert_eq!(r.ok(200)["members"].as_array().unwrap().len(), 2, "the hidden member is kept: {}", r.body);
+    // /Schemas names only the token's accounts.
+    let r = app.scim(Method::GET, &format!("/Schemas/{ext}"), t, None).await;
+    let attrs = r.ok(200)["attributes"].as_array().unwrap();
+    let account = attrs.iter().find(|a| a["name"] == "accountId").unwrap();
+    assert_eq!(account["canonicalValues"], json!([acme]));
+    // Bulk goes through the same rules.
+    let bulk = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [{ "method": "DELETE", "path": format!("/Users/{b_user}") }] });
+    let r = app.scim(Method::POST, "/Bulk", t, Some(bulk)).await;
+    assert_eq!(r.ok(200)["Operations"][0]["status"], "404", "{}", r.body);
+    // A token may be confined to several accounts: its first receives its contacts.
+    let both = app.token("scim", &[&beta, &acme], None).await;
+    let r = app.scim(Method::GET, "/Users", Some(&both), None).await;
+    assert_eq!(r.ok(200)["totalResults"], 3);
+    let r = app.scim(Method::POST, "/Users", Some(&both), Some(json!({ "userName": "two@beta.example" }))).await;
+    assert_eq!(app.identity(&id_of(r.ok(201))).await["accountId"], beta.as_str());
+}
+
+fn id_of(v: &serde_json::Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}

@@ -119,10 +119,17 @@ async fn with_account_suggestions(ctx: &Ctx, mut doc: Value) -> Result<Value, Sc
     if doc["id"] != schema::IDENTITY_USER_URN {
         return Ok(doc);
     }
-    let default = crate::service::scim::default_account_id(&ctx.state.settings.scim.default_account_name);
-    let accounts = crate::service::accounts::account_ids_for_scim(&ctx.state.db, ACCOUNT_SUGGESTIONS).await?;
-    let mut ids = vec![default.clone()];
-    ids.extend(accounts.into_iter().filter(|id| *id != default));
+    // A confined token is shown its own accounts, and no other.
+    let ids = match crate::service::scim::confined_scim(&ctx.actor) {
+        Some(scope) => scope.to_vec(),
+        None => {
+            let default = crate::service::scim::default_account_id(&ctx.state.settings.scim.default_account_name);
+            let accounts = crate::service::accounts::account_ids_for_scim(&ctx.state.db, ACCOUNT_SUGGESTIONS).await?;
+            let mut ids = vec![default.clone()];
+            ids.extend(accounts.into_iter().filter(|id| *id != default));
+            ids
+        }
+    };
     if let Some(Value::Array(attrs)) = doc.get_mut("attributes") {
         for a in attrs.iter_mut().filter(|a| a["name"] == "accountId") {
             a["canonicalValues"] = Value::from(ids.clone());

@@ -64,7 +64,7 @@ pub async fn create_op(ctx: &Ctx, body: Value, proj: &Projection) -> Result<Repl
 }
 
 pub async fn get_op(ctx: &Ctx, id: String, if_none_match: Option<i64>, proj: &Projection) -> Result<Reply, ScimError> {
-    let g = svc::get(&ctx.state.db, id, wants_members(proj)).await?;
+    let g = svc::get(&ctx.state.db, &ctx.actor, id, wants_members(proj)).await?;
     if if_none_match == Some(g.version) {
         return Ok(Reply {
             status: StatusCode::NOT_MODIFIED,
@@ -103,7 +103,7 @@ pub async fn patch_op(
     loop {
         tries += 1;
         // Read and apply outside any transaction; the write re-checks the version.
-        let current = svc::get(&ctx.state.db, id.clone(), true).await?;
+        let current = svc::get(&ctx.state.db, &ctx.actor, id.clone(), true).await?;
         let base_version = if_match.unwrap_or(current.version);
         if base_version != current.version {
             return Err(ServiceError::VersionMismatch { current: current.version }.into());
@@ -137,7 +137,8 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     let with_members = wants_members(&proj);
     let cap = ctx.state.settings.scim.max_filter_scan;
     let render = |g: &Group, names: &svc::MemberNames, members: bool| render_group(g, names, &ctx.base, members);
-    let page = svc::list(&ctx.state.db, p.query(), cap, ctx.limits().max_list_bytes, with_members, render).await?;
+    let page =
+        svc::list(&ctx.state.db, &ctx.actor, p.query(), cap, ctx.limits().max_list_bytes, with_members, render).await?;
     Ok(list_reply(page, &p, &GroupSchema))
 }
 

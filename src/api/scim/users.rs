@@ -254,6 +254,7 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     let cap = ctx.state.settings.scim.max_filter_scan;
     let page = svc::list(
         &ctx.state.db,
+        &ctx.actor,
         p.query(),
         svc::ListBounds {
             cap,
