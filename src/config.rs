@@ -15,6 +15,18 @@ pub struct Settings {
     pub scim: ScimSettings,
     pub webhooks: WebhookSettings,
     pub limits: LimitSettings,
+    pub rate: RateSettings,
+}
+
+/// Request rates (`rate.*`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateSettings {
+    /// Failed authentications allowed per client address per minute (0: not throttled).
+    pub failed_auth_per_minute: u32,
+    /// How many of them may come at once.
+    pub failed_auth_burst: u32,
+    /// Requests per minute one token may make, unless it has its own quota (0: no quota).
+    pub token_requests_per_minute: u32,
 }
 
 /// What one request may store or ask for (`limits.*`); see the README's "Limits and abuse".
@@ -104,6 +116,12 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// HTTP worker threads; 0 = one per core.
     pub workers: usize,
+    /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For`, `-Proto` and `-Host`
+    /// are believed; nobody else's are.
+    pub trusted_proxies: Vec<String>,
+    /// The gateway's URL as clients reach it (`meta.location`, `Location`, the console
+    /// cookie's `Secure`); unset: from the request (`Host`, and a trusted proxy's headers).
+    pub public_url: Option<String>,
     /// The longest a client may take to send a request's head (408 after it).
     pub header_timeout_ms: u64,
     /// The longest a client may take to send a request's body, once the handler reads it
@@ -144,9 +162,24 @@ pub struct AuthSettings {
     pub token_cache_seconds: u64,
 }
 
+/// The shortest bootstrap secret accepted: it is an admin credential.
+pub const MIN_BOOTSTRAP_CHARS: usize = 32;
+
 impl AuthSettings {
     pub fn bootstrap_secret(&self) -> Option<&str> {
         self.bootstrap_token.as_ref().map(|s| s.expose_secret())
+    }
+
+    /// Refuses a bootstrap secret too short to be one (never echoing it).
+    pub fn validate(&self) -> Result<(), String> {
+        match self.bootstrap_secret() {
+            Some(s) if !s.is_empty() && s.chars().count() < MIN_BOOTSTRAP_CHARS => Err(format!(
+                "auth.bootstrap_token (SCIMGATE__AUTH__BOOTSTRAP_TOKEN) is {} characters: use at least \
+                 {MIN_BOOTSTRAP_CHARS} random characters (e.g. `openssl rand -base64 32`)",
+                s.chars().count()
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -163,6 +196,10 @@ fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, co
         .set_default("server.bind", "127.0.0.1:8080")?
         .set_default("server.max_body_bytes", 1_048_576)?
         .set_default("server.workers", 0)?
+        .set_default("server.trusted_proxies", Vec::<String>::new())?
+        .set_default("rate.failed_auth_per_minute", 30)?
+        .set_default("rate.failed_auth_burst", 10)?
+        .set_default("rate.token_requests_per_minute", 0)?
         .set_default("server.header_timeout_ms", 5000)?
         .set_default("server.body_timeout_ms", 10_000)?
         .set_default("database.url", "scimgate.db")?
@@ -206,7 +243,12 @@ impl Settings {
         defaults()?
             .add_source(source)
             .add_source(
-                config::Environment::with_prefix("SCIMGATE").prefix_separator("__").separator("__").try_parsing(true),
+                config::Environment::with_prefix("SCIMGATE")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("server.trusted_proxies"),
             )
             .build()?
             .try_deserialize()

@@ -94,6 +94,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), anyhow::Error> 
                 account_ids: accounts,
                 site_id: site,
                 site_ids: allow_sites,
+                requests_per_minute: None,
             };
             let cli = scimgate::policy::access::admin(Actor::cli()).map_err(|e| anyhow::anyhow!("{e}"))?;
             let (_, secret) = auth::create(&db, &cli, req).await.map_err(|e| anyhow::anyhow!("{e}"))?;

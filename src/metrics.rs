@@ -29,6 +29,8 @@ pub struct Metrics {
     /// Deliveries of all instances by `state` (pending = queue depth, dead).
     pub webhook_queue: IntGaugeVec,
     pub webhook_oldest_pending_seconds: Gauge,
+    /// Requests answered 429, by `reason` (failed_auth, token_quota).
+    pub throttled: IntCounterVec,
 }
 
 impl Metrics {
@@ -73,7 +75,11 @@ impl Metrics {
             "webhook_oldest_pending_seconds",
             "Age of the oldest undelivered (pending) webhook delivery; 0 when none",
         )?;
-        for c in [&http_requests, &scim_operations, &policy_rejections, &webhook_deliveries] {
+        let throttled = IntCounterVec::new(
+            Opts::new("throttled_requests_total", "Requests answered 429, by reason (failed_auth, token_quota)"),
+            &["reason"],
+        )?;
+        for c in [&http_requests, &scim_operations, &policy_rejections, &webhook_deliveries, &throttled] {
             registry.register(Box::new(c.clone()))?;
         }
         registry.register(Box::new(http_duration.clone()))?;
@@ -93,6 +99,7 @@ impl Metrics {
             webhook_deliveries,
             webhook_queue,
             webhook_oldest_pending_seconds,
+            throttled,
         }))
     }
 

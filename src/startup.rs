@@ -66,6 +66,11 @@ impl Application {
     /// [`Application::run_until_stopped`] is awaited.
     pub async fn build(settings: Settings) -> Result<Application, anyhow::Error> {
         settings.webhooks.validate().map_err(anyhow::Error::msg)?;
+        settings.auth.validate().map_err(anyhow::Error::msg)?;
+        let network =
+            api::client::Network::new(&settings.server.trusted_proxies, settings.server.public_url.as_deref())
+                .map_err(anyhow::Error::msg)?;
+        let throttle = Arc::new(api::throttle::Throttle::new(&settings.rate));
         let db =
             Db::open_with(&settings.database.url, settings.database.pool_size, settings.database.statement_timeout_ms)?;
         let migrating = db.clone();
@@ -89,6 +94,8 @@ impl Application {
             metrics: Metrics::new()?,
             tokens: std::sync::Arc::new(TokenCache::new(token_ttl)),
             deliveries: deliveries.clone(),
+            throttle,
+            network: Arc::new(network),
         });
         let docs = web::Data::new(api::swagger_ui::ApiDocs::generate());
         let mut server = HttpServer::new(move || {

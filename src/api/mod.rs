@@ -3,6 +3,7 @@
 //! translate HTTP to service calls and results back; no business rule lives here, and
 //! nothing here opens the store.
 
+pub mod client;
 pub mod console;
 pub mod extract;
 pub mod middleware;
@@ -12,6 +13,7 @@ pub mod ops;
 pub mod route;
 pub mod scim;
 pub mod swagger_ui;
+pub mod throttle;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
@@ -37,6 +39,10 @@ pub struct AppState {
     /// This instance's webhook delivery counters (for metrics; see
     /// `service::webhooks::queue_stats` for the queue shared by all instances).
     pub deliveries: Arc<DeliveryCounters>,
+    /// Rate limits (failed authentications per address, token quotas).
+    pub throttle: Arc<throttle::Throttle>,
+    /// Trusted proxies and the public URL.
+    pub network: Arc<client::Network>,
 }
 
 /// Resolves a request's bearer token to its actor (`Unauthenticated` when it is absent or
@@ -45,11 +51,36 @@ pub struct AppState {
 pub fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Actor, ServiceError>> + 'static {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let token = bearer(req).map(|t| t.map(str::to_owned));
+    let ip = state.as_ref().and_then(|s| s.network.client_ip(req));
     async move {
         let state = state.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("application state is missing")))?;
-        let token = token?.ok_or(ServiceError::Unauthenticated)?;
-        crate::service::auth::authenticate(&state.db, &state.bootstrap, &state.tokens, &token).await
+        let token = token?;
+        // An address past its failed-authentication allowance: only a secret this gateway
+        // already knows passes, without a database read.
+        let blocked = state.throttle.blocked(ip);
+        let outcome = match (&token, blocked) {
+            (None, _) => Err(ServiceError::Unauthenticated),
+            (Some(t), Some(b)) => crate::service::auth::authenticate_known(&state.bootstrap, &state.tokens, t)
+                .ok_or_else(|| throttled(&state, b)),
+            (Some(t), None) => crate::service::auth::authenticate(&state.db, &state.bootstrap, &state.tokens, t).await,
+        };
+        match outcome {
+            Err(ServiceError::Unauthenticated) if token.is_some() => {
+                Err(state.throttle.failed(ip).map(|t| throttled(&state, t)).unwrap_or(ServiceError::Unauthenticated))
+            }
+            Ok(actor) => match state.throttle.spend(&actor) {
+                Some(t) => Err(throttled(&state, t)),
+                None => Ok(actor),
+            },
+            other => other,
+        }
     }
+}
+
+/// A throttled request's error, counted in the metrics.
+pub fn throttled(state: &AppState, t: throttle::Throttled) -> ServiceError {
+    state.metrics.throttled.with_label_values(&[t.reason()]).inc();
+    ServiceError::RateLimited { retry_after_secs: t.retry_after_secs() }
 }
 
 /// The version an `If-Match` / `If-None-Match` header names (RFC 9110 §13.1): `None` when

@@ -86,11 +86,13 @@ pub struct Actor {
     /// How the audit log names this actor: `token:<id>`, `bootstrap`, `cli`.
     pub label: String,
     pub principal: Principal,
+    /// The token's own request quota per minute, when it has one.
+    pub request_quota: Option<u32>,
 }
 
 impl Actor {
     pub fn new(label: impl Into<String>, principal: Principal) -> Self {
-        Actor { label: label.into(), principal }
+        Actor { label: label.into(), principal, request_quota: None }
     }
 
     /// The operator at the command line (`scimgate token create`): an admin.

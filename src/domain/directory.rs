@@ -43,6 +43,8 @@ pub struct TokenInfo {
     pub site_id: Option<String>,
     /// The sites a `delegated_admin` token may put users into (default: none).
     pub site_ids: Vec<String>,
+    /// Its own request quota per minute (`None`: `rate.token_requests_per_minute`; 0: none).
+    pub requests_per_minute: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }

@@ -38,6 +38,8 @@ pub struct NewToken {
     pub site_id: Option<String>,
     /// The sites a delegated admin may put users into.
     pub site_ids: Vec<String>,
+    /// Its own request quota per minute (`None`: the configured default; 0: none).
+    pub requests_per_minute: Option<u32>,
 }
 
 /// Creates a token and returns it with its secret: the only time the secret exists
@@ -107,6 +109,7 @@ pub async fn create(db: &Db, admin: &AdminCap, req: NewToken) -> Result<(TokenIn
             account_ids,
             site_id: req.site_id.clone(),
             site_ids,
+            requests_per_minute: req.requests_per_minute,
             created_at: now(),
             revoked_at: None,
         };
@@ -214,12 +217,21 @@ pub const BOOTSTRAP_LABEL: &str = "bootstrap";
 
 /// The actor a live token stands for; audit records name it `token:<id>`.
 pub fn token_actor(token: &TokenInfo) -> Actor {
-    Actor::new(format!("token:{}", token.id), token.principal())
+    Actor { request_quota: token.requests_per_minute, ..Actor::new(format!("token:{}", token.id), token.principal()) }
 }
 
 /// The id of the token behind an actor made by [`token_actor`] (`None`: bootstrap, cli, …).
 pub fn token_id(actor: &Actor) -> Option<&str> {
     actor.label.strip_prefix("token:")
+}
+
+/// The actor of a secret this gateway knows without a database read (the bootstrap
+/// secret, a recently verified token), else `None`.
+pub fn authenticate_known(bootstrap: &Bootstrap, cache: &TokenCache, presented: &str) -> Option<Actor> {
+    if bootstrap.matches(presented) {
+        return Some(Actor::new(BOOTSTRAP_LABEL, Principal::Admin));
+    }
+    cache.get(&hash_secret(presented))
 }
 
 /// Resolves a presented bearer secret to the actor it stands for.

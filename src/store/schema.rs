@@ -116,6 +116,7 @@ diesel::table! {
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         site_ids -> Text,
+        requests_per_minute -> Nullable<Integer>,
     }
 }
 

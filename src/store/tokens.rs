@@ -19,6 +19,7 @@ struct TokenRow {
     created_at: NaiveDateTime,
     revoked_at: Option<NaiveDateTime>,
     site_ids: String,
+    requests_per_minute: Option<i32>,
 }
 
 impl TryFrom<TokenRow> for TokenInfo {
@@ -31,6 +32,7 @@ impl TryFrom<TokenRow> for TokenInfo {
             name: r.name,
             site_id: r.site_id,
             site_ids: split_ids(&r.site_ids),
+            requests_per_minute: r.requests_per_minute.map(|n| n.max(0) as u32),
             created_at: to_utc(r.created_at),
             revoked_at: r.revoked_at.map(to_utc),
         })
@@ -52,6 +54,7 @@ pub fn insert(conn: &mut DbConnection, t: &TokenInfo, token_hash: &str) -> Resul
             tokens::account_ids.eq(t.account_ids.join(" ")),
             tokens::site_id.eq(&t.site_id),
             tokens::site_ids.eq(t.site_ids.join(" ")),
+            tokens::requests_per_minute.eq(t.requests_per_minute.map(|n| n.min(i32::MAX as u32) as i32)),
             tokens::created_at.eq(t.created_at.naive_utc()),
             tokens::revoked_at.eq(None::<NaiveDateTime>),
         ))

@@ -49,7 +49,7 @@ async fn migrate_then_serve_from_environment_configuration() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let secret = "cli-bootstrap-secret-value";
+    let secret = "cli-bootstrap-secret-value-of-32-chars";
     let child = scimgate()
         .arg("serve")
         .current_dir(dir.path())

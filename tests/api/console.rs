@@ -155,8 +155,14 @@ async fn sign_in_sets_a_strict_http_only_expiring_session_cookie_and_sign_out_en
     }
     assert!(!cookie.contains("Secure"), "plain HTTP: no Secure attribute ({cookie})");
     assert!(cookie.contains("scimgate_console=sgc_"));
-    // Behind a TLS-terminating proxy the cookie is Secure.
-    let tls = sign_in_raw(&app, &admin, &[("x-forwarded-proto", "https")]).await;
+    // X-Forwarded-Proto from a peer that is not a trusted proxy is not believed...
+    let spoofed = sign_in_raw(&app, &admin, &[("x-forwarded-proto", "https")]).await;
+    let cookie = spoofed.set_cookies().into_iter().find(|c| c.starts_with("scimgate_console=")).unwrap();
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    // ...behind a trusted TLS-terminating proxy the cookie is Secure.
+    let proxied = crate::helpers::spawn_with(|s| s.server.trusted_proxies = vec!["127.0.0.0/8".into()]).await;
+    let (proxied_admin, _) = token_with_id(&proxied, "admin", &[], None).await;
+    let tls = sign_in_raw(&proxied, &proxied_admin, &[("x-forwarded-proto", "https")]).await;
     let cookie = tls.set_cookies().into_iter().find(|c| c.starts_with("scimgate_console=")).unwrap();
     assert!(cookie.contains("; Secure"), "{cookie}");
 

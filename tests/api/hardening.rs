@@ -450,3 +450,133 @@ async fn a_confined_scim_token_reaches_only_its_accounts() {
 fn id_of(v: &serde_json::Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
+
+#[tokio::test]
+async fn failed_authentications_are_throttled_per_address_and_known_tokens_still_pass() {
+    let app = spawn_with(|s| {
+        s.rate.failed_auth_per_minute = 60;
+        s.rate.failed_auth_burst = 3;
+    })
+    .await;
+    let scim = app.token("scim", &[], None).await;
+    // A valid token used once is known to this gateway.
+    app.scim(Method::GET, "/Users", Some(&scim), None).await.ok(200);
+    for n in 0..3 {
+        app.call(Method::GET, "/api/v1/users", Some(&format!("sgt_guess{n}")), None).await.problem(401, "unauthorized");
+    }
+    let r = app.call(Method::GET, "/api/v1/users", Some("sgt_guess3"), None).await;
+    r.problem(429, "rate_limited");
+    let wait: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let r = app.scim(Method::GET, "/Users", Some("sgt_guess4"), None).await;
+    r.scim_error(429, None);
+    assert!(r.headers.contains_key("retry-after"));
+    // Spoofed X-Forwarded-For from an untrusted peer changes nothing.
+    let r = app
+        .client
+        .get(format!("{}/api/v1/users", app.address))
+        .bearer_auth("sgt_guess5")
+        .header("x-forwarded-for", "203.0.113.77")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    // The known token and the bootstrap secret still pass from the same address.
+    app.scim(Method::GET, "/Users", Some(&scim), None).await.ok(200);
+    app.get("/api/v1/users").await.ok(200);
+    let r = app.client.get(format!("{}/metrics", app.address)).bearer_auth(&app.admin).send().await.unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.contains("scimgate_throttled_requests_total{reason=\"failed_auth\"}"), "{text}");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
+    let app = spawn_with(|s| {
+        s.rate.failed_auth_per_minute = 60;
+        s.rate.failed_auth_burst = 2;
+        s.server.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    let guess = |from: &'static str| {
+        app.client
+            .get(format!("{}/scim/v2/Users", app.address))
+            .bearer_auth("sgt_guess")
+            .header("x-forwarded-for", format!("{from}, 127.0.0.1"))
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "idp-facing.example")
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(guess("198.51.100.1").await.unwrap().status().as_u16(), 401);
+    }
+    assert_eq!(guess("198.51.100.1").await.unwrap().status().as_u16(), 429);
+    assert_eq!(guess("198.51.100.2").await.unwrap().status().as_u16(), 401, "another client has its own allowance");
+    // meta.location follows the trusted proxy's scheme and host...
+    let r = app
+        .client
+        .post(format!("{}/scim/v2/Users", app.address))
+        .bearer_auth(&app.admin)
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "idp-facing.example")
+        .header("content-type", "application/scim+json")
+        .body(json!({ "schemas": [USER], "userName": "loc" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("https://idp-facing.example/scim/v2/Users/"));
+    // ...and an untrusted peer's headers are ignored.
+    let plain = spawn_app().await;
+    let r = plain
+        .client
+        .post(format!("{}/scim/v2/Users", plain.address))
+        .bearer_auth(&plain.admin)
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "evil.example")
+        .header("content-type", "application/scim+json")
+        .body(json!({ "schemas": [USER], "userName": "loc" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&format!("{}/scim/v2/Users/", plain.address)), "{location}");
+    // server.public_url wins over everything.
+    let fixed = spawn_with(|s| s.server.public_url = Some("https://scim.example.com".into())).await;
+    let r = fixed.scim(Method::POST, "/Users", Some(&fixed.admin), Some(json!({ "userName": "loc" }))).await;
+    assert!(r.ok(201)["meta"]["location"].as_str().unwrap().starts_with("https://scim.example.com/scim/v2/Users/"));
+}
+
+#[tokio::test]
+async fn tokens_have_request_quotas() {
+    let app = spawn_with(|s| s.rate.token_requests_per_minute = 3).await;
+    let limited = app.token("scim", &[], None).await;
+    for _ in 0..3 {
+        app.scim(Method::GET, "/ServiceProviderConfig", Some(&limited), None).await.ok(200);
+    }
+    let r = app.scim(Method::GET, "/ServiceProviderConfig", Some(&limited), None).await;
+    r.scim_error(429, None);
+    assert!(r.headers.contains_key("retry-after"));
+    // A token's own quota replaces the default; 0 lifts it.
+    let r = app.post("/api/v1/tokens", json!({ "name": "bulk idp", "role": "scim", "requestsPerMinute": 0 })).await;
+    let unlimited = r.ok(201)["token"].as_str().unwrap().to_owned();
+    for _ in 0..6 {
+        app.scim(Method::GET, "/ServiceProviderConfig", Some(&unlimited), None).await.ok(200);
+    }
+    let listed = app.get("/api/v1/tokens").await;
+    assert!(listed.ok(200)["items"].as_array().unwrap().iter().any(|t| t["requestsPerMinute"] == 0));
+    // The bootstrap secret has no quota.
+    for _ in 0..5 {
+        app.get("/api/v1/tokens").await.ok(200);
+    }
+}
+
+#[tokio::test]
+async fn a_short_bootstrap_secret_is_refused_at_start() {
+    let mut settings = scimgate::config::Settings::defaults().unwrap();
+    settings.server.bind = "127.0.0.1:0".into();
+    let dir = tempfile::tempdir().unwrap();
+    settings.database.url = dir.path().join("s.db").to_string_lossy().into_owned();
+    settings.auth.bootstrap_token = Some("too-short-secret".to_owned().into());
+    let e = scimgate::startup::Application::build(settings).await.err().expect("refused");
+    let text = e.to_string();
+    assert!(text.contains("at least 32") && !text.contains("too-short-secret"), "{text}");
+}

@@ -152,7 +152,7 @@ async fn json_logs_carry_request_ids_and_never_secrets() {
 async fn sigterm_lets_in_flight_requests_finish_refuses_new_ones_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let secret = "shutdown-secret";
+    let secret = "shutdown-secret-of-at-least-32-characters";
     let child = gateway(dir.path(), port, &[("SCIMGATE__AUTH__BOOTSTRAP_TOKEN", secret)]);
     wait_up(port).await;
     let body = json!({ "name": "In flight" }).to_string();

@@ -503,6 +503,7 @@ pub async fn create_token(p: Posted) -> HttpResponse {
             account_ids,
             site_id,
             site_ids: vec![],
+            requests_per_minute: None,
         };
         auth::create(&p.ctx.state.db, &admin, req).await
     }

@@ -313,7 +313,7 @@ pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
 
 /// Whether the request reached the gateway (or its TLS-terminating proxy) over TLS.
 pub fn over_tls(req: &HttpRequest) -> bool {
-    req.connection_info().scheme().eq_ignore_ascii_case("https")
+    req.app_data::<web::Data<AppState>>().is_some_and(|s| s.network.over_tls(req))
 }
 
 /// A console cookie: HttpOnly, SameSite=Strict, scoped to `/setup`, Secure over TLS.

@@ -260,6 +260,9 @@ pub struct CreateTokenRequest {
     /// `POST /users`). Default: none.
     #[schema(value_type = Option<Vec<uuid::Uuid>>)]
     pub site_ids: Option<Vec<String>>,
+    /// The token's own request quota per minute, instead of `rate.token_requests_per_minute`;
+    /// 0: no quota. Past it: `429 rate_limited`.
+    pub requests_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -462,6 +465,9 @@ pub struct TokenResponse {
     /// The sites a `delegated_admin` token may put users into.
     #[schema(value_type = Vec<uuid::Uuid>)]
     pub site_ids: Vec<String>,
+    /// Its own request quota per minute (absent: the configured default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -475,6 +481,7 @@ impl From<TokenInfo> for TokenResponse {
             account_ids: t.account_ids,
             site_id: t.site_id,
             site_ids: t.site_ids,
+            requests_per_minute: t.requests_per_minute,
             created_at: t.created_at,
             revoked_at: t.revoked_at,
         }
@@ -644,6 +651,7 @@ impl TryFrom<CreateTokenRequest> for NewToken {
             account_ids: ids("accountIds", b.account_ids)?,
             site_id: b.site_id.map(|s| body_id("siteId", &s)).transpose()?,
             site_ids: ids("siteIds", b.site_ids)?,
+            requests_per_minute: b.requests_per_minute,
         })
     }
 }

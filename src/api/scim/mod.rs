@@ -62,8 +62,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(state: web::Data<AppState>, actor: Actor, req: &HttpRequest) -> Ctx {
-        let info = req.connection_info();
-        let base = format!("{}://{}/scim/v2", info.scheme(), info.host());
+        let base = format!("{}/scim/v2", state.network.base_url(req));
         Ctx { state, actor, base }
     }
 

@@ -1,0 +1,1 @@
+ALTER TABLE tokens DROP COLUMN requests_per_minute;
