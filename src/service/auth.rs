@@ -136,8 +136,18 @@ pub async fn revoke(db: &Db, admin: &AdminCap, id: String) -> Result<(), Service
     db.write(move |conn| {
         let token = tokens::find(conn, &id)?.ok_or(ServiceError::NotFound("token"))?;
         if token.revoked_at.is_none() {
-            tokens::revoke(conn, &id, now())?;
-            audit::record(conn, &actor, "token.revoked", "token", &id, json!({ "name": token.name }))?;
+            let at = now();
+            tokens::revoke(conn, &id, at)?;
+            // The login-as sessions it started end with it.
+            let ended = tokens::revoke_sessions_of(conn, Some(&format!("token:{id}")), None, at)?;
+            audit::record(
+                conn,
+                &actor,
+                "token.revoked",
+                "token",
+                &id,
+                json!({ "name": token.name, "loginAsSessionsEnded": ended }),
+            )?;
         }
         Ok(())
     })
@@ -158,6 +168,16 @@ impl Bootstrap {
         self.0.is_some()
     }
 
+    /// Names the configured secret without revealing it: a console session opened with
+    /// the bootstrap secret records it, and ends when the gateway runs with another one.
+    pub fn generation(&self) -> Option<String> {
+        let b = self.0?;
+        let mut h = Sha256::new();
+        h.update(b"scimgate bootstrap generation\0");
+        h.update(b);
+        Some(hex::encode(&h.finalize()[..16]))
+    }
+
     fn matches(&self, presented: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         self.0.is_some_and(|b| bool::from(b.ct_eq(&digest)))
@@ -176,6 +196,9 @@ impl std::fmt::Debug for Bootstrap {
 pub struct TokenCache {
     ttl: std::time::Duration,
     entries: std::sync::Mutex<HashMap<String, (Actor, std::time::Instant)>>,
+    /// Grows with every [`TokenCache::clear`]: a lookup that started before a revocation
+    /// cleared the cache does not put what it read (possibly the revoked token) back.
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 /// Bounds the cache's memory whatever the number of distinct tokens presented.
@@ -183,7 +206,7 @@ const TOKEN_CACHE_MAX: usize = 10_000;
 
 impl TokenCache {
     pub fn new(ttl: std::time::Duration) -> Self {
-        TokenCache { ttl, entries: std::sync::Mutex::new(HashMap::new()) }
+        TokenCache { ttl, entries: std::sync::Mutex::new(HashMap::new()), epoch: Default::default() }
     }
 
     fn get(&self, hash: &str) -> Option<Actor> {
@@ -192,11 +215,20 @@ impl TokenCache {
         (at.elapsed() < self.ttl).then(|| actor.clone())
     }
 
-    fn put(&self, hash: String, actor: Actor) {
+    /// The current epoch, read before the database lookup a `put` follows.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn put(&self, hash: String, actor: Actor, epoch: u64) {
         if self.ttl.is_zero() {
             return;
         }
         if let Ok(mut entries) = self.entries.lock() {
+            // Checked under the lock `clear` takes: no revocation slips in between.
+            if self.epoch() != epoch {
+                return;
+            }
             if entries.len() >= TOKEN_CACHE_MAX {
                 entries.clear();
             }
@@ -207,6 +239,7 @@ impl TokenCache {
     /// Forgets every entry (after a revocation).
     pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.lock() {
+            self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             entries.clear();
         }
     }
@@ -252,10 +285,11 @@ pub async fn authenticate(
         return Ok(actor);
     }
     let key = hash.clone();
+    let epoch = cache.epoch();
     let token = db.read(move |conn| Ok::<_, ServiceError>(tokens::find_live_by_hash(conn, &key)?)).await?;
     let token = token.ok_or(ServiceError::Unauthenticated)?;
     let actor = token_actor(&token);
-    cache.put(hash, actor.clone());
+    cache.put(hash, actor.clone(), epoch);
     Ok(actor)
 }
 
@@ -271,6 +305,32 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(hash_secret(&a).len(), 64);
         assert_ne!(hash_secret(&a), hash_secret(&b));
+    }
+
+    #[test]
+    fn a_lookup_that_started_before_a_revocation_does_not_refill_the_cache() {
+        let cache = TokenCache::new(std::time::Duration::from_secs(60));
+        let actor = Actor::new("token:t", Principal::Admin);
+        // A lookup reads the epoch, then the database (the token is still live there)...
+        let epoch = cache.epoch();
+        // ...meanwhile the token is revoked and the cache cleared...
+        cache.clear();
+        // ...and the lookup's result is not cached.
+        cache.put("h".into(), actor.clone(), epoch);
+        assert!(cache.get("h").is_none());
+        // A lookup that started after the revocation caches as usual.
+        cache.put("h".into(), actor.clone(), cache.epoch());
+        assert_eq!(cache.get("h"), Some(actor));
+    }
+
+    #[test]
+    fn bootstrap_generations_name_the_secret_without_revealing_it() {
+        let a = Bootstrap::new(Some("first-secret-of-thirty-two-chars!!"));
+        let b = Bootstrap::new(Some("second-secret-of-thirty-two-chars!"));
+        assert_eq!(a.generation(), Bootstrap::new(Some("first-secret-of-thirty-two-chars!!")).generation());
+        assert_ne!(a.generation(), b.generation());
+        assert!(!a.generation().unwrap().contains("first"));
+        assert_eq!(Bootstrap::new(None).generation(), None);
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub async fn sign_in(
     let csrf_token = auth::generate_secret("")?;
     let hash = auth::hash_secret(&secret);
     let token_id = auth::token_id(&actor).map(str::to_owned);
+    let generation = if token_id.is_none() { bootstrap.generation() } else { None };
     let session = db
         .write(move |conn| {
             let name = match &token_id {
@@ -58,6 +59,7 @@ pub async fn sign_in(
             let row = console_sessions::ConsoleSessionRow {
                 id: new_id(),
                 token_id,
+                bootstrap_generation: generation,
                 csrf_token,
                 created_at: at,
                 expires_at: at + ttl,
@@ -90,7 +92,7 @@ pub async fn resume(db: &Db, bootstrap: &auth::Bootstrap, presented: &str) -> Re
         return Err(ServiceError::Unauthenticated);
     }
     let hash = auth::hash_secret(presented);
-    let bootstrap_set = bootstrap.is_set();
+    let generation = bootstrap.generation();
     db.read(move |conn| {
         let row = console_sessions::find_live(conn, &hash, now())?.ok_or(ServiceError::Unauthenticated)?;
         let (actor, name) = match &row.token_id {
@@ -99,7 +101,8 @@ pub async fn resume(db: &Db, bootstrap: &auth::Bootstrap, presented: &str) -> Re
                     tokens::find(conn, id)?.filter(|t| t.revoked_at.is_none()).ok_or(ServiceError::Unauthenticated)?;
                 (auth::token_actor(&token), token.name)
             }
-            None if bootstrap_set => {
+            // A bootstrap session lives only while the same bootstrap secret is configured.
+            None if generation.is_some() && row.bootstrap_generation == generation => {
                 (Actor::new(auth::BOOTSTRAP_LABEL, Principal::Admin), auth::BOOTSTRAP_LABEL.to_owned())
             }
             None => return Err(ServiceError::Unauthenticated),

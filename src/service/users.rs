@@ -13,6 +13,7 @@ use crate::domain::{
     AccountId, Actor, Backing, ContactDraft, ContactId, Email, License, LoginSession, Origin, Principal, SiteId, User,
     UserEmail, UserId, UserName, ValidationError, fold, new_id, now, optional_text,
 };
+use crate::policy::access::AdminCap;
 use crate::policy::delegation::SiteUse;
 use crate::policy::{self, PolicyViolation, licensing::Downgrade, licensing::Upgrade};
 use crate::store::{Db, DbConnection, accounts, licenses, tokens, users};
@@ -363,7 +364,9 @@ fn apply_downgrade(
             let mut after = before.clone();
             after.license = License::ExternalIdentity;
             after.backing = Backing::Contactless;
-            let kept = json!({ "contactKept": before.contact_id() });
+            // Login As needs a contact: the user's login-as sessions end with it.
+            let ended = tokens::revoke_sessions_of(conn, None, Some(&before.id), now())?;
+            let kept = json!({ "contactKept": before.contact_id(), "loginAsSessionsEnded": ended });
             save(conn, actor, "user.downgraded", &before, after, Some(kept))
         }
     }
@@ -521,7 +524,16 @@ pub async fn use_session(db: &Db, presented: String) -> Result<(LoginSession, Us
     let hash = auth::hash_secret(&presented);
     db.write(move |conn| {
         let session = tokens::find_live_session(conn, &hash, now())?.ok_or(ServiceError::Unauthenticated)?;
-        let user = users::find(conn, &session.user_id)?.ok_or(ServiceError::Unauthenticated)?;
+        // A session lives only while its authority does: the token that started it is
+        // live, and the user still has a contact (Login As needs one).
+        if let Some(token) = session.actor.strip_prefix("token:")
+            && tokens::find(conn, token)?.is_none_or(|t| t.revoked_at.is_some())
+        {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let user = users::find(conn, &session.user_id)?
+            .filter(|u| !u.is_contactless())
+            .ok_or(ServiceError::Unauthenticated)?;
         let actor = Actor::new(format!("session:{}", session.id), Principal::Admin);
         audit::record(
             conn,
@@ -532,6 +544,19 @@ pub async fn use_session(db: &Db, presented: String) -> Result<(LoginSession, Us
             json!({ "sessionId": session.id, "startedBy": session.actor }),
         )?;
         Ok((session, user))
+    })
+    .await
+}
+
+/// Ends a login-as session (admin): it gets 401 from then on.
+pub async fn revoke_login_session(db: &Db, admin: &AdminCap, id: String) -> Result<(), ServiceError> {
+    let actor = admin.actor().clone();
+    db.write(move |conn| {
+        if !tokens::revoke_session(conn, &id, now())? {
+            return Err(ServiceError::NotFound("session"));
+        }
+        audit::record(conn, &actor, "user.login_as_revoked", "login_session", &id, json!({}))?;
+        Ok(())
     })
     .await
 }

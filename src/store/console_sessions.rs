@@ -15,6 +15,7 @@ diesel::table! {
         csrf_token -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        bootstrap_generation -> Nullable<Text>,
     }
 }
 
@@ -24,12 +25,14 @@ pub struct ConsoleSessionRow {
     pub id: String,
     /// The token that signed in; `None` for the bootstrap secret.
     pub token_id: Option<String>,
+    /// Which bootstrap secret opened it (see `auth::Bootstrap::generation`); `None` for tokens.
+    pub bootstrap_generation: Option<String>,
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 
-type Row = (String, Option<String>, String, NaiveDateTime, NaiveDateTime);
+type Row = (String, Option<String>, Option<String>, String, NaiveDateTime, NaiveDateTime);
 
 pub fn insert(conn: &mut DbConnection, s: &ConsoleSessionRow, session_hash: &str) -> Result<(), StoreError> {
     diesel::insert_into(console_sessions::table)
@@ -37,6 +40,7 @@ pub fn insert(conn: &mut DbConnection, s: &ConsoleSessionRow, session_hash: &str
             console_sessions::id.eq(&s.id),
             console_sessions::session_hash.eq(session_hash),
             console_sessions::token_id.eq(&s.token_id),
+            console_sessions::bootstrap_generation.eq(&s.bootstrap_generation),
             console_sessions::csrf_token.eq(&s.csrf_token),
             console_sessions::created_at.eq(s.created_at.naive_utc()),
             console_sessions::expires_at.eq(s.expires_at.naive_utc()),
@@ -57,15 +61,17 @@ pub fn find_live(
         .select((
             console_sessions::id,
             console_sessions::token_id,
+            console_sessions::bootstrap_generation,
             console_sessions::csrf_token,
             console_sessions::created_at,
             console_sessions::expires_at,
         ))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(id, token_id, csrf_token, created_at, expires_at)| ConsoleSessionRow {
+    Ok(row.map(|(id, token_id, bootstrap_generation, csrf_token, created_at, expires_at)| ConsoleSessionRow {
         id,
         token_id,
+        bootstrap_generation,
         csrf_token,
         created_at: to_utc(created_at),
         expires_at: to_utc(expires_at),

@@ -128,6 +128,7 @@ diesel::table! {
         actor -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 

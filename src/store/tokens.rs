@@ -109,7 +109,33 @@ pub fn insert_session(conn: &mut DbConnection, s: &LoginSession, token_hash: &st
     Ok(())
 }
 
-/// The session with this hash that has not expired at `now`.
+/// Revokes a login-as session; `false` when there is no such live session.
+pub fn revoke_session(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    let n = diesel::update(login_sessions::table.find(id).filter(login_sessions::revoked_at.is_null()))
+        .set(login_sessions::revoked_at.eq(at.naive_utc()))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Revokes the live login-as sessions started by `actor` (a token's audit label) or of
+/// `user_id`; how many.
+pub fn revoke_sessions_of(
+    conn: &mut DbConnection,
+    actor: Option<&str>,
+    user_id: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut q = diesel::update(login_sessions::table).filter(login_sessions::revoked_at.is_null()).into_boxed();
+    if let Some(a) = actor {
+        q = q.filter(login_sessions::actor.eq(a.to_owned()));
+    }
+    if let Some(u) = user_id {
+        q = q.filter(login_sessions::user_id.eq(u.to_owned()));
+    }
+    Ok(q.set(login_sessions::revoked_at.eq(at.naive_utc())).execute(conn)?)
+}
+
+/// The session with this hash that has not expired at `now` nor been revoked.
 pub fn find_live_session(
     conn: &mut DbConnection,
     hash: &str,
@@ -118,6 +144,7 @@ pub fn find_live_session(
     let row: Option<(String, String, String, NaiveDateTime, NaiveDateTime)> = login_sessions::table
         .filter(login_sessions::token_hash.eq(hash))
         .filter(login_sessions::expires_at.gt(now.naive_utc()))
+        .filter(login_sessions::revoked_at.is_null())
         .select((
             login_sessions::id,
             login_sessions::user_id,

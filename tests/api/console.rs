@@ -603,3 +603,19 @@ async fn unknown_console_pages_and_ids_are_not_found() {
     css.status(200);
     assert!(css.headers["content-type"].to_str().unwrap().starts_with("text/css"));
 }
+
+#[tokio::test]
+async fn a_bootstrap_session_ends_when_the_gateway_runs_with_another_secret() {
+    let app = spawn_app().await;
+    let console = sign_in(&app, &app.admin).await;
+    // Another instance (or a restart) with the same secret resumes the session...
+    let same = crate::helpers::spawn_sibling(&app).await;
+    fetch(&same, "/setup/users", Some(&console.cookie), None).await.status(200);
+    // ...one with a new secret does not.
+    let rotated = crate::helpers::spawn_sibling_with(&app, |s| {
+        s.auth.bootstrap_token = Some("a-brand-new-bootstrap-secret-after-rotation".to_owned().into())
+    })
+    .await;
+    let page = fetch(&rotated, "/setup/users", Some(&console.cookie), None).await;
+    assert_ne!(page.status, StatusCode::OK, "{}", page.body);
+}

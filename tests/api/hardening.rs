@@ -580,3 +580,65 @@ async fn a_short_bootstrap_secret_is_refused_at_start() {
     let text = e.to_string();
     assert!(text.contains("at least 32") && !text.contains("too-short-secret"), "{text}");
 }
+
+/// Starts a login-as session for `user` with `token`; its session token and id.
+async fn login_as(app: &crate::helpers::TestApp, token: &str, user: &str) -> (String, String) {
+    let r = app.call(Method::POST, &format!("/api/v1/users/{user}/login-as"), Some(token), Some(json!({}))).await;
+    let secret = r.ok(201)["sessionToken"].as_str().unwrap().to_owned();
+    let r = app.call(Method::GET, "/api/v1/session", Some(&secret), None).await;
+    let session_id = r.ok(200)["sessionId"].as_str().unwrap().to_owned();
+    (secret, session_id)
+}
+
+#[tokio::test]
+async fn login_as_sessions_end_when_their_authority_ends() {
+    let app = spawn_app().await;
+    let acme = app.account("Acme").await;
+    let r = app.post("/api/v1/tokens", json!({ "name": "helpdesk", "role": "admin" })).await;
+    let helpdesk = r.ok(201)["token"].as_str().unwrap().to_owned();
+    let helpdesk_id = r.body["id"].as_str().unwrap().to_owned();
+    let user = id_of(&app.backed("someone@acme.example", &acme, "customer_community").await);
+    // 1. Revoking the token that started a session ends the session.
+    let (secret, _) = login_as(&app, &helpdesk, &user).await;
+    app.delete(&format!("/api/v1/tokens/{helpdesk_id}")).await;
+    app.call(Method::GET, "/api/v1/session", Some(&secret), None).await.problem(401, "unauthorized");
+    // 2. An admin can end one session by its id.
+    let (secret, session_id) = login_as(&app, &app.admin, &user).await;
+    let r = app.delete(&format!("/api/v1/sessions/{session_id}")).await;
+    assert_eq!(r.status.as_u16(), 204);
+    app.call(Method::GET, "/api/v1/session", Some(&secret), None).await.problem(401, "unauthorized");
+    app.delete(&format!("/api/v1/sessions/{session_id}")).await.problem(404, "not_found");
+    assert!(app.audit_actions(&session_id).await.contains(&"user.login_as_revoked".to_string()));
+    // ...and only an admin.
+    let delegated = app.token("delegated_admin", &[&acme], None).await;
+    let (_, other) = login_as(&app, &app.admin, &user).await;
+    app.call(Method::DELETE, &format!("/api/v1/sessions/{other}"), Some(&delegated), None)
+        .await
+        .problem(403, "forbidden");
+    // 3. Downgrading the user to contactless ends its sessions (Login As needs a contact).
+    let (secret, _) = login_as(&app, &app.admin, &user).await;
+    app.post(&format!("/api/v1/users/{user}/downgrade"), json!({})).await.ok(200);
+    app.call(Method::GET, "/api/v1/session", Some(&secret), None).await.problem(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn a_revocation_is_not_undone_by_a_lookup_that_raced_it() {
+    // Many lookups of a token race its revocation on the same instance; once the revoke
+    // has answered, the token is refused, whatever the lookups put in the cache.
+    let app = spawn_with(|s| {
+        s.auth.token_cache_seconds = 300;
+        s.rate.failed_auth_per_minute = 0;
+    })
+    .await;
+    for round in 0..10 {
+        let r = app.post("/api/v1/tokens", json!({ "name": format!("racer {round}"), "role": "scim" })).await;
+        let (secret, token_id) =
+            (r.ok(201)["token"].as_str().unwrap().to_owned(), r.body["id"].as_str().unwrap().to_owned());
+        let lookups = (0..16).map(|_| app.scim(Method::GET, "/ServiceProviderConfig", Some(&secret), None));
+        let path = format!("/api/v1/tokens/{token_id}");
+        let revoke = app.delete(&path);
+        let (revoked, _) = tokio::join!(revoke, futures::future::join_all(lookups));
+        assert_eq!(revoked.status.as_u16(), 204);
+        app.scim(Method::GET, "/ServiceProviderConfig", Some(&secret), None).await.scim_error(401, None);
+    }
+}

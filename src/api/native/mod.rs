@@ -188,6 +188,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(Endpoint::new(route::resource, __path_downgrade, downgrade))
         .service(Endpoint::new(route::resource, __path_login_as, login_as))
         .service(Endpoint::new(route::resource, __path_session, session))
+        .service(Endpoint::new(route::resource, __path_revoke_session, revoke_session))
         .service(Endpoint::new(route::resource, __path_create_site, create_site).op(__path_list_sites, list_sites))
         .service(Endpoint::new(route::resource, __path_get_site, get_site))
         .service(Endpoint::new(route::resource, __path_site_members, site_members))

@@ -467,3 +467,25 @@ pub async fn session(state: web::Data<AppState>, req: HttpRequest) -> Res {
         user: UserResponse::from(user),
     }))
 }
+
+/// End a login-as session (admin)
+///
+/// The session's token gets 401 from then on. Sessions also end when the token that
+/// started them is revoked, and when their user is downgraded to contactless.
+#[utoipa::path(
+    delete,
+    operation_id = "revokeSession",
+    path = "/sessions/{id}",
+    tag = "users",
+    params(("id" = uuid::Uuid, Path, description = "The session's id (`sessionId`)")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn revoke_session(state: web::Data<AppState>, admin: super::Admin, id: web::Path<Uuid>) -> Res {
+    svc::revoke_login_session(&state.db, &admin.0, id.to_string()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
