@@ -16,6 +16,24 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub limits: LimitSettings,
     pub rate: RateSettings,
+    pub retention: RetentionSettings,
+}
+
+/// How long what grows with use is kept (`retention.*`, days; 0: forever).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetentionSettings {
+    /// Delivered webhook deliveries and the events no delivery needs any more.
+    pub events_days: u32,
+    /// Dead-lettered deliveries (kept longer: someone may retry them).
+    pub dead_letters_days: u32,
+    /// Audit records.
+    pub audit_days: u32,
+    /// Ended (expired or revoked) login-as and console sessions, after their expiry.
+    pub sessions_days: u32,
+    /// How often a gateway prunes (0: never).
+    pub interval_seconds: u64,
+    /// Rows per delete (each its own short transaction).
+    pub batch: u32,
 }
 
 /// Request rates (`rate.*`).
@@ -222,6 +240,12 @@ fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, co
         .set_default("limits.max_patch_operations", 500)?
         .set_default("limits.max_members_per_request", 1000)?
         .set_default("limits.max_list_bytes", 4_194_304)?
+        .set_default("retention.events_days", 30)?
+        .set_default("retention.dead_letters_days", 90)?
+        .set_default("retention.audit_days", 400)?
+        .set_default("retention.sessions_days", 1)?
+        .set_default("retention.interval_seconds", 600)?
+        .set_default("retention.batch", 500)?
         .set_default("webhooks.allow_loopback", false)?
         .set_default("webhooks.timeout_ms", 5000)?
         .set_default("webhooks.max_attempts", 8)?

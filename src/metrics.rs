@@ -31,6 +31,8 @@ pub struct Metrics {
     pub webhook_oldest_pending_seconds: Gauge,
     /// Requests answered 429, by `reason` (failed_auth, token_quota).
     pub throttled: IntCounterVec,
+    /// Rows pruned by retention, by `kind`.
+    pub pruned: IntCounterVec,
 }
 
 impl Metrics {
@@ -79,7 +81,9 @@ impl Metrics {
             Opts::new("throttled_requests_total", "Requests answered 429, by reason (failed_auth, token_quota)"),
             &["reason"],
         )?;
-        for c in [&http_requests, &scim_operations, &policy_rejections, &webhook_deliveries, &throttled] {
+        let pruned =
+            IntCounterVec::new(Opts::new("pruned_rows_total", "Rows pruned by retention, by kind"), &["kind"])?;
+        for c in [&http_requests, &scim_operations, &policy_rejections, &webhook_deliveries, &throttled, &pruned] {
             registry.register(Box::new(c.clone()))?;
         }
         registry.register(Box::new(http_duration.clone()))?;
@@ -100,6 +104,7 @@ impl Metrics {
             webhook_queue,
             webhook_oldest_pending_seconds,
             throttled,
+            pruned,
         }))
     }
 

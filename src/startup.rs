@@ -24,6 +24,7 @@ pub struct Application {
     db: Db,
     dispatcher: Dispatcher,
     deliveries: Arc<DeliveryCounters>,
+    pruner: Option<tokio::task::AbortHandle>,
 }
 
 /// Stops a running application from outside (tests; signals are handled by the server).
@@ -31,12 +32,16 @@ pub struct Application {
 pub struct AppHandle {
     server: ServerHandle,
     dispatcher: DispatcherHandle,
+    pruner: Option<tokio::task::AbortHandle>,
 }
 
 impl AppHandle {
     /// A graceful stop: in-flight requests finish; the dispatcher gives its claims back.
     pub async fn stop(&self) {
         self.dispatcher.stop();
+        if let Some(p) = &self.pruner {
+            p.abort();
+        }
         self.server.stop(true).await;
     }
 
@@ -44,6 +49,9 @@ impl AppHandle {
     /// until their leases run out.
     pub async fn kill(&self) {
         self.dispatcher.abort();
+        if let Some(p) = &self.pruner {
+            p.abort();
+        }
         self.server.stop(false).await;
     }
 }
@@ -87,11 +95,14 @@ impl Application {
         let token_ttl = std::time::Duration::from_secs(settings.auth.token_cache_seconds);
         let deliveries = Arc::new(DeliveryCounters::default());
         let dispatcher = Dispatcher::spawn(db.clone(), dispatch_config(&settings.webhooks), deliveries.clone())?;
+        let metrics = Metrics::new()?;
+        let pruner = crate::service::retention::spawn(db.clone(), settings.retention.clone(), metrics.clone())
+            .map(|t| t.abort_handle());
         let state = web::Data::new(AppState {
             db: db.clone(),
             bootstrap: Bootstrap::new(settings.auth.bootstrap_secret()),
             settings,
-            metrics: Metrics::new()?,
+            metrics,
             tokens: std::sync::Arc::new(TokenCache::new(token_ttl)),
             deliveries: deliveries.clone(),
             throttle,
@@ -120,12 +131,12 @@ impl Application {
             server = server.workers(workers);
         }
         tracing::info!(port, database = %crate::store::conn::redact_url(&db_url(&db)), "scimgate listening");
-        Ok(Application { port, server: server.run(), db, dispatcher, deliveries })
+        Ok(Application { port, server: server.run(), db, dispatcher, deliveries, pruner })
     }
 
     /// A handle that stops this application once it runs.
     pub fn handle(&self) -> AppHandle {
-        AppHandle { server: self.server.handle(), dispatcher: self.dispatcher.handle() }
+        AppHandle { server: self.server.handle(), dispatcher: self.dispatcher.handle(), pruner: self.pruner.clone() }
     }
 
     /// This instance's webhook delivery counters.
@@ -145,6 +156,9 @@ impl Application {
     /// then stops the dispatcher, which gives its unfinished claims back.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        if let Some(p) = &self.pruner {
+            p.abort();
+        }
         self.dispatcher.shutdown().await;
         served
     }

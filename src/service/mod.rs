@@ -11,6 +11,7 @@ pub mod groups;
 pub mod licenses;
 pub mod passwords;
 pub mod query;
+pub mod retention;
 pub mod scim;
 pub mod sessions;
 pub mod sites;

@@ -642,3 +642,114 @@ async fn a_revocation_is_not_undone_by_a_lookup_that_raced_it() {
         app.scim(Method::GET, "/ServiceProviderConfig", Some(&secret), None).await.scim_error(401, None);
     }
 }
+
+/// Runs SQL statements on the test's database.
+async fn sql(db_url: &str, statements: Vec<String>) {
+    use diesel::RunQueryDsl;
+    let db = scimgate::store::Db::open_with(db_url, 1, 0).unwrap();
+    db.write(move |conn| {
+        for s in &statements {
+            diesel::sql_query(s).execute(conn)?;
+        }
+        Ok::<_, scimgate::error::ServiceError>(())
+    })
+    .await
+    .unwrap();
+}
+
+async fn count(db_url: &str, query: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let db = scimgate::store::Db::open_with(db_url, 1, 0).unwrap();
+    let q = query.to_owned();
+    db.read(move |conn| Ok::<_, scimgate::error::ServiceError>(diesel::sql_query(q).load::<N>(conn)?[0].n))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn retention_prunes_what_grows_and_keeps_what_it_must() {
+    let app = spawn_with(|s| s.retention.interval_seconds = 0).await;
+    let user = app.contactless("audited@example.com").await;
+    let recent = (chrono::Utc::now() - chrono::Duration::days(10)).naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
+    let old = "2020-01-01 00:00:00";
+    let event = |id: &str, subject: &str, seq: i64| {
+        format!(
+            "INSERT INTO outbox_events (id, event_type, subject, subject_seq, occurred_at, body) VALUES ('{id}', 'user.updated', '{subject}', {seq}, '{old}', '{{}}')"
+        )
+    };
+    let delivery = |id: &str, event: &str, status: &str, created: &str, delivered: Option<&str>| {
+        let delivered = delivered.map(|d| format!("'{d}'")).unwrap_or("NULL".into());
+        format!(
+            "INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, subject, subject_seq, status, attempts, \
+             next_attempt_at, created_at, delivered_at) VALUES ('{id}', 'sub', '{event}', 'user.updated', 's', 1, '{status}', 1, \
+             '{created}', '{created}', {delivered})"
+        )
+    };
+    sql(
+        &app.db_url,
+        vec![
+            format!("INSERT INTO webhook_subscriptions (id, url, events, secret, created_at) VALUES ('sub', 'https://h.example/', '*', 'x', '{old}')"),
+            event("e1", "s1", 1),
+            event("e2", "s1", 2),
+            event("e3", "s1", 3),
+            event("e4", "s2", 1),
+            event("e5", "s3", 1),
+            event("e6", "s3", 2),
+            delivery("d1", "e4", "delivered", old, Some(old)),
+            delivery("d2", "e5", "dead", old, None),
+            delivery("d3", "e6", "dead", &recent, None),
+            format!("UPDATE audit_events SET at = '{old}' WHERE target_id = '{}'", user["id"].as_str().unwrap()),
+            format!("INSERT INTO login_sessions (id, token_hash, user_id, actor, created_at, expires_at) VALUES ('ls', 'h', '{}', 'bootstrap', '{old}', '{old}')", user["id"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    let audit_before = count(&app.db_url, "SELECT COUNT(*) AS n FROM audit_events").await;
+    let db = scimgate::store::Db::open_with(&app.db_url, 1, 0).unwrap();
+    let mut settings = scimgate::config::Settings::defaults().unwrap().retention;
+    settings.batch = 1; // many small transactions
+    let report = scimgate::service::retention::prune_once(&db, &settings).await.unwrap();
+    let pruned = |kind: &str| report.iter().find(|(k, _)| k.as_str() == kind).map(|(_, n)| *n).unwrap();
+    assert_eq!(pruned("deliveries"), 1);
+    assert_eq!(pruned("dead_letters"), 1, "the recent dead letter is kept");
+    assert_eq!(pruned("audit"), 1);
+    assert_eq!(pruned("login_sessions"), 1);
+    // e1, e2 (s1 keeps its latest, e3), e5 (its dead letter went first); e4 and e6 are kept:
+    // e4 is its subject's latest, e6 has a live dead letter.
+    assert_eq!(pruned("events"), 3);
+    let left = count(&app.db_url, "SELECT COUNT(*) AS n FROM outbox_events WHERE id IN ('e3', 'e4', 'e6')").await;
+    assert_eq!(left, 3);
+    assert_eq!(count(&app.db_url, "SELECT COUNT(*) AS n FROM webhook_deliveries").await, 1);
+    assert_eq!(count(&app.db_url, "SELECT COUNT(*) AS n FROM audit_events").await, audit_before - 1);
+    // Sequence numbers of a pruned subject continue after its kept latest event.
+    let r = app.patch(&format!("/api/v1/users/{}", user["id"].as_str().unwrap()), json!({ "active": false })).await;
+    r.ok(200);
+}
+
+#[tokio::test]
+async fn the_gateway_prunes_in_the_background_and_counts_it() {
+    let app = spawn_with(|s| s.retention.interval_seconds = 1).await;
+    let user = app.contactless("pruned@example.com").await;
+    sql(
+        &app.db_url,
+        vec![format!(
+            "UPDATE audit_events SET at = '2020-01-01 00:00:00' WHERE target_id = '{}'",
+            user["id"].as_str().unwrap()
+        )],
+    )
+    .await;
+    let mut text = String::new();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let r = app.client.get(format!("{}/metrics", app.address)).bearer_auth(&app.admin).send().await.unwrap();
+        text = r.text().await.unwrap();
+        if text.contains("scimgate_pruned_rows_total{kind=\"audit\"} 1") {
+            return;
+        }
+    }
+    panic!("no pruning counted: {text}");
+}
