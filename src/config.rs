@@ -87,6 +87,9 @@ pub struct WebhookSettings {
     pub max_response_bytes: usize,
     /// Deliveries one instance attempts at once.
     pub concurrency: usize,
+    /// 32 random bytes, base64: webhook secrets are stored sealed with it (ChaCha20-Poly1305).
+    /// Unset: stored as given. Never logged.
+    pub secret_key: Option<SecretString>,
 }
 
 impl WebhookSettings {

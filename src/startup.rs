@@ -56,7 +56,7 @@ impl AppHandle {
     }
 }
 
-fn dispatch_config(w: &WebhookSettings) -> DispatchConfig {
+fn dispatch_config(w: &WebhookSettings, sealer: &crate::service::sealing::Sealer) -> DispatchConfig {
     DispatchConfig {
         allow_loopback: w.allow_loopback,
         timeout: Duration::from_millis(w.timeout_ms),
@@ -66,6 +66,7 @@ fn dispatch_config(w: &WebhookSettings) -> DispatchConfig {
         lease: Duration::from_secs(w.lease_seconds.max(1) as u64),
         max_response_bytes: w.max_response_bytes,
         concurrency: w.concurrency,
+        sealer: sealer.clone(),
     }
 }
 
@@ -94,7 +95,15 @@ impl Application {
         let header_timeout = Duration::from_millis(settings.server.header_timeout_ms.max(1));
         let token_ttl = std::time::Duration::from_secs(settings.auth.token_cache_seconds);
         let deliveries = Arc::new(DeliveryCounters::default());
-        let dispatcher = Dispatcher::spawn(db.clone(), dispatch_config(&settings.webhooks), deliveries.clone())?;
+        let sealer = crate::service::sealing::Sealer::new(
+            settings.webhooks.secret_key.as_ref().map(secrecy::ExposeSecret::expose_secret),
+        )?;
+        crate::service::webhooks::seal_stored_secrets(&db, &sealer).await.map_err(|e| match e {
+            crate::error::ServiceError::Internal(cause) => cause,
+            other => anyhow::Error::new(other),
+        })?;
+        let dispatcher =
+            Dispatcher::spawn(db.clone(), dispatch_config(&settings.webhooks, &sealer), deliveries.clone())?;
         let metrics = Metrics::new()?;
         let pruner = crate::service::retention::spawn(db.clone(), settings.retention.clone(), metrics.clone())
             .map(|t| t.abort_handle());
@@ -106,6 +115,7 @@ impl Application {
             tokens: std::sync::Arc::new(TokenCache::new(token_ttl)),
             deliveries: deliveries.clone(),
             throttle,
+            sealer,
             network: Arc::new(network),
         });
         let docs = web::Data::new(api::swagger_ui::ApiDocs::generate());

@@ -43,6 +43,8 @@ pub struct AppState {
     pub throttle: Arc<throttle::Throttle>,
     /// Trusted proxies and the public URL.
     pub network: Arc<client::Network>,
+    /// Seals webhook secrets at rest (`webhooks.secret_key`).
+    pub sealer: crate::service::sealing::Sealer,
 }
 
 /// Resolves a request's bearer token to its actor (`Unauthenticated` when it is absent or

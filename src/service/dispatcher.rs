@@ -77,6 +77,8 @@ pub struct DispatchConfig {
     pub max_response_bytes: usize,
     /// Attempts in flight at once.
     pub concurrency: usize,
+    /// Opens the stored webhook secrets.
+    pub sealer: super::sealing::Sealer,
 }
 
 /// Resolves webhook hosts and refuses the addresses webhooks may not reach, at connect
@@ -322,7 +324,8 @@ async fn attempt(ctx: &Ctx, c: &Claimed) -> Result<i64, Failure> {
     if let Some(ip) = literal {
         check_target(&ip.to_string(), &[ip], ctx.cfg.allow_loopback).map_err(|v| Failure::new(v.to_string()))?;
     }
-    let signature = signature_header(&c.secret, Utc::now(), c.body.as_bytes());
+    let secret = ctx.cfg.sealer.open(&c.secret).map_err(|e| Failure::new(e.to_string()))?;
+    let signature = signature_header(&secret, Utc::now(), c.body.as_bytes());
     let send = async {
         let mut response = ctx
             .client

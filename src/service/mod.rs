@@ -13,6 +13,7 @@ pub mod passwords;
 pub mod query;
 pub mod retention;
 pub mod scim;
+pub mod sealing;
 pub mod sessions;
 pub mod sites;
 pub mod users;

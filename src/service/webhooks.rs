@@ -120,6 +120,7 @@ pub async fn create(
     req: NewSubscription,
     allow_loopback: bool,
     resolve_timeout: Duration,
+    sealer: &super::sealing::Sealer,
 ) -> Result<Created, ServiceError> {
     let actor = admin.actor().clone();
     let url = parse_url(req.url.trim())?;
@@ -133,7 +134,7 @@ pub async fn create(
     };
     check_url(&url, allow_loopback, resolve_timeout).await?;
     let subscription = Subscription { id: new_id(), url: url.to_string(), events, created_at: now() };
-    let stored_secret = secret.clone();
+    let stored_secret = sealer.seal(&secret).map_err(|e| ServiceError::Internal(e.into()))?;
     let subscription = db
         .write(move |conn| {
             events::insert_subscription(conn, &subscription, &stored_secret)?;
@@ -149,6 +150,30 @@ pub async fn create(
         })
         .await?;
     Ok(Created { subscription, secret })
+}
+
+/// At start: with a key, seals the secrets stored in plain text (before a key was
+/// configured); without one, refuses to run when sealed secrets exist (no delivery could
+/// be signed).
+pub async fn seal_stored_secrets(db: &Db, sealer: &super::sealing::Sealer) -> Result<(), ServiceError> {
+    let sealer = sealer.clone();
+    db.write(move |conn| {
+        let stored = events::subscription_secrets(conn)?;
+        for (id, secret) in stored {
+            match (super::sealing::Sealer::is_sealed(&secret), sealer.has_key()) {
+                (false, true) => {
+                    let sealed = sealer.seal(&secret).map_err(|e| ServiceError::Internal(e.into()))?;
+                    events::set_subscription_secret(conn, &id, &sealed)?;
+                }
+                (true, _) => {
+                    sealer.open(&secret).map_err(|e| ServiceError::Internal(anyhow::anyhow!("webhook {id}: {e}")))?;
+                }
+                (false, false) => {}
+            }
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub async fn list(db: &Db, _admin: &AdminCap) -> Result<Vec<Subscription>, ServiceError> {

@@ -77,6 +77,21 @@ impl SubscriptionRow {
     }
 }
 
+/// Every live subscription's stored secret: (id, stored value).
+pub fn subscription_secrets(conn: &mut DbConnection) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(webhook_subscriptions::table
+        .filter(webhook_subscriptions::deleted_at.is_null())
+        .select((webhook_subscriptions::id, webhook_subscriptions::secret))
+        .load(conn)?)
+}
+
+pub fn set_subscription_secret(conn: &mut DbConnection, id: &str, stored: &str) -> Result<(), StoreError> {
+    diesel::update(webhook_subscriptions::table.find(id))
+        .set(webhook_subscriptions::secret.eq(stored))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn insert_subscription(conn: &mut DbConnection, s: &Subscription, secret: &str) -> Result<(), StoreError> {
     diesel::insert_into(webhook_subscriptions::table)
         .values((

@@ -836,3 +836,51 @@ async fn a_target_refused_at_delivery_time_is_never_contacted() {
     let c = strict.deliveries.snapshot();
     assert_eq!((c.sent, c.failed, c.retried, c.dead_lettered), (0, 4, 2, 2));
 }
+
+#[tokio::test]
+async fn webhook_secrets_are_sealed_at_rest_with_the_configured_key() {
+    const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    // A secret stored before a key was configured...
+    let app = spawn_with(fast).await;
+    let rx = Receiver::start().await;
+    let (_, old_secret) = subscribe(&app, &rx.url, json!(["scimgate.user.created"])).await;
+    let stored = |app: &TestApp| {
+        let url = app.db_url.clone();
+        async move {
+            let db = scimgate::store::Db::open(&url, 1).unwrap();
+            db.read(|conn| {
+                use diesel::prelude::*;
+                use scimgate::store::schema::webhook_subscriptions::dsl::*;
+                Ok::<_, scimgate::error::ServiceError>(webhook_subscriptions.select(secret).load::<String>(conn)?)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(stored(&app).await, vec![old_secret.clone()], "no key: stored as given");
+    // ...is sealed by a gateway that has one, and new secrets are sealed from the start.
+    let sealed = crate::helpers::spawn_sibling_with(&app, |s| {
+        fast(s);
+        s.webhooks.secret_key = Some(KEY.to_owned().into());
+    })
+    .await;
+    app.handle.stop().await;
+    let (_, new_secret) = subscribe(&sealed, &rx.url, json!(["scimgate.user.created"])).await;
+    for value in stored(&sealed).await {
+        assert!(value.starts_with("sg1:"), "{value}");
+        assert!(!value.contains(&old_secret) && !value.contains(&new_secret));
+    }
+    // Deliveries are still signed with each subscription's own secret.
+    sealed.contactless("sealed@example.com").await;
+    let hits =
+        rx.wait("two deliveries", Duration::from_secs(15), |h| h.iter().filter(|h| h.status == 200).count() >= 2).await;
+    let verified_old = hits.iter().any(|h| signature_verifies(&old_secret, h));
+    let verified_new = hits.iter().any(|h| signature_verifies(&new_secret, h));
+    assert!(verified_old && verified_new);
+    // A gateway without the key refuses to start rather than sign nothing.
+    let mut settings = Settings::defaults().unwrap();
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.database.url = sealed.db_url.clone();
+    let e = scimgate::startup::Application::build(settings).await.err().expect("refused");
+    assert!(e.to_string().contains("secret_key"), "{e}");
+}

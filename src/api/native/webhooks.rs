@@ -148,7 +148,7 @@ pub async fn create(state: web::Data<AppState>, admin: Admin, body: Deferred<web
     let req = NewSubscription { url: b.url, events: b.events, secret: b.secret };
     let w = &state.settings.webhooks;
     let timeout = std::time::Duration::from_millis(w.timeout_ms);
-    let created = webhooks::create(&state.db, &admin.0, req, w.allow_loopback, timeout).await?;
+    let created = webhooks::create(&state.db, &admin.0, req, w.allow_loopback, timeout, &state.sealer).await?;
     let s = created.subscription;
     Ok(HttpResponse::Created().insert_header(("Location", format!("/api/v1/webhooks/{}", s.id))).json(
         CreatedWebhookResponse {
