@@ -64,7 +64,48 @@ const SCENARIOS: &[&str] = &[
     "native_contactless_create",
     "native_upgrade_downgrade",
     "writes_under_abuse",
+    "reads_under_abuse",
 ];
+
+/// `status` is one of `want`.
+async fn status_in(r: Result<reqwest::Response, reqwest::Error>, want: &[u16]) -> bool {
+    match r {
+        Ok(r) => {
+            let s = r.status().as_u16();
+            let _ = r.bytes().await;
+            want.contains(&s)
+        }
+        Err(_) => false,
+    }
+}
+
+/// A slow-body client: announces a body, then sends a byte every 500 ms until the gateway
+/// gives up on it (or the scenario ends); returns when the connection closes.
+async fn trickle(host: String, path: &'static str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(&host).await else { return };
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n"
+    );
+    if s.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut buf = [0u8; 512];
+    loop {
+        tokio::select! {
+            r = s.read(&mut buf) => if matches!(r, Ok(0) | Err(_)) { return },
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                if s.write_all(b"a").await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The string attributes a user may carry beyond the modelled ones (for the largest users
+/// the size limits allow).
+const BIG_ATTRIBUTES: &[&str] = &["title", "nickName", "profileUrl", "locale"];
 
 /// The title of the largest PATCH `writes_under_abuse` sends: just under the default
 /// `server.max_body_bytes` (1 MiB) with the PatchOp around it.
@@ -445,21 +486,24 @@ async fn bench(cli: Cli) -> Result<(), String> {
                 // largest PATCH the body limit allows (a ~900 KiB title), half change
                 // passwords (Argon2id); each on users of its own. The others make unrelated
                 // native writes; the row reports those, so p99 is what a bystander feels.
-                let abusers = (c / 4).max(2);
+                let abusers = (c / 4).max(3);
                 let victims = c.saturating_sub(abusers).max(1);
                 let big = "x".repeat(ABUSIVE_TITLE_BYTES);
+                let largest = "y".repeat(15_000);
                 let (acl, abase, atoken, aids) = (cl.clone(), base.clone(), token.clone(), ids.clone());
                 let abuse = tokio::spawn(run(abusers, duration, move |w, i| {
                     let (cl, base, token) = (acl.clone(), abase.clone(), atoken.clone());
                     let id = aids[w % aids.len().max(1)].clone();
-                    let op = if w % 2 == 0 {
-                        json!({ "op": "replace", "path": "title", "value": format!("{i}{big}") })
-                    } else {
-                        json!({ "op": "replace", "path": "password", "value": format!("Correct-Horse-{w}-{i}") })
+                    // An oversized title (refused: 400), the largest title the limits allow
+                    // (200), a password change (Argon2id, 200).
+                    let (op, want) = match w % 3 {
+                        0 => (json!({ "op": "replace", "path": "title", "value": format!("{i}{big}") }), 400),
+                        1 => (json!({ "op": "replace", "path": "title", "value": format!("{i}{largest}") }), 200),
+                        _ => (json!({ "op": "replace", "path": "password", "value": format!("Correct-Horse-{w}-{i}") }), 200),
                     };
                     async move {
                         let body = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [op] });
-                        ok(cl.patch(format!("{base}/scim/v2/Users/{id}")).bearer_auth(token).json(&body).send().await, 200).await
+                        ok(cl.patch(format!("{base}/scim/v2/Users/{id}")).bearer_auth(token).json(&body).send().await, want).await
                     }
                 }));
                 let stats = run(victims, duration, move |w, i| {
@@ -474,6 +518,75 @@ async fn bench(cli: Cli) -> Result<(), String> {
                 let abuse = abuse.await.map_err(|e| e.to_string())?;
                 println!(
                     "# writes_under_abuse: {abusers} abusive clients made {} PATCHes ({} errors, p99 {:.1} ms) while {victims} bystanders wrote:",
+                    abuse.ok,
+                    abuse.errors,
+                    abuse.percentile(0.99)
+                );
+                failed += abuse.errors;
+                stats
+            }
+            "reads_under_abuse" => {
+                // 200 of the largest users the size limits allow (~60 KB each), then a
+                // quarter of the clients (at least 4) attack the read path: whole-page lists
+                // of those users, costly filters (the most scanning terms allowed, and far
+                // more), a flood of bad tokens; 64 slow-body connections trickle meanwhile.
+                // The others read unrelated users (SCIM by id, native list pages): the
+                // row reports those.
+                let fill = "z".repeat(14_500);
+                for n in 0..200u64 {
+                    let mut body = json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("big-{tag}-{n}") });
+                    for a in BIG_ATTRIBUTES {
+                        body[*a] = json!(fill);
+                    }
+                    let r = cl.post(format!("{base}/scim/v2/Users")).bearer_auth(&token).json(&body).send().await;
+                    if !ok(r, 201).await {
+                        failed += 1;
+                    }
+                }
+                let host = base.trim_start_matches("http://").to_owned();
+                let slow: Vec<_> = (0..64)
+                    .map(|k| tokio::spawn(trickle(host.clone(), if k % 2 == 0 { "/setup/sign-in" } else { "/scim/v2/Users" })))
+                    .collect();
+                let abusers = (c / 4).max(4);
+                let victims = c.saturating_sub(abusers).max(1);
+                let costly = (0..4).map(|k| format!("userName co \"q{k}\"")).collect::<Vec<_>>().join(" or ");
+                let absurd = (0..200).map(|k| format!("userName co \"q{k}\"")).collect::<Vec<_>>().join(" or ");
+                let (acl, abase, atoken, atag) = (cl.clone(), base.clone(), token.clone(), tag.clone());
+                let abuse = tokio::spawn(run(abusers, duration, move |w, _| {
+                    let (cl, base, token) = (acl.clone(), abase.clone(), atoken.clone());
+                    let big_list = format!(
+                        "{base}/scim/v2/Users?count=1000&filter={}",
+                        url::form_urlencoded::byte_serialize(format!("userName sw \"big-{atag}\"").as_bytes()).collect::<String>()
+                    );
+                    let costly = format!("{base}/scim/v2/Users?filter={}", url::form_urlencoded::byte_serialize(costly.as_bytes()).collect::<String>());
+                    let absurd = format!("{base}/scim/v2/Users?filter={}", url::form_urlencoded::byte_serialize(absurd.as_bytes()).collect::<String>());
+                    async move {
+                        match w % 4 {
+                            0 => status_in(cl.get(big_list).bearer_auth(token).send().await, &[200]).await,
+                            1 => status_in(cl.get(costly).bearer_auth(token).send().await, &[200, 400]).await,
+                            2 => status_in(cl.get(absurd).bearer_auth(token).send().await, &[400]).await,
+                            _ => status_in(cl.get(format!("{base}/api/v1/users")).bearer_auth("sgt_guessing").send().await, &[401, 429]).await,
+                        }
+                    }
+                }));
+                let stats = run(victims, duration, move |w, i| {
+                    let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
+                    let id = ids[(w * 7919 + i as usize) % ids.len().max(1)].clone();
+                    async move {
+                        if i % 2 == 0 {
+                            ok(cl.get(format!("{base}/scim/v2/Users/{id}")).bearer_auth(token).send().await, 200).await
+                        } else {
+                            ok(cl.get(format!("{base}/api/v1/users?limit=20")).bearer_auth(token).send().await, 200).await
+                        }
+                    }
+                })
+                .await;
+                let abuse = abuse.await.map_err(|e| e.to_string())?;
+                for s in slow {
+                    s.abort();
+                }
+                println!(
+                    "# reads_under_abuse: {abusers} abusive clients made {} requests ({} unexpected, p99 {:.1} ms) and 64 slow bodies trickled while {victims} bystanders read:",
                     abuse.ok,
                     abuse.errors,
                     abuse.percentile(0.99)
