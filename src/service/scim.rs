@@ -290,7 +290,7 @@ pub async fn list(
     actor: &Actor,
     q: ListQuery,
     bounds: ListBounds,
-    render: impl Fn(&UserWithGroups) -> serde_json::Value,
+    render: Render,
 ) -> Result<Page, ServiceError> {
     let ListBounds { cap, budget, scan_terms } = bounds;
     let mut plan = query::plan_users(q.filter.as_ref(), q.sort.as_ref());
@@ -326,11 +326,16 @@ pub async fn list(
                 let pred = pred.clone();
                 let count_too = total.is_none();
                 let actor = actor.clone();
+                let render = render.clone();
+                // Rendered on the blocking thread of the read: a page of large users is
+                // real work, and the HTTP workers stay free for other requests.
                 let work = move |conn: &mut DbConnection| {
                     let total = if count_too { Some(user_query::count(conn, &pred)?) } else { None };
                     let rows =
                         if limit > 0 { user_query::page(conn, &pred, key, descending, offset, limit)? } else { vec![] };
-                    Ok::<_, ServiceError>((total, with_groups(conn, &actor, rows)?))
+                    let docs: Vec<serde_json::Value> =
+                        with_groups(conn, &actor, rows)?.iter().map(|u| render(u)).collect();
+                    Ok::<_, ServiceError>((total, docs))
                 };
                 // An OFFSET walks that many index entries first: only a read near the start is short.
                 let (counted, rows) = if offset.saturating_add(limit) <= SHORT_READ_ROWS {
@@ -340,7 +345,7 @@ pub async fn list(
                 };
                 total = total.or(counted);
                 let fetched = rows.len() as i64;
-                if !page.extend(rows.iter().map(&render)) || fetched < limit {
+                if !page.extend(rows.into_iter()) || fetched < limit {
                     break;
                 }
                 offset += fetched;
@@ -374,15 +379,24 @@ pub async fn list(
                     ),
                 };
                 let actor = actor.clone();
-                let rows = db
+                let render = render.clone();
+                let filter = q.filter.clone();
+                // Rendered and filtered on the read's blocking thread; only matches come back.
+                let (matches, last, fetched) = db
                     .read(move |conn| {
                         let rows = user_query::page(conn, &pred, SortKey::Id, false, 0, LIST_CHUNK)?;
-                        with_groups(conn, &actor, rows)
+                        let last = rows.last().map(|u| u.id.clone());
+                        let fetched = rows.len() as i64;
+                        let docs: Vec<serde_json::Value> = with_groups(conn, &actor, rows)?
+                            .iter()
+                            .map(|u| render(u))
+                            .filter(|d| filter.as_ref().is_none_or(|f| crate::scim::filter::matches(f, d, &UserSchema)))
+                            .collect();
+                        Ok::<_, ServiceError>((docs, last, fetched))
                     })
                     .await?;
-                after = rows.last().map(|u| u.user.id.clone());
-                let fetched = rows.len() as i64;
-                finisher.offer(rows.iter().map(&render))?;
+                after = last;
+                finisher.offer(matches.into_iter())?;
                 if fetched < LIST_CHUNK {
                     break;
                 }
@@ -408,6 +422,10 @@ pub struct ListBounds {
     pub budget: usize,
     pub scan_terms: usize,
 }
+
+/// Renders a user as the SCIM document a list shows (and its filter and sort read); called
+/// on the blocking threads of the store's reads.
+pub type Render = std::sync::Arc<dyn Fn(&UserWithGroups) -> serde_json::Value + Send + Sync>;
 
 /// Rows read per store round trip of a list.
 const LIST_CHUNK: i64 = 250;

@@ -13,7 +13,7 @@ use super::openapi::{
 };
 use super::query::{ListParams, RawParams};
 use super::users::{PATCH_TRIES, Projection, patch_contention, patch_error, patch_ops};
-use super::{Ctx, Reply, ScimCaller, list_reply, query_param, read_json};
+use super::{Ctx, Reply, ScimCaller, query_param, read_json};
 use crate::api::{AppState, header_version};
 use crate::domain::Group;
 use crate::error::ServiceError;
@@ -139,7 +139,7 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     let render = |g: &Group, names: &svc::MemberNames, members: bool| render_group(g, names, &ctx.base, members);
     let page =
         svc::list(&ctx.state.db, &ctx.actor, p.query(), cap, ctx.limits().max_list_bytes, with_members, render).await?;
-    Ok(list_reply(page, &p, &GroupSchema))
+    super::offloaded_list_reply(page, p, &GroupSchema).await
 }
 
 fn body_limit(state: &AppState) -> usize {
@@ -311,7 +311,7 @@ pub async fn delete(
 pub async fn list(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> Result<HttpResponse, ScimError> {
     let ctx = Ctx::new(state, caller.0, &req);
     let params = ListParams::parse(&RawParams::from_query(|n| query_param(&req, n)), ctx.max_results())?;
-    Ok(list_op(&ctx, params).await?.into_response())
+    Ok(list_op(&ctx, params).await?.respond().await)
 }
 
 /// Search Groups with the list parameters in the body (RFC 7644 §3.4.3)
@@ -338,7 +338,7 @@ pub async fn search(
     let body = read_json(&req, body, body_limit(&state)).await?;
     let ctx = Ctx::new(state, caller.0, &req);
     let params = ListParams::from_search(&body, ctx.max_results())?;
-    Ok(list_op(&ctx, params).await?.into_response())
+    Ok(list_op(&ctx, params).await?.respond().await)
 }
 
 /// How many members a write changes: those added plus those removed.

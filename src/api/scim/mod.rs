@@ -134,7 +134,26 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn into_response(self) -> HttpResponse {
+    /// [`Reply::into_response`], with a large body serialized on a blocking thread rather
+    /// than on the HTTP worker (a list page may be megabytes).
+    pub async fn respond(self) -> HttpResponse {
+        let large = self.body.as_ref().is_some_and(|b| crate::scim::limits::json_size(b) > OFFLOAD_BYTES);
+        if !large {
+            return self.into_response();
+        }
+        let Reply { status, body, location, version } = self;
+        let text = match web::block(move || body.map(|b| b.to_string())).await {
+            Ok(text) => text,
+            Err(e) => {
+                return actix_web::ResponseError::error_response(&ScimError::from(ServiceError::Internal(
+                    anyhow::anyhow!("serializing a reply: {e}"),
+                )));
+            }
+        };
+        Reply { status, body: None, location, version }.with_text(text)
+    }
+
+    fn with_text(self, text: Option<String>) -> HttpResponse {
         let mut res = HttpResponse::build(self.status);
         if let Some(v) = &self.version {
             res.insert_header((header::ETAG, v.as_str()));
@@ -142,10 +161,15 @@ impl Reply {
         if let Some(l) = &self.location {
             res.insert_header((header::LOCATION, l.as_str()));
         }
-        match self.body {
-            Some(b) => res.content_type(SCIM_JSON).body(b.to_string()),
+        match text {
+            Some(b) => res.content_type(SCIM_JSON).body(b),
             None => res.finish(),
         }
+    }
+
+    pub fn into_response(self) -> HttpResponse {
+        let text = self.body.as_ref().map(Value::to_string);
+        self.with_text(text)
     }
 }
 
@@ -228,6 +252,24 @@ fn routes(cfg: &mut ServiceConfig) {
 }
 
 /// A ListResponse (RFC 7644 §3.4.2) of a page, projected (RFC 7644 §3.9).
+/// Replies larger than this are projected and serialized off the HTTP workers.
+const OFFLOAD_BYTES: usize = 64 * 1024;
+
+/// [`list_reply`] on a blocking thread when the page is large.
+pub async fn offloaded_list_reply(
+    page: Page,
+    p: query::ListParams,
+    schema: &'static (dyn SchemaInfo + Sync),
+) -> Result<Reply, ScimError> {
+    let large = page.resources.iter().map(crate::scim::limits::json_size).sum::<usize>() > OFFLOAD_BYTES;
+    if !large {
+        return Ok(list_reply(page, &p, schema));
+    }
+    web::block(move || list_reply(page, &p, schema))
+        .await
+        .map_err(|e| ScimError::from(ServiceError::Internal(anyhow::anyhow!("projecting a page: {e}"))))
+}
+
 pub fn list_reply(page: Page, p: &query::ListParams, schema: &dyn SchemaInfo) -> Reply {
     let mut resources = page.resources;
     for r in resources.iter_mut() {

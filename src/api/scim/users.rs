@@ -12,7 +12,7 @@ use super::openapi::{
     UserListResponse,
 };
 use super::query::{ListParams, RawParams};
-use super::{Ctx, PATCH_URN, Reply, ScimCaller, list_reply, query_param, read_json};
+use super::{Ctx, PATCH_URN, Reply, ScimCaller, query_param, read_json};
 use crate::api::{AppState, header_version};
 use crate::error::ServiceError;
 use crate::scim::json::{get_ci, lenient_bool};
@@ -261,10 +261,13 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
             budget: ctx.limits().max_list_bytes,
             scan_terms: ctx.state.settings.scim.max_scan_terms,
         },
-        |u| render_user(u, &ctx.base),
+        {
+            let base = ctx.base.clone();
+            std::sync::Arc::new(move |u| render_user(u, &base))
+        },
     )
     .await?;
-    Ok(list_reply(page, &p, &UserSchema))
+    super::offloaded_list_reply(page, p, &UserSchema).await
 }
 
 fn params_from_query(req: &HttpRequest, max: i64) -> Result<ListParams, ScimError> {
@@ -444,7 +447,7 @@ pub async fn delete(
 pub async fn list(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> Result<HttpResponse, ScimError> {
     let ctx = Ctx::new(state, caller.0, &req);
     let params = params_from_query(&req, ctx.max_results())?;
-    Ok(list_op(&ctx, params).await?.into_response())
+    Ok(list_op(&ctx, params).await?.respond().await)
 }
 
 /// Search Users with the list parameters in the body (RFC 7644 §3.4.3)
@@ -471,5 +474,5 @@ pub async fn search(
     let body = read_json(&req, body, body_limit(&state)).await?;
     let ctx = Ctx::new(state, caller.0, &req);
     let params = ListParams::from_search(&body, ctx.max_results())?;
-    Ok(list_op(&ctx, params).await?.into_response())
+    Ok(list_op(&ctx, params).await?.respond().await)
 }
