@@ -80,6 +80,10 @@ impl Application {
             api::client::Network::new(&settings.server.trusted_proxies, settings.server.public_url.as_deref())
                 .map_err(anyhow::Error::msg)?;
         let throttle = Arc::new(api::throttle::Throttle::new(&settings.rate));
+        let heavy_slots = match settings.scim.heavy_list_slots {
+            0 => std::thread::available_parallelism().map(|n| (n.get() / 2).max(1)).unwrap_or(1),
+            n => n,
+        };
         let db =
             Db::open_with(&settings.database.url, settings.database.pool_size, settings.database.statement_timeout_ms)?;
         let migrating = db.clone();
@@ -116,6 +120,7 @@ impl Application {
             deliveries: deliveries.clone(),
             throttle,
             sealer,
+            heavy_lists: Arc::new(tokio::sync::Semaphore::new(heavy_slots)),
             network: Arc::new(network),
         });
         let docs = web::Data::new(api::swagger_ui::ApiDocs::generate());

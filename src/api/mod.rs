@@ -45,6 +45,8 @@ pub struct AppState {
     pub network: Arc<client::Network>,
     /// Seals webhook secrets at rest (`webhooks.secret_key`).
     pub sealer: crate::service::sealing::Sealer,
+    /// Slots of heavy SCIM lists (`scim.heavy_list_slots`).
+    pub heavy_lists: Arc<tokio::sync::Semaphore>,
 }
 
 /// Resolves a request's bearer token to its actor (`Unauthenticated` when it is absent or

@@ -532,9 +532,20 @@ async fn bench(cli: Cli) -> Result<(), String> {
                 // more), a flood of bad tokens; 64 slow-body connections trickle meanwhile.
                 // The others read unrelated users (SCIM by id, native list pages): the
                 // row reports those.
+                // The attack first: users with a ~950 KB title. A gateway with size
+                // limits refuses them (400); then the largest users its limits allow.
                 let fill = "z".repeat(14_500);
+                let huge = "h".repeat(950 * 1024);
+                let mut stored_huge = 0;
                 for n in 0..200u64 {
-                    let mut body = json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("big-{tag}-{n}") });
+                    let user_name = format!("big-{tag}-{n}");
+                    let body = json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name, "title": huge });
+                    let r = cl.post(format!("{base}/scim/v2/Users")).bearer_auth(&token).json(&body).send().await;
+                    if ok(r, 201).await {
+                        stored_huge += 1;
+                        continue;
+                    }
+                    let mut body = json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name });
                     for a in BIG_ATTRIBUTES {
                         body[*a] = json!(fill);
                     }
@@ -543,6 +554,7 @@ async fn bench(cli: Cli) -> Result<(), String> {
                         failed += 1;
                     }
                 }
+                println!("# reads_under_abuse: {stored_huge} of 200 users stored with a 950 KB title (the rest: 4 × 14.5 KB attributes)");
                 let host = base.trim_start_matches("http://").to_owned();
                 let slow: Vec<_> = (0..64)
                     .map(|k| tokio::spawn(trickle(host.clone(), if k % 2 == 0 { "/setup/sign-in" } else { "/scim/v2/Users" })))

@@ -85,6 +85,16 @@ pub fn scan_terms(p: &Pred) -> usize {
     }
 }
 
+/// Whether a predicate matches at most one user (an equality on `id`, `userName` or
+/// `externalId`, alone or AND-ed with anything): the lookups IdPs make before every write.
+pub fn at_most_one(p: &Pred) -> bool {
+    match p {
+        Pred::Text(TextField::Id | TextField::UserName | TextField::ExternalId, StrOp::Eq, _) => true,
+        Pred::And(a, b) => at_most_one(a) || at_most_one(b),
+        _ => false,
+    }
+}
+
 /// A list page filled up to a byte budget: resources are taken while their JSON fits,
 /// always at least one (a single resource is bounded by `limits.max_resource_bytes`).
 #[derive(Debug)]

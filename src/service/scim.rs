@@ -292,7 +292,7 @@ pub async fn list(
     bounds: ListBounds,
     render: Render,
 ) -> Result<Page, ServiceError> {
-    let ListBounds { cap, budget, scan_terms } = bounds;
+    let ListBounds { cap, budget, scan_terms, heavy } = bounds;
     let mut plan = query::plan_users(q.filter.as_ref(), q.sort.as_ref());
     // A confined token lists its accounts' users only: the scope is part of the predicate,
     // so counts, pages and the in-memory cap all see the same users.
@@ -312,6 +312,23 @@ pub async fn list(
             "the filter has {scans} terms that read every user (co, ew, not): at most {scan_terms}; use eq or sw"
         )));
     }
+    // A heavy list (a scan, an in-memory finish, a page of more than one chunk) waits for
+    // one of a few slots: however many clients send them, they take only part of the
+    // machine, and the rest stays for everyone else's requests.
+    let is_heavy = match &plan {
+        Plan::Finish { .. } => true,
+        Plan::Store { pred, .. } => scans > 0 || (q.count > HEAVY_PAGE && !query::at_most_one(pred)),
+    };
+    let _slot = match (is_heavy, &heavy) {
+        (true, Some(slots)) => Some(
+            slots
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| ServiceError::Internal(anyhow::anyhow!("heavy-list slots: {e}")))?,
+        ),
+        _ => None,
+    };
     match plan {
         Plan::Store { pred, key, descending } => {
             // The page is read in chunks and ends early once its resources fill the byte
@@ -416,16 +433,21 @@ pub fn confined_scim(actor: &Actor) -> Option<&[String]> {
 
 /// What bounds one list: the candidates an in-memory filter may examine, the bytes of
 /// the answer, the filter terms that scan the table.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ListBounds {
     pub cap: i64,
     pub budget: usize,
     pub scan_terms: usize,
+    /// The slots heavy lists share (`None`: unbounded).
+    pub heavy: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
 /// Renders a user as the SCIM document a list shows (and its filter and sort read); called
 /// on the blocking threads of the store's reads.
 pub type Render = std::sync::Arc<dyn Fn(&UserWithGroups) -> serde_json::Value + Send + Sync>;
+
+/// Pages asking for more resources than this are heavy (unless the filter names one user).
+const HEAVY_PAGE: i64 = 100;
 
 /// Rows read per store round trip of a list.
 const LIST_CHUNK: i64 = 250;

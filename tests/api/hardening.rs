@@ -753,3 +753,44 @@ async fn the_gateway_prunes_in_the_background_and_counts_it() {
     }
     panic!("no pruning counted: {text}");
 }
+
+#[tokio::test]
+async fn heavy_lists_wait_for_a_slot_and_lookups_do_not() {
+    use scimgate::service::query::ListQuery;
+    use scimgate::service::scim::{ListBounds, list};
+    let app = spawn_app().await;
+    insert_users(&app.db_url, 300).await;
+    let db = scimgate::store::Db::open(&app.db_url, 2).unwrap();
+    let actor = scimgate::domain::Actor::new("t", scimgate::domain::Principal::Scim { accounts: vec![] });
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let bounds = ListBounds { cap: 20_000, budget: 4 << 20, scan_terms: 4, heavy: Some(slots.clone()) };
+    let render: scimgate::service::scim::Render =
+        std::sync::Arc::new(|u| json!({ "id": u.user.id, "userName": u.user.user_name }));
+    let query = |filter: Option<&str>, count: i64| ListQuery {
+        filter: filter.map(|f| scimgate::scim::filter::parse(f).unwrap()),
+        sort: None,
+        offset: 0,
+        count,
+    };
+    // A lookup by userName runs at once, whatever the page size.
+    let lookup =
+        list(&db, &actor, query(Some("userName eq \"bulk-7@example.com\""), 1000), bounds.clone(), render.clone());
+    let page = tokio::time::timeout(Duration::from_secs(5), lookup).await.expect("not held").unwrap();
+    assert_eq!(page.total, 1);
+    // A small page runs at once too.
+    let small = list(&db, &actor, query(None, 50), bounds.clone(), render.clone());
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), small).await.expect("not held").unwrap().resources.len(),
+        50
+    );
+    // A big page and a scan wait for a slot...
+    for (filter, count) in [(None, 1000), (Some("userName co \"7\""), 10)] {
+        let heavy = list(&db, &actor, query(filter, count), bounds.clone(), render.clone());
+        assert!(tokio::time::timeout(Duration::from_millis(300), heavy).await.is_err(), "{filter:?} waited");
+    }
+    // ...and run once one is free.
+    slots.add_permits(1);
+    let heavy = list(&db, &actor, query(None, 1000), bounds.clone(), render.clone());
+    let page = tokio::time::timeout(Duration::from_secs(5), heavy).await.expect("ran").unwrap();
+    assert_eq!(page.resources.len(), 300);
+}

@@ -260,6 +260,7 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
             cap,
             budget: ctx.limits().max_list_bytes,
             scan_terms: ctx.state.settings.scim.max_scan_terms,
+            heavy: Some(ctx.state.heavy_lists.clone()),
         },
         {
             let base = ctx.base.clone();
