@@ -67,15 +67,16 @@ fn main() -> ExitCode {
 }
 
 /// glibc gives each thread that allocates its own malloc arena, up to 8 per core, and an
-/// arena keeps what it once held. Reads render on the blocking pool (many threads), so
-/// under a burst of large list pages the gateway's resident memory grew with the number of
-/// threads rather than with the work in flight: bounding the arenas to one per core kept
-/// `reads_under_abuse` at about 140 MB instead of about 250 MB (BENCHMARKS.md).
+/// arena keeps what it once held: under a burst of large list pages rendered on the
+/// blocking pool, resident memory grew with the number of threads rather than with the
+/// work in flight. Four arenas per core keep `reads_under_abuse` at about 220 MB; one per
+/// core kept it at 140 MB but made ordinary list pages 25 % slower (allocator lock
+/// contention) and bystanders' p99 twice as long (BENCHMARKS.md).
 fn bound_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        let arenas = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
+        let arenas = libc::c_int::try_from(cores * 4).unwrap_or(libc::c_int::MAX);
         // SAFETY: mallopt only sets an allocator parameter; called before any other thread
         // exists, with a valid parameter and value.
         unsafe {

@@ -244,7 +244,7 @@ pub async fn list(
                 .await?;
             let mut out = query::PageBuilder::new(budget);
             out.extend(page.iter().map(|g| render(g, &names, with_members)));
-            Ok(Page { total, resources: out.resources })
+            Ok(Page { total, bytes: out.used, resources: out.resources })
         }
         Plan::Finish { candidates } => {
             // The filter or sort may read members: load them.

@@ -31,6 +31,8 @@ pub struct ListQuery {
 pub struct Page {
     pub total: i64,
     pub resources: Vec<Value>,
+    /// The resources' size as compact JSON (their share of the byte budget).
+    pub bytes: usize,
 }
 
 /// How a list is answered.
@@ -72,25 +74,19 @@ pub fn plan_groups(filter: Option<&Filter>, sort: Option<&SortSpec>) -> Plan<Gro
     }
 }
 
-/// How many terms of a predicate read every row: substring and suffix matches (no index
-/// serves them) and negations. The planner calls them exact — the database answers them
-/// right — but each costs a scan of the table.
+/// How many terms of a predicate read every row (see `Pred::scan_terms`).
 pub fn scan_terms(p: &Pred) -> usize {
-    match p {
-        Pred::Text(_, StrOp::Co | StrOp::Ew, _) => 1,
-        Pred::Email { value: Some((StrOp::Co | StrOp::Ew, _)), .. } => 1,
-        Pred::Not(inner) => 1 + scan_terms(inner),
-        Pred::And(a, b) | Pred::Or(a, b) => scan_terms(a) + scan_terms(b),
-        _ => 0,
-    }
+    p.scan_terms()
 }
 
-/// Whether a predicate matches at most one user (an equality on `id`, `userName` or
-/// `externalId`, alone or AND-ed with anything): the lookups IdPs make before every write.
-pub fn at_most_one(p: &Pred) -> bool {
+/// Whether a predicate is a lookup — an equality on `id`, `userName`, `externalId` or an
+/// email address, alone or AND-ed with anything: what IdPs send before every write, an
+/// index probe that matches a handful of users at most.
+pub fn is_lookup(p: &Pred) -> bool {
     match p {
         Pred::Text(TextField::Id | TextField::UserName | TextField::ExternalId, StrOp::Eq, _) => true,
-        Pred::And(a, b) => at_most_one(a) || at_most_one(b),
+        Pred::Email { value: Some((StrOp::Eq, _)), .. } => true,
+        Pred::And(a, b) => is_lookup(a) || is_lookup(b),
         _ => false,
     }
 }
@@ -100,7 +96,7 @@ pub fn at_most_one(p: &Pred) -> bool {
 #[derive(Debug)]
 pub struct PageBuilder {
     budget: usize,
-    used: usize,
+    pub used: usize,
     pub resources: Vec<Value>,
 }
 
@@ -200,7 +196,7 @@ impl<'a> Finisher<'a> {
             let count = usize::try_from(self.q.count).unwrap_or(0);
             self.page.extend(self.kept.into_iter().skip(offset).take(count).map(|(_, d)| d));
         }
-        Page { total: self.matched, resources: self.page.resources }
+        Page { total: self.matched, bytes: self.page.used, resources: self.page.resources }
     }
 }
 

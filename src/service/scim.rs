@@ -317,7 +317,7 @@ pub async fn list(
     // machine, and the rest stays for everyone else's requests.
     let is_heavy = match &plan {
         Plan::Finish { .. } => true,
-        Plan::Store { pred, .. } => scans > 0 || (q.count > HEAVY_PAGE && !query::at_most_one(pred)),
+        Plan::Store { pred, .. } => scans > 0 || (q.count > HEAVY_PAGE && !query::is_lookup(pred)),
     };
     let _slot = match (is_heavy, &heavy) {
         (true, Some(slots)) => Some(
@@ -343,16 +343,11 @@ pub async fn list(
                 let pred = pred.clone();
                 let count_too = total.is_none();
                 let actor = actor.clone();
-                let render = render.clone();
-                // Rendered on the blocking thread of the read: a page of large users is
-                // real work, and the HTTP workers stay free for other requests.
                 let work = move |conn: &mut DbConnection| {
                     let total = if count_too { Some(user_query::count(conn, &pred)?) } else { None };
                     let rows =
                         if limit > 0 { user_query::page(conn, &pred, key, descending, offset, limit)? } else { vec![] };
-                    let docs: Vec<serde_json::Value> =
-                        with_groups(conn, &actor, rows)?.iter().map(|u| render(u)).collect();
-                    Ok::<_, ServiceError>((total, docs))
+                    Ok::<_, ServiceError>((total, with_groups(conn, &actor, rows)?))
                 };
                 // An OFFSET walks that many index entries first: only a read near the start is short.
                 let (counted, rows) = if offset.saturating_add(limit) <= SHORT_READ_ROWS {
@@ -362,7 +357,18 @@ pub async fn list(
                 };
                 total = total.or(counted);
                 let fetched = rows.len() as i64;
-                if !page.extend(rows.into_iter()) || fetched < limit {
+                // A heavy page (its slot held) renders on a blocking thread: a chunk of large
+                // users is real work, and the HTTP worker stays free for other requests. A
+                // light one renders here: the hop would cost more than the work.
+                let docs: Vec<serde_json::Value> = if is_heavy {
+                    let render = render.clone();
+                    tokio::task::spawn_blocking(move || rows.iter().map(|u| render(u)).collect())
+                        .await
+                        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("rendering a page: {e}")))?
+                } else {
+                    rows.iter().map(|u| render(u)).collect()
+                };
+                if !page.extend(docs.into_iter()) || fetched < limit {
                     break;
                 }
                 offset += fetched;
@@ -371,7 +377,7 @@ pub async fn list(
                     break;
                 }
             }
-            Ok(Page { total: total.unwrap_or(0), resources: page.resources })
+            Ok(Page { total: total.unwrap_or(0), bytes: page.used, resources: page.resources })
         }
         Plan::Finish { candidates } => {
             let probe = candidates.clone();

@@ -137,7 +137,12 @@ impl Reply {
     /// [`Reply::into_response`], with a large body serialized on a blocking thread rather
     /// than on the HTTP worker (a list page may be megabytes).
     pub async fn respond(self) -> HttpResponse {
-        let large = self.body.as_ref().is_some_and(|b| crate::scim::limits::json_size(b) > OFFLOAD_BYTES);
+        // A list's size: its resources are nearly all of it (and a page holds few when they
+        // are large), so the first ones tell without walking the whole body.
+        let large = self.body.as_ref().and_then(|b| b.get("Resources")).and_then(Value::as_array).is_some_and(|r| {
+            r.len() > 10
+                && r.iter().take(10).map(crate::scim::limits::json_size).sum::<usize>() * r.len() / 10 > OFFLOAD_BYTES
+        });
         if !large {
             return self.into_response();
         }
@@ -252,8 +257,9 @@ fn routes(cfg: &mut ServiceConfig) {
 }
 
 /// A ListResponse (RFC 7644 §3.4.2) of a page, projected (RFC 7644 §3.9).
-/// Replies larger than this are projected and serialized off the HTTP workers.
-const OFFLOAD_BYTES: usize = 64 * 1024;
+/// Replies larger than this are projected and serialized off the HTTP workers (smaller
+/// ones cost less than the hop to a blocking thread).
+const OFFLOAD_BYTES: usize = 1 << 20;
 
 /// [`list_reply`] on a blocking thread when the page is large.
 pub async fn offloaded_list_reply(
@@ -261,8 +267,7 @@ pub async fn offloaded_list_reply(
     p: query::ListParams,
     schema: &'static (dyn SchemaInfo + Sync),
 ) -> Result<Reply, ScimError> {
-    let large = page.resources.iter().map(crate::scim::limits::json_size).sum::<usize>() > OFFLOAD_BYTES;
-    if !large {
+    if page.bytes <= OFFLOAD_BYTES {
         return Ok(list_reply(page, &p, schema));
     }
     web::block(move || list_reply(page, &p, schema))
