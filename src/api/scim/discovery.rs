@@ -43,27 +43,11 @@ pub async fn service_provider_config(state: web::Data<AppState>, caller: ScimCal
         change_password: true,
         patch: true,
     };
-    let mut doc = schema::service_provider_config(&ctx.base, &options);
-    // The size limits RFC 7643 §5 has no attribute for, in an extension of our own.
-    let l = ctx.limits();
-    if let Some(schemas) = doc.get_mut("schemas").and_then(serde_json::Value::as_array_mut) {
-        schemas.push(LIMITS_URN.into());
-    }
-    doc[LIMITS_URN] = serde_json::json!({
-        "maxStringBytes": l.max_string_bytes,
-        "maxValues": l.max_values,
-        "maxResourceBytes": l.max_resource_bytes,
-        "maxPatchOperations": l.max_patch_operations,
-        "maxMembersPerRequest": l.max_members_per_request,
-        "maxListBytes": l.max_list_bytes,
-        "maxFilterScan": ctx.state.settings.scim.max_filter_scan,
-        "maxScanTerms": ctx.state.settings.scim.max_scan_terms,
-    });
-    ok(doc)
+    // The limits RFC 7643 §5 has attributes for are here (bulk, filter.maxResults); the
+    // others are in the README. Strict clients (e.g. scim2-models) refuse any attribute
+    // beyond the schema, so none is added.
+    ok(schema::service_provider_config(&ctx.base, &options))
 }
-
-/// The extension of `/ServiceProviderConfig` that lists the gateway's size limits.
-pub const LIMITS_URN: &str = "urn:scimgate:schemas:extension:limits:2.0:ServiceProviderConfig";
 
 /// The resource types: User and Group (RFC 7643 §6)
 #[utoipa::path(
