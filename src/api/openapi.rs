@@ -11,21 +11,48 @@ use super::{native, scim};
 
 /// The native API document (`openapi/native.json`): `/api/v1`, operations and docs.
 pub fn native() -> OpenApi {
-    let (_, api) = App::new()
+    let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(native::openapi::NativeDoc::openapi())
         .configure(super::configure_native)
         .split_for_parts();
+    throttled(&mut api, "RateLimited");
     api
+}
+
+/// Every operation that authenticates (it answers 401) may also answer 429: too many
+/// failed authentications from the client's address, or its token's quota spent.
+fn throttled(api: &mut OpenApi, response: &str) {
+    use utoipa::openapi::{Ref, RefOr};
+    for item in api.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for op in ops.into_iter().flatten() {
+            if op.responses.responses.contains_key("401") {
+                op.responses
+                    .responses
+                    .insert("429".into(), RefOr::Ref(Ref::new(format!("#/components/responses/{response}"))));
+            }
+        }
+    }
 }
 
 /// The SCIM 2.0 document (`openapi/scim.json`): `/scim/v2`.
 pub fn scim() -> OpenApi {
-    let (_, api) = App::new()
+    let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(scim::openapi::ScimDoc::openapi())
         .configure(super::configure_scim)
         .split_for_parts();
+    throttled(&mut api, "ScimTooManyRequests");
     api
 }
 

@@ -4,8 +4,8 @@
 use utoipa::OpenApi;
 
 use super::problem::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, Problem, ProblemCode, Unauthorized,
-    Unprocessable, UnsupportedMediaType,
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, Problem, ProblemCode, RateLimited,
+    Unauthorized, Unprocessable, UnsupportedMediaType,
 };
 use crate::api::route::BearerAuth;
 
@@ -41,7 +41,8 @@ The SCIM 2.0 API is described by `/openapi/scim.json`.",
         PreconditionFailed,
         PayloadTooLarge,
         UnsupportedMediaType,
-        Unprocessable
+        Unprocessable,
+        RateLimited
     )),
     tags(
         (name = "users", description = "Users: contactless or contact-backed; upgrade, downgrade, login-as"),

@@ -427,6 +427,17 @@ impl ResponseError for ApiError {
 )]
 pub struct BadRequest(pub Problem<'static>);
 
+/// Too many failed authentications from this address, or the token's request quota is
+/// spent (`rate_limited`).
+#[derive(ToResponse)]
+#[response(
+    content_type = "application/problem+json",
+    headers(("Retry-After" = u64, description = "seconds to wait")),
+    example = json!({"type": "urn:scimgate:problem:rate_limited", "title": "Rate limited", "status": 429,
+        "detail": "too many requests: retry after 2 s", "code": "rate_limited"})
+)]
+pub struct RateLimited(pub Problem<'static>);
+
 /// Missing, unknown, expired or revoked bearer token (`unauthorized`).
 #[derive(ToResponse)]
 #[response(

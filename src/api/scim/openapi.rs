@@ -463,6 +463,16 @@ pub struct SearchRequest {
 )]
 pub struct ScimBadRequest(pub ScimErrorBody);
 
+/// Too many failed authentications from this address, or the token's request quota is spent.
+#[derive(ToResponse)]
+#[response(
+    content_type = "application/scim+json",
+    headers(("Retry-After" = u64, description = "seconds to wait")),
+    example = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "429",
+        "detail": "too many requests: retry after 2 s"})
+)]
+pub struct ScimTooManyRequests(pub ScimErrorBody);
+
 /// Missing, unknown or revoked bearer token.
 #[derive(ToResponse)]
 #[response(
@@ -548,7 +558,8 @@ The native API is described by `/openapi/native.json`.",
         ScimNotFound,
         ScimConflict,
         ScimPreconditionFailed,
-        ScimPayloadTooLarge
+        ScimPayloadTooLarge,
+        ScimTooManyRequests
     )),
     tags(
         (name = "Users", description = "User resources (with the enterprise and scimgate identity extensions)"),
