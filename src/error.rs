@@ -30,9 +30,6 @@ pub enum ServiceError {
         "the query ran past the statement time limit (database.statement_timeout_ms) and was stopped: narrow the filter"
     )]
     QueryTimeout,
-    /// A resource, or one request's change, is larger than a configured limit.
-    #[error("{0}")]
-    TooLarge(String),
     /// A request asks for more items at once than a configured limit allows.
     #[error("{0}")]
     TooMany(String),

@@ -69,9 +69,7 @@ pub fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Actor, Ser
             (Some(t), None) => crate::service::auth::authenticate(&state.db, &state.bootstrap, &state.tokens, t).await,
         };
         match outcome {
-            Err(ServiceError::Unauthenticated) if token.is_some() => {
-                Err(state.throttle.failed(ip).map(|t| throttled(&state, t)).unwrap_or(ServiceError::Unauthenticated))
-            }
+            Err(ServiceError::Unauthenticated) if token.is_some() => Err(failed_authentication(&state, ip)),
             Ok(actor) => match state.throttle.spend(&actor) {
                 Some(t) => Err(throttled(&state, t)),
                 None => Ok(actor),
@@ -79,6 +77,28 @@ pub fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Actor, Ser
             other => other,
         }
     }
+}
+
+/// An authentication attempt with a secret other than an API token (a console sign-in, a
+/// login-as session), under the address's failed-authentication allowance: refused at
+/// once while the address is blocked; a failure counts.
+pub async fn guarded_attempt<T>(
+    state: &AppState,
+    ip: Option<std::net::IpAddr>,
+    attempt: impl Future<Output = Result<T, ServiceError>>,
+) -> Result<T, ServiceError> {
+    if let Some(t) = state.throttle.blocked(ip) {
+        return Err(throttled(state, t));
+    }
+    match attempt.await {
+        Err(ServiceError::Unauthenticated) => Err(failed_authentication(state, ip)),
+        other => other,
+    }
+}
+
+/// Counts a failed authentication: `Unauthenticated`, or `RateLimited` past the allowance.
+fn failed_authentication(state: &AppState, ip: Option<std::net::IpAddr>) -> ServiceError {
+    state.throttle.failed(ip).map_or(ServiceError::Unauthenticated, |t| throttled(state, t))
 }
 
 /// A throttled request's error, counted in the metrics.

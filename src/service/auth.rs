@@ -163,11 +163,6 @@ impl Bootstrap {
         Bootstrap(secret.filter(|s| !s.is_empty()).map(|s| Sha256::digest(s.as_bytes()).into()))
     }
 
-    /// Whether a bootstrap secret is configured (console sessions it opened live only while it is).
-    pub fn is_set(&self) -> bool {
-        self.0.is_some()
-    }
-
     /// Names the configured secret without revealing it: a console session opened with
     /// the bootstrap secret records it, and ends when the gateway runs with another one.
     pub fn generation(&self) -> Option<String> {

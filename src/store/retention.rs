@@ -51,66 +51,43 @@ impl Prunable {
 /// Deletes at most `limit` rows of `what` older than `before`; how many.
 pub fn prune(conn: &mut DbConnection, what: Prunable, before: DateTime<Utc>, limit: i64) -> Result<usize, StoreError> {
     let before = before.naive_utc();
+    // One batch: the ids of at most `limit` rows matching `$filter`, then their delete.
+    macro_rules! batch {
+        ($table:ident, $filter:expr) => {{
+            let ids: Vec<String> = $table::table.filter($filter).select($table::id).limit(limit).load(conn)?;
+            diesel::delete($table::table.filter($table::id.eq_any(&ids))).execute(conn)?
+        }};
+    }
     let n = match what {
-        Prunable::Delivered => {
-            let ids: Vec<String> = webhook_deliveries::table
-                .filter(webhook_deliveries::status.eq("delivered"))
-                .filter(webhook_deliveries::delivered_at.lt(before))
-                .select(webhook_deliveries::id)
-                .limit(limit)
-                .load(conn)?;
-            diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids))).execute(conn)?
-        }
-        Prunable::DeadLetters => {
-            let ids: Vec<String> = webhook_deliveries::table
-                .filter(webhook_deliveries::status.eq("dead"))
-                .filter(webhook_deliveries::created_at.lt(before))
-                .select(webhook_deliveries::id)
-                .limit(limit)
-                .load(conn)?;
-            diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids))).execute(conn)?
-        }
+        Prunable::Delivered => batch!(
+            webhook_deliveries,
+            webhook_deliveries::status
+                .eq("delivered")
+                .and(webhook_deliveries::delivered_at.lt(before).assume_not_null())
+        ),
+        Prunable::DeadLetters => batch!(
+            webhook_deliveries,
+            webhook_deliveries::status.eq("dead").and(webhook_deliveries::created_at.lt(before))
+        ),
         Prunable::Events => {
             let newer = diesel::alias!(outbox_events as newer);
-            let ids: Vec<String> = outbox_events::table
-                .filter(outbox_events::occurred_at.lt(before))
-                .filter(not(exists(
-                    webhook_deliveries::table.filter(webhook_deliveries::event_id.eq(outbox_events::id)),
-                )))
-                .filter(exists(
-                    newer
-                        .filter(newer.field(outbox_events::subject).eq(outbox_events::subject))
-                        .filter(newer.field(outbox_events::subject_seq).gt(outbox_events::subject_seq)),
-                ))
-                .select(outbox_events::id)
-                .limit(limit)
-                .load(conn)?;
-            diesel::delete(outbox_events::table.filter(outbox_events::id.eq_any(&ids))).execute(conn)?
+            batch!(
+                outbox_events,
+                outbox_events::occurred_at
+                    .lt(before)
+                    .and(not(exists(
+                        webhook_deliveries::table.filter(webhook_deliveries::event_id.eq(outbox_events::id)),
+                    )))
+                    .and(exists(
+                        newer
+                            .filter(newer.field(outbox_events::subject).eq(outbox_events::subject))
+                            .filter(newer.field(outbox_events::subject_seq).gt(outbox_events::subject_seq)),
+                    ))
+            )
         }
-        Prunable::Audit => {
-            let ids: Vec<String> = audit_events::table
-                .filter(audit_events::at.lt(before))
-                .select(audit_events::id)
-                .limit(limit)
-                .load(conn)?;
-            diesel::delete(audit_events::table.filter(audit_events::id.eq_any(&ids))).execute(conn)?
-        }
-        Prunable::LoginSessions => {
-            let ids: Vec<String> = login_sessions::table
-                .filter(login_sessions::expires_at.lt(before))
-                .select(login_sessions::id)
-                .limit(limit)
-                .load(conn)?;
-            diesel::delete(login_sessions::table.filter(login_sessions::id.eq_any(&ids))).execute(conn)?
-        }
-        Prunable::ConsoleSessions => {
-            let ids: Vec<String> = console_sessions::table
-                .filter(console_sessions::expires_at.lt(before))
-                .select(console_sessions::id)
-                .limit(limit)
-                .load(conn)?;
-            diesel::delete(console_sessions::table.filter(console_sessions::id.eq_any(&ids))).execute(conn)?
-        }
+        Prunable::Audit => batch!(audit_events, audit_events::at.lt(before)),
+        Prunable::LoginSessions => batch!(login_sessions, login_sessions::expires_at.lt(before)),
+        Prunable::ConsoleSessions => batch!(console_sessions, console_sessions::expires_at.lt(before)),
     };
     Ok(n)
 }

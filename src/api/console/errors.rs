@@ -127,7 +127,6 @@ pub fn explain(e: ServiceError) -> Notice {
         e @ ServiceError::QueryTimeout => {
             Notice::error(StatusCode::BAD_REQUEST, "Search too costly", sentence(&e.to_string()))
         }
-        ServiceError::TooLarge(detail) => Notice::error(StatusCode::PAYLOAD_TOO_LARGE, "Too large", sentence(&detail)),
         ServiceError::TooMany(detail) => Notice::error(StatusCode::BAD_REQUEST, "Too many", sentence(&detail)),
         e @ ServiceError::AmbiguousCredentials => {
             Notice::error(StatusCode::BAD_REQUEST, "Request refused", sentence(&e.to_string()))

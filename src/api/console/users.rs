@@ -85,19 +85,8 @@ pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: Deferre
     let token = fields.get("token").unwrap_or("");
     // Sign-in attempts count toward the address's failed-authentication allowance.
     let ip = state.network.client_ip(&req);
-    if let Some(t) = state.throttle.blocked(ip) {
-        let n = explain(crate::api::throttled(&state, t));
-        return sign_in_response(&req, n.status, Some(&n));
-    }
-    let signed_in = crate::service::sessions::sign_in(&state.db, &state.bootstrap, &state.tokens, token, session_ttl());
-    let signed_in = match signed_in.await {
-        Err(ServiceError::Unauthenticated) => match state.throttle.failed(ip) {
-            Some(t) => Err(crate::api::throttled(&state, t)),
-            None => Err(ServiceError::Unauthenticated),
-        },
-        other => other,
-    };
-    match signed_in {
+    let attempt = crate::service::sessions::sign_in(&state.db, &state.bootstrap, &state.tokens, token, session_ttl());
+    match crate::api::guarded_attempt(&state, ip, attempt).await {
         Ok((_session, secret)) => {
             let tls = over_tls(&req);
             let mut res = see_other("/setup/users");

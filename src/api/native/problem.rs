@@ -366,7 +366,6 @@ impl From<ServiceError> for ApiError {
                 format!("If-Match does not match the current version W/\"{current}\""),
             ),
             e @ ServiceError::QueryTimeout => ApiError::new(ProblemCode::QueryTooCostly, e.to_string()),
-            ServiceError::TooLarge(detail) => ApiError::new(ProblemCode::PayloadTooLarge, detail),
             ServiceError::TooMany(detail) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, detail),
             ServiceError::Unauthenticated => {
                 ApiError::new(ProblemCode::Unauthorized, "a valid bearer token is required (Authorization: Bearer …)")

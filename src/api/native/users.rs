@@ -446,19 +446,7 @@ pub async fn session(state: web::Data<AppState>, req: HttpRequest) -> Res {
     let token = bearer(&req)?.ok_or(ServiceError::Unauthenticated)?.to_owned();
     // Session secrets are guessed like tokens: failures count toward the address's allowance.
     let ip = state.network.client_ip(&req);
-    if let Some(t) = state.throttle.blocked(ip) {
-        return Err(crate::api::throttled(&state, t).into());
-    }
-    let (session, user) = match svc::use_session(&state.db, token).await {
-        Err(ServiceError::Unauthenticated) => {
-            return Err(state
-                .throttle
-                .failed(ip)
-                .map_or(ServiceError::Unauthenticated, |t| crate::api::throttled(&state, t))
-                .into());
-        }
-        other => other?,
-    };
+    let (session, user) = crate::api::guarded_attempt(&state, ip, svc::use_session(&state.db, token)).await?;
     Ok(HttpResponse::Ok().json(SessionResponse {
         session_id: session.id,
         user_id: session.user_id,

@@ -86,7 +86,6 @@ impl From<ServiceError> for ScimError {
                 format!("If-Match does not match the current version W/\"{current}\""),
             ),
             e @ ServiceError::QueryTimeout => ScimError::bad("tooMany", e.to_string()),
-            ServiceError::TooLarge(detail) => ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, detail),
             ServiceError::TooMany(detail) => ScimError::bad("tooMany", detail),
             ServiceError::Unauthenticated => {
                 ScimError::new(StatusCode::UNAUTHORIZED, None, "a valid bearer token is required")
