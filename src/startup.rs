@@ -130,6 +130,7 @@ impl Application {
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::<middleware::RequestSpan>::new())
                 .wrap(from_fn(middleware::request_id))
+                .wrap(from_fn(middleware::canonical_request))
                 .app_data(state.clone())
                 .app_data(docs.clone())
                 .app_data(native::json_config(max_body))

@@ -63,6 +63,67 @@ impl RootSpanBuilder for RequestSpan {
     }
 }
 
+/// The SCIM endpoint names, canonical (RFC 7644 §3.2, §3.3.1, §4); a request names them in
+/// any case.
+const SCIM_ENDPOINTS: &[&str] =
+    &["Users", "Groups", "Me", "Bulk", "ServiceProviderConfig", "ResourceTypes", "Schemas", ".search"];
+
+/// The canonical form of a request path: under `/scim/v2`, endpoint names in their
+/// canonical case (`/scim/v2/users` is `/scim/v2/Users`; ids keep theirs); anywhere, one
+/// trailing slash dropped (`/scim/v2/Users/`). `None` when the path is canonical already.
+fn canonical_path(path: &str) -> Option<String> {
+    let trimmed = match path.strip_suffix('/') {
+        Some(rest) if !rest.is_empty() && !rest.ends_with('/') => rest,
+        _ => path,
+    };
+    let mut segments: Vec<&str> = trimmed.split('/').collect();
+    // ["", "scim", "v2", endpoint, id or ".search"]
+    if segments.len() >= 4 && segments[1].eq_ignore_ascii_case("scim") && segments[2].eq_ignore_ascii_case("v2") {
+        segments[1] = "scim";
+        segments[2] = "v2";
+        let endpoint = SCIM_ENDPOINTS.iter().find(|e| e.eq_ignore_ascii_case(segments[3])).copied();
+        if let Some(endpoint) = endpoint {
+            segments[3] = endpoint;
+            if matches!(endpoint, "Users" | "Groups")
+                && segments.len() == 5
+                && segments[4].eq_ignore_ascii_case(".search")
+            {
+                segments[4] = ".search";
+            }
+        }
+    }
+    let canonical = segments.join("/");
+    (canonical != path).then_some(canonical)
+}
+
+/// Outermost, before routing: a request for a path in another spelling is served as the
+/// canonical one (`canonical_path`), and `HEAD` as `GET` wherever `GET` is served (the
+/// server sends the head of the answer without its body: RFC 9110 §9.3.2).
+pub async fn canonical_request(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if let Some(path) = canonical_path(req.path()) {
+        let uri = req.uri();
+        let with_query = match uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        };
+        let mut parts = uri.clone().into_parts();
+        if let Ok(pq) = with_query.parse::<actix_web::http::uri::PathAndQuery>() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = actix_web::http::Uri::from_parts(parts) {
+                req.match_info_mut().get_mut().update(&uri);
+                req.head_mut().uri = uri;
+            }
+        }
+    }
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
+}
+
 /// Innermost: one access-log line and the request metrics, per request.
 pub async fn observe(
     req: ServiceRequest,
@@ -113,4 +174,30 @@ pub async fn error_bodies(
         }
     }
     Ok(ServiceResponse::new(req, filled).map_into_right_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_path;
+
+    #[test]
+    fn scim_endpoints_match_in_any_case_and_one_trailing_slash_is_dropped() {
+        let cases = [
+            ("/scim/v2/users", Some("/scim/v2/Users")),
+            ("/scim/v2/Users/", Some("/scim/v2/Users")),
+            ("/SCIM/V2/GROUPS/AbC-1", Some("/scim/v2/Groups/AbC-1")),
+            ("/scim/v2/users/.SEARCH", Some("/scim/v2/Users/.search")),
+            ("/scim/v2/serviceproviderconfig/", Some("/scim/v2/ServiceProviderConfig")),
+            ("/scim/v2/schemas/urn:x:User", Some("/scim/v2/Schemas/urn:x:User")),
+            ("/setup/", Some("/setup")),
+            ("/scim/v2/Users", None),
+            ("/scim/v2/Users/abc", None),
+            ("/", None),
+            ("/scim/v2/Users//", None),
+            ("/scim/v2/Nope", None),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(canonical_path(path).as_deref(), expected, "{path}");
+        }
+    }
 }

@@ -12,9 +12,65 @@ use super::native::{Admin, ApiError, ProblemCode};
 use super::route::{self, Endpoint};
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(Endpoint::new(route::resource, __path_healthz, healthz))
+    cfg.service(Endpoint::new(route::resource, __path_root, root))
+        .service(Endpoint::new(route::resource, __path_healthz, healthz))
         .service(Endpoint::new(route::resource, __path_readyz, readyz))
         .service(Endpoint::new(route::resource, __path_metrics, metrics));
+}
+
+/// Where things are: the body of `/` for API clients.
+#[derive(Serialize, ToSchema)]
+struct Directory {
+    #[schema(example = "scimgate")]
+    service: String,
+    /// The Setup console (HTML).
+    #[schema(example = "/setup")]
+    console: String,
+    /// The API documentation (HTML).
+    #[schema(example = "/docs")]
+    docs: String,
+    /// The OpenAPI documents of the native API and of the SCIM provider.
+    openapi: Vec<String>,
+    /// The SCIM 2.0 base URL and the native API's.
+    #[schema(example = "/scim/v2")]
+    scim: String,
+    #[schema(example = "/api/v1")]
+    api: String,
+}
+
+/// Where things are
+///
+/// A browser (`Accept` naming `text/html`) is sent to the Setup console with `303 See Other`;
+/// any other client gets the places of the docs, the OpenAPI documents and the two APIs.
+/// No authentication.
+#[utoipa::path(
+    get,
+    operation_id = "root",
+    path = "/",
+    tag = "operations",
+    security(()),
+    responses(
+        (status = 200, description = "Where the docs and the APIs are", body = Directory),
+        (status = 303, description = "A browser: to the Setup console", headers(("Location" = String)))
+    )
+)]
+pub async fn root(req: actix_web::HttpRequest) -> HttpResponse {
+    let browser = req
+        .headers()
+        .get_all(actix_web::http::header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("text/html"));
+    if browser {
+        return HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, "/setup")).finish();
+    }
+    HttpResponse::Ok().json(Directory {
+        service: "scimgate".into(),
+        console: "/setup".into(),
+        docs: "/docs".into(),
+        openapi: vec!["/openapi/native.json".into(), "/openapi/scim.json".into()],
+        scim: "/scim/v2".into(),
+        api: "/api/v1".into(),
+    })
 }
 
 /// The body of `/healthz` and `/readyz`.

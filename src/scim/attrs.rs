@@ -56,4 +56,25 @@ pub trait SchemaInfo {
     /// extension URN; `sub`: a sub-attribute of a complex attribute. Every name and URN
     /// compares case-insensitively (RFC 7643 §2.1).
     fn attribute(&self, urn: Option<&str>, name: &str, sub: Option<&str>) -> Option<AttrInfo>;
+
+    /// The schema of an attribute named without a URN: the core schema (`Some(None)`) when
+    /// it has the attribute, else the one extension that does (Entra ID filters on
+    /// `manager`, an enterprise attribute, without its URN); `None` when no schema has it.
+    fn owner(&self, name: &str) -> Option<Option<&'static str>> {
+        if self.attribute(None, name, None).is_some() {
+            return Some(None);
+        }
+        let mut owners = self.extension_urns().iter().filter(|urn| self.attribute(Some(urn), name, None).is_some());
+        match (owners.next(), owners.next()) {
+            (Some(urn), None) => Some(Some(*urn)),
+            _ => None,
+        }
+    }
+
+    /// The canonical spelling of a schema URN this resource type serves (core or extension).
+    fn known_urn(&self, urn: &str) -> Option<&'static str> {
+        std::iter::once(self.core_urn())
+            .chain(self.extension_urns().iter().copied())
+            .find(|known| known.eq_ignore_ascii_case(urn))
+    }
 }

@@ -6,6 +6,7 @@
 //! filter into a store predicate is `service::query`.
 
 pub mod attrs;
+pub mod canonical;
 pub mod filter;
 pub mod json;
 pub mod limits;

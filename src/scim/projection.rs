@@ -5,11 +5,93 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::scim::attrs::{AttrInfo, Returned, SchemaInfo};
+use crate::scim::attrs::{AttrInfo, AttrType, Returned, SchemaInfo};
+use crate::scim::filter::{self, AttrPath, Filter};
+use crate::scim::patch::{PatchPath, parse_path};
 
-/// Splits an `attributes` / `excludedAttributes` query parameter (RFC 7644 §3.9).
+/// Splits an `attributes` / `excludedAttributes` query parameter (RFC 7644 §3.9) at its
+/// commas — not at those inside a value filter (`emails[type eq "a,b"]`).
 pub fn parse_attr_list(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()
+    let (mut out, mut start, mut depth, mut quoted, mut escaped) = (vec![], 0, 0usize, false, false);
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out.into_iter().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()
+}
+
+/// A name with a value filter (`emails[type eq "work"]`, `emails[type eq "work"].value`),
+/// as Microsoft's reference client sends in `attributes`: the attribute's path, canonical,
+/// and the filter; the plain name it stands for (`emails`, `emails.value`).
+struct ValueFilter {
+    parent: AttrPath,
+    filter: Filter,
+    plain: String,
+}
+
+/// Splits the value-filtered names out of a list; a filtered name that does not parse, or
+/// does not name a multi-valued complex attribute, is dropped like any unknown name.
+fn value_filters(names: &[String], schema: &dyn SchemaInfo) -> (Vec<String>, Vec<ValueFilter>) {
+    let (mut plain, mut filtered) = (vec![], vec![]);
+    for name in names {
+        if !name.contains('[') {
+            plain.push(name.clone());
+            continue;
+        }
+        let Ok(PatchPath { attr, filter: Some(filter), sub }) = parse_path(name) else {
+            continue;
+        };
+        let urn = attr.urn.as_deref().and_then(|u| schema.known_urn(u)).filter(|u| *u != schema.core_urn());
+        let Some(info) = schema.attribute(urn, &attr.name, None) else {
+            continue;
+        };
+        if !(info.multi_valued && info.kind == AttrType::Complex) {
+            continue;
+        }
+        let base = urn.map_or_else(|| info.name.to_owned(), |u| format!("{u}:{}", info.name));
+        filtered.push(ValueFilter {
+            parent: AttrPath { urn: urn.map(str::to_owned), name: info.name.to_owned(), sub: None },
+            filter,
+            plain: sub.map_or_else(|| base.clone(), |sub| format!("{base}.{sub}")),
+        });
+    }
+    (plain, filtered)
+}
+
+/// Keeps (or, `keep` false, drops) the values of each filtered attribute that match one of
+/// its filters. An attribute also named plainly in `attributes` is left whole.
+fn filter_values(map: &mut Map<String, Value>, filters: &[ValueFilter], keep: bool, schema: &dyn SchemaInfo) {
+    let mut done: Vec<&AttrPath> = vec![];
+    for vf in filters {
+        if done.contains(&&vf.parent) {
+            continue;
+        }
+        done.push(&vf.parent);
+        let mine: Vec<&Filter> = filters.iter().filter(|o| o.parent == vf.parent).map(|o| &o.filter).collect();
+        let container = match &vf.parent.urn {
+            None => Some(&mut *map),
+            Some(urn) => map.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(urn)).and_then(|(_, v)| v.as_object_mut()),
+        };
+        let Some(container) = container else {
+            continue;
+        };
+        if let Some((_, Value::Array(items))) =
+            container.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(&vf.parent.name))
+        {
+            items.retain(|item| mine.iter().any(|f| filter::matches_element(f, &vf.parent, item, schema)) == keep);
+        }
+    }
 }
 
 /// A set of attribute paths as a tree keyed by lower-cased JSON key, shaped like the
@@ -197,8 +279,27 @@ pub fn project(resource: &mut Value, schema: &dyn SchemaInfo, attributes: &[Stri
     let Value::Object(map) = resource else {
         return;
     };
-    let wanted = PathTree::build(attributes, schema);
-    let excluded_tree = PathTree::build(excluded, schema);
+    // Value filters in the lists (`emails[type eq "work"]`) select values: the attribute is
+    // returned with the matching values only (excluded: without them).
+    let (mut attributes, wanted_values) = value_filters(attributes, schema);
+    let (excluded, unwanted_values) = value_filters(excluded, schema);
+    let whole = PathTree::build(&attributes, schema);
+    let narrowed: Vec<ValueFilter> = wanted_values
+        .into_iter()
+        .filter(|vf| {
+            let named_whole = split_path(&vf.plain, schema)
+                .iter()
+                .take(if vf.parent.urn.is_some() { 2 } else { 1 })
+                .try_fold(&whole, |tree, key| tree.children.get(key))
+                .is_some_and(|node| node.whole);
+            !named_whole
+        })
+        .collect();
+    filter_values(map, &narrowed, true, schema);
+    filter_values(map, &unwanted_values, false, schema);
+    attributes.extend(narrowed.iter().map(|vf| vf.plain.clone()));
+    let wanted = PathTree::build(&attributes, schema);
+    let excluded_tree = PathTree::build(&excluded, schema);
     let want = if wanted.whole || !wanted.children.is_empty() { Want::Only(&wanted) } else { Want::Default };
     let excluded = (excluded_tree.whole || !excluded_tree.children.is_empty()).then_some(&excluded_tree);
     project_map(map, &Level::Root, want, excluded, schema);
@@ -259,19 +360,61 @@ mod tests {
         );
         assert!(parse_attr_list("").is_empty());
         assert!(parse_attr_list(" , ").is_empty());
+        assert_eq!(
+            parse_attr_list(r#"emails[type eq "a,]b\"," or primary eq true],userName"#),
+            names(&[r#"emails[type eq "a,]b\"," or primary eq true]"#, "userName"])
+        );
     }
 
     #[test]
-    fn default_projection_drops_password_and_request_only_facts_and_keeps_the_rest() {
+    fn value_filtered_names_return_the_matching_values() {
+        let mut u = full_user();
+        project(&mut u, &UserSchema, &names(&[r#"emails[type eq "work"]"#]), &[]);
+        assert_eq!(u["emails"], json!([{ "value": "b@example.com", "type": "work", "primary": true }]));
+        assert_eq!(keys(&u), names(&["emails", "id", "schemas"]));
+
+        let mut u = full_user();
+        project(&mut u, &UserSchema, &names(&[r#"EMAILS[Type eq "WORK"].value"#, "userName"]), &[]);
+        assert_eq!(u["emails"], json!([{ "value": "b@example.com" }]));
+        assert_eq!(u["userName"], "bjensen");
+
+        // Named whole as well: whole.
+        let mut u = full_user();
+        project(&mut u, &UserSchema, &names(&[r#"emails[type eq "work"]"#, "emails"]), &[]);
+        assert_eq!(u["emails"].as_array().unwrap().len(), 2);
+
+        // Two filters: the values either matches.
+        let mut u = full_user();
+        project(&mut u, &UserSchema, &names(&[r#"emails[type eq "work"]"#, r#"emails[type eq "home"]"#]), &[]);
+        assert_eq!(u["emails"].as_array().unwrap().len(), 2);
+
+        // No value matches: the attribute is left out, as an empty one is.
+        let mut u = full_user();
+        project(&mut u, &UserSchema, &names(&[r#"emails[type eq "other"]"#, "userName"]), &[]);
+        assert!(u.get("emails").is_none());
+
+        // Excluded: the matching values go, the others stay (with the default attributes).
+        let mut u = full_user();
+        project(&mut u, &UserSchema, &[], &names(&[r#"emails[type eq "home"]"#]));
+        assert_eq!(u["emails"], json!([{ "value": "b@example.com", "type": "work", "primary": true }]));
+        assert_eq!(u["userName"], "bjensen");
+
+        // Not a multi-valued complex attribute, or not a filter: ignored like an unknown name.
+        let mut u = full_user();
+        project(&mut u, &UserSchema, &names(&[r#"name[givenName eq "x"]"#, "emails[type eq", "userName"]), &[]);
+        assert_eq!(keys(&u), names(&["id", "schemas", "userName"]));
+    }
+
+    #[test]
+    fn default_projection_drops_password_and_keeps_the_rest_with_the_contactless_facts() {
         let mut u = full_user();
         project(&mut u, &UserSchema, &[], &[]);
         let mut expected = full_user();
         expected.as_object_mut().unwrap().remove("password");
-        let ext = expected[IDENTITY_USER_URN].as_object_mut().unwrap();
-        for request_only in ["contactId", "contactless", "origin"] {
-            ext.remove(request_only);
-        }
         assert_eq!(u, expected);
+        for fact in ["contactId", "contactless", "origin"] {
+            assert!(u[IDENTITY_USER_URN].get(fact).is_some(), "{fact}");
+        }
         let mut asked = full_user();
         project(&mut asked, &UserSchema, &names(&[IDENTITY_USER_URN]), &[]);
         assert_eq!(asked[IDENTITY_USER_URN], full_user()[IDENTITY_USER_URN]);

@@ -378,12 +378,11 @@ pub static IDENTITY_USER_ATTRS: &[AttrDef] = &[
     )
     .case_exact()
     .mutability(Mutability::Immutable),
-    // The readOnly facts below are returned on request (`attributes=` naming them or the
-    // extension): a client that writes this extension reads back what it wrote.
-    string("contactId", "The id of the contact backing this user.")
-        .case_exact()
-        .read_only()
-        .returned(Returned::Request),
+    // The readOnly facts below are returned by default: whether a user is contactless is
+    // the one fact this gateway exists for, and IdPs, admin tools and auditors reading a
+    // user must see it. A client that sends them back with their current values is
+    // accepted (readOnly input is ignored, RFC 7643 §7; `contactless` is checked).
+    string("contactId", "The id of the contact backing this user.").case_exact().read_only(),
     // readOnly over SCIM: false → true would make a contactless user (rule 2) and true → false
     // needs a contact, which SCIM cannot assign. `true` sent on a create or on an update of a
     // contact-backed user is refused rather than ignored, so that a client learns why.
@@ -391,12 +390,10 @@ pub static IDENTITY_USER_ATTRS: &[AttrDef] = &[
         "contactless",
         "Whether the user has no contact. SCIM users are always contact-backed: true on create or update is refused with 400 invalidValue; use the native API for contactless users.",
     )
-    .read_only()
-    .returned(Returned::Request),
+    .read_only(),
     string("origin", "How the user came to exist.")
         .case_exact()
         .read_only()
-        .returned(Returned::Request)
         .canonical(&["native", "scim", "self_registration"]),
 ];
 
@@ -406,11 +403,9 @@ pub static IDENTITY_USER_ATTRS: &[AttrDef] = &[
 const MEMBERS_SUB: &[AttrDef] = &[
     string("value", "The id of the member User or Group.").mutability(Mutability::Immutable),
     reference("$ref", &["User", "Group"], "URI of the member resource.").mutability(Mutability::Immutable),
-    // Set by the service provider from the member, and returned when asked for
-    // (`attributes=members.display`), so that a member reads back as it was written.
-    string("display", "The member's display name, set by the service provider.")
-        .read_only()
-        .returned(Returned::Request),
+    // Set by the service provider from the member (a user's displayName, else userName; a
+    // group's displayName) and returned by default, as User `groups.display` is.
+    string("display", "The member's display name, set by the service provider.").read_only(),
     string("type", "Whether the member is a User or a Group.")
         .canonical(&["User", "Group"])
         .mutability(Mutability::Immutable),

@@ -316,7 +316,9 @@ pub async fn list(
     // one of a few slots: however many clients send them, they take only part of the
     // machine, and the rest stays for everyone else's requests.
     let is_heavy = match &plan {
-        Plan::Finish { .. } => true,
+        // A finish over a lookup (Entra ID's `emails[type eq "work"].value eq …`, Microsoft's
+        // `id eq … and manager eq …`) reads a handful of users: what IdPs send before writes.
+        Plan::Finish { candidates } => !query::is_lookup(candidates),
         Plan::Store { pred, .. } => scans > 0 || (q.count > HEAVY_PAGE && !query::is_lookup(pred)),
     };
     let _slot = match (is_heavy, &heavy) {

@@ -10,6 +10,7 @@ mod events;
 mod hardening;
 mod helpers;
 mod input;
+mod interop;
 mod openapi;
 mod ops;
 mod scim;

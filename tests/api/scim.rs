@@ -81,7 +81,10 @@ async fn discovery_advertises_what_works_and_refuses_writes() {
 async fn scim_create_never_makes_a_contactless_user() {
     let app = spawn_app().await;
     let u = app.scim_user("ada").await;
-    assert!(u[EXT].get("contactless").is_none(), "readOnly facts come on request");
+    // The contactless facts are returned by default (issue 13, item 7).
+    assert_eq!(u[EXT]["contactless"], false);
+    assert_eq!(u[EXT]["origin"], "scim");
+    assert!(u[EXT]["contactId"].is_string());
     let facts = app.identity(&id(&u)).await;
     assert_eq!(facts["contactless"], false);
     assert_eq!(facts["origin"], "scim");
@@ -504,7 +507,7 @@ async fn groups_keep_members_and_user_groups_in_step() {
     let c = id(&app.scim_user("gc").await);
     let r = app.s(Method::POST, "/Groups", Some(json!({ "displayName": "Crew", "members": [{ "value": a }] }))).await;
     let gid = id(r.ok(201));
-    assert!(r.body["members"][0].get("display").is_none(), "display is returned on request only");
+    assert_eq!(r.body["members"][0]["display"], "ga", "display is returned by default, as groups.display is");
     let named = app.s(Method::GET, &format!("/Groups/{gid}?attributes=members.display,members.value"), None).await;
     assert_eq!(named.ok(200)["members"], json!([{ "value": a, "display": "ga" }]));
     let group_path = format!("/Groups/{gid}");

@@ -19,16 +19,22 @@ use crate::domain::Group;
 use crate::error::ServiceError;
 use crate::scim::patch::apply;
 use crate::scim::projection::project;
-use crate::scim::schema::GroupSchema;
+use crate::scim::schema::{GROUP_URN, GroupSchema};
 use crate::service::groups as svc;
 
 /// Whether a projection leaves `members` out (then they are not even loaded: Entra lists
 /// groups with `excludedAttributes=members`).
 fn wants_members(proj: &Projection) -> bool {
-    let named = |list: &[String]| {
-        list.iter().any(|a| a.eq_ignore_ascii_case("members") || a.to_ascii_lowercase().starts_with("members."))
+    // `members`, `members.value`, `members[type eq "User"]`, also core-URN-qualified.
+    let core = format!("{}:", GROUP_URN.to_ascii_lowercase());
+    let name = |a: &String| {
+        let a = a.trim().to_ascii_lowercase();
+        a.strip_prefix(&core).map(str::to_owned).unwrap_or(a)
     };
-    !named(&proj.excluded) && (proj.attributes.is_empty() || named(&proj.attributes))
+    let whole = |list: &[String]| list.iter().any(|a| name(a) == "members");
+    let some =
+        |list: &[String]| list.iter().map(name).any(|a| a.starts_with("members") && a[7..].starts_with(['.', '[']));
+    !whole(&proj.excluded) && (proj.attributes.is_empty() || whole(&proj.attributes) || some(&proj.attributes))
 }
 
 async fn render_many(ctx: &Ctx, groups: &[Group], with_members: bool) -> Result<Vec<Value>, ScimError> {
@@ -137,8 +143,16 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     let with_members = wants_members(&proj);
     let cap = ctx.state.settings.scim.max_filter_scan;
     let render = |g: &Group, names: &svc::MemberNames, members: bool| render_group(g, names, &ctx.base, members);
-    let page =
-        svc::list(&ctx.state.db, &ctx.actor, p.query(), cap, ctx.limits().max_list_bytes, with_members, render).await?;
+    let page = svc::list(
+        &ctx.state.db,
+        &ctx.actor,
+        p.query(&GroupSchema)?,
+        cap,
+        ctx.limits().max_list_bytes,
+        with_members,
+        render,
+    )
+    .await?;
     super::offloaded_list_reply(page, p, &GroupSchema).await
 }
 

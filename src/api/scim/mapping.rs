@@ -9,8 +9,9 @@ use serde_json::{Map, Value, json};
 use super::error::ScimError;
 use crate::domain::{Group, License, MemberKind, UserEmail, fold};
 use crate::scim::attrs::{AttrInfo, AttrType, SchemaInfo};
+use crate::scim::canonical::canonicalize;
 use crate::scim::json::{get_ci, lenient_bool};
-use crate::scim::schema::{ENTERPRISE_USER_URN, GROUP_URN, IDENTITY_USER_URN, USER_URN, UserSchema};
+use crate::scim::schema::{ENTERPRISE_USER_URN, GROUP_URN, GroupSchema, IDENTITY_USER_URN, USER_URN, UserSchema};
 use crate::service::groups::GroupDraft;
 use crate::service::scim::{ScimProfile, UserWithGroups, user_name};
 
@@ -97,7 +98,9 @@ fn conform_one(urn: Option<&str>, name: &str, info: AttrInfo, v: &Value) -> Resu
             };
             let mut out = Map::new();
             for (k, sv) in o {
-                if sv.is_null() {
+                // Null is unassigned (RFC 7643 §2.5); so is an empty string here (Entra ID
+                // clears the manager with `""`).
+                if sv.is_null() || sv.as_str() == Some("") {
                     continue;
                 }
                 let checked = match UserSchema.attribute(urn, name, Some(k)) {
@@ -135,6 +138,12 @@ fn conform(urn: Option<&str>, name: &str, v: &Value) -> Result<Option<Value>, Sc
     Ok(Some(Value::Array(items)))
 }
 
+/// Whether a conformed value says anything: a complex value whose sub-attributes were all
+/// unassigned (`"manager": ""`, `{"value": null}`) is itself unassigned.
+fn assigned(v: &Value) -> bool {
+    !matches!(v, Value::Null) && v.as_object().is_none_or(|o| !o.is_empty())
+}
+
 /// The SCIM attributes beyond the modelled ones, as sent (type-checked): known core
 /// attributes and the enterprise extension; unknown attributes are ignored (RFC 7644 §3.3).
 fn other_attributes(obj: &Map<String, Value>) -> Result<Option<String>, ScimError> {
@@ -166,7 +175,9 @@ fn other_attributes(obj: &Map<String, Value>) -> Result<Option<String>, ScimErro
                     continue;
                 }
                 let checked = conform(Some(ENTERPRISE_USER_URN), ek, ev)?.unwrap_or_else(|| ev.clone());
-                out.insert(ek.clone(), checked);
+                if assigned(&checked) {
+                    out.insert(ek.clone(), checked);
+                }
             }
             if !out.is_empty() {
                 keep.insert(ENTERPRISE_USER_URN.into(), Value::Object(out));
@@ -175,11 +186,22 @@ fn other_attributes(obj: &Map<String, Value>) -> Result<Option<String>, ScimErro
         }
         if schema.attribute(None, k, None).is_some()
             && let Some(checked) = conform(None, k, v)?
+            && assigned(&checked)
         {
             keep.insert(k.clone(), checked);
         }
     }
     Ok((!keep.is_empty()).then(|| Value::Object(keep).to_string()))
+}
+
+/// A resource body as an object in its canonical form (`scim::canonical`).
+fn canonical_body(body: &Value, schema: &dyn SchemaInfo) -> Result<Map<String, Value>, ScimError> {
+    let Value::Object(obj) = body else {
+        return Err(ScimError::bad("invalidSyntax", "the body must be a JSON object"));
+    };
+    let mut obj = obj.clone();
+    canonicalize(&mut obj, schema).map_err(|e| ScimError::bad("invalidSyntax", e))?;
+    Ok(obj)
 }
 
 /// A resource body's `schemas` (RFC 7643 §3: REQUIRED, an array of URIs) must name the
@@ -199,9 +221,7 @@ fn require_core_schema(obj: &Map<String, Value>, core: &str) -> Result<(), ScimE
 /// A SCIM User body as the profile to write, and the plaintext password if one was sent
 /// (the caller hashes it; it is never stored as sent).
 pub fn profile_from_json(body: &Value) -> Result<(ScimProfile, Option<String>), ScimError> {
-    let Value::Object(obj) = body else {
-        return Err(ScimError::bad("invalidSyntax", "the body must be a JSON object"));
-    };
+    let obj = &canonical_body(body, &UserSchema)?;
     require_core_schema(obj, USER_URN)?;
     let Some(name_value) = opt_str(obj, "userName")? else {
         return Err(invalid("userName is required"));
@@ -354,9 +374,7 @@ pub fn render_user(u: &UserWithGroups, base: &str) -> Value {
 
 /// A SCIM Group body as the draft to write.
 pub fn group_from_json(body: &Value) -> Result<GroupDraft, ScimError> {
-    let Value::Object(obj) = body else {
-        return Err(ScimError::bad("invalidSyntax", "the body must be a JSON object"));
-    };
+    let obj = &canonical_body(body, &GroupSchema)?;
     require_core_schema(obj, GROUP_URN)?;
     let Some(display_name) = opt_str(obj, "displayName")? else {
         return Err(invalid("displayName is required"));

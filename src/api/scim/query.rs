@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::error::ScimError;
+use crate::scim::attrs::SchemaInfo;
 use crate::scim::filter::{self, Filter};
 use crate::scim::json::get_ci;
 use crate::scim::sort::SortSpec;
@@ -91,14 +92,16 @@ impl ListParams {
         })
     }
 
-    /// What the list asks of the directory.
-    pub fn query(&self) -> ListQuery {
-        ListQuery {
-            filter: self.filter.clone(),
-            sort: self.sort.clone(),
-            offset: self.start_index - 1,
-            count: self.count,
-        }
+    /// What the list asks of the directory of one resource type, its filter bound to the
+    /// type's schema (`scim::filter::bind`).
+    pub fn query(&self, schema: &dyn SchemaInfo) -> Result<ListQuery, ScimError> {
+        let filter = self
+            .filter
+            .clone()
+            .map(|f| filter::bind(f, schema))
+            .transpose()
+            .map_err(|e| ScimError::bad("invalidFilter", e))?;
+        Ok(ListQuery { filter, sort: self.sort.clone(), offset: self.start_index - 1, count: self.count })
     }
 
     /// From a `POST /.search` body (RFC 7644 §3.4.3).

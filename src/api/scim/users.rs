@@ -255,7 +255,7 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     let page = svc::list(
         &ctx.state.db,
         &ctx.actor,
-        p.query(),
+        p.query(&UserSchema)?,
         svc::ListBounds {
             cap,
             budget: ctx.limits().max_list_bytes,

@@ -373,11 +373,6 @@ impl<'a> Parser<'a> {
         Ok(self.peek()?.kind == TokenKind::Dot)
     }
 
-    /// Byte offset of the next token.
-    pub(crate) fn position(&mut self) -> Result<usize, FilterError> {
-        Ok(self.peek()?.start)
-    }
-
     fn enter(&mut self, at: usize) -> Result<(), FilterError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -496,20 +491,27 @@ impl<'a> Parser<'a> {
                 start,
             ));
         }
+        if !self.at_bracket()? {
+            return self.condition(path, word);
+        }
+        let filter = self.value_filter(&path)?;
+        if !self.at_dot()? {
+            return Ok(Filter::ValuePath { path, filter: Box::new(filter) });
+        }
+        // `emails[type eq "work"].value eq "a@b.c"` (Entra ID matching on the work email) is
+        // not RFC 7644 filter grammar, whose value paths end at `]`; it is read as
+        // `emails[type eq "work" and value eq "a@b.c"]`, which says the same of one value.
+        let sub = self.sub_attr()?;
+        let label = format!("{word}[…].{sub}");
+        let term = self.condition(AttrPath { urn: None, name: sub, sub: None }, &label)?;
+        Ok(Filter::ValuePath { path, filter: Box::new(Filter::And(Box::new(filter), Box::new(term))) })
+    }
+
+    /// The `pr` or `op value` that follows the attribute `path` (written as `word`).
+    fn condition(&mut self, path: AttrPath, word: &str) -> Result<Filter, FilterError> {
         let next = self.peek()?;
         let at = next.start;
         match &next.kind {
-            TokenKind::LBracket => {
-                let filter = self.value_filter(&path)?;
-                if self.at_dot()? {
-                    let at = self.position()?;
-                    return Err(FilterError::new(
-                        "a sub-attribute after a value filter is only allowed in PATCH paths",
-                        at,
-                    ));
-                }
-                Ok(Filter::ValuePath { path, filter: Box::new(filter) })
-            }
             TokenKind::Word(op) if op.eq_ignore_ascii_case("pr") => {
                 self.bump()?;
                 let after = self.peek()?;
@@ -920,8 +922,23 @@ mod tests {
     }
 
     #[test]
-    fn sub_attribute_after_value_path_is_patch_only() {
-        assert_err(r#"emails[type eq "work"].value eq "x""#, "only allowed in PATCH paths", 22);
+    fn a_sub_attribute_after_a_value_path_joins_the_value_filter() {
+        let inner = |term: Filter| Filter::ValuePath {
+            path: path("emails"),
+            filter: Box::new(and(cmp("type", CompareOp::Eq, Value::String("work".into())), term)),
+        };
+        assert_eq!(
+            parse(r#"emails[type eq "work"].value eq "a@b.c""#).unwrap(),
+            inner(cmp("value", CompareOp::Eq, Value::String("a@b.c".into())))
+        );
+        assert_eq!(parse(r#"emails[type eq "work"].value pr"#).unwrap(), inner(Filter::Present(path("value"))));
+        // It is one term: `and` and `or` go on after it.
+        assert_eq!(
+            parse(r#"emails[type eq "work"].value eq "x" and a eq 1"#).unwrap(),
+            and(inner(cmp("value", CompareOp::Eq, Value::String("x".into()))), cmp("a", CompareOp::Eq, num(1)))
+        );
+        assert_err(r#"emails[type eq "work"].value"#, "expected an operator after 'emails[…].value'", 28);
+        assert_err(r#"emails[type eq "work"]. value eq "x""#, "expected a sub-attribute name", 23);
     }
 
     #[test]

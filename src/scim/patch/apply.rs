@@ -181,6 +181,9 @@ impl Patcher<'_> {
                 )));
             }
             self.check_filter(filter, ext, &attr, text)?;
+            let parent = AttrPath { urn: ext.map(str::to_owned), name: attr.name.to_owned(), sub: None };
+            filter::check_element(filter, &parent, self.schema)
+                .map_err(|e| PatchError::InvalidFilter(format!("'{text}': {e}")))?;
         }
         // RFC 7643 §7: readOnly values are the service provider's alone.
         for info in std::iter::once(attr).chain(sub) {
@@ -555,7 +558,9 @@ impl Patcher<'_> {
             })
             .map(|found| {
                 let (info, value) = found?;
-                let value = if value.is_null() {
+                // An empty string in a complex value is read as null, unassigned (Entra ID
+                // clears the manager with `"value": ""`); a value left empty goes (`set`).
+                let value = if value.is_null() || value.as_str() == Some("") {
                     Value::Null
                 } else {
                     coerce(&info, single_unless_multi(&info, value, text)?, text)?

@@ -1,0 +1,389 @@
+//! Interoperability (issue 13): the request forms real SCIM clients send, replayed as they
+//! send them, and the answers they need.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Reply, TestApp, id, spawn_app, urlencode};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const EXT: &str = "urn:scimgate:schemas:extension:identity:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+impl TestApp {
+    async fn sc(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.scim_raw(method, path, Some(&self.admin), body).await
+    }
+
+    async fn user_named(&self, user_name: &str, emails: Value) -> Value {
+        let body = json!({ "schemas": [USER], "userName": user_name, "emails": emails });
+        self.sc(Method::POST, "/Users", Some(body)).await.ok(201).clone()
+    }
+
+    async fn user_names(&self, filter: &str) -> Vec<String> {
+        let r = self.sc(Method::GET, &format!("/Users?filter={}", urlencode(filter)), None).await;
+        let mut names: Vec<String> = r.ok(200)["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["userName"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// Item 1: Entra ID matches on the work email with a sub-attribute after the value filter.
+#[tokio::test]
+async fn a_sub_attribute_after_a_value_filter_is_read_into_the_filter() {
+    let app = spawn_app().await;
+    app.user_named("work", json!([{ "value": "a@b.c", "type": "work" }])).await;
+    app.user_named("home", json!([{ "value": "a@b.c", "type": "home" }, { "value": "x@b.c", "type": "work" }])).await;
+    app.user_named("other", json!([{ "value": "o@b.c", "type": "work" }])).await;
+    let r =
+        app.sc(Method::GET, "/Users?filter=emails%5Btype%20eq%20%22work%22%5D.value%20eq%20%22a%40b.c%22", None).await;
+    let body = r.ok(200);
+    assert_eq!(body["totalResults"], 1, "{body}");
+    assert_eq!(body["Resources"][0]["userName"], "work");
+    // Same meaning as the RFC form, and `pr` too; case of the type is not significant.
+    assert_eq!(app.user_names(r#"emails[type eq "work" and value eq "a@b.c"]"#).await, ["work"]);
+    assert_eq!(app.user_names(r#"emails[type eq "WORK"].value eq "A@B.C""#).await, ["work"]);
+    assert_eq!(app.user_names(r#"emails[type eq "home"].value pr"#).await, ["home"]);
+    assert_eq!(
+        app.user_names(r#"emails[type eq "work"].value sw "a" or userName eq "other""#).await,
+        ["other", "work"]
+    );
+    // Not the grammar of anything: still a clear invalidFilter.
+    let r = app.sc(Method::GET, &format!("/Users?filter={}", urlencode(r#"emails[type eq "work"].value"#)), None).await;
+    r.scim_error(400, Some("invalidFilter"));
+}
+
+/// Item 2: Microsoft's validator filters on the manager reference; Entra ID writes it as a
+/// bare id and clears it with an empty value or null.
+#[tokio::test]
+async fn the_manager_reference_is_filtered_written_bare_and_cleared() {
+    let app = spawn_app().await;
+    let boss = id(&app.user_named("boss", json!([])).await);
+    let body = json!({ "schemas": [USER, ENTERPRISE], "userName": "worker", ENTERPRISE: { "manager": boss } });
+    let worker = app.sc(Method::POST, "/Users", Some(body)).await.ok(201).clone();
+    assert_eq!(worker[ENTERPRISE]["manager"]["value"], boss.as_str(), "a bare id is the manager's value");
+    let wid = id(&worker);
+    for filter in [
+        format!(r#"id eq "{wid}" and manager eq "{boss}""#),
+        format!(r#"manager eq "{boss}""#),
+        format!(r#"manager.value eq "{boss}""#),
+        format!(r#"{ENTERPRISE}:manager eq "{boss}""#),
+        format!(r#"{ENTERPRISE}:manager.value eq "{boss}""#),
+    ] {
+        assert_eq!(app.user_names(&filter).await, ["worker"], "{filter}");
+    }
+    assert!(app.user_names(&format!(r#"id eq "{wid}" and manager eq "nobody""#)).await.is_empty());
+
+    let path = format!("/Users/{wid}");
+    let manager = format!("{ENTERPRISE}:manager");
+    let patch = |op: Value| app.sc(Method::PATCH, &path, Some(json!({ "schemas": [PATCH], "Operations": [op] })));
+    // Entra ID: replace with a bare id, then with an empty value, then with null.
+    let r = patch(json!({ "op": "Replace", "path": manager, "value": boss })).await;
+    assert_eq!(r.ok(200)[ENTERPRISE]["manager"]["value"], boss.as_str());
+    let r = patch(json!({ "op": "Replace", "path": manager, "value": "" })).await;
+    assert!(r.ok(200).get(ENTERPRISE).and_then(|e| e.get("manager")).is_none(), "{}", r.body);
+    patch(json!({ "op": "Replace", "path": manager, "value": { "value": boss } })).await.ok(200);
+    let r = patch(json!({ "op": "Replace", "path": manager, "value": { "value": "" } })).await;
+    assert!(r.ok(200).get(ENTERPRISE).and_then(|e| e.get("manager")).is_none(), "{}", r.body);
+    patch(json!({ "op": "Replace", "path": manager, "value": boss })).await.ok(200);
+    let r = patch(json!({ "op": "Replace", "path": manager, "value": null })).await;
+    assert!(r.ok(200).get(ENTERPRISE).and_then(|e| e.get("manager")).is_none(), "{}", r.body);
+    // A create or replace that sends it empty stores no manager.
+    let body = json!({ "schemas": [USER, ENTERPRISE], "userName": "worker", ENTERPRISE: { "manager": "" } });
+    let r = app.sc(Method::PUT, &path, Some(body)).await;
+    assert!(r.ok(200).get(ENTERPRISE).and_then(|e| e.get("manager")).is_none(), "{}", r.body);
+}
+
+/// Item 3: Microsoft's reference client asks for a value-filtered attribute.
+#[tokio::test]
+async fn value_filtered_attributes_return_the_matching_values() {
+    let app = spawn_app().await;
+    let u = app
+        .user_named("ada", json!([{ "value": "w@x.org", "type": "work" }, { "value": "h@x.org", "type": "home" }]))
+        .await;
+    let r =
+        app.sc(Method::GET, &format!("/Users/{}?attributes=emails%5Btype%20eq%20%22work%22%5D", id(&u)), None).await;
+    let body = r.ok(200);
+    assert_eq!(body["emails"], json!([{ "value": "w@x.org", "type": "work" }]), "{body}");
+    assert!(body.get("userName").is_none());
+    let q = urlencode(r#"emails[type eq "work"].value,userName"#);
+    let r = app.sc(Method::GET, &format!("/Users?filter=userName%20eq%20%22ada%22&attributes={q}"), None).await;
+    let listed = &r.ok(200)["Resources"][0];
+    assert_eq!(listed["emails"], json!([{ "value": "w@x.org" }]));
+    assert_eq!(listed["userName"], "ada");
+    let q = urlencode(r#"emails[type eq "home"]"#);
+    let r = app.sc(Method::GET, &format!("/Users/{}?excludedAttributes={q}", id(&u)), None).await;
+    assert_eq!(r.ok(200)["emails"], json!([{ "value": "w@x.org", "type": "work" }]));
+    // Groups: a filtered members list loads the members.
+    let g = json!({ "schemas": [GROUP], "displayName": "Crew", "members": [{ "value": id(&u) }] });
+    let gid = id(app.sc(Method::POST, "/Groups", Some(g)).await.ok(201));
+    let q = urlencode(r#"members[type eq "User"].value"#);
+    let r = app.sc(Method::GET, &format!("/Groups/{gid}?attributes={q}"), None).await;
+    assert_eq!(r.ok(200)["members"], json!([{ "value": id(&u) }]));
+}
+
+/// Item 4: endpoint names in any case, one trailing slash, HEAD, and `/`.
+#[tokio::test]
+async fn endpoints_answer_in_any_spelling_and_head_is_get_without_a_body() {
+    let app = spawn_app().await;
+    app.user_named("ada", json!([])).await;
+    let a = &app;
+    let get = move |path: String| async move { a.call(Method::GET, &path, Some(&a.admin), None).await };
+    for path in [
+        "/scim/v2/users",
+        "/scim/v2/Users/",
+        "/scim/v2/USERS?filter=userName%20eq%20%22ada%22",
+        "/scim/v2/Users/?filter=userName%20eq%20%22ada%22",
+        "/SCIM/v2/users/?count=5",
+    ] {
+        let r = get(path.into()).await;
+        assert_eq!(r.ok(200)["totalResults"], 1, "{path}");
+    }
+    for path in [
+        "/scim/v2/serviceproviderconfig",
+        "/scim/v2/ServiceProviderConfig/",
+        "/scim/v2/resourcetypes/",
+        "/scim/v2/schemas",
+    ] {
+        get(path.into()).await.ok(200);
+    }
+    let search =
+        json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "userName eq \"ada\"" });
+    let r = app.call(Method::POST, "/scim/v2/users/.Search", Some(&app.admin), Some(search)).await;
+    assert_eq!(r.ok(200)["totalResults"], 1);
+    let uid = id(&get("/scim/v2/Users?filter=userName%20eq%20%22ada%22".into()).await.body["Resources"][0]);
+    get(format!("/scim/v2/users/{uid}/")).await.ok(200);
+    // An unknown endpoint is still a SCIM 404; ids keep their case.
+    app.call(Method::GET, "/scim/v2/Userz", Some(&app.admin), None).await.scim_error(404, None);
+    app.call(Method::GET, &format!("/scim/v2/Users/{}", uid.to_uppercase()), Some(&app.admin), None)
+        .await
+        .scim_error(404, None);
+
+    // HEAD: the GET's status and headers, no body.
+    let head = |path: &str| {
+        let mut req = app.client.head(format!("{}{path}", app.address));
+        req = req.bearer_auth(&app.admin);
+        req.send()
+    };
+    let r = head("/scim/v2/users/").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/scim+json");
+    assert!(r.bytes().await.unwrap().is_empty());
+    let r = head(&format!("/scim/v2/Users/{uid}")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("etag"));
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = no_redirects.head(format!("{}/setup", app.address)).send().await.unwrap();
+    assert_eq!(r.status(), no_redirects.get(format!("{}/setup", app.address)).send().await.unwrap().status());
+    assert_ne!(r.status(), 404);
+    assert_eq!(no_redirects.head(format!("{}/healthz", app.address)).send().await.unwrap().status(), 200);
+
+    // `/`: a browser goes to the console, an API client learns where the docs are.
+    let r = no_redirects.get(format!("{}/", app.address)).header("accept", "text/html,*/*").send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/setup");
+    let r = app.call(Method::GET, "/", None, None).await;
+    let body = r.ok(200);
+    assert_eq!(body["docs"], "/docs");
+    assert_eq!(body["scim"], "/scim/v2");
+    assert_eq!(body["openapi"], json!(["/openapi/native.json", "/openapi/scim.json"]));
+}
+
+/// Item 5: core attributes nested under, or qualified with, the core schema URN.
+#[tokio::test]
+async fn core_attributes_may_come_qualified_with_the_core_urn() {
+    let app = spawn_app().await;
+    let body = json!({
+        "schemas": [USER],
+        USER: { "userName": "nested", "name": { "givenName": "Nes", "familyName": "Ted" }, "emails": [{ "value": "n@x.org" }] },
+        format!("{USER}:displayName"): "Nested One",
+        format!("{ENTERPRISE}:department"): "R&D",
+    });
+    let r = app.sc(Method::POST, "/Users", Some(body)).await;
+    let u = r.ok(201).clone();
+    assert_eq!(u["userName"], "nested");
+    assert_eq!(u["name"]["givenName"], "Nes");
+    assert_eq!(u["displayName"], "Nested One");
+    assert_eq!(u[ENTERPRISE]["department"], "R&D");
+    assert_eq!(u["emails"][0]["value"], "n@x.org");
+    assert!(u.get(USER).is_none());
+    let path = format!("/Users/{}", id(&u));
+    let r = app
+        .sc(
+            Method::PUT,
+            &path,
+            Some(json!({ "schemas": [USER], USER: { "userName": "nested", "displayName": "Two" } })),
+        )
+        .await;
+    assert_eq!(r.ok(200)["displayName"], "Two");
+    // Conflicting values for one attribute are refused, not guessed.
+    let r = app
+        .sc(Method::PUT, &path, Some(json!({ "schemas": [USER], "userName": "a", USER: { "userName": "b" } })))
+        .await;
+    r.scim_error(400, Some("invalidSyntax"));
+    // PATCH paths and filters, qualified.
+    let ops = json!({ "schemas": [PATCH], "Operations": [
+        { "op": "replace", "path": format!("{USER}:name.familyName"), "value": "Qualified" },
+        { "op": "add", "value": { USER: { "title": "Dr" }, format!("{USER}:nickName"): "Q" } },
+    ]});
+    let r = app.sc(Method::PATCH, &path, Some(ops)).await;
+    let patched = r.ok(200);
+    assert_eq!((patched["name"]["familyName"].clone(), patched["title"].clone()), (json!("Qualified"), json!("Dr")));
+    assert_eq!(patched["nickName"], "Q");
+    assert_eq!(app.user_names(&format!(r#"{USER}:name.familyName eq "Qualified""#)).await, ["nested"]);
+    assert_eq!(app.user_names(&format!(r#"{}:USERNAME eq "nested""#, USER.to_uppercase())).await, ["nested"]);
+    // Groups too.
+    let g = json!({ "schemas": [GROUP], GROUP: { "displayName": "Qualified", "members": [{ "value": id(&u) }] } });
+    let r = app.sc(Method::POST, "/Groups", Some(g)).await;
+    assert_eq!(r.ok(201)["displayName"], "Qualified");
+    assert_eq!(r.body["members"][0]["value"], id(&u).as_str());
+    let q = urlencode(&format!(r#"{GROUP}:displayName eq "Qualified""#));
+    assert_eq!(app.sc(Method::GET, &format!("/Groups?filter={q}"), None).await.ok(200)["totalResults"], 1);
+}
+
+/// Item 6: capitalized names and values in bodies, on create, replace and PATCH.
+#[tokio::test]
+async fn attribute_names_are_case_insensitive_on_every_write_path() {
+    let app = spawn_app().await;
+    let boss = id(&app.user_named("boss", json!([])).await);
+    let body = json!({
+        "Schemas": [USER, ENTERPRISE],
+        "UserName": "caps",
+        "Active": "False",
+        "Name": { "GivenName": "Cap", "FamilyName": "Ital" },
+        "Emails": [{ "Value": "c@x.org", "Type": "work", "Primary": true }],
+        "PhoneNumbers": [{ "Value": "+1 555", "Type": "work", "Primary": "True" }],
+        "Title": "Boss",
+        ENTERPRISE.to_uppercase(): { "Manager": { "Value": boss }, "Department": "Ops" },
+    });
+    let r = app.sc(Method::POST, "/Users", Some(body)).await;
+    let u = r.ok(201).clone();
+    assert_eq!(u["active"], false);
+    assert_eq!(u["name"], json!({ "givenName": "Cap", "familyName": "Ital" }));
+    assert_eq!(u["emails"], json!([{ "value": "c@x.org", "type": "work", "primary": true }]));
+    assert_eq!(u["phoneNumbers"], json!([{ "value": "+1 555", "type": "work", "primary": true }]));
+    assert_eq!(u["title"], "Boss");
+    assert_eq!(u[ENTERPRISE]["manager"]["value"], boss.as_str());
+    assert_eq!(u[ENTERPRISE]["department"], "Ops");
+    for key in ["Title", "PhoneNumbers", "Name"] {
+        assert!(u.get(key).is_none(), "{key} is stored under its canonical name: {u}");
+    }
+    let path = format!("/Users/{}", id(&u));
+    let body = json!({ "schemas": [USER], "USERNAME": "caps", "ACTIVE": "True", "NickName": "C" });
+    let r = app.sc(Method::PUT, &path, Some(body)).await;
+    assert_eq!((r.ok(200)["active"].clone(), r.body["nickName"].clone()), (json!(true), json!("C")));
+    let ops = json!({ "schemas": [PATCH], "Operations": [
+        { "Op": "Replace", "Path": "Active", "Value": "False" },
+        { "op": "Add", "value": { "Emails": [{ "Value": "d@x.org", "Type": "home" }], "ProfileUrl": "https://x.org/c" } },
+    ]});
+    let r = app.sc(Method::PATCH, &path, Some(ops)).await;
+    let p = r.ok(200);
+    assert_eq!(p["active"], false);
+    assert_eq!(p["profileUrl"], "https://x.org/c");
+    assert_eq!(p["emails"].as_array().unwrap().len(), 1, "PUT replaced the emails; PATCH added one: {p}");
+    assert_eq!(p["emails"][0], json!({ "value": "d@x.org", "type": "home" }));
+}
+
+/// Items 7 and 8: the contactless facts and `members.display` are returned by default, and
+/// sending the facts back unchanged is accepted.
+#[tokio::test]
+async fn the_contactless_facts_and_member_names_are_returned_by_default() {
+    let app = spawn_app().await;
+    let u = app.user_named("ada", json!([])).await;
+    for fact in ["contactless", "contactId", "origin", "accountId", "license"] {
+        assert!(u[EXT].get(fact).is_some(), "{fact}: {u}");
+    }
+    let listed = app.sc(Method::GET, "/Users", None).await.ok(200)["Resources"][0].clone();
+    assert_eq!(listed[EXT]["contactless"], false);
+    assert_eq!(listed[EXT]["origin"], "scim");
+    // A contactless user (native) reads as one over SCIM.
+    let native = app.contactless("native-one").await;
+    let r = app.sc(Method::GET, &format!("/Users/{}", id(&native)), None).await;
+    assert_eq!(r.ok(200)[EXT]["contactless"], true);
+    assert!(r.body[EXT].get("contactId").is_none());
+    // The whole user read back and sent again is accepted.
+    let mut back = u.clone();
+    back.as_object_mut().unwrap().remove("meta");
+    let r = app.sc(Method::PUT, &format!("/Users/{}", id(&u)), Some(back)).await;
+    assert_eq!(r.ok(200)[EXT], u[EXT]);
+    // The schema says so.
+    let s = app.sc(Method::GET, &format!("/Schemas/{EXT}"), None).await;
+    for attr in s.ok(200)["attributes"].as_array().unwrap() {
+        assert_eq!(attr["returned"], "default", "{attr}");
+    }
+    let g = app.sc(Method::GET, &format!("/Schemas/{GROUP}"), None).await;
+    let members = g.ok(200)["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "members").unwrap().clone();
+    let display = members["subAttributes"].as_array().unwrap().iter().find(|a| a["name"] == "display").unwrap();
+    assert_eq!(display["returned"], "default");
+    let body = json!({ "schemas": [GROUP], "displayName": "Crew", "members": [{ "value": id(&u) }] });
+    let r = app.sc(Method::POST, "/Groups", Some(body)).await;
+    assert_eq!(r.ok(201)["members"][0]["display"], "ada");
+    let listed = app.sc(Method::GET, "/Groups", None).await;
+    assert_eq!(listed.ok(200)["Resources"][0]["members"][0]["display"], "ada");
+}
+
+/// Item 10: ordering operators on booleans and complex attributes are invalid filters.
+#[tokio::test]
+async fn ordering_a_boolean_or_a_complex_attribute_is_an_invalid_filter() {
+    let app = spawn_app().await;
+    app.user_named("ada", json!([{ "value": "a@x.org" }])).await;
+    for filter in ["active gt true", "active le false", r#"emails gt "a""#, r#"name lt "a""#, "emails[primary ge true]"]
+    {
+        let r = app.sc(Method::GET, &format!("/Users?filter={}", urlencode(filter)), None).await;
+        r.scim_error(400, Some("invalidFilter"));
+        assert!(r.body["detail"].as_str().unwrap().contains("gt, ge, lt and le"), "{filter}: {}", r.body);
+    }
+    let search =
+        json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "active gt true" });
+    app.sc(Method::POST, "/Users/.search", Some(search)).await.scim_error(400, Some("invalidFilter"));
+    let q = urlencode(r#"members gt "a""#);
+    app.sc(Method::GET, &format!("/Groups?filter={q}"), None).await.scim_error(400, Some("invalidFilter"));
+    // In a PATCH path's value filter too.
+    let uid = id(&app.sc(Method::GET, "/Users", None).await.body["Resources"][0]);
+    let ops = json!({ "schemas": [PATCH], "Operations": [{ "op": "remove", "path": "emails[primary gt false]" }] });
+    app.sc(Method::PATCH, &format!("/Users/{uid}"), Some(ops)).await.scim_error(400, Some("invalidFilter"));
+    // Strings, numbers and dates still order.
+    assert_eq!(app.user_names(r#"userName ge "a" and meta.created gt "2000-01-01T00:00:00Z""#).await, ["ada"]);
+}
+
+/// Item 11: a (type, value) pair is stored once, on every write path.
+#[tokio::test]
+async fn repeated_type_value_pairs_are_stored_once() {
+    let app = spawn_app().await;
+    let twice = json!([
+        { "value": "a@x.org", "type": "work" },
+        { "value": "A@x.org", "type": "Work", "primary": true },
+        { "value": "a@x.org", "type": "home" },
+    ]);
+    let u = app.user_named("ada", twice.clone()).await;
+    let once = json!([{ "value": "a@x.org", "type": "work", "primary": true }, { "value": "a@x.org", "type": "home" }]);
+    assert_eq!(u["emails"], once);
+    let path = format!("/Users/{}", id(&u));
+    let phones = json!([{ "value": "+1 555", "type": "work" }, { "value": "+1 555", "type": "work" }]);
+    let r = app
+        .sc(
+            Method::PUT,
+            &path,
+            Some(json!({ "schemas": [USER], "userName": "ada", "emails": twice, "phoneNumbers": phones })),
+        )
+        .await;
+    assert_eq!(r.ok(200)["emails"], once);
+    assert_eq!(r.body["phoneNumbers"], json!([{ "value": "+1 555", "type": "work" }]));
+    let ops = json!({ "schemas": [PATCH], "Operations": [
+        { "op": "replace", "path": "emails", "value": [{ "value": "b@x.org", "type": "work" }, { "value": "B@X.ORG", "type": "work" }] },
+        { "op": "add", "path": "phoneNumbers", "value": [{ "value": "+1 555", "type": "work" }] },
+    ]});
+    let r = app.sc(Method::PATCH, &path, Some(ops)).await;
+    assert_eq!(r.ok(200)["emails"], json!([{ "value": "b@x.org", "type": "work" }]));
+    assert_eq!(r.body["phoneNumbers"], json!([{ "value": "+1 555", "type": "work" }]));
+    // Stored once: the native view agrees.
+    let stored = app.sc(Method::GET, &path, None).await;
+    assert_eq!(stored.ok(200)["emails"].as_array().unwrap().len(), 1);
+}
