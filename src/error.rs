@@ -19,9 +19,6 @@ pub enum ServiceError {
     Conflict(#[from] Conflict),
     #[error("the resource has changed: its current version is {current}")]
     VersionMismatch { current: i64 },
-    /// An attribute that is set once (at create) was given another value.
-    #[error("{0} cannot be changed after the resource is created")]
-    Immutable(&'static str),
     /// A list filter that no index answers would examine more than `cap` resources.
     #[error("the filter would examine more than {cap} {resource}: narrow it with an indexed attribute ({indexed})")]
     FilterTooBroad { resource: &'static str, cap: i64, indexed: &'static str },

@@ -95,6 +95,8 @@ impl EventType {
             "user.downgraded" => EventType::UserDowngraded,
             "user.contact_assigned" => EventType::UserContactAssigned,
             "user.license_changed" => EventType::UserLicenseChanged,
+            // The user's `accountId` changed: an update to its subscribers.
+            "user.account_moved" => EventType::UserUpdated,
             "site.member_added" => EventType::SiteMemberAdded,
             "site.member_removed" => EventType::SiteMemberRemoved,
             "group.created" => EventType::GroupCreated,

@@ -43,6 +43,32 @@ pub fn can_create(actor: &Actor, contact_account: Option<&str>) -> Result<(), Po
     }
 }
 
+/// May `actor` move a user from the account `from` (`None`: a contactless user, which has
+/// no contact to move) to the account `to`? The user's contact moves with it; licenses do
+/// not change. Admins and unconfined SCIM tokens: any accounts. A confined SCIM token or a
+/// delegated admin: only between its own accounts.
+pub fn can_move(actor: &Actor, from: Option<&str>, to: &str) -> Result<(), PolicyViolation> {
+    let Some(from) = from else {
+        return Err(match actor.principal {
+            Principal::Scim { .. } => PolicyViolation::ScimAssignsContact,
+            _ => PolicyViolation::ContactRequired {
+                why: "moving a user to another account moves its contact, and a contactless user has none: assign one first with PUT /api/v1/users/{id}/contact",
+            },
+        });
+    };
+    match &actor.principal {
+        Principal::Admin => Ok(()),
+        Principal::Scim { accounts } if accounts.is_empty() => Ok(()),
+        Principal::Scim { accounts } | Principal::DelegatedAdmin { accounts, .. } => {
+            in_scope(accounts, from)?;
+            in_scope(accounts, to)
+        }
+        Principal::Registration { .. } => {
+            Err(PolicyViolation::Forbidden { role: "registration", surface: "moving users between accounts" })
+        }
+    }
+}
+
 /// May `actor` work under this account (list its users, put a contact there)?
 pub fn can_use_account(actor: &Actor, account: &str) -> Result<(), PolicyViolation> {
     match actor.principal.confined_to() {
@@ -161,6 +187,30 @@ pub(crate) mod tests {
         for (actor, target, want) in cases {
             let got = can_manage(&actor, target).map_err(|v| v.code());
             assert_eq!(got, want, "{:?} on {:?}", actor.role(), target.account_id());
+        }
+    }
+
+    #[test]
+    fn moves_between_accounts_by_role() {
+        let confined = Actor::new("scim-c", Principal::Scim { accounts: vec!["acc-in".into(), "acc-in-2".into()] });
+        type Want = Result<(), &'static str>;
+        let cases: [(Actor, Option<&str>, &str, Want); 12] = [
+            (admin(), Some("acc-out"), "acc-in", Ok(())),
+            (admin(), None, "acc-in", Err("contact_required")),
+            (scim(), Some("acc-out"), "acc-in", Ok(())),
+            (scim(), None, "acc-in", Err("validation_failed")),
+            (confined.clone(), Some("acc-in"), "acc-in-2", Ok(())),
+            (confined.clone(), Some("acc-in"), "acc-out", Err("out_of_scope")),
+            (confined, Some("acc-out"), "acc-in", Err("out_of_scope")),
+            (delegated(), Some("acc-in"), "acc-in", Ok(())),
+            (delegated(), Some("acc-in"), "acc-out", Err("out_of_scope")),
+            (delegated(), Some("acc-out"), "acc-in", Err("out_of_scope")),
+            (delegated(), None, "acc-in", Err("contact_required")),
+            (registration(), Some("acc-in"), "acc-in", Err("forbidden")),
+        ];
+        for (actor, from, to, want) in cases {
+            let got = can_move(&actor, from, to).map_err(|v| v.code());
+            assert_eq!(got, want, "{:?}: {from:?} → {to}", actor.role());
         }
     }
 

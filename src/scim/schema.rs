@@ -374,10 +374,9 @@ pub static IDENTITY_USER_ATTRS: &[AttrDef] = &[
     ]),
     string(
         "accountId",
-        "The account of the user's contact. On create it names the account under which the gateway creates the user's contact (defaulting to the token's account); it cannot be changed afterwards.",
+        "The account of the user's contact. On create it names the account under which the gateway creates the user's contact (defaulting to the token's account); a different value later moves the user and its contact to that account (licenses unchanged; a token confined to accounts moves only between them).",
     )
-    .case_exact()
-    .mutability(Mutability::Immutable),
+    .case_exact(),
     // The readOnly facts below are returned by default: whether a user is contactless is
     // the one fact this gateway exists for, and IdPs, admin tools and auditors reading a
     // user must see it. A client that sends them back with their current values is
@@ -714,7 +713,7 @@ mod tests {
         let m = UserSchema.attribute(Some(ENTERPRISE_USER_URN), "manager", Some("displayName")).unwrap();
         assert_eq!(m.mutability, Mutability::ReadOnly);
         let acc = UserSchema.attribute(Some(IDENTITY_USER_URN), "accountId", None).unwrap();
-        assert_eq!(acc.mutability, Mutability::Immutable);
+        assert_eq!(acc.mutability, Mutability::ReadWrite);
         let cl = UserSchema.attribute(Some(IDENTITY_USER_URN), "contactless", None).unwrap();
         assert_eq!(cl.kind, AttrType::Boolean);
         assert_eq!(cl.mutability, Mutability::ReadOnly);
@@ -835,7 +834,7 @@ mod tests {
             json!(["external_identity", "customer_community", "customer_community_plus", "partner_community"])
         );
         let account = attrs.iter().find(|a| a["name"] == "accountId").unwrap();
-        assert_eq!(account["mutability"], "immutable");
+        assert_eq!(account["mutability"], "readWrite");
         let origin = attrs.iter().find(|a| a["name"] == "origin").unwrap();
         assert_eq!(origin["mutability"], "readOnly");
         assert_eq!(origin["canonicalValues"], json!(["native", "scim", "self_registration"]));

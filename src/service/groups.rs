@@ -32,19 +32,31 @@ fn members(
     ids.dedup();
     let (found_users, found_groups) = groups::classify(conn, &ids)?;
     let seen = |found: &groups::Accounts, id: &str| found.get(id).is_some_and(|a| sees(actor, a.as_deref()));
-    ids.into_iter()
-        .map(|id| {
-            if id == self_id {
-                Err(ValidationError::new("members", "a group cannot be a member of itself").into())
-            } else if seen(&found_users, &id) {
-                Ok(GroupMember { id, kind: MemberKind::User })
-            } else if seen(&found_groups, &id) {
-                Ok(GroupMember { id, kind: MemberKind::Group })
-            } else {
-                Err(ValidationError::new("members", format!("no user or group {id}")).into())
-            }
-        })
-        .collect()
+    if ids.iter().any(|id| id == self_id) {
+        return Err(ValidationError::new("members", "a group cannot be a member of itself").into());
+    }
+    let (mut out, mut unknown) = (Vec::with_capacity(ids.len()), vec![]);
+    for id in ids {
+        if seen(&found_users, &id) {
+            out.push(GroupMember { id, kind: MemberKind::User });
+        } else if seen(&found_groups, &id) {
+            out.push(GroupMember { id, kind: MemberKind::Group });
+        } else {
+            unknown.push(id);
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(out);
+    }
+    // Every unknown id is named (a client fixes them all at once), up to a bound that keeps
+    // the answer small whatever the request held.
+    const NAMED: usize = 50;
+    let mut list = unknown.iter().take(NAMED).map(String::as_str).collect::<Vec<_>>().join(", ");
+    if unknown.len() > NAMED {
+        list.push_str(&format!(" and {} more", unknown.len() - NAMED));
+    }
+    let what = if unknown.len() == 1 { "no user or group has the id" } else { "no user or group has the ids" };
+    Err(ValidationError::new("members", format!("{what} {list}: memberships are stored only for what exists")).into())
 }
 
 /// The members of `groups` a confined token does not see are left out of what it is

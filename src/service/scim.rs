@@ -166,11 +166,13 @@ fn change_license(conn: &mut DbConnection, user: &mut User, to: License) -> Resu
 /// Writes a SCIM profile over a locked user.
 fn apply(conn: &mut DbConnection, actor: &Actor, before: User, p: ScimProfile) -> Result<UserWithGroups, ServiceError> {
     scim_routing::check_update(p.contactless, before.is_contactless())?;
-    // RFC 7644 §3.5.1: an immutable attribute sent on replace must match.
-    if p.account_id.is_some() && p.account_id.as_deref() != before.account_id() {
-        return Err(ServiceError::Immutable("accountId"));
-    }
     let mut after = before.clone();
+    // Another `accountId` moves the user, with its contact (a company reorganisation the IdP
+    // pushes); the policy decides who may.
+    let moved = match &p.account_id {
+        Some(to) => super::users::move_account(conn, actor, &mut after, to)?,
+        None => false,
+    };
     after.user_name = p.user_name.as_str().to_owned();
     after.external_id = p.external_id.clone();
     after.first_name = p.first_name.clone();
@@ -188,7 +190,11 @@ fn apply(conn: &mut DbConnection, actor: &Actor, before: User, p: ScimProfile) -
     let user = if after == before {
         before
     } else {
-        let action = if before.license != after.license { "user.license_changed" } else { "user.updated" };
+        let action = match (before.license != after.license, moved) {
+            (true, _) => "user.license_changed",
+            (false, true) => "user.account_moved",
+            (false, false) => "user.updated",
+        };
         save(conn, actor, action, &before, after, None)?
     };
     sync_contact(conn, actor, &user, &p)?;

@@ -323,6 +323,55 @@ pub async fn assign_contact(db: &Db, actor: Actor, id: String, spec: ContactSpec
     .await
 }
 
+/// Moves a locked contact-backed user, with its contact, to the account `to` (policy
+/// `can_move`; the account must exist). Licenses and pools are untouched. Returns whether
+/// anything moved; `user` then names the new account (the caller saves it).
+pub(crate) fn move_account(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    user: &mut User,
+    to: &str,
+) -> Result<bool, ServiceError> {
+    if user.account_id() == Some(to) {
+        return Ok(false);
+    }
+    policy::delegation::can_move(actor, user.account_id(), to)?;
+    if accounts::find_account(conn, to)?.is_none() {
+        return Err(ValidationError::new("accountId", format!("no account {to}")).into());
+    }
+    let Backing::Contact { contact, .. } = &user.backing else {
+        return Err(ServiceError::NotFound("contact"));
+    };
+    let contact = contact.clone();
+    let mut moved = accounts::find_contact(conn, contact.as_str())?.ok_or(ServiceError::NotFound("contact"))?;
+    moved.account_id = to.to_owned();
+    moved.updated_at = now();
+    accounts::update_contact(conn, &moved)?;
+    user.backing = Backing::Contact { contact, account: AccountId::new(to) };
+    Ok(true)
+}
+
+/// Moves a contact-backed user (and its contact) to another account; audited as
+/// `user.account_moved`.
+pub async fn move_to_account(
+    db: &Db,
+    actor: Actor,
+    id: String,
+    to: String,
+    if_match: Option<i64>,
+) -> Result<User, ServiceError> {
+    db.write(move |conn| {
+        let before = load_for_write(conn, &actor, &id)?;
+        check_version(&before, if_match)?;
+        let mut after = before.clone();
+        if !move_account(conn, &actor, &mut after, &to)? {
+            return Ok(before);
+        }
+        save(conn, &actor, "user.account_moved", &before, after, None)
+    })
+    .await
+}
+
 /// Rule 5: moves a contact-backed user to a community license.
 pub async fn upgrade(db: &Db, actor: Actor, id: String, to: License) -> Result<User, ServiceError> {
     db.write(move |conn| {

@@ -387,3 +387,108 @@ async fn repeated_type_value_pairs_are_stored_once() {
     let stored = app.sc(Method::GET, &path, None).await;
     assert_eq!(stored.ok(200)["emails"].as_array().unwrap().len(), 1);
 }
+
+/// Item 12: members that do not exist are refused, every one of them named.
+#[tokio::test]
+async fn unknown_member_ids_are_named_in_the_error() {
+    let app = spawn_app().await;
+    let ada = id(&app.user_named("ada", json!([])).await);
+    let (ghost, phantom) = ("2b7f0c52-0000-4000-8000-000000000001", "2b7f0c52-0000-4000-8000-000000000002");
+    let body = json!({ "schemas": [GROUP], "displayName": "Crew",
+        "members": [{ "value": ada }, { "value": ghost }, { "value": phantom }] });
+    let r = app.sc(Method::POST, "/Groups", Some(body)).await;
+    r.scim_error(400, Some("invalidValue"));
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains(ghost) && detail.contains(phantom) && !detail.contains(&ada), "{detail}");
+    let body = json!({ "schemas": [GROUP], "displayName": "Crew", "members": [{ "value": ada }] });
+    let gid = id(app.sc(Method::POST, "/Groups", Some(body)).await.ok(201));
+    let ops = json!({ "schemas": [PATCH], "Operations": [{ "op": "add", "path": "members", "value": [{ "value": ghost }] }] });
+    let r = app.sc(Method::PATCH, &format!("/Groups/{gid}"), Some(ops)).await;
+    r.scim_error(400, Some("invalidValue"));
+    assert!(r.body["detail"].as_str().unwrap().contains(&format!("no user or group has the id {ghost}")), "{}", r.body);
+    // Nothing was stored.
+    let g = app.sc(Method::GET, &format!("/Groups/{gid}"), None).await;
+    assert_eq!(
+        g.ok(200)["members"],
+        json!([{ "value": ada, "type": "User", "display": "ada", "$ref": format!("{}/scim/v2/Users/{ada}", app.address) }])
+    );
+}
+
+/// Item 9: another `accountId` moves the user and its contact, over SCIM and natively.
+#[tokio::test]
+async fn a_user_moves_to_another_account_with_its_contact() {
+    let app = spawn_app().await;
+    let (a, b, c) = (app.account("A").await, app.account("B").await, app.account("C").await);
+    let body = json!({ "schemas": [USER, EXT], "userName": "mover", "name": { "givenName": "Mo", "familyName": "Ver" },
+        EXT: { "accountId": a } });
+    let u = app.sc(Method::POST, "/Users", Some(body)).await.ok(201).clone();
+    let (uid, contact) = (id(&u), u[EXT]["contactId"].as_str().unwrap().to_owned());
+    let pool_before = app.pool("customer_community").await;
+    let path = format!("/Users/{uid}");
+
+    // PUT with another account: moved, contact and all; the license stays.
+    let mut moved = u.clone();
+    moved[EXT]["accountId"] = json!(b);
+    moved.as_object_mut().unwrap().remove("meta");
+    let r = app.sc(Method::PUT, &path, Some(moved)).await;
+    assert_eq!(r.ok(200)[EXT]["accountId"], b.as_str());
+    assert_eq!(r.body[EXT]["contactId"], contact.as_str(), "the same contact, moved");
+    assert_eq!(r.body[EXT]["license"], "customer_community");
+    assert_eq!(app.get(&format!("/api/v1/contacts/{contact}")).await.ok(200)["accountId"], b.as_str());
+    assert_eq!(app.pool("customer_community").await, pool_before, "pools are unaffected");
+    assert!(app.audit_actions(&uid).await.contains(&"user.account_moved".to_owned()));
+    assert_eq!(app.get(&format!("/api/v1/users?accountId={b}")).await.ok(200)["items"][0]["id"], uid.as_str());
+    // PATCH moves too.
+    let ops = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": format!("{EXT}:accountId"), "value": a }] });
+    assert_eq!(app.sc(Method::PATCH, &path, Some(ops)).await.ok(200)[EXT]["accountId"], a.as_str());
+    // No such account: invalidValue, nothing moved.
+    let ops = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": format!("{EXT}:accountId"),
+        "value": "7f000000-0000-4000-8000-000000000000" }] });
+    app.sc(Method::PATCH, &path, Some(ops)).await.scim_error(400, Some("invalidValue"));
+    // The schema says it can be written.
+    let s = app.sc(Method::GET, &format!("/Schemas/{EXT}"), None).await;
+    let attr = s.ok(200)["attributes"].as_array().unwrap().iter().find(|x| x["name"] == "accountId").unwrap().clone();
+    assert_eq!(attr["mutability"], "readWrite");
+
+    // A token confined to A and B moves between them only.
+    let confined = app.token("scim", &[&a, &b], None).await;
+    let move_to = |to: &str| json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": format!("{EXT}:accountId"), "value": to }] });
+    let r = app.scim_raw(Method::PATCH, &path, Some(&confined), Some(move_to(&b))).await;
+    assert_eq!(r.ok(200)[EXT]["accountId"], b.as_str());
+    let r = app.scim_raw(Method::PATCH, &path, Some(&confined), Some(move_to(&c))).await;
+    r.scim_error(403, None);
+    assert_eq!(app.sc(Method::GET, &path, None).await.ok(200)[EXT]["accountId"], b.as_str());
+
+    // A contactless user has no contact to move: over SCIM, the rule-2 refusal.
+    let native = app.contactless("nc").await;
+    let ops = move_to(&a);
+    app.sc(Method::PATCH, &format!("/Users/{}", id(&native)), Some(ops)).await.scim_error(400, Some("invalidValue"));
+
+    // Natively: PUT /users/{id}/account.
+    let account_path = format!("/api/v1/users/{uid}/account");
+    let r = app.put(&account_path, json!({ "accountId": c })).await;
+    assert_eq!(r.ok(200)["accountId"], c.as_str());
+    assert_eq!(r.body["contactId"], contact.as_str());
+    let stale = app
+        .call_with(
+            Method::PUT,
+            &account_path,
+            Some(&app.admin),
+            Some(json!({ "accountId": a })),
+            &[("if-match", "W/\"1\"")],
+        )
+        .await;
+    stale.problem(412, "version_mismatch");
+    app.put(&account_path, json!({ "accountId": "7f000000-0000-4000-8000-000000000000" }))
+        .await
+        .problem(422, "validation_failed");
+    app.put(&format!("/api/v1/users/{}/account", id(&native)), json!({ "accountId": a }))
+        .await
+        .problem(422, "contact_required");
+    let delegated = app.token("delegated_admin", &[&c, &a], None).await;
+    let r = app.call(Method::PUT, &account_path, Some(&delegated), Some(json!({ "accountId": b }))).await;
+    r.problem(403, "out_of_scope");
+    let r = app.call(Method::PUT, &account_path, Some(&delegated), Some(json!({ "accountId": a }))).await;
+    assert_eq!(r.ok(200)["accountId"], a.as_str());
+    assert_eq!(app.get(&format!("/api/v1/contacts/{contact}")).await.ok(200)["accountId"], a.as_str());
+}

@@ -106,9 +106,6 @@ pub fn explain(e: ServiceError) -> Notice {
         e @ ServiceError::FilterTooBroad { .. } => {
             Notice::error(StatusCode::BAD_REQUEST, "Search too broad", sentence(&e.to_string()))
         }
-        e @ ServiceError::Immutable(_) => {
-            Notice::error(StatusCode::UNPROCESSABLE_ENTITY, "Cannot be changed", sentence(&e.to_string()))
-        }
         ServiceError::Conflict(c) => {
             let title = match &c {
                 Conflict::UserNameTaken => "userName taken",

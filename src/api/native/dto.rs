@@ -150,6 +150,15 @@ pub struct SetContactRequest {
     pub contact: Option<ContactBody>,
 }
 
+/// The account to move a user (and its contact) to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"accountId": "0190f3a2-7c1e-7d51-a8a8-5d0f6c1b2e10"}))]
+pub struct MoveAccountRequest {
+    #[schema(format = Uuid)]
+    pub account_id: String,
+}
+
 /// The community license to upgrade to.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

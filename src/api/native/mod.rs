@@ -184,6 +184,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(Endpoint::new(route::resource, __path_bulk_downgrade, bulk_downgrade))
         .service(Endpoint::new(route::resource, __path_get, get).op(__path_update, update).op(__path_delete, delete))
         .service(Endpoint::new(route::resource, __path_assign_contact, assign_contact))
+        .service(Endpoint::new(route::resource, __path_move_account, move_account))
         .service(Endpoint::new(route::resource, __path_upgrade, upgrade))
         .service(Endpoint::new(route::resource, __path_downgrade, downgrade))
         .service(Endpoint::new(route::resource, __path_login_as, login_as))

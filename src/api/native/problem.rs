@@ -358,7 +358,6 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Validation(v) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, v.to_string()),
             ServiceError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
-            e @ ServiceError::Immutable(_) => ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             e @ ServiceError::FilterTooBroad { .. } => ApiError::validation(StatusCode::BAD_REQUEST, e.to_string()),
             ServiceError::Conflict(c) => ApiError::new(ProblemCode::of_conflict(&c), c.to_string()),
             ServiceError::VersionMismatch { current } => ApiError::new(

@@ -269,6 +269,46 @@ pub async fn assign_contact(
     Ok(user_response(StatusCode::OK, user))
 }
 
+/// Move a user to another account
+///
+/// The user's contact moves to the account; licenses and pools are unchanged, and moving to the
+/// account the user is in is a no-op. A contactless user has no contact to move (`422
+/// contact_required`); a delegated admin moves only between its own accounts (`403 out_of_scope`).
+/// Honours `If-Match`. Audited as `user.account_moved`.
+#[utoipa::path(
+    put,
+    operation_id = "moveUserAccount",
+    path = "/users/{id}/account",
+    tag = "users",
+    params(("id" = uuid::Uuid, Path, description = "The user's id"),
+        ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the user's ETag), or `*`")),
+    request_body(content = MoveAccountRequest),
+    responses(
+        (status = 200, description = "The user, under the account", body = UserResponse, headers(("ETag" = String, description = "`W/\"version\"`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`contact_required` (a contactless user) or `validation_failed` (no such account)",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn move_account(
+    state: web::Data<AppState>,
+    caller: UsersCaller,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+    body: Deferred<web::Json<MoveAccountRequest>>,
+) -> Res {
+    let body = body.get().await?;
+    let to = body_id("accountId", &body.account_id)?;
+    let user = svc::move_to_account(&state.db, caller.0, id.to_string(), to, if_match(&req)).await?;
+    Ok(user_response(StatusCode::OK, user))
+}
+
 /// Upgrade to a community license
 ///
 /// A contactless user needs a contact first (`422 contact_required`: `PUT /api/v1/users/{id}/contact`);

@@ -70,7 +70,6 @@ impl From<ServiceError> for ScimError {
             }
             ServiceError::Validation(v) => ScimError::bad("invalidValue", v.to_string()),
             ServiceError::NotFound(what) => ScimError::not_found(format!("no such {what}")),
-            e @ ServiceError::Immutable(_) => ScimError::bad("mutability", e.to_string()),
             e @ ServiceError::FilterTooBroad { .. } => ScimError::bad("tooMany", e.to_string()),
             ServiceError::Conflict(c) => match c {
                 Conflict::UserNameTaken | Conflict::ContactInUse | Conflict::SitePrefixTaken => {
