@@ -128,6 +128,9 @@ pub struct ScimSettings {
     /// How many heavy lists (a table scan, an in-memory finish, a page of more than 250
     /// resources) run at once; the others wait their turn. 0: half the cores (at least 1).
     pub heavy_list_slots: usize,
+    /// How long a list cursor (RFC 9865) stays valid, in seconds (ServiceProviderConfig
+    /// `pagination.cursorTimeout`); an older one gets `400 expiredCursor`.
+    pub cursor_timeout_secs: u64,
     pub bulk_max_operations: usize,
     pub bulk_max_payload_bytes: usize,
 }
@@ -239,6 +242,7 @@ fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, co
         .set_default("scim.max_filter_scan", 20_000)?
         .set_default("scim.max_scan_terms", 4)?
         .set_default("scim.heavy_list_slots", 0)?
+        .set_default("scim.cursor_timeout_secs", 3600)?
         .set_default("scim.bulk_max_operations", 1000)?
         .set_default("scim.bulk_max_payload_bytes", 1_048_576)?
         .set_default("limits.max_string_bytes", 16_384)?

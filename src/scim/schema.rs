@@ -546,6 +546,8 @@ pub struct SpcOptions {
     pub sort: bool,
     pub change_password: bool,
     pub patch: bool,
+    /// RFC 9865 §4 `pagination.cursorTimeout`, in seconds.
+    pub cursor_timeout_secs: u64,
 }
 
 /// The `/ServiceProviderConfig` document (RFC 7643 §5). Bulk is advertised as supported
@@ -560,6 +562,16 @@ pub fn service_provider_config(base_url: &str, o: &SpcOptions) -> Value {
             "maxPayloadSize": o.bulk_max_payload_bytes,
         },
         "filter": { "supported": true, "maxResults": o.filter_max_results },
+        // RFC 9865 §4: both paging methods, index by default (what RFC 7644 clients expect
+        // when they name neither); page sizes are filter.maxResults.
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": o.filter_max_results,
+            "maxPageSize": o.filter_max_results,
+            "cursorTimeout": o.cursor_timeout_secs,
+        },
         "changePassword": { "supported": o.change_password },
         "sort": { "supported": o.sort },
         "etag": { "supported": o.etag },
@@ -892,8 +904,14 @@ mod tests {
             sort: false,
             change_password: false,
             patch: true,
+            cursor_timeout_secs: 600,
         };
         let spc = service_provider_config(BASE, &o);
+        assert_eq!(
+            spc["pagination"],
+            json!({ "cursor": true, "index": true, "defaultPaginationMethod": "index", "defaultPageSize": 200,
+                "maxPageSize": 200, "cursorTimeout": 600 })
+        );
         assert_eq!(spc["schemas"], json!([SERVICE_PROVIDER_CONFIG_URN]));
         assert_eq!(spc["patch"]["supported"], true);
         assert_eq!(spc["bulk"], json!({"supported": true, "maxOperations": 100, "maxPayloadSize": 1_048_576}));

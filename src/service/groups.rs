@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::query::{self, ListQuery, Page, Plan};
+use super::query::{self, Edges, ListQuery, Page, Plan};
 use super::scim::confined_scim;
 use super::{ServiceError, audit};
 use crate::domain::{Actor, Group, GroupMember, MemberKind, ValidationError, new_id, now, text};
@@ -240,23 +240,46 @@ pub async fn list(
     let finder = actor.clone();
     match plan {
         Plan::Store { pred, key, descending } => {
-            let (offset, limit) = (q.offset, q.count);
-            let (total, page, names) = db
+            let limit = q.count;
+            let cursor = q.cursor.clone();
+            let plan_pred = pred.clone();
+            let (total, page, names, edges) = db
                 .read(move |conn| {
                     let total = groups::count(conn, &pred)?;
+                    // Cursor paging reads after (or before) the cursor's position; a previous
+                    // page is the last `count` groups before it.
+                    let (read_pred, offset) = match &cursor {
+                        None => (pred.clone(), q.offset),
+                        Some(c) => {
+                            let read = query::CursorRead::new(&pred, key, descending, c);
+                            let offset = match &read.count_before {
+                                Some(before) => (groups::count(conn, before)? - limit).max(0),
+                                None => 0,
+                            };
+                            (read.pred, offset)
+                        }
+                    };
                     let mut page = if limit > 0 {
-                        groups::page(conn, &pred, (key, descending), offset, limit, with_members)?
+                        groups::page(conn, &read_pred, (key, descending), offset, limit, with_members)?
                     } else {
                         vec![]
                     };
                     hide_members(conn, &shown_to, &mut page)?;
                     let names = member_names(conn, &page)?;
-                    Ok::<_, ServiceError>((total, page, names))
+                    let positions: Vec<_> = page.iter().map(|g| groups::position(key, g)).collect();
+                    Ok::<_, ServiceError>((total, page, names, cursor.map(|_| positions)))
                 })
                 .await?;
             let mut out = query::PageBuilder::new(budget);
             out.extend(page.iter().map(|g| render(g, &names, with_members)));
-            Ok(Page { total, bytes: out.used, resources: out.resources })
+            let edges = match edges {
+                None => None,
+                Some(mut positions) => {
+                    positions.truncate(out.resources.len());
+                    Some(group_edges(db, &plan_pred, key, descending, positions).await?)
+                }
+            };
+            Ok(Page { total, bytes: out.used, resources: out.resources, edges })
         }
         Plan::Finish { candidates } => {
             // The filter or sort may read members: load them.
@@ -283,6 +306,24 @@ pub async fn list(
             Ok(finisher.finish())
         }
     }
+}
+
+/// The ends of a cursor-paged group page (whether groups lie before and after it).
+async fn group_edges(
+    db: &Db,
+    pred: &GroupPred,
+    key: GroupSortKey,
+    descending: bool,
+    positions: Vec<crate::store::Position>,
+) -> Result<Edges, ServiceError> {
+    let (Some(first), Some(last)) = (positions.first().cloned(), positions.last().cloned()) else {
+        return Ok(Edges::default());
+    };
+    let (before, after) = query::edge_probes(pred, key, descending, &first, &last);
+    let (more_before, more_after) = db
+        .read_short(move |conn| Ok::<_, ServiceError>((groups::any(conn, &before)?, groups::any(conn, &after)?)))
+        .await?;
+    Ok(Edges { first: Some(first), last: Some(last), more_before, more_after })
 }
 
 fn member_names(conn: &mut DbConnection, page: &[Group]) -> Result<MemberNames, StoreError> {

@@ -14,16 +14,31 @@ use crate::scim::filter::{AttrPath, CompareOp, Filter, Value as FV, matches};
 use crate::scim::limits::json_size;
 use crate::scim::schema::{GROUP_URN, USER_URN};
 use crate::scim::sort::{self, SortSpec};
+pub use crate::store::Position;
 use crate::store::groups::{GroupPred, GroupSortKey};
 use crate::store::user_query::{Pred, SortKey, StrOp, TextField, TimeField};
 
-/// What a list asks: filter, sort and the page (`offset` = startIndex − 1).
+/// What a list asks: filter, sort and the page (`offset` = startIndex − 1, or a cursor).
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
     pub filter: Option<Filter>,
     pub sort: Option<SortSpec>,
     pub offset: i64,
     pub count: i64,
+    /// Cursor paging (RFC 9865) instead of `offset`.
+    pub cursor: Option<Cursor>,
+}
+
+/// Where a cursor-paged page starts (RFC 9865): a keyset position in the list's order,
+/// so that pages neither skip nor repeat resources when others are added or deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// The first page.
+    Start,
+    /// The page after this position.
+    After(Position),
+    /// The page before this position.
+    Before(Position),
 }
 
 /// One page of a list, rendered, and the number of matches.
@@ -33,6 +48,78 @@ pub struct Page {
     pub resources: Vec<Value>,
     /// The resources' size as compact JSON (their share of the byte budget).
     pub bytes: usize,
+    /// A cursor-paged page's ends (`None` for index paging).
+    pub edges: Option<Edges>,
+}
+
+/// The ends of a cursor-paged page: the positions of its first and last resources, and
+/// whether resources lie before and after it (the previous and next cursors).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Edges {
+    pub first: Option<Position>,
+    pub last: Option<Position>,
+    pub more_before: bool,
+    pub more_after: bool,
+}
+
+/// The keyset paging a store predicate type offers (users and groups alike).
+pub trait Keyset: Clone {
+    type Key: Copy;
+    /// `self`, restricted to the resources after (`forward`) or before `pos` in the order
+    /// of `key`, `descending`.
+    fn beyond(self, key: Self::Key, descending: bool, pos: Position, forward: bool) -> Self;
+}
+
+impl Keyset for Pred {
+    type Key = SortKey;
+    fn beyond(self, key: SortKey, descending: bool, pos: Position, forward: bool) -> Pred {
+        Pred::And(Box::new(self), Box::new(Pred::Beyond { key, descending, pos, forward }))
+    }
+}
+
+impl Keyset for GroupPred {
+    type Key = GroupSortKey;
+    fn beyond(self, key: GroupSortKey, descending: bool, pos: Position, forward: bool) -> GroupPred {
+        GroupPred::Beyond { inner: Box::new(self), key, descending, pos, forward }
+    }
+}
+
+/// How a store plan reads a cursor-paged page: the predicate of the rows the page is
+/// taken from, and for a previous page the predicate whose count places it (the page is
+/// the last `count` rows before the cursor).
+pub struct CursorRead<P> {
+    pub pred: P,
+    pub count_before: Option<P>,
+}
+
+impl<P: Keyset> CursorRead<P> {
+    pub fn new(pred: &P, key: P::Key, descending: bool, cursor: &Cursor) -> Self {
+        match cursor {
+            Cursor::Start => CursorRead { pred: pred.clone(), count_before: None },
+            Cursor::After(pos) => {
+                CursorRead { pred: pred.clone().beyond(key, descending, pos.clone(), true), count_before: None }
+            }
+            Cursor::Before(pos) => {
+                let before = pred.clone().beyond(key, descending, pos.clone(), false);
+                CursorRead { pred: before.clone(), count_before: Some(before) }
+            }
+        }
+    }
+}
+
+/// The probes that tell whether resources lie before the first and after the last
+/// position of a page (each a one-row read).
+pub fn edge_probes<P: Keyset>(pred: &P, key: P::Key, descending: bool, first: &Position, last: &Position) -> (P, P) {
+    (
+        pred.clone().beyond(key, descending, first.clone(), false),
+        pred.clone().beyond(key, descending, last.clone(), true),
+    )
+}
+
+/// The order of two positions in a list sorted `descending` (or in id order): the sort
+/// value by the one rule of `scim::sort`, then the id.
+fn compare_positions(a: &Position, b: &Position, descending: bool) -> std::cmp::Ordering {
+    sort::compare_keys(a.value.as_deref(), b.value.as_deref(), descending).then_with(|| a.id.cmp(&b.id))
 }
 
 /// How a list is answered.
@@ -115,6 +202,11 @@ impl PageBuilder {
         true
     }
 
+    /// Takes one resource if it fits; false (and the page ends) when it does not.
+    pub fn push_one(&mut self, doc: Value) -> bool {
+        self.push(doc)
+    }
+
     fn push(&mut self, doc: Value) -> bool {
         let size = json_size(&doc);
         if !self.resources.is_empty() && self.used.saturating_add(size) > self.budget {
@@ -131,15 +223,19 @@ const SORT_BUDGETS: usize = 4;
 
 /// The in-memory finish of a `Plan::Finish`, fed the candidates (rendered, in id order) a
 /// chunk at a time: it counts the matches, and keeps only what the answer needs — the
-/// page's matches in id order, or, for a sort, every match up to `SORT_BUDGETS` page
-/// budgets (past that the request is refused `tooMany` rather than the memory taken).
+/// page's matches in id order, or, for a sort or a cursor, the matches that may be on the
+/// page, up to `SORT_BUDGETS` page budgets (past that the request is refused `tooMany`
+/// rather than the memory taken).
 pub struct Finisher<'a> {
     q: &'a ListQuery,
     schema: &'a dyn SchemaInfo,
     budget: usize,
     matched: i64,
-    kept: Vec<(Option<String>, Value)>,
+    kept: Vec<(Position, Value)>,
     kept_bytes: usize,
+    /// Cursor paging: matches on the far side of the cursor (before an `After`, after a
+    /// `Before`), which only tell that a previous (next) page exists.
+    beside: i64,
     page: PageBuilder,
     page_full: bool,
 }
@@ -153,50 +249,109 @@ impl<'a> Finisher<'a> {
             matched: 0,
             kept: vec![],
             kept_bytes: 0,
+            beside: 0,
             page: PageBuilder::new(budget),
             page_full: false,
         }
     }
 
+    fn descending(&self) -> bool {
+        self.q.sort.as_ref().is_some_and(|s| s.descending)
+    }
+
+    /// Where a rendered resource stands: its sort key (none in id order) and its id.
+    fn position(&self, doc: &Value) -> Position {
+        Position {
+            value: self.q.sort.as_ref().and_then(|spec| sort::sort_key(doc, &spec.path, self.schema)),
+            id: doc.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        }
+    }
+
     pub fn offer(&mut self, docs: impl Iterator<Item = Value>) -> Result<(), ServiceError> {
+        let count = usize::try_from(self.q.count).unwrap_or(0);
         for doc in docs {
             if !self.q.filter.as_ref().is_none_or(|f| matches(f, &doc, self.schema)) {
                 continue;
             }
             let index = self.matched;
             self.matched += 1;
-            match &self.q.sort {
-                Some(spec) => {
-                    self.kept_bytes = self.kept_bytes.saturating_add(json_size(&doc));
-                    if self.kept_bytes > self.budget.saturating_mul(SORT_BUDGETS) {
-                        return Err(ServiceError::TooMany(format!(
-                            "the filter matches more than {} bytes of resources to sort in memory: narrow it, \
-                             or sort by an attribute the store orders",
-                            self.budget.saturating_mul(SORT_BUDGETS)
-                        )));
-                    }
-                    self.kept.push((sort::sort_key(&doc, &spec.path, self.schema), doc));
+            if self.q.sort.is_none() && self.q.cursor.is_none() {
+                let in_page = index >= self.q.offset && index - self.q.offset < self.q.count;
+                if in_page && !self.page_full {
+                    self.page_full = !self.page.push(doc);
                 }
-                None => {
-                    let in_page = index >= self.q.offset && index - self.q.offset < self.q.count;
-                    if in_page && !self.page_full {
-                        self.page_full = !self.page.push(doc);
+                continue;
+            }
+            let pos = self.position(&doc);
+            let side = match &self.q.cursor {
+                Some(Cursor::After(c)) => compare_positions(&pos, c, self.descending()).is_le(),
+                Some(Cursor::Before(c)) => compare_positions(&pos, c, self.descending()).is_ge(),
+                _ => false,
+            };
+            if side {
+                self.beside += 1;
+                continue;
+            }
+            if self.q.sort.is_none() {
+                // In id order the matches arrive in page order: a next page needs its
+                // count and one more, a previous page the last count and one more.
+                match self.q.cursor {
+                    Some(Cursor::Before(_)) if self.kept.len() > 2 * (count + 1) => {
+                        let drop = self.kept.len() - (count + 1);
+                        self.kept_bytes -= self.kept.drain(..drop).map(|(_, d)| json_size(&d)).sum::<usize>();
                     }
+                    Some(Cursor::Start | Cursor::After(_)) if self.kept.len() > count => continue,
+                    _ => {}
                 }
             }
+            self.kept_bytes = self.kept_bytes.saturating_add(json_size(&doc));
+            if self.kept_bytes > self.budget.saturating_mul(SORT_BUDGETS) {
+                return Err(ServiceError::TooMany(format!(
+                    "the filter matches more than {} bytes of resources to order in memory: narrow it, \
+                     or sort by an attribute the store orders",
+                    self.budget.saturating_mul(SORT_BUDGETS)
+                )));
+            }
+            self.kept.push((pos, doc));
         }
         Ok(())
     }
 
     pub fn finish(mut self) -> Page {
-        if let Some(spec) = &self.q.sort {
+        if self.q.sort.is_some() {
             // A stable sort of matches in id order: ties stay in id order.
-            self.kept.sort_by(|a, b| sort::compare_keys(a.0.as_deref(), b.0.as_deref(), spec.descending));
-            let offset = usize::try_from(self.q.offset).unwrap_or(usize::MAX);
-            let count = usize::try_from(self.q.count).unwrap_or(0);
-            self.page.extend(self.kept.into_iter().skip(offset).take(count).map(|(_, d)| d));
+            let descending = self.descending();
+            self.kept.sort_by(|a, b| sort::compare_keys(a.0.value.as_deref(), b.0.value.as_deref(), descending));
         }
-        Page { total: self.matched, bytes: self.page.used, resources: self.page.resources }
+        let count = usize::try_from(self.q.count).unwrap_or(0);
+        let Some(cursor) = &self.q.cursor else {
+            if self.q.sort.is_some() {
+                let offset = usize::try_from(self.q.offset).unwrap_or(usize::MAX);
+                self.page.extend(self.kept.into_iter().skip(offset).take(count).map(|(_, d)| d));
+            }
+            return Page { total: self.matched, bytes: self.page.used, resources: self.page.resources, edges: None };
+        };
+        let start = match cursor {
+            Cursor::Before(_) => self.kept.len().saturating_sub(count),
+            _ => 0,
+        };
+        let kept = self.kept.len();
+        let mut positions = vec![];
+        let mut items = self.kept.into_iter().skip(start).take(count);
+        for (pos, doc) in items.by_ref() {
+            if !self.page.push_one(doc) {
+                break;
+            }
+            positions.push(pos);
+        }
+        let taken = positions.len();
+        let edges = Edges {
+            more_before: start > 0 || (matches!(cursor, Cursor::After(_)) && self.beside > 0),
+            more_after: start + taken < kept || (matches!(cursor, Cursor::Before(_)) && self.beside > 0),
+            first: positions.first().cloned(),
+            last: positions.last().cloned(),
+        };
+        Page { total: self.matched, bytes: self.page.used, resources: self.page.resources, edges: Some(edges) }
     }
 }
 

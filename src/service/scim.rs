@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::query::{self, ListQuery, Page, PageBuilder, Plan};
+use super::query::{self, Edges, ListQuery, Page, PageBuilder, Plan};
 use super::users::{ContactSpec, NewUser, check_version, create_in, load_for_write, save};
 use super::{ServiceError, audit};
 use crate::domain::{
@@ -339,22 +339,42 @@ pub async fn list(
     };
     match plan {
         Plan::Store { pred, key, descending } => {
+            // Cursor paging reads after (or before) the cursor's position; a previous page
+            // is the last `count` rows before it, placed by counting them.
+            let (read_pred, mut offset) = match &q.cursor {
+                None => (pred.clone(), q.offset),
+                Some(cursor) => {
+                    let read = query::CursorRead::new(&pred, key, descending, cursor);
+                    let offset = match read.count_before {
+                        Some(before) => {
+                            let n =
+                                db.read(move |conn| Ok::<_, ServiceError>(user_query::count(conn, &before)?)).await?;
+                            (n - q.count).max(0)
+                        }
+                        None => 0,
+                    };
+                    (read.pred, offset)
+                }
+            };
             // The page is read in chunks and ends early once its resources fill the byte
             // budget: a list answer's size (and the memory it takes) is bounded whatever
             // the resources hold.
             let mut page = PageBuilder::new(budget);
+            let mut positions = vec![];
             let mut total = None;
-            let mut offset = q.offset;
             let mut left = q.count;
             loop {
                 let limit = left.min(LIST_CHUNK);
-                let pred = pred.clone();
+                let (pred, read_pred) = (pred.clone(), read_pred.clone());
                 let count_too = total.is_none();
                 let actor = actor.clone();
                 let work = move |conn: &mut DbConnection| {
                     let total = if count_too { Some(user_query::count(conn, &pred)?) } else { None };
-                    let rows =
-                        if limit > 0 { user_query::page(conn, &pred, key, descending, offset, limit)? } else { vec![] };
+                    let rows = if limit > 0 {
+                        user_query::page(conn, &read_pred, key, descending, offset, limit)?
+                    } else {
+                        vec![]
+                    };
                     Ok::<_, ServiceError>((total, with_groups(conn, &actor, rows)?))
                 };
                 // An OFFSET walks that many index entries first: only a read near the start is short.
@@ -365,6 +385,9 @@ pub async fn list(
                 };
                 total = total.or(counted);
                 let fetched = rows.len() as i64;
+                if q.cursor.is_some() {
+                    positions.extend(rows.iter().map(|u| user_query::position(key, &u.user)));
+                }
                 // A heavy page (its slot held) renders on a blocking thread: a chunk of large
                 // users is real work, and the HTTP worker stays free for other requests. A
                 // light one renders here: the hop would cost more than the work.
@@ -385,7 +408,21 @@ pub async fn list(
                     break;
                 }
             }
-            Ok(Page { total: total.unwrap_or(0), bytes: page.used, resources: page.resources })
+            positions.truncate(page.resources.len());
+            let edges = match (&q.cursor, positions.first(), positions.last()) {
+                (None, _, _) => None,
+                (Some(_), Some(first), Some(last)) => {
+                    let (before, after) = query::edge_probes(&pred, key, descending, first, last);
+                    let (more_before, more_after) = db
+                        .read_short(move |conn| {
+                            Ok::<_, ServiceError>((user_query::any(conn, &before)?, user_query::any(conn, &after)?))
+                        })
+                        .await?;
+                    Some(Edges { first: Some(first.clone()), last: Some(last.clone()), more_before, more_after })
+                }
+                (Some(_), _, _) => Some(Edges::default()),
+            };
+            Ok(Page { total: total.unwrap_or(0), bytes: page.used, resources: page.resources, edges })
         }
         Plan::Finish { candidates } => {
             let probe = candidates.clone();

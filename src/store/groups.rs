@@ -4,11 +4,13 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
+use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 
 use super::conn::DbConnection;
 use super::schema::{group_members, groups, users};
-use super::{StoreError, to_utc};
+use super::{Position, StoreError, to_utc};
 use crate::domain::{Group, GroupMember, MemberKind, fold};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -112,6 +114,44 @@ pub enum GroupPred {
     Id(String),
     /// The inner predicate, among groups of these accounts (a confined token's scope).
     Scoped(Vec<String>, Box<GroupPred>),
+    /// The inner predicate, after (`forward`) or before `pos` in the order of `key`,
+    /// `descending` (keyset paging).
+    Beyond {
+        inner: Box<GroupPred>,
+        key: GroupSortKey,
+        descending: bool,
+        pos: Position,
+        forward: bool,
+    },
+}
+
+type Boxed = Box<dyn BoxableExpression<groups::table, super::conn::MultiBackend, SqlType = Bool>>;
+
+/// The groups after (`forward`) or before `pos` in the order `page` reads (both keys are
+/// NOT NULL; ties by id ascending).
+fn beyond(key: GroupSortKey, descending: bool, pos: &Position, forward: bool) -> Boxed {
+    let greater = forward != descending;
+    let id = pos.id.clone();
+    match key {
+        GroupSortKey::Id if greater => Box::new(groups::id.gt(id)),
+        GroupSortKey::Id => Box::new(groups::id.lt(id)),
+        GroupSortKey::DisplayName => {
+            let v = pos.value.clone().unwrap_or_default();
+            let col = groups::display_name_folded;
+            let past: Boxed = if greater { Box::new(col.gt(v.clone())) } else { Box::new(col.lt(v.clone())) };
+            let tie: Boxed = if forward { Box::new(groups::id.gt(id)) } else { Box::new(groups::id.lt(id)) };
+            Box::new(past.or(col.eq(v).and(tie)))
+        }
+    }
+}
+
+/// Where `group` stands in the order of `key`.
+pub fn position(key: GroupSortKey, group: &Group) -> Position {
+    let value = match key {
+        GroupSortKey::Id => None,
+        GroupSortKey::DisplayName => Some(fold(&group.display_name)),
+    };
+    Position { value, id: group.id.clone() }
 }
 
 pub fn count(conn: &mut DbConnection, pred: &GroupPred) -> Result<i64, StoreError> {
@@ -131,7 +171,16 @@ fn filtered<'a, ST>(
         GroupPred::Scoped(accounts, inner) => {
             filtered(q, inner).filter(groups::account_id.eq_any(accounts.clone()).assume_not_null())
         }
+        GroupPred::Beyond { inner, key, descending, pos, forward } => {
+            filtered(q, inner).filter(beyond(*key, *descending, pos, *forward))
+        }
     }
+}
+
+/// Whether any group satisfies the predicate (a one-row read).
+pub fn any(conn: &mut DbConnection, pred: &GroupPred) -> Result<bool, StoreError> {
+    let found: Vec<String> = filtered(groups::table.select(groups::id).into_boxed(), pred).limit(1).load(conn)?;
+    Ok(!found.is_empty())
 }
 
 /// The order of a group page: ties by id ascending in both directions (both keys are

@@ -9,11 +9,11 @@ use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use super::StoreError;
 use super::conn::native;
 use super::conn::{DbConnection, MultiBackend};
 use super::schema::{group_members, users};
 use super::users::{UserRow, attach_details};
+use super::{Position, StoreError};
 use crate::domain::{User, fold};
 
 /// A text column of `users` a predicate can test.
@@ -64,6 +64,13 @@ pub enum Pred {
     InGroup(String),
     /// Backed by a contact under one of these accounts (a confined caller's scope).
     AccountIn(Vec<String>),
+    /// After (`forward`) or before `pos` in the order of `key`, `descending` (keyset paging).
+    Beyond {
+        key: SortKey,
+        descending: bool,
+        pos: Position,
+        forward: bool,
+    },
     And(Box<Pred>, Box<Pred>),
     Or(Box<Pred>, Box<Pred>),
     Not(Box<Pred>),
@@ -203,6 +210,82 @@ fn text(field: TextField, op: StrOp, value: &str) -> Boxed {
     }
 }
 
+/// The rows after (`forward`) or before `pos` in the order `page` reads (ties by id
+/// ascending; a missing value is the largest).
+fn beyond(key: SortKey, descending: bool, pos: &Position, forward: bool) -> Boxed {
+    // Forward in an ascending order (or back in a descending one) means larger values.
+    let greater = forward != descending;
+    let id = pos.id.clone();
+    let tie =
+        || -> Boxed { if forward { Box::new(users::id.gt(id.clone())) } else { Box::new(users::id.lt(id.clone())) } };
+    macro_rules! not_null {
+        ($col:expr, $v:expr) => {{
+            let v = $v;
+            let past: Boxed = if greater { Box::new($col.gt(v.clone())) } else { Box::new($col.lt(v.clone())) };
+            let b: Boxed = Box::new(past.or($col.eq(v).and(tie())));
+            b
+        }};
+    }
+    macro_rules! nullable {
+        ($col:expr, $v:expr) => {{
+            let b: Boxed = match $v {
+                Some(v) => {
+                    let past: Boxed = if greater {
+                        Box::new($col.is_null().or($col.assume_not_null().gt(v.clone())))
+                    } else {
+                        Box::new($col.is_not_null().and($col.assume_not_null().lt(v.clone())))
+                    };
+                    Box::new(past.or($col.is_not_null().and($col.assume_not_null().eq(v)).and(tie())))
+                }
+                // At the missing values, the largest: beyond them lie only their ties,
+                // before them every value.
+                None => {
+                    let ties: Boxed = Box::new($col.is_null().and(tie()));
+                    if greater { ties } else { Box::new($col.is_not_null().or(ties)) }
+                }
+            };
+            b
+        }};
+    }
+    let time = |v: &Option<String>| {
+        v.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.naive_utc())
+    };
+    match key {
+        SortKey::Id => {
+            if greater {
+                Box::new(users::id.gt(id))
+            } else {
+                Box::new(users::id.lt(id))
+            }
+        }
+        SortKey::UserName => not_null!(users::user_name_folded, pos.value.clone().unwrap_or_default()),
+        SortKey::ExternalId => nullable!(users::external_id, pos.value.clone()),
+        SortKey::DisplayName => nullable!(users::display_name_folded, pos.value.clone()),
+        SortKey::Created => match time(&pos.value) {
+            Some(at) => not_null!(users::created_at, at),
+            None => Box::new(sql::<Bool>("1 = 0")),
+        },
+        SortKey::Modified => match time(&pos.value) {
+            Some(at) => not_null!(users::updated_at, at),
+            None => Box::new(sql::<Bool>("1 = 0")),
+        },
+    }
+}
+
+/// Where `user` stands in the order of `key` (the values `page` orders by).
+pub fn position(key: SortKey, user: &User) -> Position {
+    let at = |t: chrono::DateTime<Utc>| Some(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+    let value = match key {
+        SortKey::Id => None,
+        SortKey::UserName => Some(fold(&user.user_name)),
+        SortKey::ExternalId => user.external_id.clone(),
+        SortKey::DisplayName => user.display_name.as_deref().map(fold),
+        SortKey::Created => at(user.created_at),
+        SortKey::Modified => at(user.updated_at),
+    };
+    Position { value, id: user.id.clone() }
+}
+
 fn compile(p: &Pred) -> Boxed {
     match p {
         Pred::All => Box::new(sql::<Bool>("1 = 1")),
@@ -225,6 +308,7 @@ fn compile(p: &Pred) -> Boxed {
                 .bind::<Text, _>(g.clone())
                 .sql(")"),
         ),
+        Pred::Beyond { key, descending, pos, forward } => beyond(*key, *descending, pos, *forward),
         Pred::And(a, b) => Box::new(compile(a).and(compile(b))),
         Pred::Or(a, b) => Box::new(compile(a).or(compile(b))),
         Pred::Not(a) => Box::new(diesel::dsl::not(compile(a))),
@@ -265,6 +349,12 @@ fn timed(conn: &DbConnection, pred: &Pred) -> Boxed {
         DbConnection::Sqlite(_) if pred.scan_terms() > 0 => Box::new(sql::<Bool>("sg_in_time()").and(compile(pred))),
         _ => compile(pred),
     }
+}
+
+/// Whether any user satisfies the predicate (a one-row read).
+pub fn any(conn: &mut DbConnection, pred: &Pred) -> Result<bool, StoreError> {
+    let found: Vec<String> = users::table.filter(timed(conn, pred)).select(users::id).limit(1).load(conn)?;
+    Ok(!found.is_empty())
 }
 
 /// One page: `offset` rows skipped in the given order, at most `limit`.

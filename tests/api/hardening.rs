@@ -771,6 +771,7 @@ async fn heavy_lists_wait_for_a_slot_and_lookups_do_not() {
         sort: None,
         offset: 0,
         count,
+        cursor: None,
     };
     // A lookup by userName runs at once, whatever the page size.
     let lookup =

@@ -492,3 +492,185 @@ async fn a_user_moves_to_another_account_with_its_contact() {
     assert_eq!(r.ok(200)["accountId"], a.as_str());
     assert_eq!(app.get(&format!("/api/v1/contacts/{contact}")).await.ok(200)["accountId"], a.as_str());
 }
+
+/// Walks a cursor-paged list from an empty cursor to the end; returns each page's ids.
+async fn walk(app: &TestApp, path: &str, count: usize) -> Vec<Vec<String>> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mut pages = vec![];
+    let mut cursor = String::new();
+    loop {
+        let r = app.sc(Method::GET, &format!("{path}{sep}count={count}&cursor={cursor}"), None).await;
+        let body = r.ok(200).clone();
+        assert!(body.get("startIndex").is_none(), "cursor pages have no startIndex: {body}");
+        assert_eq!(body["previousCursor"].is_string(), !pages.is_empty(), "previousCursor on every page but the first");
+        let ids: Vec<String> = body["Resources"].as_array().unwrap().iter().map(id).collect();
+        assert_eq!(body["itemsPerPage"], ids.len());
+        pages.push(ids);
+        match body["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => return pages,
+        }
+        assert!(pages.len() < 100, "the walk ends");
+    }
+}
+
+/// Walks back from the last page of a cursor walk with `previousCursor`.
+async fn walk_back(app: &TestApp, path: &str, count: usize) -> Vec<Vec<String>> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    // The last page, by walking forward.
+    let mut cursor = String::new();
+    let mut last;
+    loop {
+        last = app.sc(Method::GET, &format!("{path}{sep}count={count}&cursor={cursor}"), None).await.ok(200).clone();
+        match last["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    let mut pages = vec![last["Resources"].as_array().unwrap().iter().map(id).collect::<Vec<_>>()];
+    while let Some(previous) = last["previousCursor"].as_str().map(str::to_owned) {
+        last = app.sc(Method::GET, &format!("{path}{sep}count={count}&cursor={previous}"), None).await.ok(200).clone();
+        assert!(last["nextCursor"].is_string(), "a previous page has a next one: {last}");
+        pages.insert(0, last["Resources"].as_array().unwrap().iter().map(id).collect());
+        assert!(pages.len() < 100);
+    }
+    pages
+}
+
+async fn all_ids(app: &TestApp, path: &str) -> Vec<String> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let r = app.sc(Method::GET, &format!("{path}{sep}count=1000"), None).await;
+    r.ok(200)["Resources"].as_array().unwrap().iter().map(id).collect()
+}
+
+/// Item 13: cursor paging (RFC 9865) on /Users and /Groups, in every order and plan.
+#[tokio::test]
+async fn cursor_paging_walks_every_list_forward_and_back() {
+    let app = spawn_app().await;
+    let spc = app.sc(Method::GET, "/ServiceProviderConfig", None).await;
+    let pagination = spc.ok(200)["pagination"].clone();
+    assert_eq!((pagination["cursor"].clone(), pagination["index"].clone()), (json!(true), json!(true)));
+    assert_eq!(pagination["defaultPaginationMethod"], "index");
+    assert_eq!(pagination["cursorTimeout"], 3600);
+    assert_eq!(pagination["maxPageSize"], 1000);
+
+    // Names that collide when folded, and external ids some users lack, so that ties and
+    // missing values are on the page boundaries.
+    let names = ["delta", "Alpha", "charlie", "bravo", "ALPHA2", "echo", "Foxtrot", "golf", "hotel", "alpha3", "india"];
+    for (i, name) in names.iter().enumerate() {
+        let mut body = json!({ "schemas": [USER], "userName": name, "displayName": if i % 3 == 0 { "Same" } else { name },
+            "title": if i % 2 == 0 { "even" } else { "odd" } });
+        if i % 4 != 0 {
+            body["externalId"] = json!(format!("x{}", i % 5));
+        }
+        app.sc(Method::POST, "/Users", Some(body)).await.ok(201);
+    }
+    for path in [
+        "/Users".to_owned(),
+        "/Users?sortBy=userName".to_owned(),
+        "/Users?sortBy=userName&sortOrder=descending".to_owned(),
+        "/Users?sortBy=externalId".to_owned(),
+        "/Users?sortBy=externalId&sortOrder=descending".to_owned(),
+        "/Users?sortBy=displayName&sortOrder=descending".to_owned(),
+        "/Users?sortBy=meta.created&sortOrder=descending".to_owned(),
+        "/Users?sortBy=meta.lastModified".to_owned(),
+        // In-memory plans: a filter no index answers, a sort the store has no column for.
+        format!("/Users?filter={}", urlencode(r#"title eq "even""#)),
+        format!("/Users?filter={}&sortBy=title&sortOrder=descending", urlencode(r#"title pr"#)),
+        "/Users?sortBy=name.familyName".to_owned(),
+    ] {
+        let expected = all_ids(&app, &path).await;
+        assert!(!expected.is_empty(), "{path}");
+        for count in [1, 2, 3, 4] {
+            let pages = walk(&app, &path, count).await;
+            assert!(pages.iter().all(|p| p.len() == count || p.len() == expected.len() % count), "{path}: {pages:?}");
+            assert_eq!(pages.concat(), expected, "{path} forward by {count}");
+            let back = walk_back(&app, &path, count).await;
+            assert_eq!(back.concat(), expected, "{path} backward by {count}");
+        }
+    }
+    // /.search takes the cursor in its body; count 0 gives only totalResults.
+    let search =
+        json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "cursor": "", "count": 2 });
+    let r = app.sc(Method::POST, "/Users/.search", Some(search)).await;
+    let first = r.ok(200).clone();
+    assert_eq!(first["itemsPerPage"], 2);
+    let search = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "cursor": first["nextCursor"], "count": 2 });
+    let second = app.sc(Method::POST, "/Users/.search", Some(search)).await.ok(200).clone();
+    assert_eq!(second["Resources"][0]["id"], all_ids(&app, "/Users").await[2].as_str());
+    let r = app.sc(Method::GET, "/Users?cursor=&count=0", None).await;
+    let zero = r.ok(200);
+    assert_eq!((zero["totalResults"].clone(), zero["itemsPerPage"].clone()), (json!(names.len()), json!(0)));
+    assert!(zero.get("nextCursor").is_none());
+
+    // Groups.
+    for name in ["Ops", "dev", "Sales", "ops-2", "QA"] {
+        app.sc(Method::POST, "/Groups", Some(json!({ "schemas": [GROUP], "displayName": name }))).await.ok(201);
+    }
+    for path in [
+        "/Groups".to_owned(),
+        "/Groups?sortBy=displayName&sortOrder=descending".to_owned(),
+        format!("/Groups?filter={}", urlencode(r#"displayName sw "o""#)),
+    ] {
+        let expected = all_ids(&app, &path).await;
+        for count in [1, 2, 3] {
+            assert_eq!(walk(&app, &path, count).await.concat(), expected, "{path} by {count}");
+            assert_eq!(walk_back(&app, &path, count).await.concat(), expected, "{path} back by {count}");
+        }
+    }
+}
+
+/// Item 13: a cursor names a place, so concurrent deletes and inserts neither skip nor
+/// repeat the resources that stay; bad, foreign and expired cursors are refused.
+#[tokio::test]
+async fn cursors_are_stable_under_changes_and_checked() {
+    let app = crate::helpers::spawn_with(|s| s.scim.cursor_timeout_secs = 1).await;
+    for i in 0..9 {
+        app.user_named(&format!("u{i}"), json!([])).await;
+    }
+    let path = "/Users?sortBy=userName";
+    let before = all_ids(&app, path).await;
+    let r = app.sc(Method::GET, &format!("{path}&count=3&cursor="), None).await;
+    let first = r.ok(200).clone();
+    let page1: Vec<String> = first["Resources"].as_array().unwrap().iter().map(id).collect();
+    assert_eq!(page1, before[..3]);
+    // Delete one user already seen and one not yet seen; add one that sorts first and one
+    // that sorts in the middle of what is left.
+    app.sc(Method::DELETE, &format!("/Users/{}", before[0]), None).await.ok(204);
+    app.sc(Method::DELETE, &format!("/Users/{}", before[5]), None).await.ok(204);
+    let early = id(&app.user_named("a-early", json!([])).await);
+    let middle = id(&app.user_named("u6a", json!([])).await);
+    let mut rest = vec![];
+    let mut cursor = first["nextCursor"].as_str().unwrap().to_owned();
+    loop {
+        let r = app.sc(Method::GET, &format!("{path}&count=3&cursor={cursor}"), None).await;
+        let body = r.ok(200).clone();
+        rest.extend(body["Resources"].as_array().unwrap().iter().map(id));
+        match body["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    let mut expected: Vec<String> = before[3..].iter().filter(|i| **i != before[5]).cloned().collect();
+    let at = expected.iter().position(|i| *i == before[7]).unwrap();
+    expected.insert(at, middle);
+    assert_eq!(
+        rest, expected,
+        "nothing skipped, nothing repeated; the insert behind the cursor ({early}) is not revisited"
+    );
+
+    // Refusals.
+    let bad = app.sc(Method::GET, "/Users?cursor=bm90LWEtY3Vyc29y", None).await;
+    bad.scim_error(400, Some("invalidCursor"));
+    let other_query = format!("/Users?sortBy=displayName&cursor={}", first["nextCursor"].as_str().unwrap());
+    app.sc(Method::GET, &other_query, None).await.scim_error(400, Some("invalidCursor"));
+    let groups = format!("/Groups?cursor={}", first["nextCursor"].as_str().unwrap());
+    app.sc(Method::GET, &groups, None).await.scim_error(400, Some("invalidCursor"));
+    app.sc(Method::GET, "/Users?cursor=&startIndex=2", None).await.scim_error(400, Some("invalidValue"));
+    let root = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "cursor": "" });
+    app.sc(Method::POST, "/.search", Some(root)).await.scim_error(400, Some("invalidValue"));
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let late =
+        app.sc(Method::GET, &format!("{path}&count=3&cursor={}", first["nextCursor"].as_str().unwrap()), None).await;
+    late.scim_error(400, Some("expiredCursor"));
+}

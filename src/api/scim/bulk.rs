@@ -312,6 +312,10 @@ pub async fn root_search(
     let ctx = Ctx::new(state, caller.0, &req);
     let max = ctx.max_results();
     let params = ListParams::from_search(&body, max)?;
+    if params.cursor.is_some() {
+        // A cursor is a place in one resource type's order; a search of the root spans two.
+        return Err(ScimError::bad("invalidValue", "cursor paging is offered on /Users and /Groups, not on the root"));
+    }
     let all = ListParams { start_index: 1, count: max, ..params.clone() };
     let mut total = 0;
     let mut resources = vec![];

@@ -42,10 +42,11 @@ pub async fn service_provider_config(state: web::Data<AppState>, caller: ScimCal
         sort: true,
         change_password: true,
         patch: true,
+        cursor_timeout_secs: s.cursor_timeout_secs,
     };
-    // The limits RFC 7643 §5 has attributes for are here (bulk, filter.maxResults); the
-    // others are in the README. Strict clients (e.g. scim2-models) refuse any attribute
-    // beyond the schema, so none is added.
+    // The limits RFC 7643 §5 has attributes for are here (bulk, filter.maxResults), and RFC
+    // 9865's `pagination`; the others are in the README. Strict clients (e.g. scim2-models)
+    // refuse any attribute beyond these schemas, so none is added.
     ok(schema::service_provider_config(&ctx.base, &options))
 }
 

@@ -143,17 +143,11 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     let with_members = wants_members(&proj);
     let cap = ctx.state.settings.scim.max_filter_scan;
     let render = |g: &Group, names: &svc::MemberNames, members: bool| render_group(g, names, &ctx.base, members);
-    let page = svc::list(
-        &ctx.state.db,
-        &ctx.actor,
-        p.query(&GroupSchema)?,
-        cap,
-        ctx.limits().max_list_bytes,
-        with_members,
-        render,
-    )
-    .await?;
-    super::offloaded_list_reply(page, p, &GroupSchema).await
+    let listing = p.query(&GroupSchema, ctx.state.settings.scim.cursor_timeout_secs)?;
+    let page =
+        svc::list(&ctx.state.db, &ctx.actor, listing.query, cap, ctx.limits().max_list_bytes, with_members, render)
+            .await?;
+    super::offloaded_list_reply(page, p, &GroupSchema, listing.fingerprint).await
 }
 
 fn body_limit(state: &AppState) -> usize {

@@ -3,6 +3,7 @@
 //! contactless-user policy (rule 2: SCIM users are always contact-backed).
 
 mod bulk;
+pub mod cursor;
 mod discovery;
 pub mod error;
 mod groups;
@@ -266,26 +267,44 @@ pub async fn offloaded_list_reply(
     page: Page,
     p: query::ListParams,
     schema: &'static (dyn SchemaInfo + Sync),
+    fingerprint: Option<String>,
 ) -> Result<Reply, ScimError> {
     if page.bytes <= OFFLOAD_BYTES {
-        return Ok(list_reply(page, &p, schema));
+        return Ok(list_reply(page, &p, schema, fingerprint.as_deref()));
     }
-    web::block(move || list_reply(page, &p, schema))
+    web::block(move || list_reply(page, &p, schema, fingerprint.as_deref()))
         .await
         .map_err(|e| ScimError::from(ServiceError::Internal(anyhow::anyhow!("projecting a page: {e}"))))
 }
 
-pub fn list_reply(page: Page, p: &query::ListParams, schema: &dyn SchemaInfo) -> Reply {
+/// A page as a ListResponse: with `startIndex`, or, cursor-paged (`fingerprint` set), with
+/// `nextCursor` unless it is the last page and `previousCursor` unless it is the first
+/// (RFC 9865 §2).
+pub fn list_reply(page: Page, p: &query::ListParams, schema: &dyn SchemaInfo, fingerprint: Option<&str>) -> Reply {
     let mut resources = page.resources;
     for r in resources.iter_mut() {
         project(r, schema, &p.attributes, &p.excluded);
     }
-    Reply {
-        status: StatusCode::OK,
-        body: Some(list_response(page.total, p.start_index, resources)),
-        location: None,
-        version: None,
-    }
+    let body = match (page.edges, fingerprint) {
+        (Some(edges), Some(fp)) => {
+            let now = chrono::Utc::now().timestamp();
+            let mut body = serde_json::json!({
+                "schemas": [LIST_URN],
+                "totalResults": page.total,
+                "itemsPerPage": resources.len(),
+                "Resources": resources,
+            });
+            if let (true, Some(last)) = (edges.more_after, &edges.last) {
+                body["nextCursor"] = cursor::encode(last, true, fp, now).into();
+            }
+            if let (true, Some(first)) = (edges.more_before, &edges.first) {
+                body["previousCursor"] = cursor::encode(first, false, fp, now).into();
+            }
+            body
+        }
+        _ => list_response(page.total, p.start_index, resources),
+    };
+    Reply { status: StatusCode::OK, body: Some(body), location: None, version: None }
 }
 
 /// A ListResponse (RFC 7644 §3.4.2).

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::cursor;
 use super::error::ScimError;
 use crate::scim::attrs::SchemaInfo;
 use crate::scim::filter::{self, Filter};
@@ -21,6 +22,16 @@ pub struct ListParams {
     pub count: i64,
     pub attributes: Vec<String>,
     pub excluded: Vec<String>,
+    /// Cursor paging (RFC 9865): the cursor as presented (empty: the first page).
+    pub cursor: Option<String>,
+}
+
+/// A list's query for one resource type, and, for cursor paging, the fingerprint its
+/// cursors carry.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub query: ListQuery,
+    pub fingerprint: Option<String>,
 }
 
 /// The list parameters as they arrive (query string or `/.search` body).
@@ -33,6 +44,7 @@ pub struct RawParams {
     pub count: Option<String>,
     pub attributes: Option<String>,
     pub excluded: Option<String>,
+    pub cursor: Option<String>,
 }
 
 impl RawParams {
@@ -46,6 +58,7 @@ impl RawParams {
             count: get("count"),
             attributes: get("attributes"),
             excluded: get("excludedAttributes"),
+            cursor: get("cursor"),
         }
     }
 }
@@ -79,6 +92,12 @@ impl ListParams {
                 return Err(ScimError::bad("invalidValue", format!("sortOrder {o:?}: use ascending or descending")));
             }
         };
+        if raw.cursor.is_some() && start_index.is_some() {
+            return Err(ScimError::bad(
+                "invalidValue",
+                "startIndex and cursor are two ways of paging (RFC 7644 §3.4.2.4, RFC 9865): use one",
+            ));
+        }
         // RFC 7644 §3.4.2.4: startIndex < 1 is read as 1; a negative count as 0.
         let start_index = int(start_index, "startIndex")?.unwrap_or(1).max(1);
         let count = int(count, "count")?.unwrap_or(max).clamp(0, max);
@@ -89,19 +108,31 @@ impl ListParams {
             count,
             attributes: attributes.map(crate::scim::projection::parse_attr_list).unwrap_or_default(),
             excluded: excluded.map(crate::scim::projection::parse_attr_list).unwrap_or_default(),
+            cursor: raw.cursor.clone(),
         })
     }
 
     /// What the list asks of the directory of one resource type, its filter bound to the
-    /// type's schema (`scim::filter::bind`).
-    pub fn query(&self, schema: &dyn SchemaInfo) -> Result<ListQuery, ScimError> {
+    /// type's schema (`scim::filter::bind`); a cursor is read against that query, and
+    /// `cursor_timeout_secs` after it was issued it has expired.
+    pub fn query(&self, schema: &dyn SchemaInfo, cursor_timeout_secs: u64) -> Result<Listing, ScimError> {
         let filter = self
             .filter
             .clone()
             .map(|f| filter::bind(f, schema))
             .transpose()
             .map_err(|e| ScimError::bad("invalidFilter", e))?;
-        Ok(ListQuery { filter, sort: self.sort.clone(), offset: self.start_index - 1, count: self.count })
+        let (cursor, fingerprint) = match &self.cursor {
+            None => (None, None),
+            Some(text) => {
+                let fp = cursor::fingerprint(schema.core_urn(), filter.as_ref(), self.sort.as_ref());
+                let now = chrono::Utc::now().timestamp();
+                (Some(cursor::decode(text, &fp, now, cursor_timeout_secs)?), Some(fp))
+            }
+        };
+        let query =
+            ListQuery { filter, sort: self.sort.clone(), offset: self.start_index - 1, count: self.count, cursor };
+        Ok(Listing { query, fingerprint })
     }
 
     /// From a `POST /.search` body (RFC 7644 §3.4.3).
@@ -126,6 +157,7 @@ impl ListParams {
             count: s("count")?,
             attributes: s("attributes")?,
             excluded: s("excludedAttributes")?,
+            cursor: s("cursor")?,
         };
         ListParams::parse(&raw, max)
     }

@@ -252,10 +252,11 @@ pub async fn delete_op(ctx: &Ctx, id: String, if_match: Option<i64>) -> Result<R
 /// Lists users (planned by `service::query`), projected.
 pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     let cap = ctx.state.settings.scim.max_filter_scan;
+    let listing = p.query(&UserSchema, ctx.state.settings.scim.cursor_timeout_secs)?;
     let page = svc::list(
         &ctx.state.db,
         &ctx.actor,
-        p.query(&UserSchema)?,
+        listing.query,
         svc::ListBounds {
             cap,
             budget: ctx.limits().max_list_bytes,
@@ -268,7 +269,7 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
         },
     )
     .await?;
-    super::offloaded_list_reply(page, p, &UserSchema).await
+    super::offloaded_list_reply(page, p, &UserSchema, listing.fingerprint).await
 }
 
 fn params_from_query(req: &HttpRequest, max: i64) -> Result<ListParams, ScimError> {
