@@ -43,6 +43,8 @@ pub struct AttrInfo {
     pub case_exact: bool,
     pub mutability: Mutability,
     pub returned: Returned,
+    /// RFC 7643 §7 `required`: a resource always has it, so it cannot be removed.
+    pub required: bool,
 }
 
 /// The schema of one resource type (User or Group) with its extensions.

@@ -108,6 +108,7 @@ impl AttrDef {
             case_exact: self.case_exact,
             mutability: self.mutability,
             returned: self.returned,
+            required: self.required,
         }
     }
 
@@ -374,9 +375,10 @@ pub static IDENTITY_USER_ATTRS: &[AttrDef] = &[
     ]),
     string(
         "accountId",
-        "The account of the user's contact. On create it names the account under which the gateway creates the user's contact (defaulting to the token's account); a different value later moves the user and its contact to that account (licenses unchanged; a token confined to accounts moves only between them).",
+        "The account of the user's contact: every user SCIM creates has one (a create that names none gets the token's first account, else the default account). A different value later moves the user and its contact to that account (licenses unchanged; a token confined to accounts moves only between them). It cannot be removed: SCIM never makes a user contactless. Only contactless users made natively lack it.",
     )
-    .case_exact(),
+    .case_exact()
+    .required(),
     // The readOnly facts below are returned by default: whether a user is contactless is
     // the one fact this gateway exists for, and IdPs, admin tools and auditors reading a
     // user must see it. A client that sends them back with their current values is

@@ -445,10 +445,14 @@ async fn a_user_moves_to_another_account_with_its_contact() {
     let ops = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": format!("{EXT}:accountId"),
         "value": "7f000000-0000-4000-8000-000000000000" }] });
     app.sc(Method::PATCH, &path, Some(ops)).await.scim_error(400, Some("invalidValue"));
+    // Required: it cannot be removed (SCIM never makes a user contactless).
+    let ops = json!({ "schemas": [PATCH], "Operations": [{ "op": "remove", "path": format!("{EXT}:accountId") }] });
+    app.sc(Method::PATCH, &path, Some(ops)).await.scim_error(400, Some("mutability"));
     // The schema says it can be written.
     let s = app.sc(Method::GET, &format!("/Schemas/{EXT}"), None).await;
     let attr = s.ok(200)["attributes"].as_array().unwrap().iter().find(|x| x["name"] == "accountId").unwrap().clone();
     assert_eq!(attr["mutability"], "readWrite");
+    assert_eq!(attr["required"], true);
 
     // A token confined to A and B moves between them only.
     let confined = app.token("scim", &[&a, &b], None).await;

@@ -202,8 +202,20 @@ fn list_of(items: impl Into<RefOr<Schema>>, description: &str) -> RefOr<Schema> 
         .description(Some(description))
         .property("schemas", schemas_property(&["urn:ietf:params:scim:api:messages:2.0:ListResponse"]))
         .property("totalResults", int())
-        .property("startIndex", int())
+        .property("startIndex", int().description(Some("Index paging only")))
         .property("itemsPerPage", int())
+        .property(
+            "nextCursor",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some("Cursor paging (RFC 9865): the next page's cursor; absent on the last page")),
+        )
+        .property(
+            "previousCursor",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some("Cursor paging (RFC 9865): the previous page's cursor; absent on the first page")),
+        )
         .property("Resources", ArrayBuilder::new().items(items.into()))
         .required("schemas")
         .required("totalResults")
@@ -275,7 +287,8 @@ impl PartialSchema for ServiceProviderConfig {
     fn schema() -> RefOr<Schema> {
         discovery_document(
             "What this service provider supports (RFC 7643 §5): patch, bulk (maxOperations, maxPayloadSize), \
-             filter (maxResults), changePassword, sort, etag, authenticationSchemes",
+             filter (maxResults), changePassword, sort, etag, authenticationSchemes, and pagination (RFC 9865 §4: \
+             cursor, index, defaultPaginationMethod, defaultPageSize, maxPageSize, cursorTimeout)",
             "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig",
         )
     }
@@ -442,13 +455,17 @@ pub struct SearchRequest {
     /// 1-based.
     pub start_index: Option<i64>,
     pub count: Option<i64>,
+    /// Cursor paging (RFC 9865): `""` for the first page, then a `nextCursor` or
+    /// `previousCursor` received (not with `startIndex`).
+    pub cursor: Option<String>,
 }
 
 // The error responses operations share.
 
 /// The request is invalid: `invalidSyntax` (body), `invalidFilter`, `invalidPath`,
 /// `noTarget`, `invalidValue` (including SCIM's refusal of contactless users and a community
-/// license without a contact), `mutability`, `tooMany`.
+/// license without a contact), `mutability`, `tooMany`, and for cursor paging `invalidCursor`
+/// and `expiredCursor` (RFC 9865).
 #[derive(ToResponse)]
 #[response(
     content_type = "application/scim+json",
@@ -542,9 +559,10 @@ identity providers (Entra ID, Okta, …).
 gateway creates the contact under the extension's `accountId`, the token's account or the default account, \
 and keeps name, email and phone in sync). Asking for a contactless user (`contactless: true`) is refused \
 with 400 `invalidValue`; contactless users made natively are readable and updatable here.
-* Filters (the whole §3.4.2.2 grammar), sorting, paging, projection (`attributes`, `excludedAttributes` \
-on every read and write), PATCH, ETags (`If-Match` → 412, `If-None-Match` → 304) and Bulk are supported, \
-as `/ServiceProviderConfig` advertises. `/Me` is not (501).
+* Filters (the whole §3.4.2.2 grammar), sorting, paging by index and by cursor (RFC 9865), projection \
+(`attributes`, `excludedAttributes` on every read and write), PATCH, ETags (`If-Match` → 412, \
+`If-None-Match` → 304) and Bulk are supported, as `/ServiceProviderConfig` advertises. `/Me` is not (501).
+* Endpoint names match in any case and with one trailing slash; `HEAD` is answered wherever `GET` is.
 
 The native API is described by `/openapi/native.json`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
@@ -584,6 +602,10 @@ pub struct ListQuery {
     pub start_index: Option<i64>,
     /// Page size, at most `filter.maxResults` (negative reads as 0).
     pub count: Option<i64>,
+    /// Cursor paging (RFC 9865) instead of `startIndex`: empty for the first page, then the
+    /// `nextCursor` or `previousCursor` of the last answer (`400 invalidCursor` for another
+    /// query's cursor, `400 expiredCursor` past `pagination.cursorTimeout`).
+    pub cursor: Option<String>,
     /// Comma-separated attributes to return (plus those always returned).
     pub attributes: Option<String>,
     /// Comma-separated attributes to leave out.

@@ -232,7 +232,7 @@ pub(crate) mod test_schema {
         case_exact: bool,
         mutability: Mutability,
     ) -> AttrInfo {
-        AttrInfo { name, kind, multi_valued, case_exact, mutability, returned: Returned::Default }
+        AttrInfo { name, kind, multi_valued, case_exact, mutability, returned: Returned::Default, required: false }
     }
 
     const fn string(name: &'static str) -> AttrInfo {

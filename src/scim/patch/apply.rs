@@ -579,6 +579,14 @@ impl Patcher<'_> {
             return Ok(());
         }
         let target = self.resolve(text)?;
+        if target.attr.required && target.filter.is_none() && target.sub.is_none() {
+            // A required attribute is never unassigned (RFC 7643 §7): removing it is refused
+            // rather than ignored (replace it instead).
+            return Err(PatchError::Mutability(format!(
+                "'{text}': '{}' is required and cannot be removed",
+                target.attr.name
+            )));
+        }
         self.remove(root, &target, value)
     }
 
