@@ -145,7 +145,14 @@ fn canonical_object(urn: Option<&str>, info: AttrInfo, value: Value, schema: &dy
 /// `caseExact`, `type` case-insensitively); the first keeps a later copy's `primary: true`.
 fn distinct(urn: Option<&str>, info: AttrInfo, items: Vec<Value>, schema: &dyn SchemaInfo) -> Vec<Value> {
     let Some(value_info) = schema.attribute(urn, info.name, Some("value")) else {
-        return items;
+        // No `value` (addresses): identical values are one value.
+        let mut out: Vec<Value> = Vec::with_capacity(items.len());
+        for item in items {
+            if !out.contains(&item) {
+                out.push(item);
+            }
+        }
+        return out;
     };
     let fold = |v: &Value| match v {
         Value::String(s) if !value_info.case_exact => Value::String(s.to_lowercase()),
@@ -250,8 +257,9 @@ mod tests {
             { "value": "a@x.org", "type": "home" },
             { "value": "b@x.org" },
             { "value": "b@x.org" },
-        ]}))
+        ], "addresses": [{ "locality": "Oslo" }, { "locality": "Oslo" }, { "locality": "Bergen" }] }))
         .unwrap();
+        assert_eq!(v["addresses"], json!([{ "locality": "Oslo" }, { "locality": "Bergen" }]));
         assert_eq!(
             v["emails"],
             json!([

@@ -319,7 +319,7 @@ impl PartialSchema for ScimSchema {
 }
 named_schema!(ScimSchema, "Schema");
 
-/// The RFC 7644 §3.12 `scimType` values.
+/// The RFC 7644 §3.12 `scimType` values, and RFC 9865 §2.1's for cursors.
 pub struct ScimType;
 impl PartialSchema for ScimType {
     fn schema() -> RefOr<Schema> {
@@ -336,8 +336,13 @@ impl PartialSchema for ScimType {
                 "invalidValue",
                 "invalidVers",
                 "sensitive",
+                "invalidCursor",
+                "expiredCursor",
             ]))
-            .description(Some("The RFC 7644 §3.12 error type, for 400 (and 409 `uniqueness`)"))
+            .description(Some(
+                "The RFC 7644 §3.12 error type, for 400 (and 409 `uniqueness`); `invalidCursor` and \
+                 `expiredCursor` (RFC 9865 §2.1) for cursor paging",
+            ))
             .into()
     }
 }
