@@ -154,6 +154,32 @@ pub struct ServerSettings {
     /// The longest a client may take to send a request's body, once the handler reads it
     /// (408 `request_timeout` after it).
     pub body_timeout_ms: u64,
+    /// HTTPS: without a certificate and key, plain HTTP.
+    pub tls: TlsSettings,
+}
+
+/// `server.tls.*`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TlsSettings {
+    /// PEM certificate chain, end-entity certificate first.
+    pub cert_file: Option<String>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: Option<String>,
+    /// How often the two files are checked for a change (then reloaded); SIGHUP reloads at
+    /// once.
+    pub reload_interval_ms: u64,
+}
+
+impl TlsSettings {
+    /// The files, when TLS is configured; one without the other is an error.
+    pub fn files(&self) -> Result<Option<crate::tls::TlsFiles>, String> {
+        let set = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        match (set(&self.cert_file), set(&self.key_file)) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => Ok(Some(crate::tls::TlsFiles { cert: cert.into(), key: key.into() })),
+            _ => Err("server.tls.cert_file and server.tls.key_file go together: set both, or neither".to_owned()),
+        }
+    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -229,6 +255,7 @@ fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, co
         .set_default("rate.token_requests_per_minute", 0)?
         .set_default("server.header_timeout_ms", 5000)?
         .set_default("server.body_timeout_ms", 10_000)?
+        .set_default("server.tls.reload_interval_ms", 5000)?
         .set_default("database.url", "scimgate.db")?
         .set_default("database.pool_size", 8)?
         .set_default("database.statement_timeout_ms", 5000)?

@@ -24,7 +24,8 @@ pub struct Application {
     db: Db,
     dispatcher: Dispatcher,
     deliveries: Arc<DeliveryCounters>,
-    pruner: Option<tokio::task::AbortHandle>,
+    /// Background tasks that end with the server: retention, the TLS certificate watcher.
+    background: Vec<tokio::task::AbortHandle>,
 }
 
 /// Stops a running application from outside (tests; signals are handled by the server).
@@ -32,16 +33,14 @@ pub struct Application {
 pub struct AppHandle {
     server: ServerHandle,
     dispatcher: DispatcherHandle,
-    pruner: Option<tokio::task::AbortHandle>,
+    background: Vec<tokio::task::AbortHandle>,
 }
 
 impl AppHandle {
     /// A graceful stop: in-flight requests finish; the dispatcher gives its claims back.
     pub async fn stop(&self) {
         self.dispatcher.stop();
-        if let Some(p) = &self.pruner {
-            p.abort();
-        }
+        self.background.iter().for_each(tokio::task::AbortHandle::abort);
         self.server.stop(true).await;
     }
 
@@ -49,9 +48,7 @@ impl AppHandle {
     /// until their leases run out.
     pub async fn kill(&self) {
         self.dispatcher.abort();
-        if let Some(p) = &self.pruner {
-            p.abort();
-        }
+        self.background.iter().for_each(tokio::task::AbortHandle::abort);
         self.server.stop(false).await;
     }
 }
@@ -91,6 +88,12 @@ impl Application {
         if applied > 0 {
             tracing::info!(applied, "database migrated");
         }
+        // TLS first: a bad certificate or key stops start-up before anything else happens.
+        let tls = match settings.server.tls.files().map_err(anyhow::Error::msg)? {
+            Some(files) => Some(crate::tls::Reloadable::new(files).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        let tls_reload = Duration::from_millis(settings.server.tls.reload_interval_ms);
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
@@ -124,8 +127,15 @@ impl Application {
             network: Arc::new(network),
         });
         let docs = web::Data::new(api::swagger_ui::ApiDocs::generate());
-        let mut server = HttpServer::new(move || {
+        let https = tls.is_some();
+        let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::Condition::new(
+                    https,
+                    // Browsers keep to HTTPS for this host once they have seen it over TLS.
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add((actix_web::http::header::STRICT_TRANSPORT_SECURITY, "max-age=31536000")),
+                ))
                 .wrap(from_fn(middleware::error_bodies))
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::<middleware::RequestSpan>::new())
@@ -141,18 +151,27 @@ impl Application {
                 .default_service(web::to(native::not_found))
         })
         .shutdown_timeout(30)
-        .client_request_timeout(header_timeout)
-        .listen(listener)?;
+        .client_request_timeout(header_timeout);
+        let mut server = match &tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls.server_config())?,
+            None => server.listen(listener)?,
+        };
         if workers > 0 {
             server = server.workers(workers);
         }
-        tracing::info!(port, database = %crate::store::conn::redact_url(&db_url(&db)), "scimgate listening");
-        Ok(Application { port, server: server.run(), db, dispatcher, deliveries, pruner })
+        let reloader = tls.map(|t| crate::tls::spawn_reloader(t, tls_reload).abort_handle());
+        let background = pruner.into_iter().chain(reloader).collect();
+        tracing::info!(port, https, database = %crate::store::conn::redact_url(&db_url(&db)), "scimgate listening");
+        Ok(Application { port, server: server.run(), db, dispatcher, deliveries, background })
     }
 
     /// A handle that stops this application once it runs.
     pub fn handle(&self) -> AppHandle {
-        AppHandle { server: self.server.handle(), dispatcher: self.dispatcher.handle(), pruner: self.pruner.clone() }
+        AppHandle {
+            server: self.server.handle(),
+            dispatcher: self.dispatcher.handle(),
+            background: self.background.clone(),
+        }
     }
 
     /// This instance's webhook delivery counters.
@@ -172,9 +191,7 @@ impl Application {
     /// then stops the dispatcher, which gives its unfinished claims back.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        if let Some(p) = &self.pruner {
-            p.abort();
-        }
+        self.background.iter().for_each(tokio::task::AbortHandle::abort);
         self.dispatcher.shutdown().await;
         served
     }

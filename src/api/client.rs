@@ -96,6 +96,8 @@ impl Network {
         let host = self
             .forwarded(req, "x-forwarded-host")
             .or_else(|| req.headers().get(header::HOST).and_then(|h| h.to_str().ok()))
+            // HTTP/2 carries the host in the `:authority` pseudo-header, which is the URI's.
+            .or_else(|| req.uri().authority().map(|a| a.as_str()))
             .filter(|h| valid_host(h))
             .map(str::to_owned)
             .unwrap_or_else(|| req.app_config().host().to_owned());

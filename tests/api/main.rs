@@ -17,3 +17,4 @@ mod scim;
 mod scim_fixtures;
 mod seed;
 mod sorting;
+mod tls;
