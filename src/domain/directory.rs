@@ -119,3 +119,13 @@ pub struct Group {
     pub updated_at: DateTime<Utc>,
     pub version: i64,
 }
+
+/// A place in an ordered list of users or groups, where a list cursor stands (RFC 9865):
+/// the sort value of a resource as the list orders it (`None`: missing, which orders as the
+/// largest value — last ascending, first descending, RFC 7644 §3.4.2.3) and its id (ties
+/// go by id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub value: Option<String>,
+    pub id: String,
+}

@@ -10,7 +10,9 @@ mod user;
 mod values;
 
 pub use actor::{Actor, Principal, Role};
-pub use directory::{Account, AuditEvent, Contact, Group, GroupMember, LoginSession, MemberKind, Site, TokenInfo};
+pub use directory::{
+    Account, AuditEvent, Contact, Group, GroupMember, LoginSession, MemberKind, Position, Site, TokenInfo,
+};
 pub use events::{Delivery, DeliveryStatus, EventFilter, EventSubject, EventType, Subscription};
 pub use ids::{AccountId, ContactId, DeliveryId, SiteId, SubscriptionId, UserId};
 pub use license::{License, LicensePool, UnknownLicense};

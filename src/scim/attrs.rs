@@ -73,6 +73,12 @@ pub trait SchemaInfo {
         }
     }
 
+    /// Whether the extension `urn` has a required attribute (then it cannot be removed as a
+    /// whole).
+    fn extension_required(&self, _urn: &str) -> bool {
+        false
+    }
+
     /// The canonical spelling of a schema URN this resource type serves (core or extension).
     fn known_urn(&self, urn: &str) -> Option<&'static str> {
         std::iter::once(self.core_urn())

@@ -639,6 +639,13 @@ impl SchemaInfo for UserSchema {
     fn attribute(&self, urn: Option<&str>, name: &str, sub: Option<&str>) -> Option<AttrInfo> {
         lookup(&USER_SCHEMA, &[&ENTERPRISE_USER_SCHEMA, &IDENTITY_USER_SCHEMA], urn, name, sub)
     }
+
+    fn extension_required(&self, urn: &str) -> bool {
+        [&ENTERPRISE_USER_SCHEMA, &IDENTITY_USER_SCHEMA]
+            .iter()
+            .find(|e| e.id.eq_ignore_ascii_case(urn))
+            .is_some_and(|e| e.attributes.iter().any(|a| a.required))
+    }
 }
 
 impl SchemaInfo for GroupSchema {

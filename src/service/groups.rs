@@ -243,41 +243,41 @@ pub async fn list(
             let limit = q.count;
             let cursor = q.cursor.clone();
             let plan_pred = pred.clone();
-            let (total, page, names, edges) = db
+            let (total, page, names, backward) = db
                 .read(move |conn| {
                     let total = groups::count(conn, &pred)?;
-                    // Cursor paging reads after (or before) the cursor's position; a previous
-                    // page is the last `count` groups before it.
-                    let (read_pred, offset) = match &cursor {
-                        None => (pred.clone(), q.offset),
+                    // Cursor paging reads the groups past the cursor's position: forward, or
+                    // for a previous page backward (nearest first, put in order below).
+                    let (read_pred, offset, backward) = match &cursor {
+                        None => (pred.clone(), q.offset, false),
                         Some(c) => {
                             let read = query::CursorRead::new(&pred, key, descending, c);
-                            let offset = match &read.count_before {
-                                Some(before) => (groups::count(conn, before)? - limit).max(0),
-                                None => 0,
-                            };
-                            (read.pred, offset)
+                            (read.pred, 0, read.backward)
                         }
                     };
-                    let mut page = if limit > 0 {
-                        groups::page(conn, &read_pred, (key, descending), offset, limit, with_members)?
-                    } else {
-                        vec![]
+                    let order = (key, descending);
+                    let mut page = match (limit > 0, backward) {
+                        (false, _) => vec![],
+                        (true, false) => groups::page(conn, &read_pred, order, offset, limit, with_members)?,
+                        (true, true) => groups::page_reversed(conn, &read_pred, order, offset, limit, with_members)?,
                     };
                     hide_members(conn, &shown_to, &mut page)?;
                     let names = member_names(conn, &page)?;
-                    let positions: Vec<_> = page.iter().map(|g| groups::position(key, g)).collect();
-                    Ok::<_, ServiceError>((total, page, names, cursor.map(|_| positions)))
+                    Ok::<_, ServiceError>((total, page, names, backward))
                 })
                 .await?;
             let mut out = query::PageBuilder::new(budget);
             out.extend(page.iter().map(|g| render(g, &names, with_members)));
-            let edges = match edges {
+            let mut positions: Vec<_> =
+                page.iter().take(out.resources.len()).map(|g| groups::position(key, g)).collect();
+            if backward {
+                positions.reverse();
+                out.resources.reverse();
+            }
+            let edges = match &q.cursor {
                 None => None,
-                Some(mut positions) => {
-                    positions.truncate(out.resources.len());
-                    Some(group_edges(db, &plan_pred, key, descending, positions).await?)
-                }
+                Some(_) if limit == 0 => Some(Edges::default()),
+                Some(cursor) => Some(group_edges(db, &plan_pred, key, descending, &positions, cursor).await?),
             };
             Ok(Page { total, bytes: out.used, resources: out.resources, edges })
         }
@@ -314,16 +314,17 @@ async fn group_edges(
     pred: &GroupPred,
     key: GroupSortKey,
     descending: bool,
-    positions: Vec<crate::store::Position>,
+    positions: &[crate::domain::Position],
+    cursor: &query::Cursor,
 ) -> Result<Edges, ServiceError> {
-    let (Some(first), Some(last)) = (positions.first().cloned(), positions.last().cloned()) else {
+    let ends = positions.first().zip(positions.last());
+    let Some((before, after)) = query::edge_probes(pred, key, descending, ends, cursor) else {
         return Ok(Edges::default());
     };
-    let (before, after) = query::edge_probes(pred, key, descending, &first, &last);
-    let (more_before, more_after) = db
+    let (before, after) = db
         .read_short(move |conn| Ok::<_, ServiceError>((groups::any(conn, &before)?, groups::any(conn, &after)?)))
         .await?;
-    Ok(Edges { first: Some(first), last: Some(last), more_before, more_after })
+    Ok(Edges::around(ends, cursor, before, after))
 }
 
 fn member_names(conn: &mut DbConnection, page: &[Group]) -> Result<MemberNames, StoreError> {

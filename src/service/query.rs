@@ -8,13 +8,13 @@
 
 use serde_json::Value;
 
+pub use crate::domain::Position;
 use crate::error::ServiceError;
 use crate::scim::attrs::SchemaInfo;
 use crate::scim::filter::{AttrPath, CompareOp, Filter, Value as FV, matches};
 use crate::scim::limits::json_size;
 use crate::scim::schema::{GROUP_URN, USER_URN};
 use crate::scim::sort::{self, SortSpec};
-pub use crate::store::Position;
 use crate::store::groups::{GroupPred, GroupSortKey};
 use crate::store::user_query::{Pred, SortKey, StrOp, TextField, TimeField};
 
@@ -35,10 +35,22 @@ pub struct ListQuery {
 pub enum Cursor {
     /// The first page.
     Start,
-    /// The page after this position.
-    After(Position),
-    /// The page before this position.
-    Before(Position),
+    /// The page after this position (`inclusive`: starting at it).
+    After { pos: Position, inclusive: bool },
+    /// The page before this position (`inclusive`: ending at it).
+    Before { pos: Position, inclusive: bool },
+}
+
+impl Cursor {
+    /// The point between two resources where an empty page at this cursor stands: a
+    /// position and whether the point is just after it (else just before it).
+    fn split(&self) -> Option<(&Position, bool)> {
+        match self {
+            Cursor::Start => None,
+            Cursor::After { pos, inclusive } => Some((pos, !inclusive)),
+            Cursor::Before { pos, inclusive } => Some((pos, *inclusive)),
+        }
+    }
 }
 
 /// One page of a list, rendered, and the number of matches.
@@ -48,72 +60,101 @@ pub struct Page {
     pub resources: Vec<Value>,
     /// The resources' size as compact JSON (their share of the byte budget).
     pub bytes: usize,
-    /// A cursor-paged page's ends (`None` for index paging).
+    /// A cursor-paged page's neighbours (`None` for index paging).
     pub edges: Option<Edges>,
 }
 
-/// The ends of a cursor-paged page: the positions of its first and last resources, and
-/// whether resources lie before and after it (the previous and next cursors).
+/// The cursors of the pages around a cursor-paged page: `previous` unless nothing lies
+/// before it, `next` unless nothing lies after it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Edges {
-    pub first: Option<Position>,
-    pub last: Option<Position>,
-    pub more_before: bool,
-    pub more_after: bool,
+    pub previous: Option<Cursor>,
+    pub next: Option<Cursor>,
+}
+
+impl Edges {
+    /// The cursors around a page from its first and last positions, or — an empty page —
+    /// from the point it stands at; `before`/`after`: whether resources lie there.
+    pub fn around(page: Option<(&Position, &Position)>, at: &Cursor, before: bool, after: bool) -> Edges {
+        let (previous, next) = match (page, at.split()) {
+            (Some((first, last)), _) => (
+                Cursor::Before { pos: first.clone(), inclusive: false },
+                Cursor::After { pos: last.clone(), inclusive: false },
+            ),
+            (None, Some((pos, just_after))) => (
+                Cursor::Before { pos: pos.clone(), inclusive: just_after },
+                Cursor::After { pos: pos.clone(), inclusive: !just_after },
+            ),
+            (None, None) => return Edges::default(),
+        };
+        Edges { previous: before.then_some(previous), next: after.then_some(next) }
+    }
 }
 
 /// The keyset paging a store predicate type offers (users and groups alike).
 pub trait Keyset: Clone {
     type Key: Copy;
     /// `self`, restricted to the resources after (`forward`) or before `pos` in the order
-    /// of `key`, `descending`.
-    fn beyond(self, key: Self::Key, descending: bool, pos: Position, forward: bool) -> Self;
+    /// of `key`, `descending` (`inclusive`: and the one at `pos`).
+    fn beyond(self, key: Self::Key, descending: bool, pos: Position, forward: bool, inclusive: bool) -> Self;
 }
 
 impl Keyset for Pred {
     type Key = SortKey;
-    fn beyond(self, key: SortKey, descending: bool, pos: Position, forward: bool) -> Pred {
-        Pred::And(Box::new(self), Box::new(Pred::Beyond { key, descending, pos, forward }))
+    fn beyond(self, key: SortKey, descending: bool, pos: Position, forward: bool, inclusive: bool) -> Pred {
+        Pred::And(Box::new(self), Box::new(Pred::Beyond { key, descending, pos, forward, inclusive }))
     }
 }
 
 impl Keyset for GroupPred {
     type Key = GroupSortKey;
-    fn beyond(self, key: GroupSortKey, descending: bool, pos: Position, forward: bool) -> GroupPred {
-        GroupPred::Beyond { inner: Box::new(self), key, descending, pos, forward }
+    fn beyond(self, key: GroupSortKey, descending: bool, pos: Position, forward: bool, inclusive: bool) -> GroupPred {
+        GroupPred::Beyond { inner: Box::new(self), key, descending, pos, forward, inclusive }
     }
 }
 
-/// How a store plan reads a cursor-paged page: the predicate of the rows the page is
-/// taken from, and for a previous page the predicate whose count places it (the page is
-/// the last `count` rows before the cursor).
+/// How a store plan reads a cursor-paged page: the rows past the cursor, and whether they
+/// are read backwards (a previous page: nearest the cursor first, then put in order, so
+/// that a page cut by the byte budget keeps the resources next to the cursor).
 pub struct CursorRead<P> {
     pub pred: P,
-    pub count_before: Option<P>,
+    pub backward: bool,
 }
 
 impl<P: Keyset> CursorRead<P> {
     pub fn new(pred: &P, key: P::Key, descending: bool, cursor: &Cursor) -> Self {
         match cursor {
-            Cursor::Start => CursorRead { pred: pred.clone(), count_before: None },
-            Cursor::After(pos) => {
-                CursorRead { pred: pred.clone().beyond(key, descending, pos.clone(), true), count_before: None }
-            }
-            Cursor::Before(pos) => {
-                let before = pred.clone().beyond(key, descending, pos.clone(), false);
-                CursorRead { pred: before.clone(), count_before: Some(before) }
-            }
+            Cursor::Start => CursorRead { pred: pred.clone(), backward: false },
+            Cursor::After { pos, inclusive } => CursorRead {
+                pred: pred.clone().beyond(key, descending, pos.clone(), true, *inclusive),
+                backward: false,
+            },
+            Cursor::Before { pos, inclusive } => CursorRead {
+                pred: pred.clone().beyond(key, descending, pos.clone(), false, *inclusive),
+                backward: true,
+            },
         }
     }
 }
 
-/// The probes that tell whether resources lie before the first and after the last
-/// position of a page (each a one-row read).
-pub fn edge_probes<P: Keyset>(pred: &P, key: P::Key, descending: bool, first: &Position, last: &Position) -> (P, P) {
-    (
-        pred.clone().beyond(key, descending, first.clone(), false),
-        pred.clone().beyond(key, descending, last.clone(), true),
-    )
+/// The predicates of what lies before and after a cursor-paged page (each probed with a
+/// one-row read): before its first and after its last position, or — an empty page — on
+/// either side of the point it stands at. `None` for the first page's empty answer.
+pub fn edge_probes<P: Keyset>(
+    pred: &P,
+    key: P::Key,
+    descending: bool,
+    page: Option<(&Position, &Position)>,
+    at: &Cursor,
+) -> Option<(P, P)> {
+    let side = |pos: &Position, forward: bool, inclusive: bool| {
+        pred.clone().beyond(key, descending, pos.clone(), forward, inclusive)
+    };
+    match (page, at.split()) {
+        (Some((first, last)), _) => Some((side(first, false, false), side(last, true, false))),
+        (None, Some((pos, just_after))) => Some((side(pos, false, just_after), side(pos, true, !just_after))),
+        (None, None) => None,
+    }
 }
 
 /// The order of two positions in a list sorted `descending` (or in id order): the sort
@@ -223,19 +264,22 @@ const SORT_BUDGETS: usize = 4;
 
 /// The in-memory finish of a `Plan::Finish`, fed the candidates (rendered, in id order) a
 /// chunk at a time: it counts the matches, and keeps only what the answer needs — the
-/// page's matches in id order, or, for a sort or a cursor, the matches that may be on the
-/// page, up to `SORT_BUDGETS` page budgets (past that the request is refused `tooMany`
-/// rather than the memory taken).
+/// page's matches in id order; for a cursor in id order, the matches past it that the page
+/// can hold and one more; for a sort, every match (past the cursor) up to `SORT_BUDGETS`
+/// page budgets (past that the request is refused `tooMany` rather than the memory taken).
 pub struct Finisher<'a> {
     q: &'a ListQuery,
     schema: &'a dyn SchemaInfo,
     budget: usize,
     matched: i64,
-    kept: Vec<(Position, Value)>,
+    kept: std::collections::VecDeque<(Position, Value)>,
     kept_bytes: usize,
     /// Cursor paging: matches on the far side of the cursor (before an `After`, after a
-    /// `Before`), which only tell that a previous (next) page exists.
+    /// `Before`), which tell that a previous (next) page exists.
     beside: i64,
+    /// Cursor paging back in id order: matches dropped from the front of `kept` (too far
+    /// from the cursor to be on the page).
+    dropped: bool,
     page: PageBuilder,
     page_full: bool,
 }
@@ -247,9 +291,10 @@ impl<'a> Finisher<'a> {
             schema,
             budget,
             matched: 0,
-            kept: vec![],
+            kept: Default::default(),
             kept_bytes: 0,
             beside: 0,
+            dropped: false,
             page: PageBuilder::new(budget),
             page_full: false,
         }
@@ -264,6 +309,28 @@ impl<'a> Finisher<'a> {
         Position {
             value: self.q.sort.as_ref().and_then(|spec| sort::sort_key(doc, &spec.path, self.schema)),
             id: doc.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        }
+    }
+
+    /// Whether a match lies on the far side of the cursor.
+    fn beside_cursor(&self, pos: &Position) -> bool {
+        let order = |c: &Position| compare_positions(pos, c, self.descending());
+        match &self.q.cursor {
+            Some(Cursor::After { pos: c, inclusive }) => {
+                if *inclusive {
+                    order(c).is_lt()
+                } else {
+                    order(c).is_le()
+                }
+            }
+            Some(Cursor::Before { pos: c, inclusive }) => {
+                if *inclusive {
+                    order(c).is_gt()
+                } else {
+                    order(c).is_ge()
+                }
+            }
+            _ => false,
         }
     }
 
@@ -283,36 +350,43 @@ impl<'a> Finisher<'a> {
                 continue;
             }
             let pos = self.position(&doc);
-            let side = match &self.q.cursor {
-                Some(Cursor::After(c)) => compare_positions(&pos, c, self.descending()).is_le(),
-                Some(Cursor::Before(c)) => compare_positions(&pos, c, self.descending()).is_ge(),
-                _ => false,
-            };
-            if side {
+            if self.beside_cursor(&pos) {
                 self.beside += 1;
                 continue;
             }
+            let size = json_size(&doc);
             if self.q.sort.is_none() {
-                // In id order the matches arrive in page order: a next page needs its
-                // count and one more, a previous page the last count and one more.
-                match self.q.cursor {
-                    Some(Cursor::Before(_)) if self.kept.len() > 2 * (count + 1) => {
-                        let drop = self.kept.len() - (count + 1);
-                        self.kept_bytes -= self.kept.drain(..drop).map(|(_, d)| json_size(&d)).sum::<usize>();
+                // In id order the matches arrive in page order: forward, the page and one
+                // more is all that is kept; backward, the latest that the page can hold.
+                let full = |f: &Self| f.kept.len() > count || f.kept_bytes > f.budget;
+                if matches!(self.q.cursor, Some(Cursor::Start | Cursor::After { .. })) {
+                    if full(self) {
+                        continue;
                     }
-                    Some(Cursor::Start | Cursor::After(_)) if self.kept.len() > count => continue,
-                    _ => {}
+                } else {
+                    self.kept.push_back((pos, doc));
+                    self.kept_bytes = self.kept_bytes.saturating_add(size);
+                    while self.kept.len() > count + 1
+                        || (self.kept.len() > 2
+                            && self.kept_bytes - self.kept.front().map_or(0, |(_, d)| json_size(d)) > self.budget)
+                    {
+                        if let Some((_, d)) = self.kept.pop_front() {
+                            self.kept_bytes -= json_size(&d);
+                            self.dropped = true;
+                        }
+                    }
+                    continue;
                 }
             }
-            self.kept_bytes = self.kept_bytes.saturating_add(json_size(&doc));
-            if self.kept_bytes > self.budget.saturating_mul(SORT_BUDGETS) {
+            self.kept_bytes = self.kept_bytes.saturating_add(size);
+            if self.q.sort.is_some() && self.kept_bytes > self.budget.saturating_mul(SORT_BUDGETS) {
                 return Err(ServiceError::TooMany(format!(
-                    "the filter matches more than {} bytes of resources to order in memory: narrow it, \
+                    "the filter matches more than {} bytes of resources to sort in memory: narrow it, \
                      or sort by an attribute the store orders",
                     self.budget.saturating_mul(SORT_BUDGETS)
                 )));
             }
-            self.kept.push((pos, doc));
+            self.kept.push_back((pos, doc));
         }
         Ok(())
     }
@@ -321,37 +395,48 @@ impl<'a> Finisher<'a> {
         if self.q.sort.is_some() {
             // A stable sort of matches in id order: ties stay in id order.
             let descending = self.descending();
-            self.kept.sort_by(|a, b| sort::compare_keys(a.0.value.as_deref(), b.0.value.as_deref(), descending));
+            self.kept
+                .make_contiguous()
+                .sort_by(|a, b| sort::compare_keys(a.0.value.as_deref(), b.0.value.as_deref(), descending));
         }
         let count = usize::try_from(self.q.count).unwrap_or(0);
-        let Some(cursor) = &self.q.cursor else {
+        let Some(cursor) = self.q.cursor.clone() else {
             if self.q.sort.is_some() {
                 let offset = usize::try_from(self.q.offset).unwrap_or(usize::MAX);
                 self.page.extend(self.kept.into_iter().skip(offset).take(count).map(|(_, d)| d));
             }
             return Page { total: self.matched, bytes: self.page.used, resources: self.page.resources, edges: None };
         };
-        let start = match cursor {
-            Cursor::Before(_) => self.kept.len().saturating_sub(count),
-            _ => 0,
-        };
+        let total = self.matched;
+        if count == 0 {
+            // RFC 9865 §2: count 0 asks for totalResults only.
+            return Page { total, bytes: 0, resources: vec![], edges: Some(Edges::default()) };
+        }
         let kept = self.kept.len();
+        let backward = matches!(cursor, Cursor::Before { .. });
+        // The page's window of `kept`; backward, filled from the cursor's side, so that
+        // a page the budget cuts keeps the resources next to the cursor.
+        let (start, end) = if backward { (kept.saturating_sub(count), kept) } else { (0, kept.min(count)) };
+        let window: Vec<(Position, Value)> = self.kept.drain(start..end).collect();
+        let items: Box<dyn Iterator<Item = (Position, Value)>> =
+            if backward { Box::new(window.into_iter().rev()) } else { Box::new(window.into_iter()) };
         let mut positions = vec![];
-        let mut items = self.kept.into_iter().skip(start).take(count);
-        for (pos, doc) in items.by_ref() {
+        for (pos, doc) in items {
             if !self.page.push_one(doc) {
                 break;
             }
             positions.push(pos);
         }
-        let taken = positions.len();
-        let edges = Edges {
-            more_before: start > 0 || (matches!(cursor, Cursor::After(_)) && self.beside > 0),
-            more_after: start + taken < kept || (matches!(cursor, Cursor::Before(_)) && self.beside > 0),
-            first: positions.first().cloned(),
-            last: positions.last().cloned(),
-        };
-        Page { total: self.matched, bytes: self.page.used, resources: self.page.resources, edges: Some(edges) }
+        if backward {
+            positions.reverse();
+            self.page.resources.reverse();
+        }
+        let cut = positions.len() < end - start;
+        let before = (backward && (start > 0 || self.dropped || cut)) || (!backward && self.beside > 0);
+        let after = (!backward && (end < kept || cut)) || (backward && self.beside > 0);
+        let edges = Edges::around(positions.first().zip(positions.last()), &cursor, before, after);
+        let resources = self.page.resources;
+        Page { total, bytes: self.page.used, resources, edges: Some(edges) }
     }
 }
 

@@ -339,23 +339,16 @@ pub async fn list(
     };
     match plan {
         Plan::Store { pred, key, descending } => {
-            // Cursor paging reads after (or before) the cursor's position; a previous page
-            // is the last `count` rows before it, placed by counting them.
-            let (read_pred, mut offset) = match &q.cursor {
-                None => (pred.clone(), q.offset),
+            // Cursor paging reads the rows past the cursor's position: forward, or for a
+            // previous page backward (nearest first, put in order at the end).
+            let (read_pred, backward) = match &q.cursor {
+                None => (pred.clone(), false),
                 Some(cursor) => {
                     let read = query::CursorRead::new(&pred, key, descending, cursor);
-                    let offset = match read.count_before {
-                        Some(before) => {
-                            let n =
-                                db.read(move |conn| Ok::<_, ServiceError>(user_query::count(conn, &before)?)).await?;
-                            (n - q.count).max(0)
-                        }
-                        None => 0,
-                    };
-                    (read.pred, offset)
+                    (read.pred, read.backward)
                 }
             };
+            let mut offset = if q.cursor.is_some() { 0 } else { q.offset };
             // The page is read in chunks and ends early once its resources fill the byte
             // budget: a list answer's size (and the memory it takes) is bounded whatever
             // the resources hold.
@@ -370,10 +363,10 @@ pub async fn list(
                 let actor = actor.clone();
                 let work = move |conn: &mut DbConnection| {
                     let total = if count_too { Some(user_query::count(conn, &pred)?) } else { None };
-                    let rows = if limit > 0 {
-                        user_query::page(conn, &read_pred, key, descending, offset, limit)?
-                    } else {
-                        vec![]
+                    let rows = match (limit > 0, backward) {
+                        (false, _) => vec![],
+                        (true, false) => user_query::page(conn, &read_pred, key, descending, offset, limit)?,
+                        (true, true) => user_query::page_reversed(conn, &read_pred, key, descending, offset, limit)?,
                     };
                     Ok::<_, ServiceError>((total, with_groups(conn, &actor, rows)?))
                 };
@@ -409,18 +402,30 @@ pub async fn list(
                 }
             }
             positions.truncate(page.resources.len());
-            let edges = match (&q.cursor, positions.first(), positions.last()) {
-                (None, _, _) => None,
-                (Some(_), Some(first), Some(last)) => {
-                    let (before, after) = query::edge_probes(&pred, key, descending, first, last);
-                    let (more_before, more_after) = db
-                        .read_short(move |conn| {
-                            Ok::<_, ServiceError>((user_query::any(conn, &before)?, user_query::any(conn, &after)?))
-                        })
-                        .await?;
-                    Some(Edges { first: Some(first.clone()), last: Some(last.clone()), more_before, more_after })
+            if backward {
+                positions.reverse();
+                page.resources.reverse();
+            }
+            let edges = match &q.cursor {
+                None => None,
+                Some(_) if q.count == 0 => Some(Edges::default()),
+                Some(cursor) => {
+                    let ends = positions.first().zip(positions.last());
+                    Some(match query::edge_probes(&pred, key, descending, ends, cursor) {
+                        None => Edges::default(),
+                        Some((before, after)) => {
+                            let (before, after) = db
+                                .read_short(move |conn| {
+                                    Ok::<_, ServiceError>((
+                                        user_query::any(conn, &before)?,
+                                        user_query::any(conn, &after)?,
+                                    ))
+                                })
+                                .await?;
+                            Edges::around(ends, cursor, before, after)
+                        }
+                    })
                 }
-                (Some(_), _, _) => Some(Edges::default()),
             };
             Ok(Page { total: total.unwrap_or(0), bytes: page.used, resources: page.resources, edges })
         }

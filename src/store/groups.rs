@@ -10,8 +10,8 @@ use diesel::sql_types::Bool;
 
 use super::conn::DbConnection;
 use super::schema::{group_members, groups, users};
-use super::{Position, StoreError, to_utc};
-use crate::domain::{Group, GroupMember, MemberKind, fold};
+use super::{StoreError, to_utc};
+use crate::domain::{Group, GroupMember, MemberKind, Position, fold};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = groups)]
@@ -122,25 +122,32 @@ pub enum GroupPred {
         descending: bool,
         pos: Position,
         forward: bool,
+        inclusive: bool,
     },
 }
 
 type Boxed = Box<dyn BoxableExpression<groups::table, super::conn::MultiBackend, SqlType = Bool>>;
 
 /// The groups after (`forward`) or before `pos` in the order `page` reads (both keys are
-/// NOT NULL; ties by id ascending).
-fn beyond(key: GroupSortKey, descending: bool, pos: &Position, forward: bool) -> Boxed {
+/// NOT NULL; ties by id ascending); `inclusive`: and the group at `pos`.
+fn beyond(key: GroupSortKey, descending: bool, pos: &Position, forward: bool, inclusive: bool) -> Boxed {
     let greater = forward != descending;
     let id = pos.id.clone();
+    let id_past = |up: bool| -> Boxed {
+        match (up, inclusive) {
+            (true, false) => Box::new(groups::id.gt(id.clone())),
+            (true, true) => Box::new(groups::id.ge(id.clone())),
+            (false, false) => Box::new(groups::id.lt(id.clone())),
+            (false, true) => Box::new(groups::id.le(id.clone())),
+        }
+    };
     match key {
-        GroupSortKey::Id if greater => Box::new(groups::id.gt(id)),
-        GroupSortKey::Id => Box::new(groups::id.lt(id)),
+        GroupSortKey::Id => id_past(greater),
         GroupSortKey::DisplayName => {
             let v = pos.value.clone().unwrap_or_default();
             let col = groups::display_name_folded;
             let past: Boxed = if greater { Box::new(col.gt(v.clone())) } else { Box::new(col.lt(v.clone())) };
-            let tie: Boxed = if forward { Box::new(groups::id.gt(id)) } else { Box::new(groups::id.lt(id)) };
-            Box::new(past.or(col.eq(v).and(tie)))
+            Box::new(past.or(col.eq(v).and(id_past(forward))))
         }
     }
 }
@@ -171,8 +178,8 @@ fn filtered<'a, ST>(
         GroupPred::Scoped(accounts, inner) => {
             filtered(q, inner).filter(groups::account_id.eq_any(accounts.clone()).assume_not_null())
         }
-        GroupPred::Beyond { inner, key, descending, pos, forward } => {
-            filtered(q, inner).filter(beyond(*key, *descending, pos, *forward))
+        GroupPred::Beyond { inner, key, descending, pos, forward, inclusive } => {
+            filtered(q, inner).filter(beyond(*key, *descending, pos, *forward, *inclusive))
         }
     }
 }
@@ -200,6 +207,30 @@ pub fn page(
     limit: i64,
     with_members: bool,
 ) -> Result<Vec<Group>, StoreError> {
+    page_in(conn, pred, (key, descending, false), offset, limit, with_members)
+}
+
+/// Like [`page`], in the exact reverse of its order (a previous page, nearest the cursor
+/// first).
+pub fn page_reversed(
+    conn: &mut DbConnection,
+    pred: &GroupPred,
+    (key, descending): (GroupSortKey, bool),
+    offset: i64,
+    limit: i64,
+    with_members: bool,
+) -> Result<Vec<Group>, StoreError> {
+    page_in(conn, pred, (key, !descending, true), offset, limit, with_members)
+}
+
+fn page_in(
+    conn: &mut DbConnection,
+    pred: &GroupPred,
+    (key, descending, ties_descending): (GroupSortKey, bool, bool),
+    offset: i64,
+    limit: i64,
+    with_members: bool,
+) -> Result<Vec<Group>, StoreError> {
     let q = filtered(groups::table.select(GroupRow::as_select()).into_boxed(), pred);
     let q = match (key, descending) {
         (GroupSortKey::Id, false) => q.order(groups::id.asc()),
@@ -207,7 +238,8 @@ pub fn page(
         (GroupSortKey::DisplayName, false) => q.order(groups::display_name_folded.asc()),
         (GroupSortKey::DisplayName, true) => q.order(groups::display_name_folded.desc()),
     };
-    let rows = q.then_order_by(groups::id.asc()).offset(offset).limit(limit).load(conn)?;
+    let q = if ties_descending { q.then_order_by(groups::id.desc()) } else { q.then_order_by(groups::id.asc()) };
+    let rows = q.offset(offset).limit(limit).load(conn)?;
     attach(conn, rows, with_members)
 }
 

@@ -27,15 +27,6 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use conn::Role;
 pub use conn::{DbConnection, Target};
 
-/// A place in a list's order, where a cursor stands (RFC 9865): the sort value of a
-/// resource as the store orders it (`None`: missing, which orders as the largest value —
-/// last ascending, first descending, RFC 7644 §3.4.2.3) and its id (ties go by id).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Position {
-    pub value: Option<String>,
-    pub id: String,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]

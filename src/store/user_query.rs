@@ -9,12 +9,12 @@ use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
+use super::StoreError;
 use super::conn::native;
 use super::conn::{DbConnection, MultiBackend};
 use super::schema::{group_members, users};
 use super::users::{UserRow, attach_details};
-use super::{Position, StoreError};
-use crate::domain::{User, fold};
+use crate::domain::{Position, User, fold};
 
 /// A text column of `users` a predicate can test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,12 +64,14 @@ pub enum Pred {
     InGroup(String),
     /// Backed by a contact under one of these accounts (a confined caller's scope).
     AccountIn(Vec<String>),
-    /// After (`forward`) or before `pos` in the order of `key`, `descending` (keyset paging).
+    /// After (`forward`) or before `pos` in the order of `key`, `descending` (keyset
+    /// paging); `inclusive`: `pos` itself too.
     Beyond {
         key: SortKey,
         descending: bool,
         pos: Position,
         forward: bool,
+        inclusive: bool,
     },
     And(Box<Pred>, Box<Pred>),
     Or(Box<Pred>, Box<Pred>),
@@ -212,12 +214,21 @@ fn text(field: TextField, op: StrOp, value: &str) -> Boxed {
 
 /// The rows after (`forward`) or before `pos` in the order `page` reads (ties by id
 /// ascending; a missing value is the largest).
-fn beyond(key: SortKey, descending: bool, pos: &Position, forward: bool) -> Boxed {
+fn beyond(key: SortKey, descending: bool, pos: &Position, forward: bool, inclusive: bool) -> Boxed {
     // Forward in an ascending order (or back in a descending one) means larger values.
     let greater = forward != descending;
     let id = pos.id.clone();
-    let tie =
-        || -> Boxed { if forward { Box::new(users::id.gt(id.clone())) } else { Box::new(users::id.lt(id.clone())) } };
+    // Ids past `pos.id` upwards (or downwards), `pos.id` itself when inclusive.
+    let id_past = |up: bool| -> Boxed {
+        match (up, inclusive) {
+            (true, false) => Box::new(users::id.gt(id.clone())),
+            (true, true) => Box::new(users::id.ge(id.clone())),
+            (false, false) => Box::new(users::id.lt(id.clone())),
+            (false, true) => Box::new(users::id.le(id.clone())),
+        }
+    };
+    // Ties go by id ascending in both directions.
+    let tie = || id_past(forward);
     macro_rules! not_null {
         ($col:expr, $v:expr) => {{
             let v = $v;
@@ -251,13 +262,8 @@ fn beyond(key: SortKey, descending: bool, pos: &Position, forward: bool) -> Boxe
         v.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.naive_utc())
     };
     match key {
-        SortKey::Id => {
-            if greater {
-                Box::new(users::id.gt(id))
-            } else {
-                Box::new(users::id.lt(id))
-            }
-        }
+        // The key is the id, in the list's direction.
+        SortKey::Id => id_past(greater),
         SortKey::UserName => not_null!(users::user_name_folded, pos.value.clone().unwrap_or_default()),
         SortKey::ExternalId => nullable!(users::external_id, pos.value.clone()),
         SortKey::DisplayName => nullable!(users::display_name_folded, pos.value.clone()),
@@ -308,7 +314,9 @@ fn compile(p: &Pred) -> Boxed {
                 .bind::<Text, _>(g.clone())
                 .sql(")"),
         ),
-        Pred::Beyond { key, descending, pos, forward } => beyond(*key, *descending, pos, *forward),
+        Pred::Beyond { key, descending, pos, forward, inclusive } => {
+            beyond(*key, *descending, pos, *forward, *inclusive)
+        }
         Pred::And(a, b) => Box::new(compile(a).and(compile(b))),
         Pred::Or(a, b) => Box::new(compile(a).or(compile(b))),
         Pred::Not(a) => Box::new(diesel::dsl::not(compile(a))),
@@ -366,6 +374,32 @@ pub fn page(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<User>, StoreError> {
+    page_in(conn, pred, sort, descending, false, offset, limit)
+}
+
+/// Like [`page`], in the exact reverse of its order (a previous page is read from the
+/// cursor backwards, nearest first: no count, no offset walk from the start).
+pub fn page_reversed(
+    conn: &mut DbConnection,
+    pred: &Pred,
+    sort: SortKey,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<User>, StoreError> {
+    page_in(conn, pred, sort, !descending, true, offset, limit)
+}
+
+/// `page`'s order reversed is the other direction with ties by id descending.
+fn page_in(
+    conn: &mut DbConnection,
+    pred: &Pred,
+    sort: SortKey,
+    descending: bool,
+    ties_descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<User>, StoreError> {
     let mut q = users::table.filter(timed(conn, pred)).select(UserRow::as_select()).into_boxed();
     // Nullable keys order by `IS NULL` first: NULL is smallest on SQLite and largest on
     // PostgreSQL, and neither is what the RFC asks in both directions.
@@ -387,7 +421,8 @@ pub fn page(
         (SortKey::Modified, false) => q.order(users::updated_at.asc()),
         (SortKey::Modified, true) => q.order(users::updated_at.desc()),
     };
-    let rows = q.then_order_by(users::id.asc()).offset(offset).limit(limit).load(conn)?;
+    let q = if ties_descending { q.then_order_by(users::id.desc()) } else { q.then_order_by(users::id.asc()) };
+    let rows = q.offset(offset).limit(limit).load(conn)?;
     attach_details(conn, rows)
 }
 

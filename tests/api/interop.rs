@@ -445,8 +445,10 @@ async fn a_user_moves_to_another_account_with_its_contact() {
     let ops = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": format!("{EXT}:accountId"),
         "value": "7f000000-0000-4000-8000-000000000000" }] });
     app.sc(Method::PATCH, &path, Some(ops)).await.scim_error(400, Some("invalidValue"));
-    // Required: it cannot be removed (SCIM never makes a user contactless).
+    // Required: it cannot be removed (SCIM never makes a user contactless), nor its extension.
     let ops = json!({ "schemas": [PATCH], "Operations": [{ "op": "remove", "path": format!("{EXT}:accountId") }] });
+    app.sc(Method::PATCH, &path, Some(ops)).await.scim_error(400, Some("mutability"));
+    let ops = json!({ "schemas": [PATCH], "Operations": [{ "op": "remove", "path": EXT }] });
     app.sc(Method::PATCH, &path, Some(ops)).await.scim_error(400, Some("mutability"));
     // The schema says it can be written.
     let s = app.sc(Method::GET, &format!("/Schemas/{EXT}"), None).await;
@@ -541,10 +543,19 @@ async fn walk_back(app: &TestApp, path: &str, count: usize) -> Vec<Vec<String>> 
     pages
 }
 
+/// Every id of a list, by index paging (pages the byte budget cuts short included).
 async fn all_ids(app: &TestApp, path: &str) -> Vec<String> {
     let sep = if path.contains('?') { '&' } else { '?' };
-    let r = app.sc(Method::GET, &format!("{path}{sep}count=1000"), None).await;
-    r.ok(200)["Resources"].as_array().unwrap().iter().map(id).collect()
+    let mut ids: Vec<String> = vec![];
+    loop {
+        let r = app.sc(Method::GET, &format!("{path}{sep}count=1000&startIndex={}", ids.len() + 1), None).await;
+        let body = r.ok(200).clone();
+        let page: Vec<String> = body["Resources"].as_array().unwrap().iter().map(id).collect();
+        ids.extend(page.iter().cloned());
+        if page.is_empty() || ids.len() as i64 >= body["totalResults"].as_i64().unwrap() {
+            return ids;
+        }
+    }
 }
 
 /// Item 13: cursor paging (RFC 9865) on /Users and /Groups, in every order and plan.
@@ -677,4 +688,62 @@ async fn cursors_are_stable_under_changes_and_checked() {
     let late =
         app.sc(Method::GET, &format!("{path}&count=3&cursor={}", first["nextCursor"].as_str().unwrap()), None).await;
     late.scim_error(400, Some("expiredCursor"));
+}
+
+/// Item 13: pages cut short by the byte budget, and pages left empty by deletes, still
+/// lead everywhere: a backward page keeps the resources next to its cursor, and an empty
+/// page points back (or on) from where it stands.
+#[tokio::test]
+async fn cursor_pages_cut_by_the_budget_or_emptied_by_deletes_still_lead_everywhere() {
+    let app = crate::helpers::spawn_with(|s| s.limits.max_list_bytes = 2500).await;
+    for i in 0..12 {
+        let body = json!({ "schemas": [USER], "userName": format!("budget-{i:02}"), "title": "x".repeat(300) });
+        app.sc(Method::POST, "/Users", Some(body)).await.ok(201);
+    }
+    for path in ["/Users?sortBy=userName&sortOrder=descending", "/Users", "/Users?filter=title%20pr"] {
+        let expected = all_ids(&app, path).await;
+        assert_eq!(expected.len(), 12);
+        let pages = walk(&app, path, 10).await;
+        assert!(pages.iter().all(|p| p.len() < 10), "the budget cuts every page: {pages:?}");
+        assert_eq!(pages.concat(), expected, "{path} forward");
+        assert_eq!(walk_back(&app, path, 10).await.concat(), expected, "{path} backward");
+    }
+
+    // An empty page after deletes: it points back to what is left.
+    let app = spawn_app().await;
+    for i in 0..9 {
+        app.user_named(&format!("gone-{i}"), json!([])).await;
+    }
+    let path = "/Users?sortBy=userName";
+    let ids = all_ids(&app, path).await;
+    let r = app.sc(Method::GET, &format!("{path}&count=3&cursor="), None).await;
+    let first = r.ok(200).clone();
+    let mut second = app
+        .sc(Method::GET, &format!("{path}&count=3&cursor={}", first["nextCursor"].as_str().unwrap()), None)
+        .await
+        .ok(200)
+        .clone();
+    let back_from_second = second["previousCursor"].as_str().unwrap().to_owned();
+    for gone in &ids[3..] {
+        app.sc(Method::DELETE, &format!("/Users/{gone}"), None).await.ok(204);
+    }
+    let next = first["nextCursor"].as_str().unwrap();
+    let empty = app.sc(Method::GET, &format!("{path}&count=3&cursor={next}"), None).await.ok(200).clone();
+    assert_eq!((empty["itemsPerPage"].clone(), empty["totalResults"].clone()), (json!(0), json!(3)));
+    assert!(empty.get("nextCursor").is_none(), "{empty}");
+    let back = empty["previousCursor"].as_str().expect("an empty page points back").to_owned();
+    let page = app.sc(Method::GET, &format!("{path}&count=3&cursor={back}"), None).await.ok(200).clone();
+    let got: Vec<String> = page["Resources"].as_array().unwrap().iter().map(id).collect();
+    assert_eq!(got, ids[..3], "the previous page ends at the cursor's own resource");
+    // From the second page's previousCursor once the first page's users are gone too: an
+    // empty page that points on.
+    for gone in &ids[..3] {
+        app.sc(Method::DELETE, &format!("/Users/{gone}"), None).await.ok(204);
+    }
+    second = app.sc(Method::GET, &format!("{path}&count=3&cursor={back_from_second}"), None).await.ok(200).clone();
+    assert_eq!(second["itemsPerPage"], 0);
+    assert!(second.get("previousCursor").is_none() && second.get("nextCursor").is_none(), "nothing is left: {second}");
+    // count=0: totalResults only, no cursors.
+    let zero = app.sc(Method::GET, &format!("{path}&count=0&cursor="), None).await.ok(200).clone();
+    assert!(zero.get("nextCursor").is_none() && zero.get("previousCursor").is_none());
 }

@@ -22,6 +22,9 @@ struct Wire {
     v: u8,
     /// `a`: the page after the position; `b`: the page before it.
     d: String,
+    /// The position itself is on the page (a cursor issued by an empty page).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    e: bool,
     /// The position's sort value (null: missing, or id order) and id.
     k: Option<String>,
     i: String,
@@ -39,17 +42,23 @@ pub fn fingerprint(resource: &str, filter: Option<&Filter>, sort: Option<&SortSp
     hex::encode(&Sha256::digest(text.as_bytes())[..8])
 }
 
-/// The cursor of the page after (`forward`) or before `pos`.
-pub fn encode(pos: &Position, forward: bool, fingerprint: &str, now: i64) -> String {
+/// A cursor to hand out (`Start` is the empty cursor, never issued).
+pub fn encode(cursor: &Cursor, fingerprint: &str, now: i64) -> Option<String> {
+    let (d, pos, inclusive) = match cursor {
+        Cursor::Start => return None,
+        Cursor::After { pos, inclusive } => ("a", pos, *inclusive),
+        Cursor::Before { pos, inclusive } => ("b", pos, *inclusive),
+    };
     let wire = Wire {
         v: 1,
-        d: if forward { "a" } else { "b" }.into(),
+        d: d.into(),
+        e: inclusive,
         k: pos.value.clone(),
         i: pos.id.clone(),
         q: fingerprint.to_owned(),
         t: now,
     };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).unwrap_or_default())
+    Some(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).unwrap_or_default()))
 }
 
 /// Reads a presented cursor: empty is the first page (RFC 9865 §2).
@@ -71,7 +80,13 @@ pub fn decode(text: &str, fingerprint: &str, now: i64, timeout_secs: u64) -> Res
         .decode(text)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .filter(|w: &Wire| w.v == 1)
+        // Ids are UUIDs; a sort value holds no control character (PostgreSQL text cannot
+        // hold NUL): anything else was not issued here.
+        .filter(|w: &Wire| {
+            w.v == 1
+                && uuid::Uuid::parse_str(&w.i).is_ok()
+                && w.k.as_deref().is_none_or(|k| !k.chars().any(|c| c == '\0'))
+        })
         .ok_or_else(|| invalid("the cursor is not one this gateway issued"))?;
     if wire.q != fingerprint {
         return Err(invalid("the cursor belongs to another filter or sort order"));
@@ -83,10 +98,10 @@ pub fn decode(text: &str, fingerprint: &str, now: i64, timeout_secs: u64) -> Res
             format!("the cursor is older than the cursor timeout ({timeout_secs} s): start again with an empty cursor"),
         ));
     }
-    let pos = Position { value: wire.k, id: wire.i };
+    let (pos, inclusive) = (Position { value: wire.k, id: wire.i }, wire.e);
     match wire.d.as_str() {
-        "a" => Ok(Cursor::After(pos)),
-        "b" => Ok(Cursor::Before(pos)),
+        "a" => Ok(Cursor::After { pos, inclusive }),
+        "b" => Ok(Cursor::Before { pos, inclusive }),
         _ => Err(invalid("the cursor is not one this gateway issued")),
     }
 }
@@ -96,22 +111,32 @@ mod tests {
     use super::*;
 
     fn pos() -> Position {
-        Position { value: Some("ada".into()), id: "u-1".into() }
+        Position { value: Some("ada".into()), id: "01a23be6-ab01-778a-943e-01a6c809d1a3".into() }
     }
 
     #[test]
     fn a_cursor_reads_back_as_issued_and_only_for_its_query() {
         let fp = fingerprint("User", None, None);
-        let next = encode(&pos(), true, &fp, 1_000);
+        let after = Cursor::After { pos: pos(), inclusive: false };
+        let next = encode(&after, &fp, 1_000).unwrap();
         assert!(next.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "unreserved: {next}");
-        assert_eq!(decode(&next, &fp, 1_010, 60).unwrap(), Cursor::After(pos()));
-        let previous = encode(&pos(), false, &fp, 1_000);
-        assert_eq!(decode(&previous, &fp, 1_000, 60).unwrap(), Cursor::Before(pos()));
+        assert_eq!(decode(&next, &fp, 1_010, 60).unwrap(), after);
+        let before = Cursor::Before { pos: pos(), inclusive: true };
+        assert_eq!(decode(&encode(&before, &fp, 1_000).unwrap(), &fp, 1_000, 60).unwrap(), before);
+        assert_eq!(encode(&Cursor::Start, &fp, 1_000), None);
         assert_eq!(decode("", &fp, 1_000, 60).unwrap(), Cursor::Start);
         let other = fingerprint("Group", None, None);
         assert_eq!(decode(&next, &other, 1_000, 60).unwrap_err().scim_type, Some("invalidCursor"));
         assert_eq!(decode("bm9wZQ", &fp, 1_000, 60).unwrap_err().scim_type, Some("invalidCursor"));
         assert_eq!(decode("***", &fp, 1_000, 60).unwrap_err().scim_type, Some("invalidCursor"));
         assert_eq!(decode(&next, &fp, 1_061, 60).unwrap_err().scim_type, Some("expiredCursor"));
+        // Forged contents: not an id, or a NUL in the value.
+        let forged = |value: &str, id: &str| {
+            let wire =
+                Wire { v: 1, d: "a".into(), e: false, k: Some(value.into()), i: id.into(), q: fp.clone(), t: 1_000 };
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).unwrap())
+        };
+        assert_eq!(decode(&forged("a", "x' OR 1=1"), &fp, 1_000, 60).unwrap_err().scim_type, Some("invalidCursor"));
+        assert_eq!(decode(&forged("a\u{0}b", &pos().id), &fp, 1_000, 60).unwrap_err().scim_type, Some("invalidCursor"));
     }
 }

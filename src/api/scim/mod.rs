@@ -294,11 +294,11 @@ pub fn list_reply(page: Page, p: &query::ListParams, schema: &dyn SchemaInfo, fi
                 "itemsPerPage": resources.len(),
                 "Resources": resources,
             });
-            if let (true, Some(last)) = (edges.more_after, &edges.last) {
-                body["nextCursor"] = cursor::encode(last, true, fp, now).into();
+            if let Some(next) = edges.next.as_ref().and_then(|c| cursor::encode(c, fp, now)) {
+                body["nextCursor"] = next.into();
             }
-            if let (true, Some(first)) = (edges.more_before, &edges.first) {
-                body["previousCursor"] = cursor::encode(first, false, fp, now).into();
+            if let Some(previous) = edges.previous.as_ref().and_then(|c| cursor::encode(c, fp, now)) {
+                body["previousCursor"] = previous.into();
             }
             body
         }

@@ -572,6 +572,11 @@ impl Patcher<'_> {
 
     fn remove_path(&self, root: &mut Object, text: &str, value: Option<&Value>) -> Result<(), PatchError> {
         if let Some(urn) = self.whole_extension(text) {
+            if self.schema.extension_required(urn) {
+                return Err(PatchError::Mutability(format!(
+                    "'{text}': the extension has required attributes and cannot be removed"
+                )));
+            }
             if let Some(key) = find_key(root, urn) {
                 root.remove(&key);
             }
