@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use scimgate::config::Settings;
 use scimgate::domain::{Actor, Role};
 use scimgate::service::auth::{self, NewToken};
+use scimgate::service::maintenance;
 use scimgate::startup::Application;
 use scimgate::store::Db;
 
@@ -25,8 +26,31 @@ struct Cli {
 enum Command {
     /// Run the gateway.
     Serve,
-    /// Apply pending database migrations and exit.
-    Migrate,
+    /// Apply pending database migrations and exit; with --check, apply nothing and exit 1
+    /// when some are pending (for deploy scripts).
+    Migrate {
+        #[arg(long)]
+        check: bool,
+    },
+    /// Copy the SQLite database to FILE while the gateway serves (a consistent snapshot).
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put a backup in place of the SQLite database (the gateway stopped); run `verify`
+    /// after it.
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Replace the existing database.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the invariants the database must hold; print what is wrong and exit 1.
+    Verify,
     /// Manage bearer tokens.
     Token {
         #[command(subcommand)]
@@ -96,7 +120,7 @@ async fn cli_main() -> ExitCode {
     };
     scimgate::telemetry::init(&settings.log);
     match run(cli.command, settings).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("scimgate: {e:#}");
             ExitCode::FAILURE
@@ -104,13 +128,52 @@ async fn cli_main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, settings: Settings) -> Result<(), anyhow::Error> {
+async fn run(command: Command, settings: Settings) -> Result<ExitCode, anyhow::Error> {
+    // The operator's commands read whole tables: no statement time limit for them.
+    let open = |url: &str| Db::open_with(url, 1, 0);
     match command {
         Command::Serve => Application::build(settings).await?.run_until_stopped().await?,
-        Command::Migrate => {
-            let db = Db::open(&settings.database.url, 1)?;
+        Command::Migrate { check: true } => {
+            let pending = maintenance::pending_migrations(&open(&settings.database.url)?).await?;
+            if !pending.is_empty() {
+                println!("{} migration(s) pending: {}", pending.len(), pending.join(", "));
+                return Ok(ExitCode::from(1));
+            }
+            println!("no migration pending");
+        }
+        Command::Migrate { check: false } => {
+            let db = open(&settings.database.url)?;
             let applied = tokio::task::spawn_blocking(move || db.migrate()).await??;
             eprintln!("applied {applied} migration(s)");
+        }
+        Command::Backup { to, force } => {
+            let report = maintenance::backup(&settings.database.url, &to, force).await?;
+            println!("backed up {} user(s) to {} ({} bytes)", report.users, to.display(), report.bytes);
+        }
+        Command::Restore { from, force } => {
+            let report = maintenance::restore(&settings.database.url, &from, force)?;
+            let pending = match report.pending {
+                0 => String::new(),
+                n => format!(" ({n} migration(s) pending: `scimgate migrate` or `serve` applies them)"),
+            };
+            println!("restored {} user(s) from {}{pending}; run `scimgate verify`", report.users, from.display());
+        }
+        Command::Verify => {
+            let report = maintenance::verify(&open(&settings.database.url)?).await?;
+            if !report.pending_migrations.is_empty() {
+                println!(
+                    "{} migration(s) pending: {} (`scimgate migrate`)",
+                    report.pending_migrations.len(),
+                    report.pending_migrations.join(", ")
+                );
+            }
+            for (what, rows) in &report.broken {
+                println!("broken: {what} ({rows} row(s))");
+            }
+            if !report.holds() {
+                return Ok(ExitCode::from(1));
+            }
+            println!("ok: {} user(s), {} group(s); every invariant holds", report.users, report.groups);
         }
         Command::Token { command: TokenCommand::Create { role, name, accounts, site, allow_sites } } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
@@ -130,5 +193,5 @@ async fn run(command: Command, settings: Settings) -> Result<(), anyhow::Error> 
             println!("{secret}");
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

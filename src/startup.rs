@@ -26,6 +26,9 @@ pub struct Application {
     deliveries: Arc<DeliveryCounters>,
     /// Background tasks that end with the server: retention, the TLS certificate watcher.
     background: Vec<tokio::task::AbortHandle>,
+    /// SQLite: the shared lock that keeps `scimgate restore` off the database while it is
+    /// served (released when the application is dropped).
+    _serving: Option<std::fs::File>,
 }
 
 /// Stops a running application from outside (tests; signals are handled by the server).
@@ -83,6 +86,10 @@ impl Application {
         };
         let db =
             Db::open_with(&settings.database.url, settings.database.pool_size, settings.database.statement_timeout_ms)?;
+        let serving = match db.target() {
+            crate::store::Target::Sqlite(path) => Some(crate::store::maintenance::lock_for_serving(path)?),
+            crate::store::Target::Postgres(_) => None,
+        };
         let migrating = db.clone();
         let applied = tokio::task::spawn_blocking(move || migrating.migrate()).await??;
         if applied > 0 {
@@ -162,7 +169,7 @@ impl Application {
         let reloader = tls.map(|t| crate::tls::spawn_reloader(t, tls_reload).abort_handle());
         let background = pruner.into_iter().chain(reloader).collect();
         tracing::info!(port, https, database = %crate::store::conn::redact_url(&db_url(&db)), "scimgate listening");
-        Ok(Application { port, server: server.run(), db, dispatcher, deliveries, background })
+        Ok(Application { port, server: server.run(), db, dispatcher, deliveries, background, _serving: serving })
     }
 
     /// A handle that stops this application once it runs.

@@ -9,6 +9,7 @@ pub mod dispatcher;
 pub mod events;
 pub mod groups;
 pub mod licenses;
+pub mod maintenance;
 pub mod passwords;
 pub mod query;
 pub mod retention;

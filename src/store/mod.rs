@@ -12,6 +12,7 @@ pub mod console_sessions;
 pub mod events;
 pub mod groups;
 pub mod licenses;
+pub mod maintenance;
 pub mod retention;
 pub mod schema;
 pub mod tokens;

@@ -82,3 +82,166 @@ fn unsafe_kill(pid: u32) {
     let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
     assert!(status.success());
 }
+
+fn run(args: &[&str], db_url: &str) -> (bool, String, String) {
+    let out = scimgate().args(args).env("SCIMGATE__DATABASE__URL", db_url).output().expect("runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs SQL on a test database (SQLite file or PostgreSQL), to break an invariant.
+fn execute(db_url: &str, sql: &str) {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    if db_url.starts_with("postgres") {
+        diesel::PgConnection::establish(db_url).unwrap().batch_execute(sql).unwrap();
+    } else {
+        diesel::SqliteConnection::establish(db_url.trim_start_matches("sqlite://"))
+            .unwrap()
+            .batch_execute(sql)
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn migrate_check_tells_deploy_scripts_whether_migrations_are_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    let (ok, stdout, _) = run(&["migrate", "--check"], &fresh);
+    assert!(!ok, "pending migrations exit non-zero");
+    assert!(stdout.contains("migration(s) pending: 2026-11-28-000001_directory, "), "{stdout}");
+    assert!(run(&["migrate"], &fresh).0);
+    let (ok, stdout, _) = run(&["migrate", "--check"], &fresh);
+    assert!(ok && stdout.contains("no migration pending"), "{stdout}");
+    // The test database of this run (SQLite or PostgreSQL), migrated by the gateway.
+    let app = spawn_app().await;
+    let (ok, stdout, stderr) = run(&["migrate", "--check"], &app.db_url);
+    assert!(ok, "{stdout}{stderr}");
+}
+
+#[tokio::test]
+async fn verify_reports_every_broken_invariant() {
+    let app = spawn_app().await;
+    let account = app.account("Acme").await;
+    let backed = app.backed("v-1", &account, "customer_community").await;
+    app.contactless("v-2").await;
+    let (ok, stdout, stderr) = run(&["verify"], &app.db_url);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("ok: 2 user(s), 0 group(s); every invariant holds"), "{stdout}");
+    // Break two invariants behind the gateway's back.
+    execute(&app.db_url, "UPDATE license_pools SET used = used + 3 WHERE license = 'customer_community'");
+    let (id, other) = (backed["id"].as_str().unwrap(), app.account("Other").await);
+    execute(&app.db_url, &format!("UPDATE users SET account_id = '{other}' WHERE id = '{id}'"));
+    let (ok, stdout, _) = run(&["verify"], &app.db_url);
+    assert!(!ok, "broken invariants exit non-zero");
+    assert!(
+        stdout.contains(
+            "broken: a license pool's `used` differs from the number of users holding its license (1 row(s))"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("broken: a user's account is not its contact's account (1 row(s))"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_backup_under_write_load_restores_every_acknowledged_write() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("backup.db");
+    let backup_arg = backup.to_string_lossy().into_owned();
+    if app.db_url.starts_with("postgres") {
+        // PostgreSQL has pg_dump and pg_restore; the command says so rather than guessing.
+        let (ok, _, stderr) = run(&["backup", "--to", &backup_arg], &app.db_url);
+        assert!(!ok && stderr.contains("pg_dump"), "{stderr}");
+        let (ok, _, stderr) = run(&["restore", "--from", &backup_arg], &app.db_url);
+        assert!(!ok && stderr.contains("pg_restore"), "{stderr}");
+        return;
+    }
+    // Writers keep creating users; each acknowledged create is noted with its time.
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(std::time::Instant, String)>::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = vec![];
+    for w in 0..4 {
+        let (client, address, admin) = (app.client.clone(), app.address.clone(), app.admin.clone());
+        let (acked, stop) = (acked.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                let body = serde_json::json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": format!("load-{w}-{i}") });
+                let r = client
+                    .post(format!("{address}/scim/v2/Users"))
+                    .bearer_auth(&admin)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status().as_u16(), 201);
+                let id = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+                acked.lock().unwrap().push((std::time::Instant::now(), id));
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let started = std::time::Instant::now();
+    let before: Vec<String> =
+        acked.lock().unwrap().iter().filter(|(t, _)| *t < started).map(|(_, id)| id.clone()).collect();
+    let db_url = app.db_url.clone();
+    let arg = backup_arg.clone();
+    let (ok, stdout, stderr) =
+        tokio::task::spawn_blocking(move || run(&["backup", "--to", &arg], &db_url)).await.unwrap();
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.starts_with("backed up "), "{stdout}");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let written_after = acked.lock().unwrap().iter().filter(|(t, _)| *t >= started).count();
+    assert!(
+        before.len() > 10 && written_after > 0,
+        "the load ran before and during the backup ({} / {written_after})",
+        before.len()
+    );
+    // A second backup to the same file is refused without --force.
+    let (ok, _, stderr) = run(&["backup", "--to", &backup_arg], &app.db_url);
+    assert!(!ok && stderr.contains("--force"), "{stderr}");
+    // Restoring over a database a gateway serves is refused, even with --force.
+    let (ok, _, stderr) = run(&["restore", "--from", &backup_arg, "--force"], &app.db_url);
+    assert!(!ok && stderr.contains("a gateway is serving"), "{stderr}");
+
+    // Restore into a new place; verify; every write acknowledged before the backup is there.
+    let restored = format!("sqlite://{}", dir.path().join("restored.db").display());
+    let (ok, stdout, stderr) = run(&["restore", "--from", &backup_arg], &restored);
+    assert!(ok, "{stdout}{stderr}");
+    let (ok, _, stderr) = run(&["restore", "--from", &backup_arg], &restored);
+    assert!(!ok && stderr.contains("--force"), "an existing database is not replaced without --force: {stderr}");
+    let (ok, stdout, stderr) = run(&["verify"], &restored);
+    assert!(ok && stdout.starts_with("ok: "), "{stdout}{stderr}");
+    let ids: std::collections::HashSet<String> = {
+        use diesel::prelude::*;
+        let mut conn = diesel::SqliteConnection::establish(restored.trim_start_matches("sqlite://")).unwrap();
+        scimgate::store::schema::users::table
+            .select(scimgate::store::schema::users::id)
+            .load::<String>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .collect()
+    };
+    let missing: Vec<&String> = before.iter().filter(|id| !ids.contains(*id)).collect();
+    assert!(missing.is_empty(), "acknowledged before the backup, missing from it: {missing:?}");
+    // A gateway serves the restored copy.
+    let restored_app = crate::helpers::spawn_sibling_with(&app, |s| s.database.url = restored.clone()).await;
+    let r = restored_app.get(&format!("/api/v1/users/{}", before[0])).await;
+    r.ok(200);
+    // Not a database: refused.
+    std::fs::write(dir.path().join("junk.db"), b"not a database").unwrap();
+    let junk = dir.path().join("junk.db").to_string_lossy().into_owned();
+    let other = format!("sqlite://{}", dir.path().join("other.db").display());
+    let (ok, _, _) = run(&["restore", "--from", &junk], &other);
+    assert!(!ok);
+}
