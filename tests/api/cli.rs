@@ -245,3 +245,74 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
     let (ok, _, _) = run(&["restore", "--from", &junk], &other);
     assert!(!ok);
 }
+
+/// `scimgate serve` with TLS from the environment; SIGHUP reloads the certificate.
+#[tokio::test]
+async fn serve_over_tls_reloads_its_certificate_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let pair = |name: &str| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap().self_signed(&key).unwrap();
+        std::fs::write(dir.path().join(format!("{name}.crt")), cert.pem()).unwrap();
+        std::fs::write(dir.path().join(format!("{name}.key")), key.serialize_pem()).unwrap();
+        cert.der().to_vec()
+    };
+    let (first, second) = (pair("first"), pair("second"));
+    let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    std::fs::copy(dir.path().join("first.crt"), &cert).unwrap();
+    std::fs::copy(dir.path().join("first.key"), &key).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = scimgate()
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("SCIMGATE__DATABASE__URL", format!("sqlite://{}", dir.path().join("tls.db").display()))
+        .env("SCIMGATE__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("SCIMGATE__SERVER__TLS__CERT_FILE", &cert)
+        .env("SCIMGATE__SERVER__TLS__KEY_FILE", &key)
+        // Polling off (an hour): only the signal reloads.
+        .env("SCIMGATE__SERVER__TLS__RELOAD_INTERVAL_MS", "3600000")
+        .env("SCIMGATE__AUTH__BOOTSTRAP_TOKEN", "cli-bootstrap-secret-value-of-32-chars")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = || {
+        let mut b = reqwest::Client::builder().tls_info(true).use_rustls_tls();
+        for name in ["first", "second"] {
+            let pem = std::fs::read(dir.path().join(format!("{name}.crt"))).unwrap();
+            b = b.add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap());
+        }
+        b.build().unwrap()
+    };
+    let url = format!("https://localhost:{port}/readyz");
+    let presented = || async {
+        let r = client().get(&url).send().await.ok()?;
+        r.extensions().get::<reqwest::tls::TlsInfo>().and_then(|t| t.peer_certificate()).map(<[u8]>::to_vec)
+    };
+    let mut up = None;
+    for _ in 0..150 {
+        up = presented().await;
+        if up.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(up.as_deref(), Some(first.as_slice()), "serves HTTPS with the first certificate");
+    std::fs::copy(dir.path().join("second.crt"), &cert).unwrap();
+    std::fs::copy(dir.path().join("second.key"), &key).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(presented().await.as_deref(), Some(first.as_slice()), "no reload without the signal");
+    let hup = Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
+    assert!(hup.success());
+    let mut now = None;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        now = presented().await;
+        if now.as_deref() == Some(second.as_slice()) {
+            break;
+        }
+    }
+    assert_eq!(now.as_deref(), Some(second.as_slice()), "SIGHUP reloaded the certificate");
+    unsafe_kill(child.id());
+    assert!(child.wait().unwrap().success());
+}
