@@ -134,6 +134,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, anyhow::E
     match command {
         Command::Serve => Application::build(settings).await?.run_until_stopped().await?,
         Command::Migrate { check: true } => {
+            maintenance::require_existing(&settings.database.url)?;
             let pending = maintenance::pending_migrations(&open(&settings.database.url)?).await?;
             if !pending.is_empty() {
                 println!("{} migration(s) pending: {}", pending.len(), pending.join(", "));
@@ -142,6 +143,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, anyhow::E
             println!("no migration pending");
         }
         Command::Migrate { check: false } => {
+            let _lock = scimgate::store::maintenance::lock_sqlite_for_use(&settings.database.url)?;
             let db = open(&settings.database.url)?;
             let applied = tokio::task::spawn_blocking(move || db.migrate()).await??;
             eprintln!("applied {applied} migration(s)");
@@ -159,6 +161,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, anyhow::E
             println!("restored {} user(s) from {}{pending}; run `scimgate verify`", report.users, from.display());
         }
         Command::Verify => {
+            maintenance::require_existing(&settings.database.url)?;
             let report = maintenance::verify(&open(&settings.database.url)?).await?;
             if !report.pending_migrations.is_empty() {
                 println!(
@@ -177,6 +180,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, anyhow::E
         }
         Command::Token { command: TokenCommand::Create { role, name, accounts, site, allow_sites } } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let _lock = scimgate::store::maintenance::lock_sqlite_for_use(&settings.database.url)?;
             let db = Db::open(&settings.database.url, 1)?;
             let migrating = db.clone();
             tokio::task::spawn_blocking(move || migrating.migrate()).await??;

@@ -84,22 +84,24 @@ impl Application {
             0 => std::thread::available_parallelism().map(|n| (n.get() / 2).max(1)).unwrap_or(1),
             n => n,
         };
+        // SIGHUP reloads the TLS certificate; caught from the start, so that a reload signal
+        // during a long migration (or without TLS) never ends the process.
+        let hangups = crate::tls::Hangups::catch();
+        // TLS first: a bad certificate or key stops start-up before the database is touched.
+        let tls = match settings.server.tls.files().map_err(anyhow::Error::msg)? {
+            Some(files) => Some(crate::tls::Reloadable::new(files).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        // SQLite: the serving lock before the first connection, so that a gateway never
+        // opens a file a restore is replacing.
+        let serving = crate::store::maintenance::lock_sqlite_for_use(&settings.database.url)?;
         let db =
             Db::open_with(&settings.database.url, settings.database.pool_size, settings.database.statement_timeout_ms)?;
-        let serving = match db.target() {
-            crate::store::Target::Sqlite(path) => Some(crate::store::maintenance::lock_for_serving(path)?),
-            crate::store::Target::Postgres(_) => None,
-        };
         let migrating = db.clone();
         let applied = tokio::task::spawn_blocking(move || migrating.migrate()).await??;
         if applied > 0 {
             tracing::info!(applied, "database migrated");
         }
-        // TLS first: a bad certificate or key stops start-up before anything else happens.
-        let tls = match settings.server.tls.files().map_err(anyhow::Error::msg)? {
-            Some(files) => Some(crate::tls::Reloadable::new(files).map_err(anyhow::Error::msg)?),
-            None => None,
-        };
         let tls_reload = Duration::from_millis(settings.server.tls.reload_interval_ms);
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;
@@ -166,7 +168,7 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
-        let reloader = tls.map(|t| crate::tls::spawn_reloader(t, tls_reload).abort_handle());
+        let reloader = Some(crate::tls::spawn_reloader(tls, hangups, tls_reload).abort_handle());
         let background = pruner.into_iter().chain(reloader).collect();
         tracing::info!(port, https, database = %crate::store::conn::redact_url(&db_url(&db)), "scimgate listening");
         Ok(Application { port, server: server.run(), db, dispatcher, deliveries, background, _serving: serving })

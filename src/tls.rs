@@ -39,8 +39,14 @@ pub fn load(files: &TlsFiles) -> Result<CertifiedKey, String> {
     if chain.is_empty() {
         return Err(format!("server.tls.cert_file {}: holds no certificate", files.cert.display()));
     }
-    let key = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| format!("server.tls.key_file {}: not a PEM private key ({e})", files.key.display()))?;
+    // Never the parser's own message for the key: it may quote the key's bytes.
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+        let why = match e {
+            rustls::pki_types::pem::Error::NoItemsFound => "no PEM private key in it",
+            _ => "not a readable PEM private key",
+        };
+        format!("server.tls.key_file {}: {why}", files.key.display())
+    })?;
     CertifiedKey::from_der(chain, key, &provider()).map_err(|e| {
         format!(
             "server.tls.key_file {} does not fit server.tls.cert_file {}: {e}",
@@ -118,30 +124,53 @@ fn try_reload(tls: &Reloadable, why: &str) {
     }
 }
 
-/// Watches the files (every `interval`) and SIGHUP, and reloads on either.
-pub fn spawn_reloader(tls: Arc<Reloadable>, interval: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+/// SIGHUP, caught from start-up on (its default action would end the process).
+pub struct Hangups {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangups {
+    /// Installs the handler (needs a tokio runtime).
+    pub fn catch() -> Hangups {
+        Hangups {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
+        }
+    }
+
+    async fn next(&mut self) {
         #[cfg(unix)]
-        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        if let Some(s) = self.signal.as_mut()
+            && s.recv().await.is_some()
+        {
+            return;
+        }
+        std::future::pending::<()>().await
+    }
+}
+
+/// Reloads the certificate when its files change (checked every `interval`) and on
+/// SIGHUP; without TLS, only notes that a SIGHUP has nothing to reload.
+pub fn spawn_reloader(
+    tls: Option<Arc<Reloadable>>,
+    mut hangups: Hangups,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval.max(Duration::from_millis(10)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            #[cfg(unix)]
-            let signalled = async {
-                match hup.as_mut() {
-                    Some(s) => s.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            #[cfg(not(unix))]
-            let signalled = std::future::pending::<Option<()>>();
             tokio::select! {
-                _ = tick.tick() => {
-                    if tls.changed_on_disk() {
-                        try_reload(&tls, "files changed");
+                _ = tick.tick(), if tls.is_some() => {
+                    if let Some(tls) = tls.as_ref().filter(|t| t.changed_on_disk()) {
+                        try_reload(tls, "files changed");
                     }
                 }
-                Some(()) = signalled => try_reload(&tls, "SIGHUP"),
+                () = hangups.next() => match &tls {
+                    Some(tls) => try_reload(tls, "SIGHUP"),
+                    None => tracing::info!("SIGHUP: no TLS certificate to reload (server.tls is not set)"),
+                },
             }
         }
     })

@@ -29,6 +29,17 @@ fn partial(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The restored file gets the owner and permissions of the one it replaces (a restore
+/// run as root must not lock the service's user out); best effort.
+fn keep_owner_and_mode(old: &std::fs::Metadata, new: &Path) {
+    let _ = std::fs::set_permissions(new, old.permissions());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = std::os::unix::fs::chown(new, Some(old.uid()), Some(old.gid()));
+    }
+}
+
 fn sync_dir(path: &Path) {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && let Ok(d) = std::fs::File::open(dir)
@@ -52,18 +63,29 @@ pub async fn backup(db_url: &str, to: &Path, force: bool) -> Result<BackupReport
     tokio::task::spawn_blocking(move || {
         let tmp = partial(&to, ".partial");
         let _ = std::fs::remove_file(&tmp);
-        maintenance::sqlite_backup(&db_path, &tmp)?;
-        let facts = maintenance::sqlite_facts(&tmp)?;
-        if facts.integrity != ["ok"] {
+        let copied = checked_copy(&db_path, &tmp).and_then(|facts| {
+            std::fs::rename(&tmp, &to)?;
+            sync_dir(&to);
+            Ok(BackupReport { users: facts.users, bytes: std::fs::metadata(&to)?.len() })
+        });
+        if copied.is_err() {
             let _ = std::fs::remove_file(&tmp);
-            return Err(anyhow::anyhow!("the copy failed its integrity check: {}", facts.integrity.join("; ")));
         }
-        std::fs::File::open(&tmp)?.sync_all()?;
-        std::fs::rename(&tmp, &to)?;
-        sync_dir(&to);
-        Ok(BackupReport { users: facts.users, bytes: std::fs::metadata(&to)?.len() })
+        copied
     })
     .await?
+}
+
+/// Copies the SQLite database `from` (its write-ahead log included) to the new file `to`
+/// with `VACUUM INTO`, checks the copy's integrity and flushes it to disk.
+fn checked_copy(from: &str, to: &Path) -> Result<maintenance::FileFacts, anyhow::Error> {
+    maintenance::sqlite_backup(from, to)?;
+    let facts = maintenance::sqlite_facts(to)?;
+    if facts.integrity != ["ok"] {
+        return Err(anyhow::anyhow!("the copy failed its integrity check: {}", facts.integrity.join("; ")));
+    }
+    std::fs::File::open(to)?.sync_all()?;
+    Ok(facts)
 }
 
 /// What a restore put in place.
@@ -101,16 +123,29 @@ pub fn restore(db_url: &str, from: &Path, force: bool) -> Result<RestoreReport, 
         return Err(anyhow::anyhow!("{db_path} exists: give --force to replace it with the backup"));
     }
     let _lock = maintenance::lock_for_restore(&db_path)?;
+    // Copied through SQLite, so that what the backup holds in a write-ahead log of its own
+    // comes along, and checked before anything of the database in place is touched.
     let tmp = partial(target, ".restoring");
-    std::fs::copy(from, &tmp).map_err(|e| anyhow::anyhow!("copying {}: {e}", from.display()))?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    // The old database's write-ahead log belongs to it, not to the backup.
-    for suffix in ["-wal", "-shm"] {
+    let _ = std::fs::remove_file(&tmp);
+    let from_str = from.to_str().ok_or_else(|| anyhow::anyhow!("{}: not a UTF-8 path", from.display()))?;
+    if let Err(e) = checked_copy(from_str, &tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // The database in place, its write-ahead log and journal are moved aside (kept as
+    // `<database>.pre-restore*`, never deleted), then the copy takes its name: a crash at
+    // any point leaves either the old database whole or the new one with no stale log.
+    if let Ok(meta) = std::fs::metadata(target) {
+        keep_owner_and_mode(&meta, &tmp);
+    }
+    for suffix in ["", "-wal", "-shm", "-journal"] {
         let side = partial(target, suffix);
         if side.exists() {
-            std::fs::remove_file(&side).map_err(|e| anyhow::anyhow!("{}: {e}", side.display()))?;
+            let aside = partial(target, &format!(".pre-restore{suffix}"));
+            std::fs::rename(&side, &aside).map_err(|e| anyhow::anyhow!("moving {} aside: {e}", side.display()))?;
         }
     }
+    sync_dir(target);
     std::fs::rename(&tmp, target)?;
     sync_dir(target);
     let pending = known.iter().filter(|v| !facts.migrations.contains(v)).count();
@@ -139,6 +174,7 @@ impl VerifyReport {
 /// group or site; on SQLite, its integrity and foreign keys. One read snapshot.
 pub async fn verify(db: &Db) -> Result<VerifyReport, anyhow::Error> {
     db.read(|conn| {
+        maintenance::snapshot(conn)?;
         let pending_migrations = maintenance::pending_migrations(conn)?;
         // The tables the checks read exist only once the migrations ran.
         let (broken, (users, groups)) = if pending_migrations.is_empty() {
@@ -149,6 +185,15 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, anyhow::Error> {
         Ok::<_, anyhow::Error>(VerifyReport { users, groups, pending_migrations, broken })
     })
     .await
+}
+
+/// A SQLite database URL must name an existing file for the commands that only read:
+/// opening a mistyped path would create an empty database.
+pub fn require_existing(db_url: &str) -> Result<(), anyhow::Error> {
+    match Target::parse(db_url).map_err(anyhow::Error::msg)? {
+        Target::Sqlite(path) if !Path::new(&path).exists() => Err(anyhow::anyhow!("{path}: no database there")),
+        _ => Ok(()),
+    }
 }
 
 /// The migrations not yet applied (for `migrate --check`).

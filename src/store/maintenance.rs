@@ -8,7 +8,6 @@ use diesel::migration::MigrationSource;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
-use diesel_migrations::MigrationHarness;
 
 use super::StoreError;
 use super::conn::{DbConnection, native};
@@ -22,6 +21,15 @@ pub fn sqlite_backup(db_path: &str, to: &Path) -> Result<(), anyhow::Error> {
     let target = to.to_str().ok_or_else(|| anyhow::anyhow!("{}: not a UTF-8 path", to.display()))?;
     conn.batch_execute(&format!("VACUUM INTO '{}'", target.replace('\'', "''")))?;
     Ok(())
+}
+
+/// `file:` URI opening `file` read-only: the path absolute and percent-encoded, so that a
+/// `#`, `?` or `%` in it stays part of the path.
+fn read_only_uri(file: &Path) -> Result<String, anyhow::Error> {
+    let absolute = std::path::absolute(file)?;
+    let url = url::Url::from_file_path(&absolute)
+        .map_err(|_| anyhow::anyhow!("{}: not a path SQLite can open", file.display()))?;
+    Ok(format!("{url}?mode=ro"))
 }
 
 #[derive(QueryableByName)]
@@ -47,8 +55,7 @@ pub struct FileFacts {
 /// Opens a SQLite file read-only and reads its [`FileFacts`]; not a scimgate database
 /// (no migrations table) is an error.
 pub fn sqlite_facts(file: &Path) -> Result<FileFacts, anyhow::Error> {
-    let path = file.to_str().ok_or_else(|| anyhow::anyhow!("{}: not a UTF-8 path", file.display()))?;
-    let mut conn = SqliteConnection::establish(&format!("file:{path}?mode=ro"))?;
+    let mut conn = SqliteConnection::establish(&read_only_uri(file)?)?;
     let integrity: Vec<String> = diesel::sql_query("SELECT integrity_check AS text FROM pragma_integrity_check")
         .load::<Line>(&mut conn)?
         .into_iter()
@@ -66,22 +73,42 @@ pub fn sqlite_facts(file: &Path) -> Result<FileFacts, anyhow::Error> {
 
 /// The versions of this binary's SQLite migrations.
 pub fn sqlite_migration_versions() -> Result<Vec<String>, anyhow::Error> {
-    let migrations = MigrationSource::<Sqlite>::migrations(&super::conn::SQLITE_MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("the embedded migrations: {e}"))?;
-    Ok(migrations.iter().map(|m| m.name().version().to_string()).collect())
+    Ok(embedded::<Sqlite>(&super::conn::SQLITE_MIGRATIONS)?.into_iter().map(|(version, _)| version).collect())
 }
 
-/// The names of the migrations not yet applied to the database.
+/// This binary's migrations for one backend: (version, name).
+fn embedded<B: diesel::backend::Backend>(
+    source: &impl MigrationSource<B>,
+) -> Result<Vec<(String, String)>, anyhow::Error> {
+    let migrations = source.migrations().map_err(|e| anyhow::anyhow!("the embedded migrations: {e}"))?;
+    Ok(migrations.iter().map(|m| (m.name().version().to_string(), m.name().to_string())).collect())
+}
+
+/// The names of the migrations not yet applied to the database, read without writing
+/// (diesel's own check creates its table when missing, which a read-only transaction or
+/// role refuses).
 pub fn pending_migrations(conn: &mut DbConnection) -> Result<Vec<String>, anyhow::Error> {
-    let names = match conn {
-        DbConnection::Sqlite(c) => c
-            .pending_migrations(super::conn::SQLITE_MIGRATIONS)
-            .map(|p| p.iter().map(|m| m.name().to_string()).collect()),
-        DbConnection::Pg(c) => c
-            .pending_migrations(super::conn::POSTGRES_MIGRATIONS)
-            .map(|p| p.iter().map(|m| m.name().to_string()).collect()),
+    let (all, table_sql) = match conn {
+        DbConnection::Sqlite(_) => (
+            embedded::<Sqlite>(&super::conn::SQLITE_MIGRATIONS)?,
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__diesel_schema_migrations'",
+        ),
+        DbConnection::Pg(_) => (
+            embedded::<diesel::pg::Pg>(&super::conn::POSTGRES_MIGRATIONS)?,
+            "SELECT COUNT(*) AS n FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = '__diesel_schema_migrations'",
+        ),
     };
-    names.map_err(|e| anyhow::anyhow!("reading the migrations: {e}"))
+    let has_table = native!(conn, |c| diesel::sql_query(table_sql).get_result::<Count>(c))?.n > 0;
+    let applied: Vec<String> = if has_table {
+        native!(conn, |c| diesel::sql_query("SELECT version AS text FROM __diesel_schema_migrations").load::<Line>(c))?
+            .into_iter()
+            .map(|l| l.text)
+            .collect()
+    } else {
+        vec![]
+    };
+    Ok(all.into_iter().filter(|(version, _)| !applied.contains(version)).map(|(_, name)| name).collect())
 }
 
 /// One invariant the directory must hold, and how many rows break it.
@@ -164,6 +191,15 @@ pub fn broken_invariants(conn: &mut DbConnection) -> Result<Vec<(&'static str, i
     Ok(broken)
 }
 
+/// Makes the current read transaction one snapshot on PostgreSQL (repeatable read, read
+/// only; it must come first in the transaction). A SQLite read transaction is one already.
+pub fn snapshot(conn: &mut DbConnection) -> Result<(), StoreError> {
+    if let DbConnection::Pg(c) = conn {
+        c.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+    }
+    Ok(())
+}
+
 /// How many users and groups the directory holds.
 pub fn sizes(conn: &mut DbConnection) -> Result<(i64, i64), StoreError> {
     let users = native!(conn, |c| diesel::sql_query("SELECT COUNT(*) AS n FROM users").get_result::<Count>(c))?.n;
@@ -171,26 +207,35 @@ pub fn sizes(conn: &mut DbConnection) -> Result<(i64, i64), StoreError> {
     Ok((users, groups))
 }
 
-/// The lock file beside a SQLite database (`<path>.lock`): a serving gateway holds it
-/// shared, a restore exclusively, so a restore never replaces the file under a gateway.
+/// The lock file beside a SQLite database (`<path>.lock`): a gateway (and `migrate`)
+/// holds it shared while it uses the database, a restore exclusively, so a restore never
+/// replaces the file under a gateway and a gateway never opens a file being replaced.
+/// Opened read-only when it exists (a lock needs no write access, so a lock file left by
+/// another user does not keep the service out).
 fn lock_file(db_path: &str) -> Result<std::fs::File, anyhow::Error> {
     let path = format!("{db_path}.lock");
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
+    std::fs::File::open(&path)
+        .or_else(|_| std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path))
         .map_err(|e| anyhow::anyhow!("{path}: {e}"))
 }
 
-/// Taken by `serve` for as long as it serves a SQLite database.
-pub fn lock_for_serving(db_path: &str) -> Result<std::fs::File, anyhow::Error> {
-    let file = lock_file(db_path)?;
-    file.lock_shared().map_err(|e| anyhow::anyhow!("{db_path}.lock: {e}"))?;
-    Ok(file)
+/// For a SQLite database URL, the shared lock of a process that uses it (`None` for
+/// PostgreSQL); refused at once while a restore replaces the file.
+pub fn lock_sqlite_for_use(url: &str) -> Result<Option<std::fs::File>, anyhow::Error> {
+    let super::Target::Sqlite(db_path) = super::Target::parse(url).map_err(anyhow::Error::msg)? else {
+        return Ok(None);
+    };
+    let file = lock_file(&db_path)?;
+    match file.try_lock_shared() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(anyhow::anyhow!("a restore is replacing {db_path}: start again once it has finished"))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(anyhow::anyhow!("{db_path}.lock: {e}")),
+    }
 }
 
-/// Taken by `restore`: fails at once when a gateway serves the database.
+/// Taken by `restore`: fails at once when a gateway (or `migrate`) uses the database.
 pub fn lock_for_restore(db_path: &str) -> Result<std::fs::File, anyhow::Error> {
     let file = lock_file(db_path)?;
     match file.try_lock() {

@@ -109,13 +109,23 @@ fn execute(db_url: &str, sql: &str) {
 #[tokio::test]
 async fn migrate_check_tells_deploy_scripts_whether_migrations_are_pending() {
     let dir = tempfile::tempdir().unwrap();
-    let fresh = format!("sqlite://{}", dir.path().join("fresh.db").display());
-    let (ok, stdout, _) = run(&["migrate", "--check"], &fresh);
-    assert!(!ok, "pending migrations exit non-zero");
-    assert!(stdout.contains("migration(s) pending: 2026-11-28-000001_directory, "), "{stdout}");
+    let file = dir.path().join("fresh.db");
+    let fresh = format!("sqlite://{}", file.display());
+    // A path with no database is an error, and creates nothing.
+    let (ok, _, stderr) = run(&["migrate", "--check"], &fresh);
+    assert!(!ok && stderr.contains("no database there"), "{stderr}");
+    assert!(!file.exists());
     assert!(run(&["migrate"], &fresh).0);
     let (ok, stdout, _) = run(&["migrate", "--check"], &fresh);
     assert!(ok && stdout.contains("no migration pending"), "{stdout}");
+    // The database without its last migration: pending, named, exit 1.
+    execute(
+        &fresh,
+        "DELETE FROM __diesel_schema_migrations WHERE version = (SELECT MAX(version) FROM __diesel_schema_migrations)",
+    );
+    let (ok, stdout, _) = run(&["migrate", "--check"], &fresh);
+    assert!(!ok, "pending migrations exit non-zero");
+    assert!(stdout.starts_with("1 migration(s) pending: "), "{stdout}");
     // The test database of this run (SQLite or PostgreSQL), migrated by the gateway.
     let app = spawn_app().await;
     let (ok, stdout, stderr) = run(&["migrate", "--check"], &app.db_url);
@@ -238,6 +248,21 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
     let restored_app = crate::helpers::spawn_sibling_with(&app, |s| s.database.url = restored.clone()).await;
     let r = restored_app.get(&format!("/api/v1/users/{}", before[0])).await;
     r.ok(200);
+    // Over an existing database (no gateway on it), with --force: the old one is kept aside.
+    restored_app.handle.stop().await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (ok, stdout, stderr) = run(&["restore", "--from", &backup_arg, "--force"], &restored);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(dir.path().join("restored.db.pre-restore").exists(), "the replaced database is kept aside");
+    // While a restore holds the database, a gateway refuses to start on it.
+    let restoring = scimgate::store::maintenance::lock_for_restore(restored.trim_start_matches("sqlite://")).unwrap();
+    let mut settings = scimgate::config::Settings::defaults().unwrap();
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.database.url = restored.clone();
+    settings.auth.bootstrap_token = Some(app.admin.clone().into());
+    let refused = scimgate::startup::Application::build(settings).await.err().map(|e| format!("{e:#}"));
+    assert!(refused.as_deref().is_some_and(|e| e.contains("a restore is replacing")), "{refused:?}");
+    drop(restoring);
     // Not a database: refused.
     std::fs::write(dir.path().join("junk.db"), b"not a database").unwrap();
     let junk = dir.path().join("junk.db").to_string_lossy().into_owned();
