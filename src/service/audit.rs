@@ -17,6 +17,32 @@ pub fn record(
     target_id: &str,
     details: Value,
 ) -> Result<(), ServiceError> {
+    let at = insert(conn, actor, action, target_type, target_id, &details)?;
+    super::events::record(conn, actor, action, target_id, &details, at, None)
+}
+
+/// [`record`] for a change of `user` that was just written in this transaction (created
+/// or updated, its row already locked by the write): the downstream event carries `user`
+/// as it is, without reading it back.
+pub fn record_user(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    user: &User,
+    details: Value,
+) -> Result<(), ServiceError> {
+    let at = insert(conn, actor, action, "user", &user.id, &details)?;
+    super::events::record(conn, actor, action, &user.id, &details, at, Some(user))
+}
+
+fn insert(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    details: &Value,
+) -> Result<chrono::DateTime<chrono::Utc>, ServiceError> {
     let event = AuditEvent {
         id: new_id(),
         at: now(),
@@ -27,7 +53,7 @@ pub fn record(
         details: details.to_string(),
     };
     audit::insert(conn, &event)?;
-    super::events::record(conn, actor, action, target_id, &details, event.at)
+    Ok(event.at)
 }
 
 /// The audited fields of a user, by their API names.

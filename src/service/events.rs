@@ -21,7 +21,8 @@ pub const CONTENT_TYPE: &str = "application/cloudevents+json";
 
 /// Writes the event of an audited change, if downstream systems hear of it, and fans it
 /// out to the matching subscriptions. Call inside the change's transaction, after the
-/// change (the event carries the resulting state).
+/// change (the event carries the resulting state: `written`, the user this transaction
+/// just wrote, when the caller has it; else it is read, locking its row).
 pub fn record(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -29,6 +30,7 @@ pub fn record(
     target_id: &str,
     details: &Value,
     at: DateTime<Utc>,
+    written: Option<&User>,
 ) -> Result<(), ServiceError> {
     let active_change = details.get("changes").and_then(|c| c.get("active")).and_then(|a| {
         let (before, after) = (a.get("before")?.as_bool()?, a.get("after")?.as_bool()?);
@@ -38,7 +40,7 @@ pub fn record(
         return Ok(());
     };
     let mut data = match kind.subject() {
-        EventSubject::User => user_data(conn, kind, target_id, details)?,
+        EventSubject::User => user_data(conn, kind, target_id, details, written)?,
         EventSubject::Group => group_data(conn, kind, target_id, details)?,
     };
     data.insert("actor".into(), json!(actor.label));
@@ -143,10 +145,17 @@ type EventData = Result<Map<String, Value>, ServiceError>;
 /// `{user, changes, …}`: the user after the change (locking its row, so that the subject's
 /// events are numbered one at a time), the changed fields, and the audit details beyond
 /// them (`siteId` of a membership, `contactKept` of a downgrade).
-fn user_data(conn: &mut DbConnection, kind: EventType, id: &str, details: &Value) -> EventData {
+fn user_data(conn: &mut DbConnection, kind: EventType, id: &str, details: &Value, written: Option<&User>) -> EventData {
     let mut data = Map::new();
-    let user = users::find_for_update(conn, id)?;
-    let resource = match &user {
+    let read;
+    let user = match written {
+        Some(u) => Some(u),
+        None => {
+            read = users::find_for_update(conn, id)?;
+            read.as_ref()
+        }
+    };
+    let resource = match user {
         Some(u) => user_json(u),
         // Deleted: the last state, as audited.
         None => {

@@ -150,7 +150,7 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
     let mut after = audit::user_fields(&user);
     after.insert("origin".into(), json!(user.origin.as_str()));
     after.insert("siteIds".into(), json!(user.site_ids));
-    audit::record(conn, actor, "user.created", "user", &user.id, json!({ "after": after }))?;
+    audit::record_user(conn, actor, "user.created", &user, json!({ "after": after }))?;
     Ok(user)
 }
 
@@ -193,7 +193,7 @@ pub(crate) fn save(
     if let (Some(Value::Object(extra)), Value::Object(d)) = (extra, &mut details) {
         d.extend(extra);
     }
-    audit::record(conn, actor, action, "user", &after.id, details)?;
+    audit::record_user(conn, actor, action, &after, details)?;
     Ok(after)
 }
 
