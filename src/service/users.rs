@@ -185,7 +185,7 @@ pub(crate) fn save(
 ) -> Result<User, ServiceError> {
     after.version = before.version + 1;
     after.updated_at = now();
-    users::update(conn, &after, before.version).map_err(|e| match e {
+    users::update(conn, &after, before.version, after.emails != before.emails).map_err(|e| match e {
         crate::store::StoreError::NotFound => ServiceError::VersionMismatch { current: before.version },
         other => other.into(),
     })?;

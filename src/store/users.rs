@@ -134,15 +134,22 @@ fn write_emails(conn: &mut DbConnection, user_id: &str, emails: &[UserEmail]) ->
 }
 
 /// Writes `user` over the row whose version is still `expected_version`; `NotFound` when
-/// the row is gone or another writer moved its version (optimistic concurrency).
-pub fn update(conn: &mut DbConnection, user: &User, expected_version: i64) -> Result<(), StoreError> {
+/// the row is gone or another writer moved its version (optimistic concurrency). Its email
+/// rows are rewritten only when `emails_changed` (most updates leave them alone, and the
+/// rewrite is a delete and an insert per address on the single writer).
+pub fn update(
+    conn: &mut DbConnection,
+    user: &User,
+    expected_version: i64,
+    emails_changed: bool,
+) -> Result<(), StoreError> {
     let row = UserRow::from_user(user);
     let target = users::table.filter(users::id.eq(&user.id)).filter(users::version.eq(expected_version));
     let n = native!(conn, |c| diesel::update(target).set(&row).execute(c))?;
     if n != 1 {
         return Err(StoreError::NotFound);
     }
-    write_emails(conn, &user.id, &user.emails)
+    if emails_changed { write_emails(conn, &user.id, &user.emails) } else { Ok(()) }
 }
 
 pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), StoreError> {
