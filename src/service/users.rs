@@ -98,9 +98,16 @@ fn resolve_contact(
 }
 
 /// Creates a user inside the caller's transaction (also used by self-registration).
+///
+/// The license is drawn from its pool by the transaction's last write, a conditional
+/// `UPDATE … SET used = used + 1` that re-checks the room at that moment (the pool is only
+/// read, not locked, for the policy's early answer): on PostgreSQL the pool's row is then
+/// locked just for the commit instead of the whole create, so creates under one license no
+/// longer run one at a time across the gateways, and a full pool still refuses every
+/// create past its capacity (the losing transaction rolls back whole).
 pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result<User, ServiceError> {
     let license = cmd.license.unwrap_or(License::ExternalIdentity);
-    let pool = licenses::lock_one(conn, license)?;
+    let pool = licenses::read_one(conn, license)?;
     let link = match cmd.contact {
         None => {
             policy::licensing::can_create(actor, license, None, &pool)?;
@@ -115,9 +122,6 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
         if policy::delegation::can_use_site(actor, site, exists)? == SiteUse::Unknown {
             return Err(ValidationError::new("siteIds", format!("no site {site}")).into());
         }
-    }
-    if !licenses::grant(conn, license)? {
-        return Err(PolicyViolation::LicenseUnavailable { license }.into());
     }
     let at = now();
     let backing = link.unwrap_or(Backing::Contactless);
@@ -151,6 +155,9 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
     after.insert("origin".into(), json!(user.origin.as_str()));
     after.insert("siteIds".into(), json!(user.site_ids));
     audit::record_user(conn, actor, "user.created", &user, json!({ "after": after }))?;
+    if !licenses::grant(conn, license)? {
+        return Err(PolicyViolation::LicenseUnavailable { license }.into());
+    }
     Ok(user)
 }
 

@@ -55,6 +55,17 @@ pub fn lock_one(conn: &mut DbConnection, license: License) -> Result<LicensePool
     to_pool(row.ok_or(StoreError::NotFound)?)
 }
 
+/// Reads one pool without locking it: what a create decides its policy on. The guard of
+/// [`grant`], the create's last write, is what keeps the pool from oversubscription.
+pub fn read_one(conn: &mut DbConnection, license: License) -> Result<LicensePool, StoreError> {
+    let row: Option<PoolRow> = license_pools::table
+        .find(license.as_str())
+        .select((license_pools::license, license_pools::capacity, license_pools::used))
+        .first(conn)
+        .optional()?;
+    to_pool(row.ok_or(StoreError::NotFound)?)
+}
+
 /// Takes one license from the pool. The guard in the WHERE clause re-checks room at the
 /// moment of the write; `Ok(false)` means the pool was full.
 pub fn grant(conn: &mut DbConnection, license: License) -> Result<bool, StoreError> {

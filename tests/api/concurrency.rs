@@ -49,6 +49,39 @@ async fn two_gateways_on_one_database_never_oversubscribe_a_pool() {
     race_upgrades(&[&a, &b]).await;
 }
 
+/// Creates draw their license with the create's last write (the pool is not locked for the
+/// whole create): 2 gateways × 64 clients creating contact-backed users against a pool of 20
+/// still make exactly 20, and every other create leaves nothing behind.
+#[tokio::test]
+async fn two_gateways_and_128_concurrent_creates_never_oversubscribe_a_pool() {
+    let a = spawn_app().await;
+    let b = spawn_sibling(&a).await;
+    let account = a.account("Acme").await;
+    a.put("/api/v1/licenses/customer_community", json!({ "capacity": 20 })).await.ok(200);
+    let replies = join_all((0..128).map(|i| {
+        let gw = if i % 2 == 0 { &a } else { &b };
+        let body = json!({ "userName": format!("create-race-{i}@example.com"), "email": "r@example.com",
+            "license": "customer_community",
+            "contact": { "accountId": account, "firstName": "Race", "lastName": format!("R{i}"), "email": "r@example.com" } });
+        async move { gw.call(Method::POST, "/api/v1/users", Some(&gw.admin), Some(body)).await }
+    }))
+    .await;
+    let created = replies.iter().filter(|r| r.status.as_u16() == 201).count();
+    for r in replies.iter().filter(|r| r.status.as_u16() != 201) {
+        r.problem(409, "license_unavailable");
+    }
+    assert_eq!(created, 20);
+    let pool = a.pool("customer_community").await;
+    assert_eq!((pool["used"].clone(), pool["available"].clone()), (json!(20), json!(0)));
+    let listed = a.get("/api/v1/users?license=customer_community&limit=200").await;
+    assert_eq!(listed.ok(200)["items"].as_array().unwrap().len(), 20);
+    // The refused creates left no user, contact or event behind.
+    let all = a.get("/api/v1/users?limit=200").await;
+    assert_eq!(all.ok(200)["items"].as_array().unwrap().len(), 20);
+    let created_events = a.get("/api/v1/audit?action=user.created&limit=200").await;
+    assert_eq!(created_events.ok(200)["items"].as_array().unwrap().len(), 20);
+}
+
 #[tokio::test]
 async fn thirty_two_concurrent_creates_of_one_user_name_in_different_case_make_one_user() {
     let app = spawn_app().await;
