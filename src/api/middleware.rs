@@ -76,6 +76,20 @@ fn canonical_path(path: &str) -> Option<String> {
         Some(rest) if !rest.is_empty() && !rest.ends_with('/') => rest,
         _ => path,
     };
+    // The common case (every request passes here): no trailing slash, and not the SCIM
+    // prefix in another case or an endpoint of it in another case — nothing to allocate.
+    let scim = trimmed.get(..9).is_some_and(|p| p.eq_ignore_ascii_case("/scim/v2/"));
+    if trimmed.len() == path.len() && (!scim || trimmed.starts_with("/scim/v2/")) {
+        let mut rest = trimmed.get(9..).unwrap_or_default().split('/');
+        let endpoint = rest.next().unwrap_or_default();
+        let canonical = |given: &str, exact: &str| !given.eq_ignore_ascii_case(exact) || given == exact;
+        let plain = !scim
+            || (SCIM_ENDPOINTS.iter().all(|e| canonical(endpoint, e))
+                && rest.next().is_none_or(|second| canonical(second, ".search")));
+        if plain {
+            return None;
+        }
+    }
     let mut segments: Vec<&str> = trimmed.split('/').collect();
     // ["", "scim", "v2", endpoint, id or ".search"]
     if segments.len() >= 4 && segments[1].eq_ignore_ascii_case("scim") && segments[2].eq_ignore_ascii_case("v2") {

@@ -63,7 +63,7 @@ const UNSIZED: &[&str] = &["meta", "members"];
 
 pub async fn create_op(ctx: &Ctx, body: Value, proj: &Projection) -> Result<Reply, ScimError> {
     ctx.check_size(&body, UNSIZED)?;
-    let draft = group_from_json(&body)?;
+    let draft = group_from_json(body)?;
     ctx.check_members(draft.member_ids.len())?;
     let g = svc::create(&ctx.state.db, ctx.actor.clone(), draft).await?;
     reply(ctx, &g, StatusCode::CREATED, proj).await
@@ -90,7 +90,7 @@ pub async fn replace_op(
     proj: &Projection,
 ) -> Result<Reply, ScimError> {
     ctx.check_size(&body, UNSIZED)?;
-    let draft = group_from_json(&body)?;
+    let draft = group_from_json(body)?;
     ctx.check_members(draft.member_ids.len())?;
     let g = svc::replace(&ctx.state.db, ctx.actor.clone(), id, draft, if_match).await?;
     reply(ctx, &g, StatusCode::OK, proj).await
@@ -118,7 +118,7 @@ pub async fn patch_op(
         let mut doc = render_group(&current, &Default::default(), &ctx.base, true);
         apply(&mut doc, &ops, &GroupSchema).map_err(patch_error)?;
         ctx.check_size(&doc, UNSIZED)?;
-        let draft = group_from_json(&doc)?;
+        let draft = group_from_json(doc)?;
         let before: Vec<&str> = current.members.iter().map(|m| m.id.as_str()).collect();
         ctx.check_members(members_changed(&before, &draft.member_ids))?;
         match svc::patch(&ctx.state.db, ctx.actor.clone(), id.clone(), &current, draft).await {

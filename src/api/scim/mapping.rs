@@ -195,11 +195,10 @@ fn other_attributes(obj: &Map<String, Value>) -> Result<Option<String>, ScimErro
 }
 
 /// A resource body as an object in its canonical form (`scim::canonical`).
-fn canonical_body(body: &Value, schema: &dyn SchemaInfo) -> Result<Map<String, Value>, ScimError> {
-    let Value::Object(obj) = body else {
+fn canonical_body(body: Value, schema: &dyn SchemaInfo) -> Result<Map<String, Value>, ScimError> {
+    let Value::Object(mut obj) = body else {
         return Err(ScimError::bad("invalidSyntax", "the body must be a JSON object"));
     };
-    let mut obj = obj.clone();
     canonicalize(&mut obj, schema).map_err(|e| ScimError::bad("invalidSyntax", e))?;
     Ok(obj)
 }
@@ -220,7 +219,7 @@ fn require_core_schema(obj: &Map<String, Value>, core: &str) -> Result<(), ScimE
 
 /// A SCIM User body as the profile to write, and the plaintext password if one was sent
 /// (the caller hashes it; it is never stored as sent).
-pub fn profile_from_json(body: &Value) -> Result<(ScimProfile, Option<String>), ScimError> {
+pub fn profile_from_json(body: Value) -> Result<(ScimProfile, Option<String>), ScimError> {
     let obj = &canonical_body(body, &UserSchema)?;
     require_core_schema(obj, USER_URN)?;
     let Some(name_value) = opt_str(obj, "userName")? else {
@@ -373,7 +372,7 @@ pub fn render_user(u: &UserWithGroups, base: &str) -> Value {
 }
 
 /// A SCIM Group body as the draft to write.
-pub fn group_from_json(body: &Value) -> Result<GroupDraft, ScimError> {
+pub fn group_from_json(body: Value) -> Result<GroupDraft, ScimError> {
     let obj = &canonical_body(body, &GroupSchema)?;
     require_core_schema(obj, GROUP_URN)?;
     let Some(display_name) = opt_str(obj, "displayName")? else {

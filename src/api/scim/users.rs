@@ -56,7 +56,7 @@ const RENDERED: &[&str] = &["meta", "groups"];
 
 pub async fn create_op(ctx: &Ctx, body: Value, proj: &Projection) -> Result<Reply, ScimError> {
     ctx.check_size(&body, RENDERED)?;
-    let (mut profile, password) = profile_from_json(&body)?;
+    let (mut profile, password) = profile_from_json(body)?;
     if let Some(p) = password {
         profile.password_hash = Some(svc::hash_password(p).await?);
     }
@@ -85,7 +85,7 @@ pub async fn replace_op(
     proj: &Projection,
 ) -> Result<Reply, ScimError> {
     ctx.check_size(&body, RENDERED)?;
-    let (mut profile, password) = profile_from_json(&body)?;
+    let (mut profile, password) = profile_from_json(body)?;
     if let Some(p) = password {
         profile.password_hash = Some(svc::hash_password(p).await?);
     }
@@ -171,7 +171,7 @@ pub async fn patch_op(
         let mut doc = render_user(&current, &ctx.base);
         apply(&mut doc, &ops, &UserSchema).map_err(patch_error)?;
         ctx.check_size(&doc, RENDERED)?;
-        let (mut profile, password) = profile_from_json(&doc)?;
+        let (mut profile, password) = profile_from_json(doc)?;
         if let Some(p) = password {
             if hashed.is_none() {
                 hashed = Some(svc::hash_password(p).await?);
