@@ -17,6 +17,15 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub rate: RateSettings,
     pub retention: RetentionSettings,
+    pub activity: ActivitySettings,
+}
+
+/// The operator's activity counts (`activity.*`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActivitySettings {
+    /// How often a gateway adds its counts to the database (the most a killed gateway
+    /// loses).
+    pub flush_interval_ms: u64,
 }
 
 /// How long what grows with use is kept (`retention.*`, days; 0: forever).
@@ -30,6 +39,8 @@ pub struct RetentionSettings {
     pub audit_days: u32,
     /// Ended (expired or revoked) login-as and console sessions, after their expiry.
     pub sessions_days: u32,
+    /// The hourly activity counts of the console's charts (they show 30 days).
+    pub activity_days: u32,
     /// How often a gateway prunes (0: never).
     pub interval_seconds: u64,
     /// Rows per delete (each its own short transaction).
@@ -284,6 +295,8 @@ fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, co
         .set_default("retention.sessions_days", 1)?
         .set_default("retention.interval_seconds", 600)?
         .set_default("retention.batch", 500)?
+        .set_default("retention.activity_days", 35)?
+        .set_default("activity.flush_interval_ms", 2000)?
         .set_default("webhooks.allow_loopback", false)?
         .set_default("webhooks.timeout_ms", 5000)?
         .set_default("webhooks.max_attempts", 8)?

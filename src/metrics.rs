@@ -14,6 +14,14 @@ use prometheus::{
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyRejection(pub &'static str);
 
+/// What a SCIM error answer told its caller (`scimType`, `detail`), for the IdP page's last
+/// errors.
+#[derive(Debug, Clone)]
+pub struct ErrorDetail {
+    pub scim_type: Option<&'static str>,
+    pub detail: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub http_requests: IntCounterVec,

@@ -37,6 +37,7 @@ pub struct AppHandle {
     server: ServerHandle,
     dispatcher: DispatcherHandle,
     background: Vec<tokio::task::AbortHandle>,
+    db: Db,
 }
 
 impl AppHandle {
@@ -45,6 +46,7 @@ impl AppHandle {
         self.dispatcher.stop();
         self.background.iter().for_each(tokio::task::AbortHandle::abort);
         self.server.stop(true).await;
+        let _ = crate::service::activity::flush(&self.db).await;
     }
 
     /// Like a crash of the instance: requests are dropped and the dispatcher's claims stay
@@ -103,6 +105,8 @@ impl Application {
             tracing::info!(applied, "database migrated");
         }
         let tls_reload = Duration::from_millis(settings.server.tls.reload_interval_ms);
+        let activity_flush = Duration::from_millis(settings.activity.flush_interval_ms);
+        crate::service::users::backfill_folded_names(&db).await?;
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
@@ -169,7 +173,8 @@ impl Application {
             server = server.workers(workers);
         }
         let reloader = Some(crate::tls::spawn_reloader(tls, hangups, tls_reload).abort_handle());
-        let background = pruner.into_iter().chain(reloader).collect();
+        let flusher = Some(crate::service::activity::spawn_flusher(db.clone(), activity_flush).abort_handle());
+        let background = pruner.into_iter().chain(reloader).chain(flusher).collect();
         tracing::info!(port, https, database = %crate::store::conn::redact_url(&db_url(&db)), "scimgate listening");
         Ok(Application { port, server: server.run(), db, dispatcher, deliveries, background, _serving: serving })
     }
@@ -180,6 +185,7 @@ impl Application {
             server: self.server.handle(),
             dispatcher: self.dispatcher.handle(),
             background: self.background.clone(),
+            db: self.db.clone(),
         }
     }
 
@@ -201,6 +207,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.background.iter().for_each(tokio::task::AbortHandle::abort);
+        let _ = crate::service::activity::flush(&self.db).await;
         self.dispatcher.shutdown().await;
         served
     }

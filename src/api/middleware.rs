@@ -8,12 +8,13 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse, ResponseError, web};
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 
-use super::AppState;
-use crate::metrics::PolicyRejection;
+use super::{AppState, Caller};
+use crate::metrics::{ErrorDetail, PolicyRejection};
+use crate::service::activity;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -155,8 +156,33 @@ pub async fn observe(
     if let Some(m) = metrics {
         m.observe(&route, &method, status, elapsed.as_secs_f64(), rejection);
     }
+    count_activity(&res, &method, status, rejection);
     tracing::info!(status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "{method} {route}");
     Ok(res)
+}
+
+/// Counts an authenticated request for the operator's view: a request (and an error, with
+/// what its caller was told) per source, the token's last use, a policy rejection.
+fn count_activity<B>(res: &ServiceResponse<B>, method: &str, status: u16, rejection: Option<&str>) {
+    let req = res.request();
+    let Some(caller) = req.extensions().get::<Caller>().cloned() else {
+        return;
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return;
+    };
+    let detail = res.response().extensions().get::<ErrorDetail>().cloned();
+    let seen = activity::Seen {
+        source: &caller.source,
+        token_id: caller.token_id.as_deref(),
+        method,
+        path: req.path(),
+        status,
+        rejection,
+        scim_type: detail.as_ref().and_then(|d| d.scim_type),
+        detail: detail.as_ref().map(|d| d.detail.as_str()),
+    };
+    activity::seen(&state.db, seen);
 }
 
 /// Every error answer carries its surface's error body: a 4xx or 5xx that left a handler

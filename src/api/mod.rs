@@ -16,13 +16,13 @@ pub mod swagger_ui;
 pub mod throttle;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpMessage, HttpRequest, web};
 
 use std::future::Future;
 use std::sync::Arc;
 
 use crate::config::Settings;
-use crate::domain::Actor;
+use crate::domain::{Actor, Via};
 use crate::error::ServiceError;
 use crate::service::Db;
 use crate::service::auth::Bootstrap;
@@ -49,11 +49,30 @@ pub struct AppState {
     pub heavy_lists: Arc<tokio::sync::Semaphore>,
 }
 
+/// Who made a request, as the operator's view counts it (a request extension set once the
+/// caller is known; read by `middleware::observe`).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// See `domain::source_key`.
+    pub source: String,
+    /// The API token, when the caller used one.
+    pub token_id: Option<String>,
+}
+
+impl Caller {
+    pub fn note(req: &HttpRequest, actor: &Actor) {
+        let token_id = actor.label.strip_prefix("token:").map(str::to_owned);
+        req.extensions_mut().insert(Caller { source: actor.source(), token_id });
+    }
+}
+
 /// Resolves a request's bearer token to its actor (`Unauthenticated` when it is absent or
 /// unknown): the one authentication path of every surface's caller extractors, which then
 /// check the role table (`policy::access`) for their surface.
 pub fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Actor, ServiceError>> + 'static {
     let state = req.app_data::<web::Data<AppState>>().cloned();
+    let via = if req.path().starts_with("/scim/") { Via::Scim } else { Via::Api };
+    let request = req.clone();
     let token = bearer(req).map(|t| t.map(str::to_owned));
     let ip = state.as_ref().and_then(|s| s.network.client_ip(req));
     async move {
@@ -72,7 +91,11 @@ pub fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Actor, Ser
             Err(ServiceError::Unauthenticated) if token.is_some() => Err(failed_authentication(&state, ip)),
             Ok(actor) => match state.throttle.spend(&actor) {
                 Some(t) => Err(throttled(&state, t)),
-                None => Ok(actor),
+                None => {
+                    let actor = actor.via(via);
+                    Caller::note(&request, &actor);
+                    Ok(actor)
+                }
             },
             other => other,
         }

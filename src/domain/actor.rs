@@ -81,6 +81,16 @@ impl Principal {
     }
 }
 
+/// Which surface a request came through: the operator's charts split activity by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Via {
+    /// The native API (and the command line).
+    #[default]
+    Api,
+    Scim,
+    Console,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     /// How the audit log names this actor: `token:<id>`, `bootstrap`, `cli`.
@@ -88,11 +98,36 @@ pub struct Actor {
     pub principal: Principal,
     /// The token's own request quota per minute, when it has one.
     pub request_quota: Option<u32>,
+    pub via: Via,
+}
+
+/// The source of a change or request as the operator's view counts it: each SCIM token
+/// on its own (`scim:<token id>`, `scim:bootstrap`), the native API, self-registration,
+/// the console, the command line.
+pub fn source_key(label: &str, principal: &Principal, via: Via) -> String {
+    match (via, principal) {
+        (Via::Console, _) => "console".to_owned(),
+        (Via::Scim, _) => format!("scim:{}", label.strip_prefix("token:").unwrap_or(label)),
+        (Via::Api, Principal::Registration { .. }) => "registration".to_owned(),
+        (Via::Api, _) if label == "cli" => "cli".to_owned(),
+        (Via::Api, _) => "native".to_owned(),
+    }
 }
 
 impl Actor {
     pub fn new(label: impl Into<String>, principal: Principal) -> Self {
-        Actor { label: label.into(), principal, request_quota: None }
+        Actor { label: label.into(), principal, request_quota: None, via: Via::Api }
+    }
+
+    /// The same actor, on another surface.
+    pub fn via(mut self, via: Via) -> Self {
+        self.via = via;
+        self
+    }
+
+    /// See [`source_key`].
+    pub fn source(&self) -> String {
+        source_key(&self.label, &self.principal, self.via)
     }
 
     /// The operator at the command line (`scimgate token create`): an admin.

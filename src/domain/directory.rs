@@ -47,6 +47,8 @@ pub struct TokenInfo {
     pub requests_per_minute: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When a request last authenticated with it (recorded every few seconds).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 impl TokenInfo {

@@ -69,6 +69,26 @@ impl EventType {
         }
     }
 
+    /// How the operator's activity charts count this change: `created`, `updated`,
+    /// `deactivated`, `deleted` (users; upgrades, downgrades, reactivations, site
+    /// memberships are updates), `groups` (any group change).
+    pub fn activity_kind(self) -> &'static str {
+        match self {
+            EventType::UserCreated => "created",
+            EventType::UserDeactivated => "deactivated",
+            EventType::UserDeleted => "deleted",
+            EventType::GroupCreated | EventType::GroupUpdated | EventType::GroupDeleted => "groups",
+            EventType::UserUpdated
+            | EventType::UserReactivated
+            | EventType::UserUpgraded
+            | EventType::UserDowngraded
+            | EventType::UserContactAssigned
+            | EventType::UserLicenseChanged
+            | EventType::SiteMemberAdded
+            | EventType::SiteMemberRemoved => "updated",
+        }
+    }
+
     pub fn subject(self) -> EventSubject {
         match self {
             EventType::GroupCreated | EventType::GroupUpdated | EventType::GroupDeleted => EventSubject::Group,

@@ -9,7 +9,7 @@ mod license;
 mod user;
 mod values;
 
-pub use actor::{Actor, Principal, Role};
+pub use actor::{Actor, Principal, Role, Via, source_key};
 pub use directory::{
     Account, AuditEvent, Contact, Group, GroupMember, LoginSession, MemberKind, Position, Site, TokenInfo,
 };

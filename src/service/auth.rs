@@ -112,6 +112,7 @@ pub async fn create(db: &Db, admin: &AdminCap, req: NewToken) -> Result<(TokenIn
             requests_per_minute: req.requests_per_minute,
             created_at: now(),
             revoked_at: None,
+            last_used_at: None,
         };
         tokens::insert(conn, &info, &hash)?;
         audit::record(

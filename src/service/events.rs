@@ -39,6 +39,8 @@ pub fn record(
     let Some(kind) = EventType::for_audit(action, active_change) else {
         return Ok(());
     };
+    // Counted for the operator's view once this transaction commits.
+    crate::store::activity::note_change(actor.source(), kind.activity_kind());
     let mut data = match kind.subject() {
         EventSubject::User => user_data(conn, kind, target_id, details, written)?,
         EventSubject::Group => group_data(conn, kind, target_id, details)?,

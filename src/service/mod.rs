@@ -3,6 +3,7 @@
 //! on actix or `api`.
 
 pub mod accounts;
+pub mod activity;
 pub mod audit;
 pub mod auth;
 pub mod dispatcher;

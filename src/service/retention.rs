@@ -22,6 +22,7 @@ fn keep_days(s: &RetentionSettings, what: Prunable) -> u32 {
         Prunable::DeadLetters => s.dead_letters_days,
         Prunable::Audit => s.audit_days,
         Prunable::LoginSessions | Prunable::ConsoleSessions => s.sessions_days,
+        Prunable::Activity => s.activity_days,
     }
 }
 

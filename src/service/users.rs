@@ -621,3 +621,16 @@ pub async fn revoke_login_session(db: &Db, admin: &AdminCap, id: String) -> Resu
 pub fn profile_text(field: &str, value: Option<&str>) -> Result<Option<String>, ValidationError> {
     optional_text(field, value, crate::domain::MAX_TEXT)
 }
+
+/// Fills the folded first and last names of users written before the name search existed
+/// (migration 13), in batches; a no-op once done. Runs at start-up.
+pub async fn backfill_folded_names(db: &Db) -> Result<usize, ServiceError> {
+    let mut total = 0;
+    loop {
+        let n = db.write(|conn| Ok::<_, ServiceError>(users::backfill_folded_names(conn, 1000)?)).await?;
+        total += n;
+        if n < 1000 {
+            return Ok(total);
+        }
+    }
+}

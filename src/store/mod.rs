@@ -6,6 +6,7 @@
 //! one pool for both; row locks (`FOR UPDATE`) make decisions true at commit there.
 
 pub mod accounts;
+pub mod activity;
 pub mod audit;
 pub mod conn;
 pub mod console_sessions;
@@ -135,6 +136,8 @@ pub struct Db {
     writes: Option<std::sync::mpsc::Sender<writer::Job>>,
     /// `database.statement_timeout_ms` (0: unbounded).
     statement_timeout_ms: u64,
+    /// What this gateway counted for the operator's view since its last flush.
+    activity: std::sync::Arc<activity::Tallies>,
 }
 
 impl Db {
@@ -155,8 +158,9 @@ impl Db {
             let pool = conn::build_pool(&target, pool_size.max(2), Role::Writer, t)?;
             (pool.clone(), pool)
         };
+        let activity = std::sync::Arc::new(activity::Tallies::default());
         let writes = if target.is_sqlite() { Some(writer::start(writer.clone())?) } else { None };
-        Ok(Db { writer, reader, target, writes, statement_timeout_ms })
+        Ok(Db { writer, reader, target, writes, statement_timeout_ms, activity })
     }
 
     /// The read deadline of SQLite's scanning statements.
@@ -171,6 +175,11 @@ impl Db {
             return Err(StoreError::Timeout.into());
         }
         out
+    }
+
+    /// This gateway's activity counts since their last flush.
+    pub fn activity(&self) -> &activity::Tallies {
+        &self.activity
     }
 
     pub fn target(&self) -> &Target {
@@ -203,10 +212,22 @@ impl Db {
         E: From<StoreError> + From<DieselError> + Send + 'static,
     {
         let Some(writes) = &self.writes else {
-            return Self::run(self.writer.clone(), |conn| write_transaction(conn, f)).await;
+            let activity = self.activity.clone();
+            return Self::run(self.writer.clone(), move |conn| {
+                activity::clear_notes();
+                let written = write_transaction(conn, f);
+                let notes = activity::take_notes();
+                if written.is_ok() {
+                    activity.committed(notes);
+                }
+                written
+            })
+            .await;
         };
         let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, E>>();
-        writes.send(writer::job(f, answer)).map_err(|_| StoreError::Task("the writer thread has stopped".into()))?;
+        writes
+            .send(writer::job(f, answer, self.activity.clone()))
+            .map_err(|_| StoreError::Task("the writer thread has stopped".into()))?;
         answered.await.map_err(|_| StoreError::Task("the write failed in the writer thread".into()))?
     }
 

@@ -24,16 +24,19 @@ pub enum Prunable {
     Audit,
     LoginSessions,
     ConsoleSessions,
+    /// Hourly activity counts (a few rows per hour: no batching needed).
+    Activity,
 }
 
 impl Prunable {
-    pub const ALL: [Prunable; 6] = [
+    pub const ALL: [Prunable; 7] = [
         Prunable::Delivered,
         Prunable::DeadLetters,
         Prunable::Events,
         Prunable::Audit,
         Prunable::LoginSessions,
         Prunable::ConsoleSessions,
+        Prunable::Activity,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +47,7 @@ impl Prunable {
             Prunable::Audit => "audit",
             Prunable::LoginSessions => "login_sessions",
             Prunable::ConsoleSessions => "console_sessions",
+            Prunable::Activity => "activity",
         }
     }
 }
@@ -88,6 +92,7 @@ pub fn prune(conn: &mut DbConnection, what: Prunable, before: DateTime<Utc>, lim
         Prunable::Audit => batch!(audit_events, audit_events::at.lt(before)),
         Prunable::LoginSessions => batch!(login_sessions, login_sessions::expires_at.lt(before)),
         Prunable::ConsoleSessions => batch!(console_sessions, console_sessions::expires_at.lt(before)),
+        Prunable::Activity => super::activity::prune(conn, before)?,
     };
     Ok(n)
 }

@@ -51,6 +51,8 @@ diesel::table! {
         scim_attributes -> Nullable<Text>,
         password_hash -> Nullable<Text>,
         display_name_folded -> Nullable<Text>,
+        first_name_folded -> Nullable<Text>,
+        last_name_folded -> Nullable<Text>,
     }
 }
 
@@ -117,6 +119,7 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         site_ids -> Text,
         requests_per_minute -> Nullable<Integer>,
+        last_used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -163,6 +166,7 @@ diesel::table! {
         secret -> Text,
         created_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        paused_at -> Nullable<Timestamp>,
     }
 }
 
@@ -183,6 +187,38 @@ diesel::table! {
         last_status_code -> Nullable<BigInt>,
         created_at -> Timestamp,
         delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    activity_hourly (hour, source, kind) {
+        hour -> Timestamp,
+        source -> Text,
+        kind -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    token_errors (id) {
+        id -> Text,
+        token_id -> Text,
+        at -> Timestamp,
+        status -> Integer,
+        method -> Text,
+        path -> Text,
+        scim_type -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (delivery_id, attempt) {
+        delivery_id -> Text,
+        attempt -> BigInt,
+        at -> Timestamp,
+        status_code -> Nullable<BigInt>,
+        error -> Nullable<Text>,
     }
 }
 
@@ -211,6 +247,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_events,
     webhook_subscriptions,
     webhook_deliveries,
+    webhook_attempts,
+    token_errors,
+    activity_hourly,
 );
 
 /// The names of the unique constraints a write may hit, as `StoreError::Conflict` carries

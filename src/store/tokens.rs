@@ -20,6 +20,7 @@ struct TokenRow {
     revoked_at: Option<NaiveDateTime>,
     site_ids: String,
     requests_per_minute: Option<i32>,
+    last_used_at: Option<NaiveDateTime>,
 }
 
 impl TryFrom<TokenRow> for TokenInfo {
@@ -35,6 +36,7 @@ impl TryFrom<TokenRow> for TokenInfo {
             requests_per_minute: r.requests_per_minute.map(|n| n.max(0) as u32),
             created_at: to_utc(r.created_at),
             revoked_at: r.revoked_at.map(to_utc),
+            last_used_at: r.last_used_at.map(to_utc),
         })
     }
 }

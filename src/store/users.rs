@@ -34,6 +34,8 @@ pub struct UserRow {
     pub scim_attributes: Option<String>,
     pub password_hash: Option<String>,
     pub display_name_folded: Option<String>,
+    pub first_name_folded: Option<String>,
+    pub last_name_folded: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -77,6 +79,8 @@ impl UserRow {
             scim_attributes: u.scim_attributes.clone(),
             password_hash: u.password_hash.clone(),
             display_name_folded: u.display_name.as_deref().map(fold),
+            first_name_folded: u.first_name.as_deref().map(fold),
+            last_name_folded: u.last_name.as_deref().map(fold),
         }
     }
 
@@ -350,4 +354,26 @@ pub fn add_member(
 pub fn remove_member(conn: &mut DbConnection, site: &SiteId, user: &UserId) -> Result<bool, StoreError> {
     let n = diesel::delete(site_members::table.find((site.as_str(), user.as_str()))).execute(conn)?;
     Ok(n == 1)
+}
+
+/// Fills `first_name_folded`/`last_name_folded` of up to `limit` rows written before those
+/// columns existed; how many it filled. Call in a write transaction.
+pub fn backfill_folded_names(conn: &mut DbConnection, limit: i64) -> Result<usize, StoreError> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = users::table
+        .filter(
+            (users::first_name.is_not_null().and(users::first_name_folded.is_null()))
+                .or(users::last_name.is_not_null().and(users::last_name_folded.is_null())),
+        )
+        .select((users::id, users::first_name, users::last_name))
+        .limit(limit)
+        .load(conn)?;
+    for (id, first, last) in &rows {
+        diesel::update(users::table.find(id))
+            .set((
+                users::first_name_folded.eq(first.as_deref().map(fold)),
+                users::last_name_folded.eq(last.as_deref().map(fold)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(rows.len())
 }

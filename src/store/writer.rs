@@ -22,6 +22,9 @@ use diesel::r2d2::R2D2Connection;
 use diesel::result::Error as DieselError;
 use tokio::sync::oneshot;
 
+use std::sync::Arc;
+
+use super::activity::{Tallies, clear_notes, take_notes};
 use super::conn::Pool;
 use super::{DbConnection, StoreError, TxManager, begin_write, commit};
 
@@ -36,21 +39,26 @@ pub type Job = Box<dyn FnOnce(Result<&mut DbConnection, String>) -> Completion +
 pub const MAX_BATCH: usize = 64;
 
 /// The job of a write `f` whose result goes to `answer` once its batch is committed.
-pub fn job<T, E, F>(f: F, answer: oneshot::Sender<Result<T, E>>) -> Job
+pub fn job<T, E, F>(f: F, answer: oneshot::Sender<Result<T, E>>, activity: Arc<Tallies>) -> Job
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
     E: From<StoreError> + From<DieselError> + Send + 'static,
 {
     Box::new(move |conn| {
+        clear_notes();
         let result = match conn {
             // A savepoint: diesel nests `transaction` inside the batch's transaction.
             Ok(conn) => conn.transaction(f),
             Err(why) => Err(StoreError::Task(why).into()),
         };
+        let notes = take_notes();
         Box::new(move |committed| {
             let _ = answer.send(match (result, committed) {
-                (Ok(value), Ok(())) => Ok(value),
+                (Ok(value), Ok(())) => {
+                    activity.committed(notes);
+                    Ok(value)
+                }
                 (Ok(_), Err(why)) => Err(StoreError::Task(why).into()),
                 (Err(e), _) => Err(e),
             });
@@ -152,7 +160,7 @@ mod tests {
             c.batch_execute(&format!("INSERT INTO t VALUES ('{x}')"))?;
             if then_fail { Err(StoreError::Corrupt("refused".into())) } else { Ok(()) }
         };
-        (job(f, tx), rx)
+        (job(f, tx, Default::default()), rx)
     }
 
     fn rows(pool: &Pool) -> Vec<String> {
@@ -264,7 +272,7 @@ mod tests {
                         c.batch_execute("INSERT INTO b VALUES (zeroblob(4000))")?;
                         Ok(())
                     };
-                    writes.send(job(f, tx)).unwrap();
+                    writes.send(job(f, tx, Default::default())).unwrap();
                     rx
                 })
                 .collect();

@@ -25,7 +25,7 @@ use subtle::ConstantTimeEq;
 pub use errors::{Notice, explain};
 
 use super::AppState;
-use crate::domain::ValidationError;
+use crate::domain::{ValidationError, Via};
 use crate::error::ServiceError;
 use crate::policy::access::{self, AdminCap};
 use crate::service::sessions::{self, ConsoleSession};
@@ -222,12 +222,15 @@ impl FromRequest for Ctx {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let secret = cookie(req, SESSION_COOKIE);
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| {
                 ConsoleError::Internal(ServiceError::Internal(anyhow::anyhow!("application state is missing")))
             })?;
             let secret = secret.ok_or(ConsoleError::SignInRequired)?;
-            let session = sessions::resume(&state.db, &state.bootstrap, &secret).await.map_err(resume_error)?;
+            let mut session = sessions::resume(&state.db, &state.bootstrap, &secret).await.map_err(resume_error)?;
+            session.actor = session.actor.via(Via::Console);
+            super::Caller::note(&req, &session.actor);
             Ok(Ctx { state, session })
         })
     }

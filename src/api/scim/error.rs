@@ -123,6 +123,8 @@ impl ResponseError for ScimError {
         if let Some(rule) = self.rejection {
             res.extensions_mut().insert(crate::metrics::PolicyRejection(rule));
         }
+        res.extensions_mut()
+            .insert(crate::metrics::ErrorDetail { scim_type: self.scim_type, detail: self.detail.clone() });
         res
     }
 }

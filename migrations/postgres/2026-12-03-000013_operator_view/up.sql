@@ -1,0 +1,42 @@
+-- The operator's view in the console.
+-- Provisioning activity per hour, source and kind (changes, policy rejections, requests,
+-- errors): each gateway counts in memory and adds its counts here every few seconds.
+CREATE TABLE activity_hourly (
+    hour    TIMESTAMP NOT NULL,
+    source  TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    n       BIGINT NOT NULL,
+    PRIMARY KEY (hour, source, kind)
+);
+-- The last errors each token's callers were told (the IdP page), newest kept.
+CREATE TABLE token_errors (
+    id         TEXT PRIMARY KEY NOT NULL,
+    token_id   TEXT NOT NULL,
+    at         TIMESTAMP NOT NULL,
+    status     INTEGER NOT NULL,
+    method     TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    scim_type  TEXT,
+    detail     TEXT NOT NULL
+);
+CREATE INDEX token_errors_token_idx ON token_errors(token_id, at);
+ALTER TABLE tokens ADD COLUMN last_used_at TIMESTAMP;
+-- Webhooks: a paused subscription keeps its queue; every attempt is kept with its answer.
+ALTER TABLE webhook_subscriptions ADD COLUMN paused_at TIMESTAMP;
+CREATE TABLE webhook_attempts (
+    delivery_id  TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+    attempt      BIGINT NOT NULL,
+    at           TIMESTAMP NOT NULL,
+    status_code  BIGINT,
+    error        TEXT,
+    PRIMARY KEY (delivery_id, attempt)
+);
+CREATE INDEX webhook_deliveries_status_idx ON webhook_deliveries(subscription_id, status, id);
+-- Finding people: prefixes of first and last name, folded (filled by the gateway at start).
+ALTER TABLE users ADD COLUMN first_name_folded TEXT COLLATE "C";
+ALTER TABLE users ADD COLUMN last_name_folded TEXT COLLATE "C";
+CREATE INDEX users_first_name_folded_idx ON users(first_name_folded);
+CREATE INDEX users_last_name_folded_idx ON users(last_name_folded);
+CREATE INDEX users_created_at_idx ON users(created_at, id);
+-- The audit log by actor, and by time (ids are time-ordered UUIDv7, so id order is time order).
+CREATE INDEX audit_events_actor_idx ON audit_events(actor, id);

@@ -1,0 +1,13 @@
+DROP INDEX audit_events_actor_idx;
+DROP INDEX users_created_at_idx;
+DROP INDEX users_last_name_folded_idx;
+DROP INDEX users_first_name_folded_idx;
+ALTER TABLE users DROP COLUMN last_name_folded;
+ALTER TABLE users DROP COLUMN first_name_folded;
+DROP INDEX webhook_deliveries_status_idx;
+DROP TABLE webhook_attempts;
+ALTER TABLE webhook_subscriptions DROP COLUMN paused_at;
+ALTER TABLE tokens DROP COLUMN last_used_at;
+DROP INDEX token_errors_token_idx;
+DROP TABLE token_errors;
+DROP TABLE activity_hourly;
