@@ -201,6 +201,30 @@ pub struct Subscription {
     pub url: String,
     pub events: EventFilter,
     pub created_at: DateTime<Utc>,
+    /// Paused: its deliveries wait (and keep accumulating) until it is resumed.
+    pub paused_at: Option<DateTime<Utc>>,
+}
+
+/// One attempt at a delivery, with the receiver's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub attempt: i64,
+    pub at: DateTime<Utc>,
+    pub status_code: Option<i64>,
+    /// Why it failed (with the start of the receiver's answer); `None`: delivered.
+    pub error: Option<String>,
+}
+
+/// How a subscription's deliveries stand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionHealth {
+    pub delivered_24h: i64,
+    pub pending: i64,
+    /// Pending deliveries that have failed at least once.
+    pub failing: i64,
+    pub dead: i64,
+    pub oldest_pending_age: Option<chrono::Duration>,
+    pub last_error: Option<String>,
 }
 
 /// Where a delivery stands.

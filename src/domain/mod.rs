@@ -13,8 +13,12 @@ pub use actor::{Actor, Principal, Role, Via, source_key};
 pub use directory::{
     Account, AuditEvent, Contact, Group, GroupMember, LoginSession, MemberKind, Position, Site, TokenInfo,
 };
-pub use events::{Delivery, DeliveryStatus, EventFilter, EventSubject, EventType, Subscription};
+pub use events::{
+    Attempt, Delivery, DeliveryStatus, EventFilter, EventSubject, EventType, Subscription, SubscriptionHealth,
+};
 pub use ids::{AccountId, ContactId, DeliveryId, SiteId, SubscriptionId, UserId};
 pub use license::{License, LicensePool, UnknownLicense};
 pub use user::{Backing, Origin, User, UserEmail};
-pub use values::{ContactDraft, Email, MAX_TEXT, UserName, ValidationError, fold, new_id, now, optional_text, text};
+pub use values::{
+    ContactDraft, Email, MAX_TEXT, UserName, ValidationError, fold, id_floor, new_id, now, optional_text, text,
+};

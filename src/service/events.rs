@@ -79,6 +79,42 @@ pub fn record(
     Ok(())
 }
 
+/// The type of the test event the console and `POST /api/v1/webhooks/{id}/test` send.
+pub const TEST_EVENT_TYPE: &str = "scimgate.webhook.test";
+
+/// Writes a test event for one subscription, and its one delivery (whatever events the
+/// subscription asked for). Call inside a write transaction; the event's subject is the
+/// subscription.
+pub fn record_test(conn: &mut DbConnection, actor: &Actor, subscription_id: &str) -> Result<String, ServiceError> {
+    let at = crate::domain::now();
+    let seq = outbox::next_subject_seq(conn, subscription_id)?;
+    let id = new_id();
+    let body = json!({
+        "specversion": SPEC_VERSION,
+        "id": id,
+        "source": SOURCE,
+        "type": TEST_EVENT_TYPE,
+        "subject": subscription_id,
+        "time": at,
+        "datacontenttype": "application/json",
+        "sequence": format!("{seq:020}"),
+        "data": { "subscriptionId": subscription_id, "actor": actor.label, "test": true },
+    });
+    let event = OutboxEvent {
+        id,
+        event_type: TEST_EVENT_TYPE.to_owned(),
+        subject: subscription_id.to_owned(),
+        subject_seq: seq,
+        occurred_at: at.naive_utc(),
+        body: body.to_string(),
+    };
+    outbox::insert_event(conn, &event)?;
+    let delivery = new_id();
+    let d = NewDelivery { id: delivery.clone(), subscription_id, event: &event, at: at.naive_utc() };
+    outbox::insert_delivery(conn, &d)?;
+    Ok(delivery)
+}
+
 /// A user as the native API shows it (`GET /api/v1/users/{id}`).
 pub fn user_json(u: &User) -> Value {
     json!({

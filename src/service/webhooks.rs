@@ -12,7 +12,8 @@ use sha2::Sha256;
 
 use super::{Conflict, Page, ServiceError, audit, auth};
 use crate::domain::{
-    Delivery, DeliveryId, DeliveryStatus, EventFilter, Subscription, SubscriptionId, ValidationError, new_id, now,
+    Attempt, Delivery, DeliveryId, DeliveryStatus, EventFilter, Subscription, SubscriptionHealth, SubscriptionId,
+    ValidationError, new_id, now,
 };
 use crate::policy::access::AdminCap;
 use crate::policy::webhooks::check_target;
@@ -133,7 +134,7 @@ pub async fn create(
         None => auth::generate_secret(SECRET_PREFIX)?,
     };
     check_url(&url, allow_loopback, resolve_timeout).await?;
-    let subscription = Subscription { id: new_id(), url: url.to_string(), events, created_at: now() };
+    let subscription = Subscription { id: new_id(), url: url.to_string(), events, created_at: now(), paused_at: None };
     let stored_secret = sealer.seal(&secret).map_err(|e| ServiceError::Internal(e.into()))?;
     let subscription = db
         .write(move |conn| {
@@ -239,6 +240,84 @@ pub async fn retry(
             json!({ "deliveryId": d.id, "status": d.status.as_str() }),
         )?;
         events::find_delivery(conn, &subscription, &delivery)?.ok_or(ServiceError::NotFound("delivery"))
+    })
+    .await
+}
+
+/// Pauses or resumes a subscription: while paused its deliveries wait (new events still
+/// queue for it); resumed, they go out in order.
+pub async fn set_paused(db: &Db, admin: &AdminCap, id: String, paused: bool) -> Result<Subscription, ServiceError> {
+    let actor = admin.actor().clone();
+    db.write(move |conn| {
+        let sub = events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
+        if sub.paused_at.is_some() != paused {
+            events::set_paused(conn, &id, paused.then(now))?;
+            let action = if paused { "webhook.paused" } else { "webhook.resumed" };
+            audit::record(conn, &actor, action, "webhook", &id, json!({ "url": sub.url }))?;
+        }
+        events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))
+    })
+    .await
+}
+
+/// The most dead letters one "retry all" revives (another call takes the rest).
+pub const RETRY_ALL_LIMIT: i64 = 1000;
+
+/// Gives every dead letter of a subscription (up to [`RETRY_ALL_LIMIT`]) a fresh series
+/// of attempts; how many.
+pub async fn retry_dead(db: &Db, admin: &AdminCap, id: String) -> Result<usize, ServiceError> {
+    let actor = admin.actor().clone();
+    db.write(move |conn| {
+        events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
+        let n = events::revive_dead(conn, &id, now(), RETRY_ALL_LIMIT)?;
+        if n > 0 {
+            audit::record(conn, &actor, "webhook.dead_letters_retried", "webhook", &id, json!({ "count": n }))?;
+        }
+        Ok(n)
+    })
+    .await
+}
+
+/// Queues a test event (`scimgate.webhook.test`) for this subscription only; the id of
+/// its delivery.
+pub async fn send_test(db: &Db, admin: &AdminCap, id: String) -> Result<String, ServiceError> {
+    let actor = admin.actor().clone();
+    db.write(move |conn| {
+        events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
+        let delivery = super::events::record_test(conn, &actor, &id)?;
+        audit::record(conn, &actor, "webhook.test_sent", "webhook", &id, json!({ "deliveryId": delivery }))?;
+        Ok(delivery)
+    })
+    .await
+}
+
+/// One delivery with its attempts, oldest first.
+pub async fn delivery(
+    db: &Db,
+    _admin: &AdminCap,
+    subscription: SubscriptionId,
+    delivery: DeliveryId,
+) -> Result<(Delivery, Vec<Attempt>), ServiceError> {
+    db.read(move |conn| {
+        events::find_subscription(conn, subscription.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
+        let d = events::find_delivery(conn, &subscription, &delivery)?.ok_or(ServiceError::NotFound("delivery"))?;
+        let attempts = events::attempts_of(conn, &d.id)?;
+        Ok((d, attempts))
+    })
+    .await
+}
+
+/// Every live subscription with its downstream health (bounded index reads per
+/// subscription; see `store::events::health`).
+pub async fn health(db: &Db, _admin: &AdminCap) -> Result<Vec<(Subscription, SubscriptionHealth)>, ServiceError> {
+    db.read(|conn| {
+        let at = now();
+        let mut out = vec![];
+        for sub in events::list_subscriptions(conn)? {
+            let h = events::health(conn, &sub.id, at)?;
+            out.push((sub, h));
+        }
+        Ok(out)
     })
     .await
 }

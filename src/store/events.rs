@@ -13,9 +13,12 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::conn::DbConnection;
 use super::conn::native;
-use super::schema::{outbox_events, webhook_deliveries, webhook_subscriptions};
+use super::schema::{outbox_events, webhook_attempts, webhook_deliveries, webhook_subscriptions};
 use super::{StoreError, to_utc};
-use crate::domain::{Delivery, DeliveryId, DeliveryStatus, EventFilter, Subscription, SubscriptionId};
+use crate::domain::{
+    Attempt, Delivery, DeliveryId, DeliveryStatus, EventFilter, Subscription, SubscriptionHealth, SubscriptionId,
+    id_floor,
+};
 
 /// An event as written to the outbox.
 #[derive(Debug, Clone, Insertable)]
@@ -54,6 +57,7 @@ struct SubscriptionRow {
     url: String,
     events: String,
     created_at: NaiveDateTime,
+    paused_at: Option<NaiveDateTime>,
 }
 
 /// Event lists are stored space-separated (event types hold no spaces), like token scopes.
@@ -73,6 +77,7 @@ impl SubscriptionRow {
             id: self.id,
             url: self.url,
             created_at: to_utc(self.created_at),
+            paused_at: self.paused_at.map(to_utc),
         })
     }
 }
@@ -318,7 +323,7 @@ fn due_sql(placeholder: impl Fn(usize) -> String, lock: &str) -> String {
          JOIN webhook_subscriptions s ON s.id = d.subscription_id \
          WHERE d.status = 'pending' AND d.next_attempt_at <= {now1} \
            AND (d.lease_until IS NULL OR d.lease_until <= {now2}) \
-           AND s.deleted_at IS NULL \
+           AND s.deleted_at IS NULL AND s.paused_at IS NULL \
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o \
                WHERE o.subscription_id = d.subscription_id AND o.subject = d.subject \
                  AND o.status = 'pending' AND o.subject_seq < d.subject_seq) \
@@ -408,6 +413,30 @@ pub fn finish(
     outcome: &Outcome,
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    let attempt: Option<i64> = webhook_deliveries::table
+        .find(id)
+        .filter(webhook_deliveries::lease_owner.eq(owner))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+        .select(webhook_deliveries::attempts)
+        .first(conn)
+        .optional()?;
+    let Some(attempt) = attempt else {
+        return Ok(false);
+    };
+    let (status_code, error) = match outcome {
+        Outcome::Delivered { status_code } => (Some(*status_code), None),
+        Outcome::Retry { error, status_code, .. } | Outcome::Dead { error, status_code } => (*status_code, Some(error)),
+    };
+    diesel::insert_into(webhook_attempts::table)
+        .values((
+            webhook_attempts::id.eq(crate::domain::new_id()),
+            webhook_attempts::delivery_id.eq(id),
+            webhook_attempts::attempt.eq(attempt),
+            webhook_attempts::at.eq(at.naive_utc()),
+            webhook_attempts::status_code.eq(status_code),
+            webhook_attempts::error.eq(error),
+        ))
+        .execute(conn)?;
     let target = webhook_deliveries::table
         .find(id)
         .filter(webhook_deliveries::lease_owner.eq(owner))
@@ -470,6 +499,7 @@ pub fn any_due(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, Stor
         .filter(webhook_deliveries::next_attempt_at.le(now))
         .filter(webhook_deliveries::lease_until.is_null().or(webhook_deliveries::lease_until.le(now)))
         .filter(webhook_subscriptions::deleted_at.is_null())
+        .filter(webhook_subscriptions::paused_at.is_null())
         .select(webhook_deliveries::id)
         .first::<String>(conn)
         .optional()?;
@@ -491,4 +521,121 @@ pub fn queue(conn: &mut DbConnection) -> Result<(i64, Option<DateTime<Utc>>, i64
         .select(count_star())
         .first(conn)?;
     Ok((pending, oldest.map(to_utc), dead))
+}
+
+// --- the operator's view
+
+/// Pauses (`Some`) or resumes (`None`) a live subscription; whether it exists.
+pub fn set_paused(conn: &mut DbConnection, id: &str, at: Option<DateTime<Utc>>) -> Result<bool, StoreError> {
+    let n = diesel::update(webhook_subscriptions::table.find(id).filter(webhook_subscriptions::deleted_at.is_null()))
+        .set(webhook_subscriptions::paused_at.eq(at.map(|a| a.naive_utc())))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Makes every dead delivery of a subscription pending again (at most `limit`); how many.
+pub fn revive_dead(
+    conn: &mut DbConnection,
+    subscription_id: &str,
+    at: DateTime<Utc>,
+    limit: i64,
+) -> Result<usize, StoreError> {
+    let ids: Vec<String> = webhook_deliveries::table
+        .filter(webhook_deliveries::subscription_id.eq(subscription_id))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Dead.as_str()))
+        .order(webhook_deliveries::id)
+        .limit(limit)
+        .select(webhook_deliveries::id)
+        .load(conn)?;
+    for id in &ids {
+        revive(conn, id, at)?;
+    }
+    Ok(ids.len())
+}
+
+/// A delivery's attempts, oldest first.
+pub fn attempts_of(conn: &mut DbConnection, delivery_id: &str) -> Result<Vec<Attempt>, StoreError> {
+    let rows: Vec<(i64, NaiveDateTime, Option<i64>, Option<String>)> = webhook_attempts::table
+        .filter(webhook_attempts::delivery_id.eq(delivery_id))
+        .order(webhook_attempts::id)
+        .select((
+            webhook_attempts::attempt,
+            webhook_attempts::at,
+            webhook_attempts::status_code,
+            webhook_attempts::error,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(attempt, at, status_code, error)| Attempt { attempt, at: to_utc(at), status_code, error })
+        .collect())
+}
+
+/// A subscription's deliveries of one status, counted on the (subscription, status, id)
+/// index; `since`: only those created from then on (ids are time-ordered).
+fn count_status(
+    conn: &mut DbConnection,
+    subscription_id: &str,
+    status: DeliveryStatus,
+    since: Option<&str>,
+) -> Result<i64, StoreError> {
+    let mut q = webhook_deliveries::table
+        .filter(webhook_deliveries::subscription_id.eq(subscription_id.to_owned()))
+        .filter(webhook_deliveries::status.eq(status.as_str()))
+        .select(count_star())
+        .into_boxed();
+    if let Some(s) = since {
+        q = q.filter(webhook_deliveries::id.ge(s.to_owned()));
+    }
+    Ok(q.first(conn)?)
+}
+
+/// A subscription's downstream health: index range counts and single-row reads only.
+pub fn health(
+    conn: &mut DbConnection,
+    subscription_id: &str,
+    now: DateTime<Utc>,
+) -> Result<SubscriptionHealth, StoreError> {
+    let day_ago = id_floor(now - chrono::Duration::hours(24));
+    let delivered_24h = count_status(conn, subscription_id, DeliveryStatus::Delivered, Some(&day_ago))?;
+    let pending = count_status(conn, subscription_id, DeliveryStatus::Pending, None)?;
+    let dead = count_status(conn, subscription_id, DeliveryStatus::Dead, None)?;
+    let failing: i64 = webhook_deliveries::table
+        .filter(webhook_deliveries::subscription_id.eq(subscription_id))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_deliveries::last_error.is_not_null())
+        .select(count_star())
+        .first(conn)?;
+    // Ids are time-ordered: the first pending id is the oldest pending delivery.
+    let oldest_pending: Option<NaiveDateTime> = webhook_deliveries::table
+        .filter(webhook_deliveries::subscription_id.eq(subscription_id))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+        .order(webhook_deliveries::id)
+        .select(webhook_deliveries::created_at)
+        .first(conn)
+        .optional()?;
+    let mut last_error: Option<(String, String)> = None;
+    for status in [DeliveryStatus::Pending, DeliveryStatus::Dead] {
+        let found: Option<(String, Option<String>)> = webhook_deliveries::table
+            .filter(webhook_deliveries::subscription_id.eq(subscription_id))
+            .filter(webhook_deliveries::status.eq(status.as_str()))
+            .filter(webhook_deliveries::last_error.is_not_null())
+            .order(webhook_deliveries::id.desc())
+            .select((webhook_deliveries::id, webhook_deliveries::last_error))
+            .first(conn)
+            .optional()?;
+        if let Some((id, Some(e))) = found {
+            if last_error.as_ref().is_none_or(|(other, _)| *other < id) {
+                last_error = Some((id, e));
+            }
+        }
+    }
+    Ok(SubscriptionHealth {
+        delivered_24h,
+        pending,
+        failing,
+        dead,
+        oldest_pending_age: oldest_pending.map(|o| (now - to_utc(o)).max(chrono::Duration::zero())),
+        last_error: last_error.map(|(_, e)| e),
+    })
 }

@@ -213,7 +213,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    webhook_attempts (delivery_id, attempt) {
+    webhook_attempts (id) {
+        id -> Text,
         delivery_id -> Text,
         attempt -> BigInt,
         at -> Timestamp,

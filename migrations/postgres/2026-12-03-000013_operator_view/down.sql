@@ -5,6 +5,7 @@ DROP INDEX users_first_name_folded_idx;
 ALTER TABLE users DROP COLUMN last_name_folded;
 ALTER TABLE users DROP COLUMN first_name_folded;
 DROP INDEX webhook_deliveries_status_idx;
+DROP INDEX webhook_attempts_delivery_idx;
 DROP TABLE webhook_attempts;
 ALTER TABLE webhook_subscriptions DROP COLUMN paused_at;
 ALTER TABLE tokens DROP COLUMN last_used_at;

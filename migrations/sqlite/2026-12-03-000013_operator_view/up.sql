@@ -24,13 +24,14 @@ ALTER TABLE tokens ADD COLUMN last_used_at TIMESTAMP;
 -- Webhooks: a paused subscription keeps its queue; every attempt is kept with its answer.
 ALTER TABLE webhook_subscriptions ADD COLUMN paused_at TIMESTAMP;
 CREATE TABLE webhook_attempts (
+    id           TEXT PRIMARY KEY NOT NULL,
     delivery_id  TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
     attempt      BIGINT NOT NULL,
     at           TIMESTAMP NOT NULL,
     status_code  BIGINT,
-    error        TEXT,
-    PRIMARY KEY (delivery_id, attempt)
+    error        TEXT
 );
+CREATE INDEX webhook_attempts_delivery_idx ON webhook_attempts(delivery_id, id);
 CREATE INDEX webhook_deliveries_status_idx ON webhook_deliveries(subscription_id, status, id);
 -- Finding people: prefixes of first and last name, folded (filled by the gateway at start).
 ALTER TABLE users ADD COLUMN first_name_folded TEXT;

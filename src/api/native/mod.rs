@@ -199,5 +199,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(Endpoint::new(route::resource, wh::__path_create, wh::create).op(wh::__path_list, wh::list))
         .service(Endpoint::new(route::resource, wh::__path_get, wh::get).op(wh::__path_delete, wh::delete))
         .service(Endpoint::new(route::resource, wh::__path_deliveries, wh::deliveries))
-        .service(Endpoint::new(route::resource, wh::__path_retry, wh::retry));
+        .service(Endpoint::new(route::resource, wh::__path_retry, wh::retry))
+        .service(Endpoint::new(route::resource, wh::__path_get_delivery, wh::get_delivery))
+        .service(Endpoint::new(route::resource, wh::__path_retry_dead, wh::retry_dead))
+        .service(Endpoint::new(route::resource, wh::__path_pause, wh::pause))
+        .service(Endpoint::new(route::resource, wh::__path_resume, wh::resume))
+        .service(Endpoint::new(route::resource, wh::__path_test_event, wh::test_event));
 }

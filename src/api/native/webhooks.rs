@@ -44,11 +44,21 @@ pub struct WebhookResponse {
     pub url: String,
     pub events: Vec<String>,
     pub created_at: DateTime<Utc>,
+    /// Paused: deliveries wait (new events still queue) until it is resumed.
+    pub paused: bool,
+    pub paused_at: Option<DateTime<Utc>>,
 }
 
 impl From<Subscription> for WebhookResponse {
     fn from(s: Subscription) -> Self {
-        WebhookResponse { events: s.events.entries(), id: s.id, url: s.url, created_at: s.created_at }
+        WebhookResponse {
+            events: s.events.entries(),
+            paused: s.paused_at.is_some(),
+            paused_at: s.paused_at,
+            id: s.id,
+            url: s.url,
+            created_at: s.created_at,
+        }
     }
 }
 
@@ -279,4 +289,159 @@ pub async fn retry(state: web::Data<AppState>, admin: Admin, path: web::Path<(Uu
     )
     .await?;
     Ok(HttpResponse::Accepted().json(DeliveryResponse::from(d)))
+}
+
+/// One attempt at a delivery.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptResponse {
+    /// 1 for the first attempt of a series (a retried dead letter starts a new series).
+    pub attempt: i64,
+    pub at: DateTime<Utc>,
+    /// The receiver's HTTP status, when it answered.
+    pub status_code: Option<i64>,
+    /// Why it failed, with the start of the receiver's answer (`null`: delivered).
+    pub error: Option<String>,
+}
+
+/// A delivery with every attempt made at it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryDetailResponse {
+    #[serde(flatten)]
+    pub delivery: DeliveryResponse,
+    pub attempt_log: Vec<AttemptResponse>,
+}
+
+/// The answer to retrying every dead letter.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RetriedResponse {
+    /// How many dead letters were re-queued (at most 1000 per call).
+    pub retried: usize,
+}
+
+/// The answer to sending a test event.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestSentResponse {
+    /// The test event's delivery (see its attempts with `getDelivery`).
+    #[schema(format = Uuid)]
+    pub delivery_id: String,
+}
+
+/// One delivery, with its attempts (admin)
+#[utoipa::path(
+    get,
+    operation_id = "getDelivery",
+    path = "/webhooks/{id}/deliveries/{delivery_id}",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id"), ("delivery_id" = uuid::Uuid, Path, description = "The delivery's id")),
+    responses(
+        (status = 200, description = "The delivery and its attempts, oldest first", body = DeliveryDetailResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn get_delivery(state: web::Data<AppState>, admin: Admin, path: web::Path<(Uuid, Uuid)>) -> Res {
+    let (id, delivery) = path.into_inner();
+    let (d, attempts) = webhooks::delivery(
+        &state.db,
+        &admin.0,
+        SubscriptionId::new(id.to_string()),
+        DeliveryId::new(delivery.to_string()),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(DeliveryDetailResponse {
+        delivery: DeliveryResponse::from(d),
+        attempt_log: attempts
+            .into_iter()
+            .map(|a| AttemptResponse { attempt: a.attempt, at: a.at, status_code: a.status_code, error: a.error })
+            .collect(),
+    }))
+}
+
+/// Retry every dead letter (admin)
+///
+/// Each dead delivery of the subscription gets a fresh series of attempts, due now (at most
+/// 1000 per call: call again for more).
+#[utoipa::path(
+    post,
+    operation_id = "retryDeadLetters",
+    path = "/webhooks/{id}/dead-letters/retry",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    responses(
+        (status = 202, description = "Re-queued", body = RetriedResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn retry_dead(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
+    let retried = webhooks::retry_dead(&state.db, &admin.0, id.to_string()).await?;
+    Ok(HttpResponse::Accepted().json(RetriedResponse { retried }))
+}
+
+/// Pause a subscription (admin)
+///
+/// Its deliveries wait, and new events still queue for it, until it is resumed.
+#[utoipa::path(
+    post,
+    operation_id = "pauseWebhook",
+    path = "/webhooks/{id}/pause",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, description = "The subscription, paused", body = WebhookResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn pause(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
+    let s = webhooks::set_paused(&state.db, &admin.0, id.to_string(), true).await?;
+    Ok(HttpResponse::Ok().json(WebhookResponse::from(s)))
+}
+
+/// Resume a paused subscription (admin)
+#[utoipa::path(
+    post,
+    operation_id = "resumeWebhook",
+    path = "/webhooks/{id}/resume",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, description = "The subscription, delivering again", body = WebhookResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn resume(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
+    let s = webhooks::set_paused(&state.db, &admin.0, id.to_string(), false).await?;
+    Ok(HttpResponse::Ok().json(WebhookResponse::from(s)))
+}
+
+/// Send a test event (admin)
+///
+/// Queues one `scimgate.webhook.test` event for this subscription only, whatever events it
+/// asked for, signed like every delivery.
+#[utoipa::path(
+    post,
+    operation_id = "testWebhook",
+    path = "/webhooks/{id}/test",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    responses(
+        (status = 202, description = "Queued", body = TestSentResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn test_event(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
+    let delivery_id = webhooks::send_test(&state.db, &admin.0, id.to_string()).await?;
+    Ok(HttpResponse::Accepted().json(TestSentResponse { delivery_id }))
 }
