@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{Page, ServiceError, audit};
-use crate::domain::{Account, Actor, Contact, ContactDraft, ValidationError, new_id, now, text};
+use crate::domain::{Account, Actor, Contact, ContactDraft, Principal, ValidationError, fold, new_id, now, text};
 use crate::policy::access::AdminCap;
 use crate::store::{Db, DbConnection, accounts};
 
@@ -77,4 +77,60 @@ pub async fn get_contact(db: &Db, _admin: &AdminCap, id: String) -> Result<Conta
 /// most `limit` of them.
 pub async fn account_ids_for_scim(db: &Db, limit: i64) -> Result<Vec<String>, ServiceError> {
     db.read(move |conn| Ok(accounts::list_accounts(conn, None, limit)?.into_iter().map(|a| a.id).collect())).await
+}
+
+/// The most contacts one picker search reads (its cost is bounded; the answer says when
+/// the account has more to look through).
+pub const CONTACT_SCAN: usize = 5000;
+
+/// Contacts of `account_id` no user is linked to whose first name, last name, "first
+/// last" or email starts with `prefix` (any case), at most `limit`; and whether the scan
+/// stopped at [`CONTACT_SCAN`] before the end of the account. Admins search any account,
+/// delegated admins their own.
+pub async fn find_contacts(
+    db: &Db,
+    actor: &Actor,
+    account_id: String,
+    prefix: String,
+    limit: usize,
+) -> Result<(Vec<Contact>, bool), ServiceError> {
+    match &actor.principal {
+        Principal::Admin => {}
+        Principal::DelegatedAdmin { .. } => crate::policy::delegation::can_use_account(actor, &account_id)?,
+        _ => return Err(crate::policy::PolicyViolation::OutOfScope.into()),
+    }
+    let p = fold(prefix.trim());
+    db.read(move |conn| {
+        accounts::find_account(conn, &account_id)?.ok_or(ServiceError::NotFound("account"))?;
+        let mut found = vec![];
+        let mut scanned = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let chunk = accounts::unlinked_contacts(conn, &account_id, after.as_deref(), 500)?;
+            let done = chunk.len() < 500;
+            scanned += chunk.len();
+            after = chunk.last().map(|c| c.id.clone());
+            for c in chunk {
+                let full = fold(&format!("{} {}", c.first_name, c.last_name));
+                let hit = p.is_empty()
+                    || fold(&c.first_name).starts_with(&p)
+                    || fold(&c.last_name).starts_with(&p)
+                    || full.starts_with(&p)
+                    || c.email.as_deref().is_some_and(|e| fold(e).starts_with(&p));
+                if hit {
+                    found.push(c);
+                    if found.len() >= limit {
+                        return Ok((found, false));
+                    }
+                }
+            }
+            if done {
+                return Ok((found, false));
+            }
+            if scanned >= CONTACT_SCAN {
+                return Ok((found, true));
+            }
+        }
+    })
+    .await
 }

@@ -85,17 +85,50 @@ pub fn user_changes(before: &User, after: &User) -> Value {
     json!({ "changes": changes })
 }
 
+pub use crate::store::audit::AuditFilter;
+
 pub async fn list(
     db: &Db,
     _admin: &AdminCap,
-    target_id: Option<String>,
-    action: Option<String>,
+    filter: AuditFilter,
     cursor: Option<String>,
     limit: i64,
 ) -> Result<Page<AuditEvent>, ServiceError> {
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from >= to
+    {
+        return Err(crate::domain::ValidationError::new("to", "must be later than from").into());
+    }
     db.read(move |conn| {
-        let rows = audit::list(conn, target_id.as_deref(), action.as_deref(), cursor.as_deref(), limit + 1)?;
+        let rows = audit::list(conn, &filter, cursor.as_deref(), limit + 1)?;
         Ok(Page::from_probe(rows, limit, |e| e.id.clone()))
+    })
+    .await
+}
+
+/// What the console shows instead of ids: token names by actor label (`token:<id>`), and
+/// the userName of each user the events are about (one indexed read per page).
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub actors: std::collections::HashMap<String, String>,
+    pub targets: std::collections::HashMap<String, String>,
+}
+
+pub async fn names(db: &Db, _admin: &AdminCap, events: &[AuditEvent]) -> Result<Names, ServiceError> {
+    let mut users: Vec<String> =
+        events.iter().filter(|e| e.target_type == "user").map(|e| e.target_id.clone()).collect();
+    users.sort();
+    users.dedup();
+    db.read(move |conn| {
+        let mut names = Names::default();
+        for t in crate::store::tokens::list(conn)? {
+            names.actors.insert(format!("token:{}", t.id), t.name.clone());
+            names.targets.insert(t.id, t.name);
+        }
+        for (id, user_name) in crate::store::users::user_names(conn, &users)? {
+            names.targets.insert(id, user_name);
+        }
+        Ok(names)
     })
     .await
 }

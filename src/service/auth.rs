@@ -155,6 +155,36 @@ pub async fn revoke(db: &Db, admin: &AdminCap, id: String) -> Result<(), Service
     .await
 }
 
+/// Rotates a live token: a new token with the same name, role, accounts, sites and quota
+/// takes its place (its secret returned, shown once) and the old one is revoked, in one
+/// transaction. The IdP is given the new secret; the old stops working at once.
+pub async fn rotate(db: &Db, admin: &AdminCap, id: String) -> Result<(TokenInfo, String), ServiceError> {
+    let actor = admin.actor().clone();
+    let secret = generate_secret(TOKEN_PREFIX)?;
+    let hash = hash_secret(&secret);
+    db.write(move |conn| {
+        let old = tokens::find(conn, &id)?.ok_or(ServiceError::NotFound("token"))?;
+        if old.revoked_at.is_some() {
+            return Err(ValidationError::new("token", "is revoked: create a new one instead").into());
+        }
+        let at = now();
+        let info = TokenInfo { id: new_id(), created_at: at, revoked_at: None, last_used_at: None, ..old.clone() };
+        tokens::insert(conn, &info, &hash)?;
+        tokens::revoke(conn, &old.id, at)?;
+        let ended = tokens::revoke_sessions_of(conn, Some(&format!("token:{}", old.id)), None, at)?;
+        audit::record(
+            conn,
+            &actor,
+            "token.rotated",
+            "token",
+            &old.id,
+            json!({ "name": old.name, "replacedBy": info.id, "loginAsSessionsEnded": ended }),
+        )?;
+        Ok((info, secret))
+    })
+    .await
+}
+
 /// The bootstrap admin secret from configuration, kept only as its hash.
 #[derive(Clone, Default)]
 pub struct Bootstrap(Option<[u8; 32]>);

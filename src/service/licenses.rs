@@ -43,3 +43,33 @@ pub async fn set_capacity(
     })
     .await
 }
+
+/// The directory's make-up: users by license (each pool's `used`, kept in the transaction
+/// of every change), contactless and inactive users (counted on partial indexes).
+#[derive(Debug, Clone)]
+pub struct Composition {
+    pub pools: Vec<LicensePool>,
+    pub total: i64,
+    pub contactless: i64,
+    pub inactive: i64,
+}
+
+impl Composition {
+    pub fn contact_backed(&self) -> i64 {
+        self.total - self.contactless
+    }
+
+    pub fn active(&self) -> i64 {
+        self.total - self.inactive
+    }
+}
+
+pub async fn composition(db: &Db, _admin: &AdminCap) -> Result<Composition, ServiceError> {
+    db.read(|conn| {
+        let pools = licenses::all(conn)?;
+        let (contactless, inactive) = crate::store::users::composition(conn)?;
+        let total = pools.iter().map(|p| p.used).sum();
+        Ok(Composition { pools, total, contactless, inactive })
+    })
+    .await
+}

@@ -254,6 +254,79 @@ pub async fn list(db: &Db, actor: Actor, q: UserQuery) -> Result<Page<User>, Ser
     .await
 }
 
+/// The orders of the console's user search.
+pub use crate::store::users::SearchSort;
+
+/// The console's user search: the filters of [`UserQuery`] and a prefix of userName, a
+/// name or an email (each an index range), sorted, one numbered page.
+#[derive(Debug, Clone)]
+pub struct UserSearch {
+    pub query: UserQuery,
+    pub prefix: Option<String>,
+    pub sort: users::SearchSort,
+    pub descending: bool,
+    /// 0-based page of `query.limit` rows.
+    pub page: i64,
+}
+
+/// How deep the console's numbered pages go (a search narrows further).
+pub const SEARCH_MAX_ROWS: i64 = 10_000;
+
+/// A page of a search and how many users match in all (`total_capped`: at least
+/// `total`, which is then [`SEARCH_MAX_ROWS`]).
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub items: Vec<User>,
+    pub total: i64,
+    pub total_capped: bool,
+}
+
+pub async fn search(db: &Db, actor: Actor, s: UserSearch) -> Result<SearchPage, ServiceError> {
+    let q = &s.query;
+    let mut filter = users::UserFilter {
+        contactless: q.contactless,
+        license: q.license.map(|l| l.as_str().to_owned()),
+        account_id: q.account_id.clone(),
+        site_id: q.site_id.clone(),
+        active: q.active,
+        user_name_folded: q.user_name.as_deref().map(fold),
+        prefix: s.prefix.as_deref().map(fold).filter(|p| !p.trim().is_empty()),
+        ..Default::default()
+    };
+    if let Principal::DelegatedAdmin { accounts, .. } = &actor.principal {
+        if let Some(a) = &q.account_id {
+            policy::delegation::can_use_account(&actor, a)?;
+        }
+        if q.contactless == Some(true) {
+            return Ok(SearchPage { items: vec![], total: 0, total_capped: false });
+        }
+        filter.scope_accounts = Some(accounts.clone());
+    }
+    let limit = q.limit.clamp(1, 200);
+    let offset = s.page.max(0).saturating_mul(limit);
+    if offset >= SEARCH_MAX_ROWS {
+        return Err(ValidationError::new(
+            "page",
+            format!("goes past the first {SEARCH_MAX_ROWS} matches: narrow the search"),
+        )
+        .into());
+    }
+    let (sort, descending) = (s.sort, s.descending);
+    let unfiltered = filter.is_empty();
+    db.read(move |conn| {
+        let items = users::search(conn, &filter, sort, descending, offset, limit)?;
+        if unfiltered {
+            // Every user holds one license: the pools' counts are the exact total.
+            let total = crate::store::licenses::all(conn)?.iter().map(|p| p.used).sum();
+            return Ok(SearchPage { items, total, total_capped: false });
+        }
+        let total = users::count_capped(conn, &filter, SEARCH_MAX_ROWS + 1)?;
+        let total_capped = total > SEARCH_MAX_ROWS;
+        Ok(SearchPage { items, total: total.min(SEARCH_MAX_ROWS), total_capped })
+    })
+    .await
+}
+
 pub async fn update(
     db: &Db,
     actor: Actor,

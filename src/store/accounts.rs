@@ -175,3 +175,25 @@ pub fn set_self_registration(conn: &mut DbConnection, id: &str, enabled: bool) -
     diesel::update(sites::table.find(id)).set(sites::self_registration.eq(enabled)).execute(conn)?;
     Ok(())
 }
+
+/// The contacts of an account no user is linked to, in id order after `after`, at most
+/// `limit` (the contact picker reads them in chunks).
+pub fn unlinked_contacts(
+    conn: &mut DbConnection,
+    account_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Contact>, StoreError> {
+    use super::schema::users;
+    let mut q = contacts::table
+        .filter(contacts::account_id.eq(account_id.to_owned()))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            users::table.filter(users::contact_id.eq(contacts::id.nullable())),
+        )))
+        .select(ContactRow::as_select())
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(contacts::id.gt(a.to_owned()));
+    }
+    Ok(q.order(contacts::id).limit(limit).load(conn)?.into_iter().map(Contact::from).collect())
+}

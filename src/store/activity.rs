@@ -232,9 +232,11 @@ pub fn hourly_since(
         .load(conn)?)
 }
 
+type ErrorRow = (String, String, NaiveDateTime, i32, String, String, Option<String>, String);
+
 /// The newest errors of token `token_id`, newest first.
 pub fn errors_of(conn: &mut DbConnection, token_id: &str, limit: i64) -> Result<Vec<TokenError>, StoreError> {
-    let rows: Vec<(String, String, NaiveDateTime, i32, String, String, Option<String>, String)> = token_errors::table
+    let rows: Vec<ErrorRow> = token_errors::table
         .filter(token_errors::token_id.eq(token_id))
         .order((token_errors::at.desc(), token_errors::id.desc()))
         .limit(limit)

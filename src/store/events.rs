@@ -624,10 +624,10 @@ pub fn health(
             .select((webhook_deliveries::id, webhook_deliveries::last_error))
             .first(conn)
             .optional()?;
-        if let Some((id, Some(e))) = found {
-            if last_error.as_ref().is_none_or(|(other, _)| *other < id) {
-                last_error = Some((id, e));
-            }
+        if let Some((id, Some(e))) = found
+            && last_error.as_ref().is_none_or(|(other, _)| *other < id)
+        {
+            last_error = Some((id, e));
         }
     }
     Ok(SubscriptionHealth {

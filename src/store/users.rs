@@ -222,16 +222,44 @@ pub struct UserFilter {
     pub user_name_folded: Option<String>,
     pub licenses_in: Option<Vec<String>>,
     pub ids_in: Option<Vec<String>>,
+    /// Folded: a prefix of userName, first, last or display name, or any email.
+    pub prefix: Option<String>,
 }
 
-/// Keyset page in id (creation) order: ids greater than `after`, at most `limit`.
-pub fn list(
-    conn: &mut DbConnection,
-    filter: &UserFilter,
-    after: Option<&str>,
-    limit: i64,
-) -> Result<Vec<User>, StoreError> {
-    let mut q = users::table.select(UserRow::as_select()).into_boxed();
+impl UserFilter {
+    /// Whether it lets every user through.
+    pub fn is_empty(&self) -> bool {
+        let UserFilter {
+            contactless,
+            license,
+            account_id,
+            scope_accounts,
+            site_id,
+            active,
+            user_name_folded,
+            licenses_in,
+            ids_in,
+            prefix,
+        } = self;
+        contactless.is_none()
+            && license.is_none()
+            && account_id.is_none()
+            && scope_accounts.is_none()
+            && site_id.is_none()
+            && active.is_none()
+            && user_name_folded.is_none()
+            && licenses_in.is_none()
+            && ids_in.is_none()
+            && prefix.is_none()
+    }
+}
+
+type Backend = <DbConnection as diesel::Connection>::Backend;
+type Filtered<'a> = users::BoxedQuery<'a, Backend>;
+
+/// The users matching `filter`, as a boxed query to select from.
+fn filtered(filter: &UserFilter) -> Filtered<'static> {
+    let mut q = users::table.into_boxed();
     if let Some(c) = filter.contactless {
         q = if c { q.filter(users::contact_id.is_null()) } else { q.filter(users::contact_id.is_not_null()) };
     }
@@ -262,11 +290,124 @@ pub fn list(
     if let Some(ids) = &filter.ids_in {
         q = q.filter(users::id.eq_any(ids.clone()));
     }
+    if let Some(p) = &filter.prefix {
+        q = q.filter(prefix_match(p));
+    }
+    q
+}
+
+/// The upper bound of the strings that start with `p` (byte order: SQLite's BINARY, the
+/// "C" collation of the folded columns on PostgreSQL).
+fn prefix_end(p: &str) -> String {
+    format!("{p}\u{10FFFF}")
+}
+
+type PrefixMatch = Box<dyn BoxableExpression<users::table, Backend, SqlType = diesel::sql_types::Bool>>;
+
+/// Users whose userName, first name, last name, display name or any email starts with the
+/// folded `p` — each an index range. Two words: a first name and a last name (either way
+/// round) starting with them.
+fn prefix_match(p: &str) -> PrefixMatch {
+    let range = |lo: &str| (lo.to_owned(), prefix_end(lo));
+    let (lo, hi) = range(p);
+    let emails = user_emails::table
+        .filter(user_emails::value_folded.ge(lo.clone()).and(user_emails::value_folded.lt(hi.clone())))
+        .select(user_emails::user_id);
+    let mut m: PrefixMatch = Box::new(
+        users::user_name_folded
+            .ge(lo.clone())
+            .and(users::user_name_folded.lt(hi.clone()))
+            .or(users::first_name_folded.ge(lo.clone()).and(users::first_name_folded.lt(hi.clone())).assume_not_null())
+            .or(users::last_name_folded.ge(lo.clone()).and(users::last_name_folded.lt(hi.clone())).assume_not_null())
+            .or(users::display_name_folded
+                .ge(lo.clone())
+                .and(users::display_name_folded.lt(hi.clone()))
+                .assume_not_null())
+            .or(users::id.eq_any(emails)),
+    );
+    let words: Vec<&str> = p.split_whitespace().collect();
+    if let [a, b] = words.as_slice() {
+        let ((alo, ahi), (blo, bhi)) = (range(a), range(b));
+        let first_last = users::first_name_folded
+            .ge(alo.clone())
+            .and(users::first_name_folded.lt(ahi.clone()))
+            .and(users::last_name_folded.ge(blo.clone()))
+            .and(users::last_name_folded.lt(bhi.clone()))
+            .assume_not_null();
+        let last_first = users::last_name_folded
+            .ge(alo)
+            .and(users::last_name_folded.lt(ahi))
+            .and(users::first_name_folded.ge(blo))
+            .and(users::first_name_folded.lt(bhi))
+            .assume_not_null();
+        m = Box::new(m.or(first_last).or(last_first));
+    }
+    m
+}
+
+/// Keyset page in id (creation) order: ids greater than `after`, at most `limit`.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &UserFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<User>, StoreError> {
+    let mut q = filtered(filter).select(UserRow::as_select());
     if let Some(after) = after {
         q = q.filter(users::id.gt(after.to_owned()));
     }
     let rows = q.order(users::id.asc()).limit(limit).load(conn)?;
     attach_details(conn, rows)
+}
+
+/// The orders of the console's user search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchSort {
+    UserName,
+    /// Last name, then first name (users without a name last).
+    Name,
+    Created,
+    Updated,
+}
+
+/// A page of the console's user search: `offset` rows skipped (the caller bounds it), ties
+/// broken by id. Names missing sort last in both directions on both backends.
+pub fn search(
+    conn: &mut DbConnection,
+    filter: &UserFilter,
+    sort: SearchSort,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<User>, StoreError> {
+    let q = filtered(filter).select(UserRow::as_select());
+    let q = match (sort, descending) {
+        (SearchSort::UserName, false) => q.order(users::user_name_folded.asc()),
+        (SearchSort::UserName, true) => q.order(users::user_name_folded.desc()),
+        (SearchSort::Name, false) => q
+            .order(users::last_name_folded.is_null())
+            .then_order_by(users::last_name_folded.asc())
+            .then_order_by(users::first_name_folded.is_null())
+            .then_order_by(users::first_name_folded.asc()),
+        (SearchSort::Name, true) => q
+            .order(users::last_name_folded.is_null())
+            .then_order_by(users::last_name_folded.desc())
+            .then_order_by(users::first_name_folded.is_null())
+            .then_order_by(users::first_name_folded.desc()),
+        (SearchSort::Created, false) => q.order(users::created_at.asc()),
+        (SearchSort::Created, true) => q.order(users::created_at.desc()),
+        (SearchSort::Updated, false) => q.order(users::updated_at.asc()),
+        (SearchSort::Updated, true) => q.order(users::updated_at.desc()),
+    };
+    let q = if descending { q.then_order_by(users::id.desc()) } else { q.then_order_by(users::id.asc()) };
+    let rows = q.offset(offset).limit(limit).load(conn)?;
+    attach_details(conn, rows)
+}
+
+/// How many users match `filter`, counting at most `cap` (`cap` or more: at least that).
+pub fn count_capped(conn: &mut DbConnection, filter: &UserFilter, cap: i64) -> Result<i64, StoreError> {
+    let ids: Vec<String> = filtered(filter).select(users::id).limit(cap).load(conn)?;
+    Ok(ids.len() as i64)
 }
 
 fn with_sites(conn: &mut DbConnection, row: UserRow) -> Result<User, StoreError> {
@@ -376,4 +517,31 @@ pub fn backfill_folded_names(conn: &mut DbConnection, limit: i64) -> Result<usiz
             .execute(conn)?;
     }
     Ok(rows.len())
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// How many users are contactless and how many inactive, each counted on its partial index
+/// (only the rows counted are visited).
+pub fn composition(conn: &mut DbConnection) -> Result<(i64, i64), StoreError> {
+    let inactive_sql = match conn {
+        DbConnection::Sqlite(_) => "SELECT count(*) AS n FROM users WHERE active = 0",
+        DbConnection::Pg(_) => "SELECT count(*) AS n FROM users WHERE NOT active",
+    };
+    let contactless: CountRow =
+        diesel::sql_query("SELECT count(*) AS n FROM users WHERE contact_id IS NULL").get_result(conn)?;
+    let inactive: CountRow = diesel::sql_query(inactive_sql).get_result(conn)?;
+    Ok((contactless.n, inactive.n))
+}
+
+/// The userNames of these users (those that exist).
+pub fn user_names(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(users::table.filter(users::id.eq_any(ids)).select((users::id, users::user_name)).load(conn)?)
 }

@@ -201,6 +201,7 @@ mod tests {
                 panic!("a bug in a write");
             },
             tx,
+            Default::default(),
         );
         let (c, rc) = insert("c", false);
         commit_batch(&pool, vec![a, boom, c]);
@@ -244,6 +245,7 @@ mod tests {
                 Err(StoreError::Corrupt("lost".into()))
             },
             tx,
+            Default::default(),
         );
         let (c, rc) = insert("c", false);
         commit_batch(&pool, vec![a, lose, c]);

@@ -1,4 +1,6 @@
 DROP INDEX audit_events_actor_idx;
+DROP INDEX users_inactive_idx;
+DROP INDEX users_contactless_idx;
 DROP INDEX users_created_at_idx;
 DROP INDEX users_last_name_folded_idx;
 DROP INDEX users_first_name_folded_idx;

@@ -585,16 +585,17 @@ fn details(raw: &str) -> Markup {
     }
 }
 
-/// An audit actor, short: `token:…<last 8>` (the whole label in the title).
-fn actor_label(label: &str) -> Markup {
-    match label.strip_prefix("token:") {
-        Some(id) => html! { span title=(label) { "token " (short_id(id)) } },
-        None => html! { code { (label) } },
+/// An audit actor by name: the token's name ("entra"), else the label.
+fn actor_label(label: &str, names: &audit_svc::Names) -> Markup {
+    match (names.actors.get(label), label.strip_prefix("token:")) {
+        (Some(name), _) => html! { span title=(label) { (name) } },
+        (None, Some(id)) => html! { span title=(label) { "token " (short_id(id)) } },
+        (None, None) => html! { code { (label) } },
     }
 }
 
 /// Audit events as a table (`with_target`: a column naming the target).
-pub fn audit_table(events: &[AuditEvent], with_target: bool) -> Markup {
+pub fn audit_table(events: &[AuditEvent], names: &audit_svc::Names, with_target: bool) -> Markup {
     html! {
         @if events.is_empty() { p class="empty" { "No events." } } @else {
             table class="stack audit" {
@@ -607,12 +608,16 @@ pub fn audit_table(events: &[AuditEvent], with_target: bool) -> Markup {
                     tr {
                         td data-label="When" { (when(&e.at)) }
                         th scope="row" data-label="Action" { code { (e.action) } }
-                        td data-label="Actor" { (actor_label(&e.actor)) }
+                        td data-label="Actor" class="actor" { (actor_label(&e.actor, names)) }
                         @if with_target {
-                            td data-label="Target" {
+                            td data-label="Target" class="target" {
                                 (e.target_type) " "
-                                @if e.target_type == "user" { a href={ "/setup/users/" (e.target_id) } { (short_id(&e.target_id)) } }
-                                @else { (short_id(&e.target_id)) }
+                                @let shown = match names.targets.get(&e.target_id) {
+                                    Some(n) => html! { span title=(e.target_id) { (n) } },
+                                    None => short_id(&e.target_id),
+                                };
+                                @if e.target_type == "user" { a href={ "/setup/users/" (e.target_id) } { (shown) } }
+                                @else { (shown) }
                             }
                         }
                         td data-label="Details" class="details" { (details(&e.details)) }
@@ -623,42 +628,79 @@ pub fn audit_table(events: &[AuditEvent], with_target: bool) -> Markup {
     }
 }
 
+/// A `datetime-local` value (UTC, no zone) as a time.
+fn local_time(field: &str, v: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, ServiceError> {
+    let Some(v) = v else { return Ok(None) };
+    let parsed = chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| ValidationError::new(field, "is a date and time, e.g. 2026-12-03T14:00"))?;
+    Ok(Some(parsed.and_utc()))
+}
+
 pub async fn audit(ctx: Ctx, req: HttpRequest) -> HttpResponse {
     let page = async {
         let admin = ctx.admin()?;
         let q = Fields::query(&req);
-        let target = q.get("targetId").map(str::to_owned);
-        let action = q.get("action").map(str::to_owned);
+        let filter = audit_svc::AuditFilter {
+            target_id: q.get("targetId").map(str::to_owned),
+            action: q.get("action").map(str::to_owned),
+            actor: q.get("actor").map(str::to_owned),
+            from: local_time("from", q.get("from"))?,
+            to: local_time("to", q.get("to"))?,
+        };
         let cursor = q.get("cursor").map(|c| path_id(c, "page")).transpose()?;
-        let page = audit_svc::list(&ctx.state.db, &admin, target.clone(), action.clone(), cursor, 50).await?;
-        let mut params: Vec<(&str, &str)> = vec![];
-        if let Some(t) = &target {
-            params.push(("targetId", t.as_str()));
-        }
-        if let Some(a) = &action {
-            params.push(("action", a.as_str()));
-        }
+        let page = audit_svc::list(&ctx.state.db, &admin, filter, cursor, 50).await?;
+        let names = audit_svc::names(&ctx.state.db, &admin, &page.items).await?;
+        let tokens = auth::list(&ctx.state.db, &admin).await?;
+        let mut actor_opts: Vec<(String, String)> = vec![(String::new(), "Anyone".into())];
+        actor_opts.extend(tokens.iter().map(|t| (format!("token:{}", t.id), format!("{} ({})", t.name, t.role.as_str()))));
+        actor_opts.push((auth::BOOTSTRAP_LABEL.to_owned(), "The bootstrap secret".into()));
+        actor_opts.push(("cli".into(), "The command line".into()));
+        let params: Vec<(&str, &str)> = ["targetId", "action", "actor", "from", "to"]
+            .into_iter()
+            .filter_map(|k| q.get(k).map(|v| (k, v)))
+            .collect();
         let next = page.next_cursor.as_ref().map(|c| {
             let mut p = params.clone();
             p.push(("cursor", c.as_str()));
             format!("/setup/audit?{}", serde_urlencoded::to_string(&p).unwrap_or_default())
         });
+        let newest = q.get("cursor").map(|_| format!("/setup/audit?{}", serde_urlencoded::to_string(&params).unwrap_or_default()));
         let body = html! {
             form class="filters card" method="get" action="/setup/audit" role="search" aria-label="Filter the audit log" {
                 div class="field" {
-                    label for="a-target" { "Target id" }
-                    input id="a-target" name="targetId" type="search" value=[target.as_deref()] autocomplete="off" spellcheck="false";
+                    label for="a-actor" { "Actor" }
+                    select id="a-actor" name="actor" {
+                        @for (v, t) in &actor_opts {
+                            @if q.get("actor").unwrap_or("") == v.as_str() { option value=(v) selected { (t) } } @else { option value=(v) { (t) } }
+                        }
+                    }
                 }
                 div class="field" {
                     label for="a-action" { "Action" }
-                    input id="a-action" name="action" type="search" value=[action.as_deref()] list="actions" autocomplete="off"
+                    input id="a-action" name="action" type="search" value=[q.get("action")] list="actions" autocomplete="off"
                         placeholder="e.g. user.downgraded";
                     datalist id="actions" { @for a in KNOWN_ACTIONS { option value=(a) {} } }
                 }
+                div class="field" {
+                    label for="a-target" { "Target id" }
+                    input id="a-target" name="targetId" type="search" value=[q.get("targetId")] autocomplete="off" spellcheck="false";
+                }
+                div class="field" {
+                    label for="a-from" { "From (UTC)" }
+                    input id="a-from" name="from" type="datetime-local" value=[q.get("from")];
+                }
+                div class="field" {
+                    label for="a-to" { "Until (UTC)" }
+                    input id="a-to" name="to" type="datetime-local" value=[q.get("to")];
+                }
                 div class="field buttons" { button type="submit" class="primary" { "Filter" } a href="/setup/audit" { "Clear" } }
             }
-            (audit_table(&page.items, true))
-            @if let Some(n) = &next { nav class="pager" aria-label="Pages" { a href=(n) rel="next" { "Older events" } } }
+            (audit_table(&page.items, &names, true))
+            nav class="pager" aria-label="Pages" {
+                @if let Some(n) = &newest { a href=(n) { "Newest events" } }
+                @if let Some(n) = &next { a href=(n) rel="next" { "Older events" } }
+            }
         };
         Ok::<_, ServiceError>(ctx.page(StatusCode::OK, "Audit log", Nav::Audit, None, body))
     }
@@ -666,7 +708,7 @@ pub async fn audit(ctx: Ctx, req: HttpRequest) -> HttpResponse {
     ctx.render(page)
 }
 
-const KNOWN_ACTIONS: [&str; 18] = [
+const KNOWN_ACTIONS: [&str; 27] = [
     "user.created",
     "user.updated",
     "user.deactivated",
@@ -682,6 +724,15 @@ const KNOWN_ACTIONS: [&str; 18] = [
     "license.capacity_set",
     "token.created",
     "token.revoked",
+    "token.rotated",
+    "user.account_moved",
+    "webhook.created",
+    "webhook.deleted",
+    "webhook.paused",
+    "webhook.resumed",
+    "webhook.test_sent",
+    "webhook.delivery_retried",
+    "webhook.dead_letters_retried",
     "contact.created",
     "console.signed_in",
     "console.signed_out",

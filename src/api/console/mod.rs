@@ -8,9 +8,13 @@
 //! token, checked by the [`Posted`] extractor before any handler runs.
 
 mod admin;
+mod charts;
 mod errors;
+mod idps;
+mod overview;
 mod users;
 mod views;
+mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -56,6 +60,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", get().to(index))
             .route("/", get().to(index))
             .route("/console.css", get().to(stylesheet))
+            .route("/overview", get().to(overview::overview))
+            .route("/identity-providers", get().to(idps::list))
+            .route("/identity-providers/{id}/rotate", post().to(idps::rotate))
+            .route("/identity-providers/{id}/revoke", post().to(idps::revoke))
+            .route("/webhooks", get().to(webhooks::list))
+            .route("/webhooks", post().to(webhooks::create))
+            .route("/webhooks/{id}", get().to(webhooks::show))
+            .route("/webhooks/{id}/pause", post().to(webhooks::pause))
+            .route("/webhooks/{id}/resume", post().to(webhooks::resume))
+            .route("/webhooks/{id}/test", post().to(webhooks::test))
+            .route("/webhooks/{id}/retry-dead", post().to(webhooks::retry_dead))
+            .route("/webhooks/{id}/delete", post().to(webhooks::delete))
+            .route("/webhooks/{id}/deliveries/{delivery}", get().to(webhooks::delivery))
+            .route("/webhooks/{id}/deliveries/{delivery}/retry", post().to(webhooks::retry))
             .route("/sign-in", get().to(users::sign_in_page))
             .route("/sign-in", post().to(users::sign_in))
             .route("/sign-out", post().to(users::sign_out))
@@ -85,7 +103,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn index(req: HttpRequest) -> HttpResponse {
     let signed_in = cookie(&req, SESSION_COOKIE).is_some();
-    see_other(if signed_in { "/setup/users" } else { "/setup/sign-in" })
+    see_other(if signed_in { "/setup/overview" } else { "/setup/sign-in" })
 }
 
 async fn stylesheet() -> HttpResponse {

@@ -15,7 +15,7 @@ use crate::api::AppState;
 use crate::domain::{ContactDraft, License, Principal, User, ValidationError};
 use crate::error::ServiceError;
 use crate::service::sessions::{self as sessions_svc, Offer};
-use crate::service::users::{self as svc, ContactSpec, UserChanges, UserQuery};
+use crate::service::users::{self as svc, ContactSpec, SearchSort, UserChanges, UserQuery, UserSearch};
 use crate::service::{accounts, audit, auth, sites};
 
 const PAGE_SIZE: i64 = 25;
@@ -89,7 +89,7 @@ pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: Deferre
     match crate::api::guarded_attempt(&state, ip, attempt).await {
         Ok((_session, secret)) => {
             let tls = over_tls(&req);
-            let mut res = see_other("/setup/users");
+            let mut res = see_other("/setup/overview");
             let max_age = session_ttl().num_seconds();
             for c in [set_cookie(SESSION_COOKIE, &secret, max_age, tls), set_cookie(SIGN_IN_COOKIE, "", 0, tls)] {
                 if let Ok(v) = header::HeaderValue::from_str(&c) {
@@ -159,6 +159,14 @@ impl Names {
     }
 }
 
+/// The contact picker's results on a user page.
+struct Picker {
+    prefix: String,
+    contacts: Vec<crate::domain::Contact>,
+    /// The account has more contacts than one search reads.
+    truncated: bool,
+}
+
 fn tri(value: Option<&str>, field: &str) -> Result<Option<bool>, ServiceError> {
     match value {
         None => Ok(None),
@@ -225,20 +233,54 @@ pub async fn list(ctx: Ctx, req: HttpRequest) -> HttpResponse {
     ctx.render(page)
 }
 
+/// The sortable columns: (query value, header, sort).
+const SORTS: [(&str, &str, SearchSort); 4] = [
+    ("userName", "userName", SearchSort::UserName),
+    ("name", "Name", SearchSort::Name),
+    ("created", "Created", SearchSort::Created),
+    ("updated", "Updated", SearchSort::Updated),
+];
+
 async fn list_page(ctx: &Ctx, req: &HttpRequest) -> Result<HttpResponse, ServiceError> {
     let q = Fields::query(req);
     let names = Names::load(ctx).await?;
-    let query = UserQuery {
-        contactless: tri(q.get("contactless"), "contactless")?,
-        license: q.get("license").map(parse_license).transpose()?,
-        account_id: id_filter(q.get("accountId"), "account")?,
-        site_id: id_filter(q.get("siteId"), "site")?,
-        active: tri(q.get("active"), "active")?,
-        user_name: q.get("userName").map(str::to_owned),
-        cursor: id_filter(q.get("cursor"), "cursor")?,
-        limit: PAGE_SIZE,
+    let sort_key = q.get("sort").unwrap_or("userName");
+    let sort = SORTS
+        .iter()
+        .find(|(k, _, _)| *k == sort_key)
+        .map(|(_, _, s)| *s)
+        .ok_or_else(|| ValidationError::new("sort", "is userName, name, created or updated"))?;
+    let descending = match q.get("dir") {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(ValidationError::new("dir", "is asc or desc").into()),
     };
-    let page = svc::list(&ctx.state.db, ctx.session.actor.clone(), query).await?;
+    let page_no: i64 = match q.get("page") {
+        None => 0,
+        Some(p) => p
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(|n| n - 1)
+            .ok_or_else(|| ValidationError::new("page", "is a page number"))?,
+    };
+    let search = UserSearch {
+        query: UserQuery {
+            contactless: tri(q.get("contactless"), "contactless")?,
+            license: q.get("license").map(parse_license).transpose()?,
+            account_id: id_filter(q.get("accountId"), "account")?,
+            site_id: id_filter(q.get("siteId"), "site")?,
+            active: tri(q.get("active"), "active")?,
+            user_name: q.get("userName").map(str::to_owned),
+            cursor: None,
+            limit: PAGE_SIZE,
+        },
+        prefix: q.get("q").map(|s| s.chars().take(256).collect()),
+        sort,
+        descending,
+        page: page_no,
+    };
+    let page = svc::search(&ctx.state.db, ctx.session.actor.clone(), search).await?;
     let admin = ctx.is_admin();
     let mut contactless_opts = opts(&[("", "Any"), ("false", "Contact-backed only")]);
     if admin {
@@ -248,22 +290,50 @@ async fn list_page(ctx: &Ctx, req: &HttpRequest) -> Result<HttpResponse, Service
     account_opts.extend(names.accounts.iter().cloned());
     let mut site_opts = vec![(String::new(), "Any".to_owned())];
     site_opts.extend(names.sites.iter().cloned());
-    let filters: Vec<(&str, &str)> = ["userName", "contactless", "license", "accountId", "siteId", "active"]
+    let filters: Vec<(&str, &str)> = ["q", "userName", "contactless", "license", "accountId", "siteId", "active"]
         .into_iter()
         .filter_map(|k| q.get(k).map(|v| (k, v)))
         .collect();
-    let next = page.next_cursor.as_ref().map(|c| {
+    let link = |sort: &str, dir: &str, page: i64| {
         let mut params = filters.clone();
-        params.push(("cursor", c.as_str()));
+        params.push(("sort", sort));
+        params.push(("dir", dir));
+        let n = (page + 1).to_string();
+        if page > 0 {
+            params.push(("page", n.as_str()));
+        }
         format!("/setup/users?{}", serde_urlencoded::to_string(&params).unwrap_or_default())
-    });
-    let first =
-        q.get("cursor").map(|_| format!("/setup/users?{}", serde_urlencoded::to_string(&filters).unwrap_or_default()));
+    };
+    let dir = if descending { "desc" } else { "asc" };
+    let pages = (page.total + PAGE_SIZE - 1) / PAGE_SIZE;
+    let next = (page_no + 1 < pages && (page_no + 1) * PAGE_SIZE < svc::SEARCH_MAX_ROWS)
+        .then(|| link(sort_key, dir, page_no + 1));
+    let prev = (page_no > 0).then(|| link(sort_key, dir, page_no - 1));
+    let header = |key: &str, label: &str| {
+        let current = key == sort_key;
+        let next_dir = if current && !descending { "desc" } else { "asc" };
+        let aria = match (current, descending) {
+            (true, false) => "ascending",
+            (true, true) => "descending",
+            _ => "none",
+        };
+        html! {
+            th scope="col" aria-sort=(aria) {
+                a href=(link(key, next_dir, 0)) { (label)
+                    @if current { span aria-hidden="true" { @if descending { " ▼" } @else { " ▲" } } }
+                }
+            }
+        }
+    };
+    let first = page_no * PAGE_SIZE + 1;
+    let last = page_no * PAGE_SIZE + page.items.len() as i64;
     let body = html! {
         form class="filters card" method="get" action="/setup/users" role="search" aria-label="Find users" {
-            div class="field" {
-                label for="f-username" { "userName (exact, any case)" }
-                input id="f-username" name="userName" type="search" value=[q.get("userName")] autocomplete="off";
+            div class="field wide" {
+                label for="f-q" { "Search" }
+                input id="f-q" name="q" type="search" value=[q.get("q")] autocomplete="off" aria-describedby="f-q-help"
+                    placeholder="Start of a userName, name or email";
+                p class="help" id="f-q-help" { "Any case. Two words: a first and a last name." }
             }
             (select("f-contactless", "contactless", "Contact", q.get("contactless"), &contactless_opts))
             (select("f-license", "license", "License", q.get("license"), &license_options(true)))
@@ -277,23 +347,33 @@ async fn list_page(ctx: &Ctx, req: &HttpRequest) -> Result<HttpResponse, Service
                 }
             }
             (select("f-active", "active", "Active", q.get("active"), &opts(&[("", "Any"), ("true", "Active"), ("false", "Inactive")])))
+            @if let Some(s) = q.get("sort") { input type="hidden" name="sort" value=(s); }
+            @if let Some(d) = q.get("dir") { input type="hidden" name="dir" value=(d); }
             div class="field buttons" {
                 button type="submit" class="primary" { "Find" }
                 a href="/setup/users" { "Clear" }
             }
+        }
+        p id="total" role="status" {
+            @if page.total_capped { "More than " (page.total) " users match" } @else { (page.total) " " @if page.total == 1 { "user" } @else { "users" } " match" }
+            @if !page.items.is_empty() { " · showing " (first) "–" (last) }
         }
         @if page.items.is_empty() {
             p class="empty" { "No users match." }
         } @else {
             table class="stack" id="users" {
                 caption class="sr-only" { "Users" }
-                thead { tr { th scope="col" { "userName" } th scope="col" { "Name" } th scope="col" { "License" }
-                    th scope="col" { "Contact" } th scope="col" { "Sites" } th scope="col" { "Active" } } }
+                thead { tr {
+                    (header("userName", "userName")) (header("name", "Name")) th scope="col" { "Account" }
+                    th scope="col" { "License" } th scope="col" { "Contact" } th scope="col" { "Sites" } th scope="col" { "Active" }
+                    (header("created", "Created")) (header("updated", "Updated"))
+                } }
                 tbody {
                     @for u in &page.items {
                         tr data-user=(u.user_name) {
                             th scope="row" data-label="userName" { a href={ "/setup/users/" (u.id) } { (u.user_name) } }
                             td data-label="Name" { (display_name(u)) }
+                            td data-label="Account" class="account" { @match u.account_id() { Some(a) => (names.account(a)), None => "—" } }
                             td data-label="License" { code { (u.license.as_str()) } }
                             td data-label="Contact" {
                                 @if u.is_contactless() { (badge("Contactless", "contactless")) } @else { (badge("Contact-backed", "backed")) }
@@ -303,13 +383,15 @@ async fn list_page(ctx: &Ctx, req: &HttpRequest) -> Result<HttpResponse, Service
                                 @for (i, s) in u.site_ids.iter().enumerate() { @if i > 0 { ", " } (names.site(s)) }
                             }
                             td data-label="Active" { (yes_no(u.active)) }
+                            td data-label="Created" { (when(&u.created_at)) }
+                            td data-label="Updated" { (when(&u.updated_at)) }
                         }
                     }
                 }
             }
         }
         nav class="pager" aria-label="Pages" {
-            @if let Some(f) = &first { a href=(f) { "First page" } }
+            @if let Some(p) = &prev { a href=(p) rel="prev" { "Previous page" } }
             @if let Some(n) = &next { a href=(n) rel="next" { "Next page" } }
         }
     };
@@ -343,7 +425,7 @@ fn why(offer: &Offer) -> Option<String> {
 }
 
 async fn user_page(ctx: &Ctx, raw_id: &str, notice: Option<Notice>, extra: Option<Markup>) -> HttpResponse {
-    let page = user_page_inner(ctx, raw_id, notice, extra, None).await;
+    let page = user_page_inner(ctx, raw_id, notice, extra, None, &Fields::default()).await;
     ctx.render(page)
 }
 
@@ -353,9 +435,24 @@ async fn user_page_inner(
     notice: Option<Notice>,
     extra: Option<Markup>,
     done: Option<&str>,
+    query: &Fields,
 ) -> Result<HttpResponse, ServiceError> {
     let id = path_id(raw_id, "user")?;
     let user = svc::get(&ctx.state.db, ctx.session.actor.clone(), id).await?;
+    // The contact picker: the account searched (else the user's own), and its results.
+    let picker_account: Option<String> = match query.get("contactAccount") {
+        Some(a) => id_filter(Some(a), "account")?,
+        None => user.account_id().map(str::to_owned),
+    };
+    let picker = match (query.get("contactSearch").or(query.get("contactAccount").map(|_| "")), &picker_account) {
+        (Some(prefix), Some(account)) => {
+            let (contacts, truncated) =
+                accounts::find_contacts(&ctx.state.db, &ctx.session.actor, account.clone(), prefix.to_owned(), 20)
+                    .await?;
+            Some(Picker { prefix: prefix.to_owned(), contacts, truncated })
+        }
+        _ => None,
+    };
     let admin_cap = ctx.admin().ok();
     let admin = admin_cap.is_some();
     let names = Names::load(ctx).await?;
@@ -364,7 +461,12 @@ async fn user_page_inner(
         _ => None,
     };
     let trail = match &admin_cap {
-        Some(cap) => Some(audit::list(&ctx.state.db, cap, Some(user.id.clone()), None, None, 50).await?.items),
+        Some(cap) => {
+            let filter = audit::AuditFilter { target_id: Some(user.id.clone()), ..Default::default() };
+            let events = audit::list(&ctx.state.db, cap, filter, None, 50).await?.items;
+            let names = audit::names(&ctx.state.db, cap, &events).await?;
+            Some((events, names))
+        }
         None => None,
     };
     let actions = sessions_svc::user_actions(&ctx.session.actor, &user);
@@ -456,26 +558,52 @@ async fn user_page_inner(
                 @match why(&actions.assign_contact) {
                     Some(w) => { p class="why" { (w) } }
                     None => {
-                        details open[user.is_contactless()] {
+                        details open[user.is_contactless() || picker.is_some()] {
                             summary { @if user.is_contactless() { "Assign a contact" } @else { "Change the contact" } }
-                            form method="post" action={ (base) "/contact" } class="stacked" {
-                                (csrf(s))
-                                input type="hidden" name="mode" value="existing";
-                                h3 { "An existing contact" }
+                            h3 { "An existing contact" }
+                            form method="get" action=(base) class="filters" role="search" aria-label="Find a contact" {
+                                (select("find-account", "contactAccount", "Account", picker_account.as_deref(), &account_opts))
                                 div class="field" {
-                                    label for="contact-id" { "Contact id" }
-                                    input id="contact-id" name="contactId" type="text" required autocomplete="off" spellcheck="false";
+                                    label for="find-contact" { "Name or email starts with" }
+                                    input id="find-contact" name="contactSearch" type="search" autocomplete="off"
+                                        value=[picker.as_ref().map(|p| p.prefix.as_str())];
                                 }
-                                button type="submit" { "Link this contact" }
+                                div class="field buttons" { button type="submit" { "Find contacts" } }
+                            }
+                            @if let Some(p) = &picker {
+                                @if p.contacts.is_empty() {
+                                    p class="empty" id="contact-results" { "No unlinked contact of this account matches." }
+                                } @else {
+                                    table class="stack" id="contact-results" {
+                                        caption class="sr-only" { "Matching contacts" }
+                                        thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Link" } } }
+                                        tbody { @for c in &p.contacts {
+                                            tr {
+                                                th scope="row" data-label="Name" { (c.first_name) " " (c.last_name) }
+                                                td data-label="Email" { (c.email.as_deref().unwrap_or("—")) }
+                                                td data-label="Link" {
+                                                    form method="post" action={ (base) "/contact" } class="inline" {
+                                                        (csrf(s))
+                                                        input type="hidden" name="mode" value="existing";
+                                                        input type="hidden" name="contactId" value=(c.id);
+                                                        button type="submit" aria-label={ "Link " (c.first_name) " " (c.last_name) } { "Link" }
+                                                    }
+                                                }
+                                            }
+                                        } }
+                                    }
+                                }
+                                @if p.truncated { p class="help" { "Only part of this account's contacts was searched: type more of the name." } }
                             }
                             form method="post" action={ (base) "/contact" } class="stacked" {
                                 (csrf(s))
                                 input type="hidden" name="mode" value="new";
                                 h3 { "A new contact" }
-                                (select("new-account", "accountId", "Account", None, &account_opts))
-                                div class="field" { label for="new-first" { "First name" } input id="new-first" name="firstName" type="text" required autocomplete="off"; }
-                                div class="field" { label for="new-last" { "Last name" } input id="new-last" name="lastName" type="text" required autocomplete="off"; }
-                                div class="field" { label for="new-email" { "Email" } input id="new-email" name="email" type="email" required autocomplete="off"; }
+                                p class="help" { "Filled in from the user's profile; change what differs." }
+                                (select("new-account", "accountId", "Account", picker_account.as_deref(), &account_opts))
+                                div class="field" { label for="new-first" { "First name" } input id="new-first" name="firstName" type="text" required autocomplete="off" value=[user.first_name.as_deref()]; }
+                                div class="field" { label for="new-last" { "Last name" } input id="new-last" name="lastName" type="text" required autocomplete="off" value=[user.last_name.as_deref()]; }
+                                div class="field" { label for="new-email" { "Email" } input id="new-email" name="email" type="email" required autocomplete="off" value=[user.primary_email()]; }
                                 div class="field" { label for="new-phone" { "Phone (optional)" } input id="new-phone" name="phone" type="tel" autocomplete="off"; }
                                 button type="submit" class="primary" { "Create and link the contact" }
                             }
@@ -500,7 +628,7 @@ async fn user_page_inner(
             h2 id="h-audit" { "Audit trail" }
             @match &trail {
                 None => { p { "The audit log is visible to admins only." } }
-                Some(events) => { (super::admin::audit_table(events, false)) }
+                Some((events, names)) => { (super::admin::audit_table(events, names, false)) }
             }
         }
     };
@@ -511,7 +639,7 @@ async fn user_page_inner(
 
 pub async fn show(ctx: Ctx, path: web::Path<String>, req: HttpRequest) -> HttpResponse {
     let query = Fields::query(&req);
-    let page = user_page_inner(&ctx, &path, None, None, query.get("done")).await;
+    let page = user_page_inner(&ctx, &path, None, None, query.get("done"), &query).await;
     ctx.render(page)
 }
 

@@ -11,20 +11,26 @@ use crate::service::sessions::ConsoleSession;
 /// Which navigation entry is the current page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
+    Overview,
     Users,
     Licenses,
     Bulk,
     Sites,
     Tokens,
     Audit,
+    Idps,
+    Webhooks,
     None,
 }
 
-const ADMIN_NAV: [(Nav, &str, &str); 6] = [
+const ADMIN_NAV: [(Nav, &str, &str); 9] = [
+    (Nav::Overview, "/setup/overview", "Overview"),
     (Nav::Users, "/setup/users", "Users"),
     (Nav::Licenses, "/setup/licenses", "Licenses"),
     (Nav::Bulk, "/setup/bulk-downgrade", "Bulk downgrade"),
     (Nav::Sites, "/setup/sites", "Sites"),
+    (Nav::Idps, "/setup/identity-providers", "Identity providers"),
+    (Nav::Webhooks, "/setup/webhooks", "Webhooks"),
     (Nav::Tokens, "/setup/tokens", "Tokens"),
     (Nav::Audit, "/setup/audit", "Audit log"),
 ];
@@ -58,7 +64,7 @@ pub fn layout(
             body {
                 a class="skip" href="#main" { "Skip to content" }
                 header class="top" {
-                    a class="brand" href="/setup/users" { "scimgate " span { "Setup" } }
+                    a class="brand" href="/setup/" { "scimgate " span { "Setup" } }
                     @if let Some(s) = session {
                         nav aria-label="Main" {
                             ul {
@@ -129,6 +135,17 @@ pub fn action_button(id: &str, label: &str, refused: Option<&str>, class: &str) 
 pub fn when(t: &DateTime<Utc>) -> Markup {
     let text = t.format("%Y-%m-%d %H:%M UTC").to_string();
     html! { time datetime=(t.to_rfc3339()) { (text) } }
+}
+
+/// A duration in the largest whole unit ("45 s", "12 min", "3 h", "2 d").
+pub fn duration_words(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86400 => format!("{} h", s / 3600),
+        _ => format!("{} d", s / 86400),
+    }
 }
 
 pub fn badge(text: &str, class: &str) -> Markup {

@@ -490,5 +490,7 @@ pub async fn audit(state: web::Data<AppState>, admin: Admin, q: Deferred<web::Qu
     let q = q.get().await?;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
-    Ok(list::<_, AuditEventResponse>(audit::list(&state.db, &admin.0, q.target_id, q.action, cursor, limit).await?))
+    let filter =
+        audit::AuditFilter { target_id: q.target_id, action: q.action, actor: q.actor, from: q.from, to: q.to };
+    Ok(list::<_, AuditEventResponse>(audit::list(&state.db, &admin.0, filter, cursor, limit).await?))
 }

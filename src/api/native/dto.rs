@@ -224,6 +224,12 @@ pub struct AuditQuery {
     pub target_id: Option<String>,
     /// Events of this action, e.g. `user.downgraded`.
     pub action: Option<String>,
+    /// Events by this actor, as events name it: `token:<id>`, `bootstrap`, `cli`.
+    pub actor: Option<String>,
+    /// Events at or after this time (RFC 3339).
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Events before this time (RFC 3339).
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
