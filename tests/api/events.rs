@@ -884,3 +884,98 @@ async fn webhook_secrets_are_sealed_at_rest_with_the_configured_key() {
     let e = scimgate::startup::Application::build(settings).await.err().expect("refused");
     assert!(e.to_string().contains("secret_key"), "{e}");
 }
+
+// ---------------------------------------------------------------- the operator's controls
+
+#[tokio::test]
+async fn a_paused_subscription_holds_its_deliveries_until_resumed_and_a_test_event_reaches_it() {
+    let rx = Receiver::start().await;
+    let app = spawn_with(fast).await;
+    let (hook, _) = subscribe(&app, &rx.url, json!(["*"])).await;
+    let paused = app.post(&format!("/api/v1/webhooks/{hook}/pause"), json!({})).await;
+    let paused = paused.ok(200);
+    assert_eq!(paused["paused"], true);
+    assert!(paused["pausedAt"].is_string());
+    let user = app.contactless("held@example.com").await;
+    // Queued, never attempted while paused.
+    wait_deliveries(&app, &hook, "the held delivery", |d| d.len() == 1).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(rx.hits().is_empty(), "a paused subscription got {:?}", rx.hits());
+    let d = &deliveries(&app, &hook).await[0];
+    assert_eq!((d["status"].as_str(), d["attempts"].as_i64()), (Some("pending"), Some(0)));
+    let resumed = app.post(&format!("/api/v1/webhooks/{hook}/resume"), json!({})).await;
+    assert_eq!(resumed.ok(200)["paused"], false);
+    rx.wait_event("the held event", |e| e["subject"] == user["id"]).await;
+    // A test event: to this subscription only, whatever it subscribed to, and signed.
+    let sent = app.post(&format!("/api/v1/webhooks/{hook}/test"), json!({})).await;
+    let delivery = sent.ok(202)["deliveryId"].as_str().unwrap().to_owned();
+    let event = rx.wait_event("the test event", |e| e["type"] == "scimgate.webhook.test").await;
+    assert_eq!(event["subject"], hook.as_str());
+    assert_eq!(event["data"]["test"], true);
+    let detail = wait_deliveries(&app, &hook, "the test delivery delivered", |d| {
+        d.iter().any(|x| x["id"] == delivery.as_str() && x["status"] == "delivered")
+    })
+    .await;
+    assert!(!detail.is_empty());
+    let one = app.get(&format!("/api/v1/webhooks/{hook}/deliveries/{delivery}")).await;
+    let one = one.ok(200);
+    assert_eq!(one["eventType"], "scimgate.webhook.test");
+    assert_eq!(one["attemptLog"][0]["statusCode"], 200);
+    assert!(one["attemptLog"][0]["error"].is_null());
+    let actions = app.audit_actions(&hook).await;
+    for a in ["webhook.paused", "webhook.resumed", "webhook.test_sent"] {
+        assert!(actions.iter().any(|x| x == a), "{a} not audited: {actions:?}");
+    }
+    app.post(&format!("/api/v1/webhooks/{}/pause", uuid::Uuid::new_v4()), json!({})).await.problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn every_attempt_is_kept_with_the_answer_and_all_dead_letters_retry_at_once() {
+    let rx = Receiver::start().await;
+    rx.set(|b| b.fail_all = true);
+    let app = spawn_with(|s| {
+        fast(s);
+        s.webhooks.max_attempts = 2;
+    })
+    .await;
+    let (hook, _) = subscribe(&app, &rx.url, json!(["scimgate.user.created"])).await;
+    for i in 0..3 {
+        app.contactless(&format!("dead{i}@example.com")).await;
+    }
+    let dead =
+        wait_deliveries(&app, &hook, "three dead letters", |d| d.len() == 3 && d.iter().all(|x| x["status"] == "dead"))
+            .await;
+    let one = app.get(&format!("/api/v1/webhooks/{hook}/deliveries/{}", dead[0]["id"].as_str().unwrap())).await;
+    let log = one.ok(200)["attemptLog"].as_array().unwrap().clone();
+    assert_eq!(log.len(), 2, "{log:#?}");
+    for (i, a) in log.iter().enumerate() {
+        assert_eq!(a["attempt"], i as i64 + 1);
+        assert_eq!(a["statusCode"], 500);
+        assert!(a["error"].as_str().unwrap().starts_with("HTTP 500"), "{a}");
+    }
+    rx.set(|b| b.fail_all = false);
+    let retried = app.post(&format!("/api/v1/webhooks/{hook}/dead-letters/retry"), json!({})).await;
+    assert_eq!(retried.ok(202)["retried"], 3);
+    wait_deliveries(&app, &hook, "the retried letters delivered", |d| d.iter().all(|x| x["status"] == "delivered"))
+        .await;
+    // A new series of attempts follows the old one in the log.
+    let one = app.get(&format!("/api/v1/webhooks/{hook}/deliveries/{}", dead[0]["id"].as_str().unwrap())).await;
+    let log = one.ok(200)["attemptLog"].as_array().unwrap().clone();
+    assert_eq!(log.len(), 3);
+    assert_eq!((log[2]["attempt"].as_i64(), log[2]["statusCode"].as_i64()), (Some(1), Some(200)));
+    let again = app.post(&format!("/api/v1/webhooks/{hook}/dead-letters/retry"), json!({})).await;
+    assert_eq!(again.ok(202)["retried"], 0);
+
+    // The console shows the same: health on the overview and the list, attempts per delivery.
+    let console = crate::console::sign_in(&app, &app.admin.clone()).await;
+    let page = console.get(&format!("/setup/webhooks/{hook}?status=delivered")).await;
+    page.status(200).has(&rx.url).has(r#"<dd class="h-delivered">3</dd>"#).has(r#"<dd class="h-dead">0</dd>"#);
+    let delivery = console.get(&format!("/setup/webhooks/{hook}/deliveries/{}", dead[0]["id"].as_str().unwrap())).await;
+    delivery.status(200).has("HTTP 500").has("HTTP 200");
+    let overview = console.get("/setup/overview").await;
+    overview.status(200).has(r#"id="webhook-health""#).has(&rx.url);
+    console.post(&format!("/setup/webhooks/{hook}/pause"), &[]).await.status(303);
+    console.get(&format!("/setup/webhooks/{hook}")).await.has("Paused").has("Resume");
+    let h = app.get(&format!("/api/v1/webhooks/{hook}")).await;
+    assert_eq!(h.ok(200)["paused"], true);
+}

@@ -12,6 +12,7 @@ mod helpers;
 mod input;
 mod interop;
 mod openapi;
+mod operator;
 mod ops;
 mod scim;
 mod scim_fixtures;
