@@ -137,7 +137,7 @@ async fn the_identity_provider_page_shows_traffic_last_errors_and_rotates_tokens
     let app = spawn_app().await;
     let acme = app.account("Acme").await;
     let (entra, entra_id) = idp(&app, "entra", &acme).await;
-    let (_okta, _) = idp(&app, "okta", &acme).await;
+    let (okta, okta_id) = idp(&app, "okta", &acme).await;
     scim_create(&app, &entra, "x@acme.example").await;
     let missing = uuid::Uuid::new_v4();
     app.scim(Method::GET, &format!("/Users/{missing}"), Some(&entra), None).await.scim_error(404, None);
@@ -182,6 +182,14 @@ async fn the_identity_provider_page_shows_traffic_last_errors_and_rotates_tokens
     // A revoked token cannot be rotated.
     let again = console.post(&format!("/setup/identity-providers/{entra_id}/rotate"), &[]).await;
     again.status(422);
+    // The native API: last use recorded (the console page flushed it), rotation alike.
+    assert!(named.iter().any(|t| t["id"] == entra_id.as_str() && t["lastUsedAt"].is_string()), "{named:#?}");
+    assert!(tokens.iter().any(|t| t["id"] == okta_id.as_str() && t["lastUsedAt"].is_null()));
+    let r = app.post(&format!("/api/v1/tokens/{okta_id}/rotate"), json!({})).await;
+    let new_okta = r.ok(201)["token"].as_str().unwrap().to_owned();
+    app.scim(Method::GET, "/Users", Some(&okta), None).await.scim_error(401, None);
+    app.scim(Method::GET, "/Users", Some(&new_okta), None).await.ok(200);
+    app.post(&format!("/api/v1/tokens/{okta_id}/rotate"), json!({})).await.problem(422, "validation_failed");
 }
 
 #[tokio::test]

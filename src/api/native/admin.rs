@@ -108,6 +108,33 @@ pub async fn revoke_token(state: web::Data<AppState>, admin: Admin, id: web::Pat
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Rotate a token (admin)
+///
+/// A new token with the same name, role, accounts, sites and quota replaces it (its secret
+/// in the answer, shown once); the old one is revoked in the same transaction and gets 401
+/// from then on. A revoked token cannot be rotated (422).
+#[utoipa::path(
+    post,
+    operation_id = "rotateToken",
+    path = "/tokens/{id}/rotate",
+    tag = "tokens",
+    params(("id" = uuid::Uuid, Path, description = "The token's id")),
+    responses(
+        (status = 201, description = "The new token, with its secret", body = CreatedTokenResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn rotate_token(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
+    let (info, token) = auth::rotate(&state.db, &admin.0, id.to_string()).await?;
+    state.tokens.clear();
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/tokens/{}", info.id)))
+        .json(CreatedTokenResponse { id: info.id, name: info.name, role: info.role.as_str(), token }))
+}
+
 /// Create an account (a customer or partner company)
 #[utoipa::path(
     post,

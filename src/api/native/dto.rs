@@ -485,6 +485,8 @@ pub struct TokenResponse {
     pub requests_per_minute: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When a request last authenticated with it (recorded within a few seconds).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 impl From<TokenInfo> for TokenResponse {
@@ -497,6 +499,7 @@ impl From<TokenInfo> for TokenResponse {
             site_id: t.site_id,
             site_ids: t.site_ids,
             requests_per_minute: t.requests_per_minute,
+            last_used_at: t.last_used_at,
             created_at: t.created_at,
             revoked_at: t.revoked_at,
         }

@@ -171,6 +171,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     use webhooks as wh;
     cfg.service(Endpoint::new(route::resource, __path_create_token, create_token).op(__path_list_tokens, list_tokens))
         .service(Endpoint::new(route::resource, __path_revoke_token, revoke_token))
+        .service(Endpoint::new(route::resource, __path_rotate_token, rotate_token))
         .service(
             Endpoint::new(route::resource, __path_create_account, create_account)
                 .op(__path_list_accounts, list_accounts),
