@@ -129,6 +129,11 @@ impl Counts {
         self.rejected.values().sum()
     }
 
+    /// Error answers the policy did not give (bad requests, unknown ids, conflicts, 5xx).
+    pub fn other_errors(&self) -> i64 {
+        (self.errors - self.rejections()).max(0)
+    }
+
     pub fn is_empty(&self) -> bool {
         self == &Counts::default()
     }
@@ -169,7 +174,10 @@ pub fn source_name(key: &str, tokens: &[TokenInfo]) -> String {
         "cli" => "Command line".to_owned(),
         "scim:bootstrap" => "SCIM (bootstrap secret)".to_owned(),
         k => match k.strip_prefix("scim:") {
+            // A rotated (or revoked) token's past stays under its old id: named apart from
+            // the live token that took its name.
             Some(id) => match tokens.iter().find(|t| t.id == id) {
+                Some(t) if t.revoked_at.is_some() => format!("{} (revoked)", t.name),
                 Some(t) => t.name.clone(),
                 None => format!("SCIM token …{}", &id[id.len().saturating_sub(8)..]),
             },

@@ -122,7 +122,8 @@ pub async fn names(db: &Db, _admin: &AdminCap, events: &[AuditEvent]) -> Result<
     db.read(move |conn| {
         let mut names = Names::default();
         for t in crate::store::tokens::list(conn)? {
-            names.actors.insert(format!("token:{}", t.id), t.name.clone());
+            let name = if t.revoked_at.is_some() { format!("{} (revoked)", t.name) } else { t.name.clone() };
+            names.actors.insert(format!("token:{}", t.id), name);
             names.targets.insert(t.id, t.name);
         }
         for (id, user_name) in crate::store::users::user_names(conn, &users)? {

@@ -378,3 +378,33 @@ async fn names_written_before_the_search_existed_are_found_after_a_restart() {
     console.get("/setup/users?q=%C3%96D%C3%96N").await.has("1 user match").has("old@example.com");
     console.get("/setup/users?q=horv").await.has("old@example.com");
 }
+
+#[tokio::test]
+async fn other_errors_and_a_rotated_tokens_past_are_charted_apart() {
+    let app = spawn_app().await;
+    let acme = app.account("Acme").await;
+    let (entra, entra_id) = idp(&app, "entra", &acme).await;
+    scim_create(&app, &entra, "e@acme.example").await;
+    // Not a policy refusal: an unknown id and a bad body.
+    app.scim(Method::GET, &format!("/Users/{}", uuid::Uuid::new_v4()), Some(&entra), None).await.scim_error(404, None);
+    app.scim(Method::POST, "/Users", Some(&entra), Some(json!({ "schemas": [USER] })))
+        .await
+        .scim_error(400, Some("invalidValue"));
+    let r = app.post(&format!("/api/v1/tokens/{entra_id}/rotate"), json!({})).await;
+    let fresh = r.ok(201).clone();
+    scim_create(&app, fresh["token"].as_str().unwrap(), "f@acme.example").await;
+    let console = sign_in(&app, &app.admin.clone()).await;
+    let page = console.get("/setup/overview").await;
+    assert_eq!(
+        chart_summary(&page, &format!("scim:{entra_id}"), "hours"),
+        "Last 24 hours: 3 in all; Created 1, Updated 0, Deactivated 0, Deleted 0, Other errors 2."
+    );
+    assert_eq!(
+        chart_summary(&page, &format!("scim:{}", fresh["id"].as_str().unwrap()), "hours"),
+        "Last 24 hours: 1 in all; Created 1, Updated 0, Deactivated 0, Deleted 0."
+    );
+    page.has("<h3>entra (revoked)</h3>").has("<h3>entra</h3>");
+    // The audit log names a revoked token apart, and the bootstrap secret in words.
+    let audit = console.get("/setup/audit").await;
+    audit.has("entra (revoked)").has(">the bootstrap secret</span>");
+}

@@ -590,6 +590,8 @@ fn actor_label(label: &str, names: &audit_svc::Names) -> Markup {
     match (names.actors.get(label), label.strip_prefix("token:")) {
         (Some(name), _) => html! { span title=(label) { (name) } },
         (None, Some(id)) => html! { span title=(label) { "token " (short_id(id)) } },
+        (None, None) if label == auth::BOOTSTRAP_LABEL => html! { span title=(label) { "the bootstrap secret" } },
+        (None, None) if label == "cli" => html! { span title=(label) { "the command line" } },
         (None, None) => html! { code { (label) } },
     }
 }
@@ -653,7 +655,10 @@ pub async fn audit(ctx: Ctx, req: HttpRequest) -> HttpResponse {
         let names = audit_svc::names(&ctx.state.db, &admin, &page.items).await?;
         let tokens = auth::list(&ctx.state.db, &admin).await?;
         let mut actor_opts: Vec<(String, String)> = vec![(String::new(), "Anyone".into())];
-        actor_opts.extend(tokens.iter().map(|t| (format!("token:{}", t.id), format!("{} ({})", t.name, t.role.as_str()))));
+        actor_opts.extend(tokens.iter().map(|t| {
+            let revoked = if t.revoked_at.is_some() { ", revoked" } else { "" };
+            (format!("token:{}", t.id), format!("{} ({}{revoked})", t.name, t.role.as_str()))
+        }));
         actor_opts.push((auth::BOOTSTRAP_LABEL.to_owned(), "The bootstrap secret".into()));
         actor_opts.push(("cli".into(), "The command line".into()));
         let params: Vec<(&str, &str)> = ["targetId", "action", "actor", "from", "to"]

@@ -68,6 +68,7 @@ fn source_chart(
     rules.sort();
     rules.dedup();
     let groups = buckets.iter().any(|b| counts(b).change("groups") > 0);
+    let errors = buckets.iter().any(|b| counts(b).other_errors() > 0);
     let mut kinds: Vec<(String, &str, String)> =
         CHANGE_KINDS.iter().map(|k| (change_label(k).to_owned(), *k, format!("change:{k}"))).collect();
     if groups {
@@ -75,6 +76,9 @@ fn source_chart(
     }
     for r in &rules {
         kinds.push((rule_label(r), rule_class(r), format!("rule:{r}")));
+    }
+    if errors {
+        kinds.push(("Other errors".to_owned(), "errors", "errors:".to_owned()));
     }
     let series: Vec<Series<'_>> = kinds.iter().map(|(label, class, _)| Series { label, class }).collect();
     let bars: Vec<Bar> = buckets
@@ -86,6 +90,7 @@ fn source_chart(
                 .map(|(_, _, key)| match key.split_once(':') {
                     Some(("change", k)) => c.change(k),
                     Some(("rule", r)) => c.rejected.get(r).copied().unwrap_or(0),
+                    Some(("errors", _)) => c.other_errors(),
                     _ => 0,
                 })
                 .collect();
@@ -116,7 +121,8 @@ fn activity_section(report: &ActivityReport) -> Markup {
         section class="card" aria-labelledby="h-activity" id="activity" {
             h2 id="h-activity" { "Provisioning activity" }
             p class="help" { "Creates, updates, deactivations and deletes of users, and the requests the policy refused, "
-                "per source: each SCIM token (one per identity provider), the native API, self-registration and this console. "
+                "per source: each SCIM token (one per identity provider), the native API, self-registration and this console; "
+                "other error answers (bad requests, unknown ids, conflicts) are their own series. "
                 "Hours and days are UTC; counts reach the database within a few seconds of the request." }
             @if report.sources.is_empty() {
                 p class="empty" { "No provisioning activity in the last 30 days." }
