@@ -95,8 +95,8 @@ pub fn stacked(id: &str, title: &str, series: &[Series<'_>], bars: &[Bar]) -> Ma
             svg viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img" aria-labelledby=(title_id) aria-describedby={ (id) "-sum" }
                 preserveAspectRatio="none" class="bars" {
                 desc id={ (id) "-sum" } { (summary) }
-                // Grid: the axis top and its half.
-                @for (frac, value) in [(1.0, top), (0.5, top / 2), (0.0, 0)] {
+                // Grid: the axis top, its half when that is a whole number, and zero.
+                @for (frac, value) in [(1.0, top), (0.5, top / 2), (0.0, 0)].into_iter().filter(|(f, _)| *f != 0.5 || top % 2 == 0) {
                     @let y = TOP + plot_h * (1.0 - frac);
                     line class="grid" x1=(LEFT) x2=(WIDTH) y1=(y) y2=(y) {}
                     text class="axis" x=(LEFT - 6.0) y=(y + 4.0) text-anchor="end" { (value) }
@@ -165,5 +165,7 @@ mod tests {
         assert!(out.contains("class=\"s-rejected\""));
         assert!(out.contains("Last 24 hours: 8 in all; Created 4, Rejected 4."));
         assert!(out.contains("<th scope=\"row\">03:00</th><td>1</td><td>4</td><td>5</td>"));
+        // Axis 0–5: no half line (2.5 is not a count).
+        assert_eq!(out.matches("class=\"grid\"").count(), 2);
     }
 }
