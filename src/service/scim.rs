@@ -249,14 +249,22 @@ pub async fn hash_password(password: String) -> Result<String, ServiceError> {
 }
 
 pub async fn get(db: &Db, actor: Actor, id: String) -> Result<UserWithGroups, ServiceError> {
-    db.read_short(move |conn| {
-        let user = users::find(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
+    db.read_one_statement(move |conn| {
+        let (user, rows) = users::find_with_groups(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
         super::users::visible(&actor, &user)?;
         policy::delegation::can_manage(&actor, &user)?;
-        let groups = groups_of(conn, &actor, &[&user.id])?.pop().map(|(_, g)| g).unwrap_or_default();
+        let groups = visible_groups(&actor, rows);
         Ok(UserWithGroups { user, groups })
     })
     .await
+}
+
+/// The groups (of one user) that `actor` sees.
+fn visible_groups(actor: &Actor, rows: Vec<user_query::GroupOf>) -> GroupRefs {
+    rows.into_iter()
+        .filter(|(_, _, _, account)| policy::delegation::sees(actor, account.as_deref()))
+        .map(|(_, gid, name, _)| (gid, name))
+        .collect()
 }
 
 /// Group references of one user: (group id, displayName).

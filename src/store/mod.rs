@@ -269,6 +269,27 @@ impl Db {
         self.read(f).await
     }
 
+    /// A read of one statement (`f` runs exactly one): like [`Db::read_short`] on SQLite; on
+    /// PostgreSQL without `BEGIN`/`COMMIT` around it — a single statement sees one snapshot
+    /// anyway, and the two round trips would cost more than the read itself.
+    pub async fn read_one_statement<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<DieselError> + Send + 'static,
+    {
+        if self.target.is_sqlite() {
+            return self.read_short(f).await;
+        }
+        let deadline = self.read_deadline();
+        let ran = Self::run(self.reader.clone(), move |conn| {
+            let (out, tripped) = conn::deadline::run(deadline, || f(conn));
+            Ok::<_, E>((out, tripped))
+        })
+        .await?;
+        self.timed(ran)
+    }
+
     async fn run<T, E, F>(pool: conn::Pool, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,

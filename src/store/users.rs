@@ -545,3 +545,57 @@ pub fn user_names(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<(String
     }
     Ok(users::table.filter(users::id.eq_any(ids)).select((users::id, users::user_name)).load(conn)?)
 }
+
+/// A user's site ids, emails and groups as JSON arrays computed beside its row
+/// (PostgreSQL): one statement, one round trip, instead of one per table.
+const SITES_JSON: &str = "COALESCE((SELECT json_agg(s.site_id ORDER BY s.site_id) FROM site_members s \
+                          WHERE s.user_id = users.id), '[]')::text";
+const EMAILS_JSON: &str = "COALESCE((SELECT json_agg(json_build_array(e.value, e.kind, e.is_primary, e.display) \
+                           ORDER BY e.position) FROM user_emails e WHERE e.user_id = users.id), '[]')::text";
+const GROUPS_JSON: &str = "COALESCE((SELECT json_agg(json_build_array(g.id, g.display_name, g.account_id) \
+                           ORDER BY g.id) FROM group_members m JOIN groups g ON g.id = m.group_id \
+                           WHERE m.member_id = users.id), '[]')::text";
+
+type EmailJson = (String, Option<String>, Option<bool>, Option<String>);
+type GroupJson = (String, String, Option<String>);
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &str, raw: &str) -> Result<T, StoreError> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// A user with its groups (member id, group id, displayName, account), as
+/// [`find`] and `user_query::groups_of` read them. On PostgreSQL in one statement — safe
+/// outside a transaction, a statement sees one snapshot; on SQLite one statement per table
+/// (in-process, each costs microseconds).
+pub fn find_with_groups(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<(User, Vec<super::user_query::GroupOf>)>, StoreError> {
+    let c = match conn {
+        DbConnection::Pg(c) => c,
+        DbConnection::Sqlite(_) => {
+            let Some(user) = find(conn, id)? else { return Ok(None) };
+            let groups = super::user_query::groups_of(conn, &[id])?;
+            return Ok(Some((user, groups)));
+        }
+    };
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    let row: Option<(UserRow, String, String, String)> = users::table
+        .find(id)
+        .select((UserRow::as_select(), sql::<Text>(SITES_JSON), sql::<Text>(EMAILS_JSON), sql::<Text>(GROUPS_JSON)))
+        .first(c)
+        .optional()?;
+    let Some((row, sites, emails, groups)) = row else { return Ok(None) };
+    let emails: Vec<EmailJson> = from_json("user_emails", &emails)?;
+    let details = Details {
+        sites: from_json("site_members", &sites)?,
+        emails: emails
+            .into_iter()
+            .map(|(value, kind, primary, display)| UserEmail { value, kind, primary, display })
+            .collect(),
+    };
+    let groups: Vec<GroupJson> = from_json("group_members", &groups)?;
+    let groups = groups.into_iter().map(|(gid, name, account)| (id.to_owned(), gid, name, account)).collect();
+    Ok(Some((row.into_user(details)?, groups)))
+}
