@@ -369,20 +369,42 @@ pub async fn list(
                 let (pred, read_pred) = (pred.clone(), read_pred.clone());
                 let count_too = total.is_none();
                 let actor = actor.clone();
-                let work = move |conn: &mut DbConnection| {
-                    let total = if count_too { Some(user_query::count(conn, &pred)?) } else { None };
-                    let rows = match (limit > 0, backward) {
-                        (false, _) => vec![],
-                        (true, false) => user_query::page(conn, &read_pred, key, descending, offset, limit)?,
-                        (true, true) => user_query::page_reversed(conn, &read_pred, key, descending, offset, limit)?,
-                    };
-                    Ok::<_, ServiceError>((total, with_groups(conn, &actor, rows)?))
+                let whole = move |conn: &mut DbConnection| -> Result<Vec<UserWithGroups>, ServiceError> {
+                    if limit == 0 {
+                        return Ok(vec![]);
+                    }
+                    let rows = user_query::page_whole(conn, &read_pred, key, descending, backward, offset, limit)?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(user, groups)| UserWithGroups { groups: visible_groups(&actor, groups), user })
+                        .collect())
                 };
-                // An OFFSET walks that many index entries first: only a read near the start is short.
-                let (counted, rows) = if offset.saturating_add(limit) <= SHORT_READ_ROWS {
-                    db.read_short(work).await?
-                } else {
-                    db.read(work).await?
+                // A lookup (userName eq, id eq, …) rarely fills its page: read the page alone,
+                // in one statement, and take the total from it when the page is not full
+                // (offset + rows). Otherwise the count and the page are read in one
+                // transaction, so that they agree.
+                let mut counted = None;
+                let mut rows = None;
+                let short = offset.saturating_add(limit) <= SHORT_READ_ROWS;
+                if count_too && short && limit > 0 && query::is_lookup(&pred) && q.cursor.is_none() {
+                    let whole = whole.clone();
+                    let read = db.read_one_statement(whole).await?;
+                    if (read.len() as i64) < limit && (offset == 0 || !read.is_empty()) {
+                        counted = Some(offset + read.len() as i64);
+                        rows = Some(read);
+                    }
+                }
+                let (counted, rows) = match rows {
+                    Some(rows) => (counted, rows),
+                    None => {
+                        let work = move |conn: &mut DbConnection| {
+                            let total = if count_too { Some(user_query::count(conn, &pred)?) } else { None };
+                            Ok::<_, ServiceError>((total, whole(conn)?))
+                        };
+                        // An OFFSET walks that many index entries first: only a read near
+                        // the start is short.
+                        if short { db.read_short(work).await? } else { db.read(work).await? }
+                    }
                 };
                 total = total.or(counted);
                 let fetched = rows.len() as i64;

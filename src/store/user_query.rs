@@ -390,20 +390,53 @@ pub fn page_reversed(
     page_in(conn, pred, sort, !descending, true, offset, limit)
 }
 
-/// `page`'s order reversed is the other direction with ties by id descending.
-fn page_in(
+/// [`page`] (or [`page_reversed`]) with each user's groups: on PostgreSQL one statement
+/// (details and groups as JSON beside each row), on SQLite a statement per table.
+#[allow(clippy::too_many_arguments)]
+pub fn page_whole(
     conn: &mut DbConnection,
     pred: &Pred,
     sort: SortKey,
     descending: bool,
-    ties_descending: bool,
+    reversed: bool,
     offset: i64,
     limit: i64,
-) -> Result<Vec<User>, StoreError> {
-    let mut q = users::table.filter(timed(conn, pred)).select(UserRow::as_select()).into_boxed();
+) -> Result<Vec<(User, Vec<GroupOf>)>, StoreError> {
+    let (descending, ties_descending) = if reversed { (!descending, true) } else { (descending, false) };
+    if let DbConnection::Sqlite(_) = conn {
+        let users = page_in(conn, pred, sort, descending, ties_descending, offset, limit)?;
+        let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+        let mut by_user: std::collections::HashMap<String, Vec<GroupOf>> = std::collections::HashMap::new();
+        for g in groups_of(conn, &ids)? {
+            by_user.entry(g.0.clone()).or_default().push(g);
+        }
+        return Ok(users
+            .into_iter()
+            .map(|u| {
+                let mine = by_user.remove(&u.id).unwrap_or_default();
+                (u, mine)
+            })
+            .collect());
+    }
+    let q = ordered(conn, pred, sort, descending, ties_descending);
+    let rows: Vec<super::users::WholeRow> =
+        q.select(super::users::whole_columns()).offset(offset).limit(limit).load(conn)?;
+    rows.into_iter().map(super::users::assemble).collect()
+}
+
+/// The users matching `pred` in the given order, ties by id (`ties_descending`: id
+/// descending), as a query to select from.
+fn ordered(
+    conn: &DbConnection,
+    pred: &Pred,
+    sort: SortKey,
+    descending: bool,
+    ties_descending: bool,
+) -> users::BoxedQuery<'static, MultiBackend> {
+    let q = users::table.filter(timed(conn, pred)).into_boxed();
     // Nullable keys order by `IS NULL` first: NULL is smallest on SQLite and largest on
     // PostgreSQL, and neither is what the RFC asks in both directions.
-    q = match (sort, descending) {
+    let q = match (sort, descending) {
         (SortKey::Id, false) => q.order(users::id.asc()),
         (SortKey::Id, true) => q.order(users::id.desc()),
         (SortKey::UserName, false) => q.order(users::user_name_folded.asc()),
@@ -421,7 +454,20 @@ fn page_in(
         (SortKey::Modified, false) => q.order(users::updated_at.asc()),
         (SortKey::Modified, true) => q.order(users::updated_at.desc()),
     };
-    let q = if ties_descending { q.then_order_by(users::id.desc()) } else { q.then_order_by(users::id.asc()) };
+    if ties_descending { q.then_order_by(users::id.desc()) } else { q.then_order_by(users::id.asc()) }
+}
+
+/// `page`'s order reversed is the other direction with ties by id descending.
+fn page_in(
+    conn: &mut DbConnection,
+    pred: &Pred,
+    sort: SortKey,
+    descending: bool,
+    ties_descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<User>, StoreError> {
+    let q = ordered(conn, pred, sort, descending, ties_descending).select(UserRow::as_select());
     let rows = q.offset(offset).limit(limit).load(conn)?;
     attach_details(conn, rows)
 }

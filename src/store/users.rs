@@ -586,7 +586,27 @@ pub fn find_with_groups(
         .select((UserRow::as_select(), sql::<Text>(SITES_JSON), sql::<Text>(EMAILS_JSON), sql::<Text>(GROUPS_JSON)))
         .first(c)
         .optional()?;
-    let Some((row, sites, emails, groups)) = row else { return Ok(None) };
+    row.map(assemble).transpose()
+}
+
+/// The select of a user row with its details and groups as JSON (PostgreSQL; see
+/// [`find_with_groups`]).
+pub(crate) fn whole_columns() -> (UserRowSelect, JsonColumn, JsonColumn, JsonColumn) {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    (UserRow::as_select(), sql::<Text>(SITES_JSON), sql::<Text>(EMAILS_JSON), sql::<Text>(GROUPS_JSON))
+}
+
+type UserRowSelect = diesel::dsl::AsSelect<UserRow, super::conn::MultiBackend>;
+type JsonColumn = diesel::expression::SqlLiteral<diesel::sql_types::Text>;
+
+/// A row of [`whole_columns`].
+pub(crate) type WholeRow = (UserRow, String, String, String);
+
+/// A user and its groups from a [`WholeRow`].
+pub(crate) fn assemble(
+    (row, sites, emails, groups): WholeRow,
+) -> Result<(User, Vec<super::user_query::GroupOf>), StoreError> {
     let emails: Vec<EmailJson> = from_json("user_emails", &emails)?;
     let details = Details {
         sites: from_json("site_members", &sites)?,
@@ -596,6 +616,6 @@ pub fn find_with_groups(
             .collect(),
     };
     let groups: Vec<GroupJson> = from_json("group_members", &groups)?;
-    let groups = groups.into_iter().map(|(gid, name, account)| (id.to_owned(), gid, name, account)).collect();
-    Ok(Some((row.into_user(details)?, groups)))
+    let groups = groups.into_iter().map(|(gid, name, account)| (row.id.clone(), gid, name, account)).collect();
+    Ok((row.into_user(details)?, groups))
 }
