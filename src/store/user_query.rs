@@ -419,9 +419,23 @@ pub fn page_whole(
             .collect());
     }
     let q = ordered(conn, pred, sort, descending, ties_descending);
+    if offset == 0 {
+        // The details are computed for the rows returned only (a Limit over an index walk
+        // stops pulling; above a Sort, PostgreSQL evaluates the subqueries after it).
+        let rows: Vec<super::users::WholeRow> = q.select(super::users::whole_columns()).limit(limit).load(conn)?;
+        return rows.into_iter().map(super::users::assemble).collect();
+    }
+    // Past an OFFSET the skipped rows would be projected too: the page's ids first, then
+    // their rows with details and groups.
+    let ids: Vec<String> = q.select(users::id).offset(offset).limit(limit).load(conn)?;
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
     let rows: Vec<super::users::WholeRow> =
-        q.select(super::users::whole_columns()).offset(offset).limit(limit).load(conn)?;
-    rows.into_iter().map(super::users::assemble).collect()
+        users::table.filter(users::id.eq_any(&ids)).select(super::users::whole_columns()).load(conn)?;
+    let mut by_id: std::collections::HashMap<String, super::users::WholeRow> =
+        rows.into_iter().map(|r| (r.0.id.clone(), r)).collect();
+    ids.iter().filter_map(|id| by_id.remove(id)).map(super::users::assemble).collect()
 }
 
 /// The users matching `pred` in the given order, ties by id (`ties_descending`: id
