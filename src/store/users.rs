@@ -79,8 +79,10 @@ impl UserRow {
             scim_attributes: u.scim_attributes.clone(),
             password_hash: u.password_hash.clone(),
             display_name_folded: u.display_name.as_deref().map(fold),
-            first_name_folded: u.first_name.as_deref().map(fold),
-            last_name_folded: u.last_name.as_deref().map(fold),
+            // '' for a missing name (never NULL): the console's sort by name walks one index
+            // in both directions on both backends.
+            first_name_folded: Some(u.first_name.as_deref().map(fold).unwrap_or_default()),
+            last_name_folded: Some(u.last_name.as_deref().map(fold).unwrap_or_default()),
         }
     }
 
@@ -305,44 +307,46 @@ fn prefix_end(p: &str) -> String {
 type PrefixMatch = Box<dyn BoxableExpression<users::table, Backend, SqlType = diesel::sql_types::Bool>>;
 
 /// Users whose userName, first name, last name, display name or any email starts with the
-/// folded `p` — each an index range. Two words: a first name and a last name (either way
-/// round) starting with them.
+/// folded `p`; two words: a first and a last name (either way round) starting with them.
+/// One set of ids per index range, united: each range walks its own index on both backends
+/// (an OR with the email subquery made PostgreSQL walk every user).
 fn prefix_match(p: &str) -> PrefixMatch {
-    let range = |lo: &str| (lo.to_owned(), prefix_end(lo));
-    let (lo, hi) = range(p);
-    let emails = user_emails::table
-        .filter(user_emails::value_folded.ge(lo.clone()).and(user_emails::value_folded.lt(hi.clone())))
+    let (lo, hi) = (p.to_owned(), prefix_end(p));
+    let u = diesel::alias!(users as u);
+    let by_user_name = u
+        .filter(u.field(users::user_name_folded).ge(lo.clone()).and(u.field(users::user_name_folded).lt(hi.clone())))
+        .select(u.field(users::id));
+    let by_first = u
+        .filter(u.field(users::first_name_folded).ge(lo.clone()).and(u.field(users::first_name_folded).lt(hi.clone())))
+        .select(u.field(users::id));
+    let by_last = u
+        .filter(u.field(users::last_name_folded).ge(lo.clone()).and(u.field(users::last_name_folded).lt(hi.clone())))
+        .select(u.field(users::id));
+    let by_display = u
+        .filter(
+            u.field(users::display_name_folded).ge(lo.clone()).and(u.field(users::display_name_folded).lt(hi.clone())),
+        )
+        .select(u.field(users::id));
+    let by_email = user_emails::table
+        .filter(user_emails::value_folded.ge(lo).and(user_emails::value_folded.lt(hi)))
         .select(user_emails::user_id);
-    let mut m: PrefixMatch = Box::new(
-        users::user_name_folded
-            .ge(lo.clone())
-            .and(users::user_name_folded.lt(hi.clone()))
-            .or(users::first_name_folded.ge(lo.clone()).and(users::first_name_folded.lt(hi.clone())).assume_not_null())
-            .or(users::last_name_folded.ge(lo.clone()).and(users::last_name_folded.lt(hi.clone())).assume_not_null())
-            .or(users::display_name_folded
-                .ge(lo.clone())
-                .and(users::display_name_folded.lt(hi.clone()))
-                .assume_not_null())
-            .or(users::id.eq_any(emails)),
-    );
+    let ids = by_user_name.union(by_first).union(by_last).union(by_display).union(by_email);
     let words: Vec<&str> = p.split_whitespace().collect();
     if let [a, b] = words.as_slice() {
-        let ((alo, ahi), (blo, bhi)) = (range(a), range(b));
-        let first_last = users::first_name_folded
-            .ge(alo.clone())
-            .and(users::first_name_folded.lt(ahi.clone()))
-            .and(users::last_name_folded.ge(blo.clone()))
-            .and(users::last_name_folded.lt(bhi.clone()))
-            .assume_not_null();
-        let last_first = users::last_name_folded
-            .ge(alo)
-            .and(users::last_name_folded.lt(ahi))
-            .and(users::first_name_folded.ge(blo))
-            .and(users::first_name_folded.lt(bhi))
-            .assume_not_null();
-        m = Box::new(m.or(first_last).or(last_first));
+        let pair = |first: &str, last: &str| {
+            let (flo, fhi, llo, lhi) = (first.to_owned(), prefix_end(first), last.to_owned(), prefix_end(last));
+            u.filter(
+                u.field(users::first_name_folded)
+                    .ge(flo)
+                    .and(u.field(users::first_name_folded).lt(fhi))
+                    .and(u.field(users::last_name_folded).ge(llo))
+                    .and(u.field(users::last_name_folded).lt(lhi)),
+            )
+            .select(u.field(users::id))
+        };
+        return Box::new(users::id.eq_any(ids.union(pair(a, b)).union(pair(b, a))));
     }
-    m
+    Box::new(users::id.eq_any(ids))
 }
 
 /// Keyset page in id (creation) order: ids greater than `after`, at most `limit`.
@@ -364,14 +368,15 @@ pub fn list(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchSort {
     UserName,
-    /// Last name, then first name (users without a name last).
+    /// Last name, then first name (a missing name sorts as the empty one).
     Name,
     Created,
     Updated,
 }
 
 /// A page of the console's user search: `offset` rows skipped (the caller bounds it), ties
-/// broken by id. Names missing sort last in both directions on both backends.
+/// broken by id; every order is the walk of one index, forwards or backwards (a missing
+/// name sorts as the empty name: first ascending, last descending).
 pub fn search(
     conn: &mut DbConnection,
     filter: &UserFilter,
@@ -384,16 +389,8 @@ pub fn search(
     let q = match (sort, descending) {
         (SearchSort::UserName, false) => q.order(users::user_name_folded.asc()),
         (SearchSort::UserName, true) => q.order(users::user_name_folded.desc()),
-        (SearchSort::Name, false) => q
-            .order(users::last_name_folded.is_null())
-            .then_order_by(users::last_name_folded.asc())
-            .then_order_by(users::first_name_folded.is_null())
-            .then_order_by(users::first_name_folded.asc()),
-        (SearchSort::Name, true) => q
-            .order(users::last_name_folded.is_null())
-            .then_order_by(users::last_name_folded.desc())
-            .then_order_by(users::first_name_folded.is_null())
-            .then_order_by(users::first_name_folded.desc()),
+        (SearchSort::Name, false) => q.order((users::last_name_folded.asc(), users::first_name_folded.asc())),
+        (SearchSort::Name, true) => q.order((users::last_name_folded.desc(), users::first_name_folded.desc())),
         (SearchSort::Created, false) => q.order(users::created_at.asc()),
         (SearchSort::Created, true) => q.order(users::created_at.desc()),
         (SearchSort::Updated, false) => q.order(users::updated_at.asc()),
@@ -501,18 +498,15 @@ pub fn remove_member(conn: &mut DbConnection, site: &SiteId, user: &UserId) -> R
 /// columns existed; how many it filled. Call in a write transaction.
 pub fn backfill_folded_names(conn: &mut DbConnection, limit: i64) -> Result<usize, StoreError> {
     let rows: Vec<(String, Option<String>, Option<String>)> = users::table
-        .filter(
-            (users::first_name.is_not_null().and(users::first_name_folded.is_null()))
-                .or(users::last_name.is_not_null().and(users::last_name_folded.is_null())),
-        )
+        .filter(users::first_name_folded.is_null().or(users::last_name_folded.is_null()))
         .select((users::id, users::first_name, users::last_name))
         .limit(limit)
         .load(conn)?;
     for (id, first, last) in &rows {
         diesel::update(users::table.find(id))
             .set((
-                users::first_name_folded.eq(first.as_deref().map(fold)),
-                users::last_name_folded.eq(last.as_deref().map(fold)),
+                users::first_name_folded.eq(first.as_deref().map(fold).unwrap_or_default()),
+                users::last_name_folded.eq(last.as_deref().map(fold).unwrap_or_default()),
             ))
             .execute(conn)?;
     }

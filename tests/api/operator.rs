@@ -238,14 +238,15 @@ async fn users_are_found_by_a_prefix_of_their_names_or_emails_and_sorted_by_any_
         page.has(&format!("{n} {} match", if n == 1 { "user" } else { "users" }));
     }
     // The whole directory by name: last names in byte order of their folded form ('ångström'
-    // after 'williams'), users without a name last in both directions (ties by creation).
+    // after 'williams'), a missing name as the empty one (ties by creation); descending is
+    // the exact reverse (one index walked backwards).
     let asc = console.get("/setup/users?sort=name&dir=asc").await;
     asc.has("5 users match")
         .has(r#"aria-sort="ascending""#)
         .has(r#"<td data-label="Account" class="account">Acme Corp</td>"#);
     assert_eq!(
         names(&asc),
-        ["amy@example.com", "rory@example.com", "zed@example.com", "nameless@example.com", "backed@acme.example"]
+        ["nameless@example.com", "backed@acme.example", "amy@example.com", "rory@example.com", "zed@example.com"]
     );
     let desc = console.get("/setup/users?sort=name&dir=desc").await;
     assert_eq!(

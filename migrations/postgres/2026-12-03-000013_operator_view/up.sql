@@ -37,7 +37,8 @@ CREATE INDEX webhook_deliveries_status_idx ON webhook_deliveries(subscription_id
 ALTER TABLE users ADD COLUMN first_name_folded TEXT COLLATE "C";
 ALTER TABLE users ADD COLUMN last_name_folded TEXT COLLATE "C";
 CREATE INDEX users_first_name_folded_idx ON users(first_name_folded);
-CREATE INDEX users_last_name_folded_idx ON users(last_name_folded);
+-- Also the console's sort by name (last, first, id): '' for a missing name, never NULL.
+CREATE INDEX users_last_name_folded_idx ON users(last_name_folded, first_name_folded, id);
 CREATE INDEX users_created_at_idx ON users(created_at, id);
 -- The overview's composition counts walk only the rows they count.
 CREATE INDEX users_contactless_idx ON users(id) WHERE contact_id IS NULL;
