@@ -573,26 +573,45 @@ pub fn find_with_groups(
             return Ok(Some((user, groups)));
         }
     };
-    use diesel::dsl::sql;
-    use diesel::sql_types::Text;
-    let row: Option<(UserRow, String, String, String)> = users::table
-        .find(id)
-        .select((UserRow::as_select(), sql::<Text>(SITES_JSON), sql::<Text>(EMAILS_JSON), sql::<Text>(GROUPS_JSON)))
-        .first(c)
-        .optional()?;
+    let row: Option<(UserRow, String, String, String)> =
+        users::table.find(id).select((UserRow::as_select(), SitesJson, EmailsJson, GroupsJson)).first(c).optional()?;
     row.map(assemble).transpose()
 }
 
+/// A fixed SQL expression of type `Text` that, unlike `diesel::dsl::sql`, leaves the
+/// statement cacheable: the JSON columns below are prepared once per connection instead of
+/// parsed and planned on every read.
+macro_rules! json_column {
+    ($name:ident, $sql:expr) => {
+        #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+        pub(crate) struct $name;
+        impl diesel::expression::Expression for $name {
+            type SqlType = diesel::sql_types::Text;
+        }
+        impl<QS> diesel::expression::SelectableExpression<QS> for $name {}
+        impl<QS> diesel::expression::AppearsOnTable<QS> for $name {}
+        impl diesel::expression::ValidGrouping<()> for $name {
+            type IsAggregate = diesel::expression::is_aggregate::Never;
+        }
+        impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for $name {
+            fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+                out.push_sql($sql);
+                Ok(())
+            }
+        }
+    };
+}
+json_column!(SitesJson, SITES_JSON);
+json_column!(EmailsJson, EMAILS_JSON);
+json_column!(GroupsJson, GROUPS_JSON);
+
 /// The select of a user row with its details and groups as JSON (PostgreSQL; see
 /// [`find_with_groups`]).
-pub(crate) fn whole_columns() -> (UserRowSelect, JsonColumn, JsonColumn, JsonColumn) {
-    use diesel::dsl::sql;
-    use diesel::sql_types::Text;
-    (UserRow::as_select(), sql::<Text>(SITES_JSON), sql::<Text>(EMAILS_JSON), sql::<Text>(GROUPS_JSON))
+pub(crate) fn whole_columns() -> (UserRowSelect, SitesJson, EmailsJson, GroupsJson) {
+    (UserRow::as_select(), SitesJson, EmailsJson, GroupsJson)
 }
 
 type UserRowSelect = diesel::dsl::AsSelect<UserRow, super::conn::MultiBackend>;
-type JsonColumn = diesel::expression::SqlLiteral<diesel::sql_types::Text>;
 
 /// A row of [`whole_columns`].
 pub(crate) type WholeRow = (UserRow, String, String, String);
