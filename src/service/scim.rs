@@ -369,11 +369,13 @@ pub async fn list(
                 let (pred, read_pred) = (pred.clone(), read_pred.clone());
                 let count_too = total.is_none();
                 let actor = actor.clone();
+                let lookup = query::is_lookup(&pred);
                 let whole = move |conn: &mut DbConnection| -> Result<Vec<UserWithGroups>, ServiceError> {
                     if limit == 0 {
                         return Ok(vec![]);
                     }
-                    let rows = user_query::page_whole(conn, &read_pred, key, descending, backward, offset, limit)?;
+                    let rows =
+                        user_query::page_whole(conn, &read_pred, key, descending, backward, offset, limit, lookup)?;
                     Ok(rows
                         .into_iter()
                         .map(|(user, groups)| UserWithGroups { groups: visible_groups(&actor, groups), user })
@@ -386,7 +388,7 @@ pub async fn list(
                 let mut counted = None;
                 let mut rows = None;
                 let short = offset.saturating_add(limit) <= SHORT_READ_ROWS;
-                if count_too && short && limit > 0 && query::is_lookup(&pred) && q.cursor.is_none() {
+                if count_too && short && limit > 0 && lookup && q.cursor.is_none() {
                     let whole = whole.clone();
                     let read = db.read_one_statement(whole).await?;
                     if (read.len() as i64) < limit && (offset == 0 || !read.is_empty()) {

@@ -390,8 +390,10 @@ pub fn page_reversed(
     page_in(conn, pred, sort, !descending, true, offset, limit)
 }
 
-/// [`page`] (or [`page_reversed`]) with each user's groups: on PostgreSQL one statement
-/// (details and groups as JSON beside each row), on SQLite a statement per table.
+/// [`page`] (or [`page_reversed`]) with each user's groups. `lookup`: the page is expected
+/// to hold a handful of users (an indexed lookup), and on PostgreSQL it is read in one
+/// statement (details and groups as JSON beside each row: one round trip, but a subquery
+/// per row and table); otherwise, and on SQLite, a statement per table for the whole page.
 #[allow(clippy::too_many_arguments)]
 pub fn page_whole(
     conn: &mut DbConnection,
@@ -401,41 +403,29 @@ pub fn page_whole(
     reversed: bool,
     offset: i64,
     limit: i64,
+    lookup: bool,
 ) -> Result<Vec<(User, Vec<GroupOf>)>, StoreError> {
     let (descending, ties_descending) = if reversed { (!descending, true) } else { (descending, false) };
-    if let DbConnection::Sqlite(_) = conn {
-        let users = page_in(conn, pred, sort, descending, ties_descending, offset, limit)?;
-        let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
-        let mut by_user: std::collections::HashMap<String, Vec<GroupOf>> = std::collections::HashMap::new();
-        for g in groups_of(conn, &ids)? {
-            by_user.entry(g.0.clone()).or_default().push(g);
-        }
-        return Ok(users
-            .into_iter()
-            .map(|u| {
-                let mine = by_user.remove(&u.id).unwrap_or_default();
-                (u, mine)
-            })
-            .collect());
-    }
-    let q = ordered(conn, pred, sort, descending, ties_descending);
-    if offset == 0 {
-        // The details are computed for the rows returned only (a Limit over an index walk
-        // stops pulling; above a Sort, PostgreSQL evaluates the subqueries after it).
+    if lookup && offset == 0 && matches!(conn, DbConnection::Pg(_)) {
+        // A Limit over an index walk stops pulling; above a Sort, PostgreSQL evaluates the
+        // subqueries after it: the details are computed for the rows returned only.
+        let q = ordered(conn, pred, sort, descending, ties_descending);
         let rows: Vec<super::users::WholeRow> = q.select(super::users::whole_columns()).limit(limit).load(conn)?;
         return rows.into_iter().map(super::users::assemble).collect();
     }
-    // Past an OFFSET the skipped rows would be projected too: the page's ids first, then
-    // their rows with details and groups.
-    let ids: Vec<String> = q.select(users::id).offset(offset).limit(limit).load(conn)?;
-    if ids.is_empty() {
-        return Ok(vec![]);
+    let users = page_in(conn, pred, sort, descending, ties_descending, offset, limit)?;
+    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    let mut by_user: std::collections::HashMap<String, Vec<GroupOf>> = std::collections::HashMap::new();
+    for g in groups_of(conn, &ids)? {
+        by_user.entry(g.0.clone()).or_default().push(g);
     }
-    let rows: Vec<super::users::WholeRow> =
-        users::table.filter(users::id.eq_any(&ids)).select(super::users::whole_columns()).load(conn)?;
-    let mut by_id: std::collections::HashMap<String, super::users::WholeRow> =
-        rows.into_iter().map(|r| (r.0.id.clone(), r)).collect();
-    ids.iter().filter_map(|id| by_id.remove(id)).map(super::users::assemble).collect()
+    Ok(users
+        .into_iter()
+        .map(|u| {
+            let mine = by_user.remove(&u.id).unwrap_or_default();
+            (u, mine)
+        })
+        .collect())
 }
 
 /// The users matching `pred` in the given order, ties by id (`ties_descending`: id
