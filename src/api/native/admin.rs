@@ -511,6 +511,7 @@ pub async fn register(
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
     )
 )]
 pub async fn audit(state: web::Data<AppState>, admin: Admin, q: Deferred<web::Query<AuditQuery>>) -> Res {
