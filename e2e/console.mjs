@@ -713,16 +713,16 @@ try {
     assert.ok(actors.includes('e2e admin'), `the console's actions name its token: ${[...new Set(actors)]}`);
     assert.ok(actors.every((a) => !/^token\b/.test(a)), `no bare token ids: ${[...new Set(actors)]}`);
     assert.equal(await page.locator('table.audit td.actor span[title]').first().getAttribute('title'), `token:${data.admin.id}`);
-    // Only the IdP's events (its first token's).
+    // Only the IdP's events (its first token's, revoked by the rotation: named apart).
     const option = page.locator(`#a-actor option[value="token:${data.entra.id}"]`);
-    assert.equal(await option.textContent(), 'entra (scim)');
+    assert.equal(await option.textContent(), 'entra (scim, revoked)');
     await page.getByLabel('Actor').selectOption(`token:${data.entra.id}`);
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/actor=token%3A/);
     const rows = page.locator('table.audit tbody tr');
     assert.ok(await rows.count() >= 4, 'two creates, two updates');
-    assert.deepEqual([...new Set(await page.locator('table.audit td.actor').allTextContents())], ['entra']);
-    assert.equal(await page.locator('#a-actor option:checked').textContent(), 'entra (scim)');
+    assert.deepEqual([...new Set(await page.locator('table.audit td.actor').allTextContents())], ['entra (revoked)']);
+    assert.equal(await page.locator('#a-actor option:checked').textContent(), 'entra (scim, revoked)');
     const targets = await page.locator('table.audit td.target').allTextContents();
     assert.ok(targets.some((t) => /user\s*sam\.ortiz@entra\.example/.test(t)), `targets by userName: ${targets}`);
     const created = rows.filter({ hasText: 'user.created' });

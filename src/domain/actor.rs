@@ -139,3 +139,27 @@ impl Actor {
         self.principal.role()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_surface_and_token_is_its_own_source() {
+        let scim = Principal::Scim { accounts: vec![] };
+        let registration = Principal::Registration { site_id: "s".into() };
+        let cases = [
+            ("token:abc", &scim, Via::Scim, "scim:abc"),
+            ("bootstrap", &Principal::Admin, Via::Scim, "scim:bootstrap"),
+            ("token:adm", &Principal::Admin, Via::Api, "native"),
+            ("token:adm", &Principal::Admin, Via::Console, "console"),
+            ("token:reg", &registration, Via::Api, "registration"),
+            ("cli", &Principal::Admin, Via::Api, "cli"),
+        ];
+        for (label, principal, via, source) in cases {
+            assert_eq!(source_key(label, principal, via), source, "{label} via {via:?}");
+        }
+        assert_eq!(Actor::new("token:abc", scim.clone()).via(Via::Scim).source(), "scim:abc");
+        assert_eq!(Actor::new("token:abc", scim).source(), "native", "the default surface is the API");
+    }
+}
