@@ -262,6 +262,8 @@ impl FromStr for DeliveryStatus {
 /// One event on its way to one subscription.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
+    /// While its subscription is paused, a pending delivery's `next_attempt_at` is far in
+    /// the future (see [`Delivery::waits_for_resume`]).
     pub id: String,
     pub subscription_id: String,
     pub event_id: String,
@@ -274,6 +276,15 @@ pub struct Delivery {
     pub next_attempt_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+impl Delivery {
+    /// Whether it waits for its paused subscription to be resumed (its next attempt was put
+    /// past the year 9998).
+    pub fn waits_for_resume(&self) -> bool {
+        use chrono::Datelike;
+        self.status == DeliveryStatus::Pending && self.next_attempt_at.year() >= 9999
+    }
 }
 
 #[cfg(test)]

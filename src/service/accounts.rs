@@ -79,8 +79,8 @@ pub async fn account_ids_for_scim(db: &Db, limit: i64) -> Result<Vec<String>, Se
     db.read(move |conn| Ok(accounts::list_accounts(conn, None, limit)?.into_iter().map(|a| a.id).collect())).await
 }
 
-/// The most contacts one picker search reads (its cost is bounded; the answer says when
-/// the account has more to look through).
+/// The most contacts one picker search reads, linked or not (its cost is bounded; the
+/// answer says when the account has more to look through).
 pub const CONTACT_SCAN: usize = 5000;
 
 /// Contacts of `account_id` no user is linked to whose first name, last name, "first
@@ -106,11 +106,14 @@ pub async fn find_contacts(
         let mut scanned = 0;
         let mut after: Option<String> = None;
         loop {
-            let chunk = accounts::unlinked_contacts(conn, &account_id, after.as_deref(), 500)?;
+            // Every contact read counts toward the bound, linked or not.
+            let chunk = accounts::contacts_of_account(conn, &account_id, after.as_deref(), 500)?;
             let done = chunk.len() < 500;
             scanned += chunk.len();
             after = chunk.last().map(|c| c.id.clone());
-            for c in chunk {
+            let ids: Vec<String> = chunk.iter().map(|c| c.id.clone()).collect();
+            let linked = accounts::linked(conn, &ids)?;
+            for c in chunk.into_iter().filter(|c| !linked.contains(&c.id)) {
                 let full = fold(&format!("{} {}", c.first_name, c.last_name));
                 let hit = p.is_empty()
                     || fold(&c.first_name).starts_with(&p)

@@ -169,8 +169,13 @@ pub async fn rotate(db: &Db, admin: &AdminCap, id: String) -> Result<(TokenInfo,
         }
         let at = now();
         let info = TokenInfo { id: new_id(), created_at: at, revoked_at: None, last_used_at: None, ..old.clone() };
+        // The old token is revoked first, by a conditional UPDATE: a rotation or revoke that
+        // committed in between leaves nothing to revoke, and this rotation rolls back
+        // (no second live token, no revoke undone).
+        if !tokens::revoke(conn, &old.id, at)? {
+            return Err(ValidationError::new("token", "is revoked: create a new one instead").into());
+        }
         tokens::insert(conn, &info, &hash)?;
-        tokens::revoke(conn, &old.id, at)?;
         let ended = tokens::revoke_sessions_of(conn, Some(&format!("token:{}", old.id)), None, at)?;
         audit::record(
             conn,

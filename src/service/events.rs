@@ -72,7 +72,8 @@ pub fn record(
     outbox::insert_event(conn, &event)?;
     for sub in outbox::list_subscriptions(conn)? {
         if sub.events.matches(kind) {
-            let d = NewDelivery { id: new_id(), subscription_id: &sub.id, event: &event, at: at.naive_utc() };
+            let due = if sub.paused_at.is_some() { outbox::paused_until() } else { at.naive_utc() };
+            let d = NewDelivery { id: new_id(), subscription_id: &sub.id, event: &event, at: at.naive_utc(), due };
             outbox::insert_delivery(conn, &d)?;
         }
     }
@@ -110,7 +111,9 @@ pub fn record_test(conn: &mut DbConnection, actor: &Actor, subscription_id: &str
     };
     outbox::insert_event(conn, &event)?;
     let delivery = new_id();
-    let d = NewDelivery { id: delivery.clone(), subscription_id, event: &event, at: at.naive_utc() };
+    let paused = outbox::find_subscription(conn, subscription_id)?.is_some_and(|s| s.paused_at.is_some());
+    let due = if paused { outbox::paused_until() } else { at.naive_utc() };
+    let d = NewDelivery { id: delivery.clone(), subscription_id, event: &event, at: at.naive_utc(), due };
     outbox::insert_delivery(conn, &d)?;
     Ok(delivery)
 }

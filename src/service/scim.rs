@@ -381,18 +381,18 @@ pub async fn list(
                         .map(|(user, groups)| UserWithGroups { groups: visible_groups(&actor, groups), user })
                         .collect())
                 };
-                // A lookup (userName eq, id eq, …) rarely fills its page: read the page alone,
-                // in one statement, and take the total from it when the page is not full
-                // (offset + rows). Otherwise the count and the page are read in one
-                // transaction, so that they agree.
+                // A lookup (userName eq, id eq, …) on its first page rarely fills it: read the
+                // page alone, in one statement, and take the total from it when it is not
+                // full. Otherwise the count and the page are read in one transaction, so
+                // that they agree.
                 let mut counted = None;
                 let mut rows = None;
                 let short = offset.saturating_add(limit) <= SHORT_READ_ROWS;
-                if count_too && short && limit > 0 && lookup && q.cursor.is_none() {
+                if count_too && short && limit > 0 && lookup && offset == 0 && q.cursor.is_none() {
                     let whole = whole.clone();
                     let read = db.read_one_statement(whole).await?;
-                    if (read.len() as i64) < limit && (offset == 0 || !read.is_empty()) {
-                        counted = Some(offset + read.len() as i64);
+                    if (read.len() as i64) < limit {
+                        counted = Some(read.len() as i64);
                         rows = Some(read);
                     }
                 }

@@ -269,6 +269,10 @@ pub struct UserSearch {
     pub page: i64,
 }
 
+/// The shortest search: one letter would match a large part of the directory in every
+/// index range at once.
+pub const SEARCH_MIN_CHARS: usize = 2;
+
 /// How deep the console's numbered pages go (a search narrows further).
 pub const SEARCH_MAX_ROWS: i64 = 10_000;
 
@@ -301,6 +305,9 @@ pub async fn search(db: &Db, actor: Actor, s: UserSearch) -> Result<SearchPage, 
             return Ok(SearchPage { items: vec![], total: 0, total_capped: false });
         }
         filter.scope_accounts = Some(accounts.clone());
+    }
+    if filter.prefix.as_ref().is_some_and(|p| p.trim().chars().count() < SEARCH_MIN_CHARS) {
+        return Err(ValidationError::new("search", format!("needs at least {SEARCH_MIN_CHARS} characters")).into());
     }
     let limit = q.limit.clamp(1, 200);
     let offset = s.page.max(0).saturating_mul(limit);

@@ -251,7 +251,8 @@ pub async fn set_paused(db: &Db, admin: &AdminCap, id: String, paused: bool) -> 
     db.write(move |conn| {
         let sub = events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
         if sub.paused_at.is_some() != paused {
-            events::set_paused(conn, &id, paused.then(now))?;
+            let at = now();
+            events::set_paused(conn, &id, paused.then_some(at), at)?;
             let action = if paused { "webhook.paused" } else { "webhook.resumed" };
             audit::record(conn, &actor, action, "webhook", &id, json!({ "url": sub.url }))?;
         }
@@ -283,7 +284,10 @@ pub async fn retry_dead(db: &Db, admin: &AdminCap, id: String) -> Result<usize, 
 pub async fn send_test(db: &Db, admin: &AdminCap, id: String) -> Result<String, ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
-        events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
+        // Its row locked: two test events at once draw distinct sequence numbers.
+        if !events::lock_subscription(conn, &id)? {
+            return Err(ServiceError::NotFound("webhook"));
+        }
         let delivery = super::events::record_test(conn, &actor, &id)?;
         audit::record(conn, &actor, "webhook.test_sent", "webhook", &id, json!({ "deliveryId": delivery }))?;
         Ok(delivery)
@@ -303,6 +307,18 @@ pub async fn delivery(
         let d = events::find_delivery(conn, &subscription, &delivery)?.ok_or(ServiceError::NotFound("delivery"))?;
         let attempts = events::attempts_of(conn, &d.id)?;
         Ok((d, attempts))
+    })
+    .await
+}
+
+/// The most deliveries of one kind a health read counts: a larger figure reads "more than".
+pub use crate::store::events::HEALTH_CAP;
+
+/// One subscription's downstream health.
+pub async fn health_of(db: &Db, _admin: &AdminCap, id: String) -> Result<SubscriptionHealth, ServiceError> {
+    db.read(move |conn| {
+        events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
+        Ok(events::health(conn, &id, now())?)
     })
     .await
 }

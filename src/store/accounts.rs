@@ -176,24 +176,34 @@ pub fn set_self_registration(conn: &mut DbConnection, id: &str, enabled: bool) -
     Ok(())
 }
 
-/// The contacts of an account no user is linked to, in id order after `after`, at most
-/// `limit` (the contact picker reads them in chunks).
-pub fn unlinked_contacts(
+/// The contacts of an account in id order after `after`, at most `limit` (the contact
+/// picker reads them in chunks on the (account_id, id) index).
+pub fn contacts_of_account(
     conn: &mut DbConnection,
     account_id: &str,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Contact>, StoreError> {
-    use super::schema::users;
     let mut q = contacts::table
         .filter(contacts::account_id.eq(account_id.to_owned()))
-        .filter(diesel::dsl::not(diesel::dsl::exists(
-            users::table.filter(users::contact_id.eq(contacts::id.nullable())),
-        )))
         .select(ContactRow::as_select())
         .into_boxed();
     if let Some(a) = after {
         q = q.filter(contacts::id.gt(a.to_owned()));
     }
     Ok(q.order(contacts::id).limit(limit).load(conn)?.into_iter().map(Contact::from).collect())
+}
+
+/// Which of these contacts a user is linked to (one indexed read).
+pub fn linked(
+    conn: &mut DbConnection,
+    contact_ids: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    use super::schema::users;
+    if contact_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let found: Vec<Option<String>> =
+        users::table.filter(users::contact_id.eq_any(contact_ids)).select(users::contact_id).load(conn)?;
+    Ok(found.into_iter().flatten().collect())
 }

@@ -191,7 +191,9 @@ pub fn flush(conn: &mut DbConnection, pending: &Pending) -> Result<(), StoreErro
         .set(tokens::last_used_at.eq(Some(at)))
         .execute(conn)?;
     }
-    for (token, errors) in &pending.errors {
+    let mut errors: Vec<_> = pending.errors.iter().collect();
+    errors.sort_by(|a, b| a.0.cmp(b.0));
+    for (token, errors) in errors {
         for e in errors {
             diesel::insert_into(token_errors::table)
                 .values((

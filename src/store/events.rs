@@ -17,7 +17,6 @@ use super::schema::{outbox_events, webhook_attempts, webhook_deliveries, webhook
 use super::{StoreError, to_utc};
 use crate::domain::{
     Attempt, Delivery, DeliveryId, DeliveryStatus, EventFilter, Subscription, SubscriptionHealth, SubscriptionId,
-    id_floor,
 };
 
 /// An event as written to the outbox.
@@ -155,6 +154,15 @@ pub struct NewDelivery<'a> {
     pub subscription_id: &'a str,
     pub event: &'a OutboxEvent,
     pub at: NaiveDateTime,
+    /// When it is first due: `at`, or [`PAUSED_UNTIL`] for a paused subscription.
+    pub due: NaiveDateTime,
+}
+
+/// The due time of a paused subscription's pending deliveries: past the end of the due
+/// index's range, so that the dispatcher's scan for due deliveries never walks a paused
+/// backlog. Resuming makes them due now.
+pub fn paused_until() -> NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or(NaiveDateTime::MAX)
 }
 
 pub fn insert_delivery(conn: &mut DbConnection, d: &NewDelivery<'_>) -> Result<(), StoreError> {
@@ -168,7 +176,7 @@ pub fn insert_delivery(conn: &mut DbConnection, d: &NewDelivery<'_>) -> Result<(
             webhook_deliveries::subject_seq.eq(d.event.subject_seq),
             webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
             webhook_deliveries::attempts.eq(0i64),
-            webhook_deliveries::next_attempt_at.eq(d.at),
+            webhook_deliveries::next_attempt_at.eq(d.due),
             webhook_deliveries::created_at.eq(d.at),
         ))
         .execute(conn)?;
@@ -525,12 +533,54 @@ pub fn queue(conn: &mut DbConnection) -> Result<(i64, Option<DateTime<Utc>>, i64
 
 // --- the operator's view
 
+/// Locks a live subscription's row until the transaction ends (PostgreSQL; SQLite has one
+/// writer): the events written for it as their subject draw their sequence numbers under it.
+pub fn lock_subscription(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
+    let found: Option<String> = match conn {
+        DbConnection::Pg(c) => webhook_subscriptions::table
+            .find(id)
+            .filter(webhook_subscriptions::deleted_at.is_null())
+            .select(webhook_subscriptions::id)
+            .for_update()
+            .first(c)
+            .optional()?,
+        DbConnection::Sqlite(c) => webhook_subscriptions::table
+            .find(id)
+            .filter(webhook_subscriptions::deleted_at.is_null())
+            .select(webhook_subscriptions::id)
+            .first(c)
+            .optional()?,
+    };
+    Ok(found.is_some())
+}
+
 /// Pauses (`Some`) or resumes (`None`) a live subscription; whether it exists.
-pub fn set_paused(conn: &mut DbConnection, id: &str, at: Option<DateTime<Utc>>) -> Result<bool, StoreError> {
+/// Its pending deliveries wait at [`paused_until`] while paused, and are due `now` once
+/// resumed (an attempt in flight finishes first).
+pub fn set_paused(
+    conn: &mut DbConnection,
+    id: &str,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let n = diesel::update(webhook_subscriptions::table.find(id).filter(webhook_subscriptions::deleted_at.is_null()))
         .set(webhook_subscriptions::paused_at.eq(at.map(|a| a.naive_utc())))
         .execute(conn)?;
-    Ok(n == 1)
+    if n != 1 {
+        return Ok(false);
+    }
+    let pending = webhook_deliveries::table
+        .filter(webhook_deliveries::subscription_id.eq(id))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()));
+    match at {
+        Some(_) => diesel::update(pending.filter(webhook_deliveries::lease_until.is_null()))
+            .set(webhook_deliveries::next_attempt_at.eq(paused_until()))
+            .execute(conn)?,
+        None => diesel::update(pending.filter(webhook_deliveries::next_attempt_at.ge(paused_until())))
+            .set(webhook_deliveries::next_attempt_at.eq(now.naive_utc()))
+            .execute(conn)?,
+    };
+    Ok(true)
 }
 
 /// Makes every dead delivery of a subscription pending again (at most `limit`); how many.
@@ -571,23 +621,18 @@ pub fn attempts_of(conn: &mut DbConnection, delivery_id: &str) -> Result<Vec<Att
         .collect())
 }
 
-/// A subscription's deliveries of one status, counted on the (subscription, status, id)
-/// index; `since`: only those created from then on (ids are time-ordered).
-fn count_status(
-    conn: &mut DbConnection,
-    subscription_id: &str,
-    status: DeliveryStatus,
-    since: Option<&str>,
-) -> Result<i64, StoreError> {
-    let mut q = webhook_deliveries::table
-        .filter(webhook_deliveries::subscription_id.eq(subscription_id.to_owned()))
+/// The most deliveries of one kind a health read counts (more reads as "more than").
+pub const HEALTH_CAP: i64 = 10_000;
+
+/// A subscription's deliveries of one status, counted on its index up to [`HEALTH_CAP`] + 1.
+fn count_status(conn: &mut DbConnection, subscription_id: &str, status: DeliveryStatus) -> Result<i64, StoreError> {
+    let ids: Vec<String> = webhook_deliveries::table
+        .filter(webhook_deliveries::subscription_id.eq(subscription_id))
         .filter(webhook_deliveries::status.eq(status.as_str()))
-        .select(count_star())
-        .into_boxed();
-    if let Some(s) = since {
-        q = q.filter(webhook_deliveries::id.ge(s.to_owned()));
-    }
-    Ok(q.first(conn)?)
+        .select(webhook_deliveries::id)
+        .limit(HEALTH_CAP + 1)
+        .load(conn)?;
+    Ok(ids.len() as i64)
 }
 
 /// A subscription's downstream health: index range counts and single-row reads only.
@@ -596,16 +641,26 @@ pub fn health(
     subscription_id: &str,
     now: DateTime<Utc>,
 ) -> Result<SubscriptionHealth, StoreError> {
-    let day_ago = id_floor(now - chrono::Duration::hours(24));
-    let delivered_24h = count_status(conn, subscription_id, DeliveryStatus::Delivered, Some(&day_ago))?;
-    let pending = count_status(conn, subscription_id, DeliveryStatus::Pending, None)?;
-    let dead = count_status(conn, subscription_id, DeliveryStatus::Dead, None)?;
-    let failing: i64 = webhook_deliveries::table
+    let day_ago = (now - chrono::Duration::hours(24)).naive_utc();
+    // Each count walks only what it counts, on an index of its own, up to HEALTH_CAP + 1.
+    let delivered: Vec<String> = webhook_deliveries::table
+        .filter(webhook_deliveries::subscription_id.eq(subscription_id))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Delivered.as_str()))
+        .filter(webhook_deliveries::delivered_at.ge(day_ago))
+        .select(webhook_deliveries::id)
+        .limit(HEALTH_CAP + 1)
+        .load(conn)?;
+    let delivered_24h = delivered.len() as i64;
+    let pending = count_status(conn, subscription_id, DeliveryStatus::Pending)?;
+    let dead = count_status(conn, subscription_id, DeliveryStatus::Dead)?;
+    let failing_ids: Vec<String> = webhook_deliveries::table
         .filter(webhook_deliveries::subscription_id.eq(subscription_id))
         .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
         .filter(webhook_deliveries::last_error.is_not_null())
-        .select(count_star())
-        .first(conn)?;
+        .select(webhook_deliveries::id)
+        .limit(HEALTH_CAP + 1)
+        .load(conn)?;
+    let failing = failing_ids.len() as i64;
     // Ids are time-ordered: the first pending id is the oldest pending delivery.
     let oldest_pending: Option<NaiveDateTime> = webhook_deliveries::table
         .filter(webhook_deliveries::subscription_id.eq(subscription_id))

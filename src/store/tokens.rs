@@ -90,11 +90,13 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<TokenInfo>, StoreError> {
         .collect()
 }
 
-pub fn revoke(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-    diesel::update(tokens::table.find(id).filter(tokens::revoked_at.is_null()))
+/// Revokes a live token; whether it was live (an UPDATE that waits for a concurrent
+/// revoke or rotation, then finds nothing to do).
+pub fn revoke(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    let n = diesel::update(tokens::table.find(id).filter(tokens::revoked_at.is_null()))
         .set(tokens::revoked_at.eq(Some(at.naive_utc())))
         .execute(conn)?;
-    Ok(())
+    Ok(n == 1)
 }
 
 pub fn insert_session(conn: &mut DbConnection, s: &LoginSession, token_hash: &str) -> Result<(), StoreError> {

@@ -503,12 +503,15 @@ pub fn backfill_folded_names(conn: &mut DbConnection, limit: i64) -> Result<usiz
         .limit(limit)
         .load(conn)?;
     for (id, first, last) in &rows {
-        diesel::update(users::table.find(id))
-            .set((
-                users::first_name_folded.eq(first.as_deref().map(fold).unwrap_or_default()),
-                users::last_name_folded.eq(last.as_deref().map(fold).unwrap_or_default()),
-            ))
-            .execute(conn)?;
+        // Only while still unset: a write since the read above has set them already.
+        diesel::update(
+            users::table.find(id).filter(users::first_name_folded.is_null().or(users::last_name_folded.is_null())),
+        )
+        .set((
+            users::first_name_folded.eq(first.as_deref().map(fold).unwrap_or_default()),
+            users::last_name_folded.eq(last.as_deref().map(fold).unwrap_or_default()),
+        ))
+        .execute(conn)?;
     }
     Ok(rows.len())
 }

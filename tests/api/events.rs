@@ -903,6 +903,7 @@ async fn a_paused_subscription_holds_its_deliveries_until_resumed_and_a_test_eve
     assert!(rx.hits().is_empty(), "a paused subscription got {:?}", rx.hits());
     let d = &deliveries(&app, &hook).await[0];
     assert_eq!((d["status"].as_str(), d["attempts"].as_i64()), (Some("pending"), Some(0)));
+    assert!(d["nextAttemptAt"].is_null(), "a paused delivery waits for the resume: {d}");
     let resumed = app.post(&format!("/api/v1/webhooks/{hook}/resume"), json!({})).await;
     assert_eq!(resumed.ok(200)["paused"], false);
     rx.wait_event("the held event", |e| e["subject"] == user["id"]).await;

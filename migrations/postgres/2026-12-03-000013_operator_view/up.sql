@@ -33,6 +33,13 @@ CREATE TABLE webhook_attempts (
 );
 CREATE INDEX webhook_attempts_delivery_idx ON webhook_attempts(delivery_id, id);
 CREATE INDEX webhook_deliveries_status_idx ON webhook_deliveries(subscription_id, status, id);
+-- A subscription's health reads only what it counts: failing deliveries, recent deliveries.
+CREATE INDEX webhook_deliveries_failing_idx ON webhook_deliveries(subscription_id, id)
+    WHERE status = 'pending' AND last_error IS NOT NULL;
+CREATE INDEX webhook_deliveries_delivered_at_idx ON webhook_deliveries(subscription_id, delivered_at)
+    WHERE status = 'delivered';
+-- The contact picker reads an account's contacts in id order.
+CREATE INDEX contacts_account_id_id_idx ON contacts(account_id, id);
 -- Finding people: prefixes of first and last name, folded (filled by the gateway at start).
 ALTER TABLE users ADD COLUMN first_name_folded TEXT COLLATE "C";
 ALTER TABLE users ADD COLUMN last_name_folded TEXT COLLATE "C";

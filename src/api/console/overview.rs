@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use maud::{Markup, html};
 
 use super::charts::{self, Bar, Series};
-use super::views::{Nav, badge, duration_words, pool_bar};
+use super::views::{Nav, badge, capped_count, duration_words, pool_bar};
 use super::{Ctx, see_other};
 use crate::error::ServiceError;
 use crate::service::activity::{self, ActivityReport, Bucket, CHANGE_KINDS};
@@ -199,10 +199,10 @@ async fn page(ctx: &Ctx) -> Result<HttpResponse, ServiceError> {
                                 a href={ "/setup/webhooks/" (s.id) } { (s.url) }
                                 @if s.paused_at.is_some() { " " (badge("Paused", "off")) }
                             }
-                            td data-label="Delivered (24 h)" { (h.delivered_24h) }
-                            td data-label="Pending" { (h.pending) }
-                            td data-label="Failing" { (h.failing) }
-                            td data-label="Dead letters" { (h.dead) }
+                            td data-label="Delivered (24 h)" { (capped_count(h.delivered_24h)) }
+                            td data-label="Pending" { (capped_count(h.pending)) }
+                            td data-label="Failing" { (capped_count(h.failing)) }
+                            td data-label="Dead letters" { (capped_count(h.dead)) }
                             td data-label="Oldest pending" { @match h.oldest_pending_age { Some(a) => (duration_words(a)), None => "—" } }
                             td data-label="Last error" class="details" { @match &h.last_error { Some(e) => code { (e) }, None => "—" } }
                         }

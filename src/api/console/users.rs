@@ -333,7 +333,7 @@ async fn list_page(ctx: &Ctx, req: &HttpRequest) -> Result<HttpResponse, Service
                 label for="f-q" { "Search" }
                 input id="f-q" name="q" type="search" value=[q.get("q")] autocomplete="off" aria-describedby="f-q-help"
                     placeholder="Start of a userName, name or email";
-                p class="help" id="f-q-help" { "Any case. Two words: a first and a last name." }
+                p class="help" id="f-q-help" { "Any case, at least 2 characters. Two words: a first and a last name." }
             }
             (select("f-contactless", "contactless", "Contact", q.get("contactless"), &contactless_opts))
             (select("f-license", "license", "License", q.get("license"), &license_options(true)))

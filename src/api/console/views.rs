@@ -148,6 +148,12 @@ pub fn duration_words(d: chrono::Duration) -> String {
     }
 }
 
+/// A count that health reads cap: "more than 10000" past the cap.
+pub fn capped_count(n: i64) -> String {
+    let cap = crate::service::webhooks::HEALTH_CAP;
+    if n > cap { format!("more than {cap}") } else { n.to_string() }
+}
+
 pub fn badge(text: &str, class: &str) -> Markup {
     html! { span class={ "badge " (class) } { (text) } }
 }

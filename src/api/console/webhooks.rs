@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use super::errors::{Notice, explain};
-use super::views::{Nav, badge, csrf, duration_words, short_id, when};
+use super::views::{Nav, badge, capped_count, csrf, duration_words, short_id, when};
 use super::{Ctx, Fields, Posted, path_id, see_other};
 use crate::domain::{DeliveryId, DeliveryStatus, EventType, SubscriptionHealth, SubscriptionId, ValidationError};
 use crate::error::ServiceError;
@@ -26,10 +26,10 @@ fn status_badge(s: DeliveryStatus) -> Markup {
 fn health_list(h: &SubscriptionHealth) -> Markup {
     html! {
         dl class="health" {
-            dt { "Delivered (24 h)" } dd class="h-delivered" { (h.delivered_24h) }
-            dt { "Pending" } dd class="h-pending" { (h.pending) }
-            dt { "Failing" } dd class="h-failing" { (h.failing) }
-            dt { "Dead letters" } dd class="h-dead" { (h.dead) }
+            dt { "Delivered (24 h)" } dd class="h-delivered" { (capped_count(h.delivered_24h)) }
+            dt { "Pending" } dd class="h-pending" { (capped_count(h.pending)) }
+            dt { "Failing" } dd class="h-failing" { (capped_count(h.failing)) }
+            dt { "Dead letters" } dd class="h-dead" { (capped_count(h.dead)) }
             dt { "Oldest pending" } dd { @match h.oldest_pending_age { Some(a) => (duration_words(a)), None => "—" } }
             dt { "Last error" } dd class="h-error" { @match &h.last_error { Some(e) => code { (e) }, None => "—" } }
         }
@@ -62,9 +62,9 @@ async fn list_page(ctx: &Ctx, notice: Option<Notice>, created: Option<Markup>) -
                         tr data-url=(s.url) {
                             th scope="row" data-label="URL" { a href={ "/setup/webhooks/" (s.id) } { (s.url) } }
                             td data-label="Events" { (s.events.entries().join(", ")) }
-                            td data-label="Delivered (24 h)" { (h.delivered_24h) }
-                            td data-label="Pending" { (h.pending) }
-                            td data-label="Dead letters" { (h.dead) }
+                            td data-label="Delivered (24 h)" { (capped_count(h.delivered_24h)) }
+                            td data-label="Pending" { (capped_count(h.pending)) }
+                            td data-label="Dead letters" { (capped_count(h.dead)) }
                             td data-label="State" { @if s.paused_at.is_some() { (badge("Paused", "off")) } @else { (badge("Delivering", "on")) } }
                         }
                     } }
@@ -154,12 +154,7 @@ async fn show_page(ctx: &Ctx, raw: &str, q: &Fields, notice: Option<Notice>) -> 
     let admin = ctx.admin()?;
     let id = path_id(raw, "webhook")?;
     let sub = svc::get(&ctx.state.db, &admin, id.clone()).await?;
-    let health = svc::health(&ctx.state.db, &admin)
-        .await?
-        .into_iter()
-        .find(|(s, _)| s.id == sub.id)
-        .map(|(_, h)| h)
-        .ok_or(ServiceError::NotFound("webhook"))?;
+    let health = svc::health_of(&ctx.state.db, &admin, sub.id.clone()).await?;
     let status = q
         .get("status")
         .map(|s| s.parse::<DeliveryStatus>().map_err(|e| ValidationError::new("status", e)))
@@ -196,7 +191,12 @@ async fn show_page(ctx: &Ctx, raw: &str, q: &Fields, notice: Option<Notice>) -> 
                 form method="post" action={ (base) "/test" } class="inline" { (csrf(&ctx.session)) button type="submit" { "Send a test event" } }
                 @if health.dead > 0 {
                     form method="post" action={ (base) "/retry-dead" } class="inline" {
-                        (csrf(&ctx.session)) button type="submit" { "Retry all " (health.dead) " dead letters" }
+                        (csrf(&ctx.session))
+                        @if health.dead > svc::HEALTH_CAP {
+                            button type="submit" { "Retry dead letters (1 000 at a time)" }
+                        } @else {
+                            button type="submit" { "Retry all " (health.dead) " dead letters" }
+                        }
                     }
                 }
                 form method="post" action={ (base) "/delete" } class="inline" {
@@ -332,7 +332,8 @@ async fn delivery_page(ctx: &Ctx, sub: &str, raw: &str, notice: Option<Notice>) 
                 dt { "Subject" } dd { code { (d.subject) } }
                 dt { "Created" } dd { (when(&d.created_at)) }
                 @if let Some(at) = &d.delivered_at { dt { "Delivered" } dd { (when(at)) } }
-                @if d.status == DeliveryStatus::Pending { dt { "Next attempt" } dd { (when(&d.next_attempt_at)) } }
+                @if d.waits_for_resume() { dt { "Next attempt" } dd { "When the subscription is resumed" } }
+                @else if d.status == DeliveryStatus::Pending { dt { "Next attempt" } dd { (when(&d.next_attempt_at)) } }
             }
             @if d.status != DeliveryStatus::Delivered {
                 form method="post" action={ (base) "/deliveries/" (d.id) "/retry" } class="inline" {

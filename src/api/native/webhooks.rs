@@ -103,7 +103,8 @@ pub struct DeliveryResponse {
     pub attempts: i64,
     pub last_error: Option<String>,
     pub last_status_code: Option<i64>,
-    /// When the next attempt is due (pending deliveries only).
+    /// When the next attempt is due (pending deliveries only; null while the subscription
+    /// is paused).
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -113,7 +114,8 @@ impl From<Delivery> for DeliveryResponse {
     fn from(d: Delivery) -> Self {
         DeliveryResponse {
             status: d.status.as_str(),
-            next_attempt_at: (d.status == DeliveryStatus::Pending).then_some(d.next_attempt_at),
+            next_attempt_at: (d.status == DeliveryStatus::Pending && !d.waits_for_resume())
+                .then_some(d.next_attempt_at),
             id: d.id,
             event_id: d.event_id,
             event_type: d.event_type,
