@@ -624,15 +624,43 @@ pub fn attempts_of(conn: &mut DbConnection, delivery_id: &str) -> Result<Vec<Att
 /// The most deliveries of one kind a health read counts (more reads as "more than").
 pub const HEALTH_CAP: i64 = 10_000;
 
-/// A subscription's deliveries of one status, counted on its index up to [`HEALTH_CAP`] + 1.
-fn count_status(conn: &mut DbConnection, subscription_id: &str, status: DeliveryStatus) -> Result<i64, StoreError> {
-    let ids: Vec<String> = webhook_deliveries::table
-        .filter(webhook_deliveries::subscription_id.eq(subscription_id))
-        .filter(webhook_deliveries::status.eq(status.as_str()))
-        .select(webhook_deliveries::id)
-        .limit(HEALTH_CAP + 1)
-        .load(conn)?;
-    Ok(ids.len() as i64)
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// How many of a subscription's deliveries satisfy `condition` (SQL over
+/// `webhook_deliveries`, `$2` bound to `since` when given), counted inside the database up
+/// to [`HEALTH_CAP`] + 1 (a `LIMIT` under the count: the walk stops there).
+fn count_capped(
+    conn: &mut DbConnection,
+    subscription_id: &str,
+    condition: &str,
+    since: Option<NaiveDateTime>,
+) -> Result<i64, StoreError> {
+    let sql = format!(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM webhook_deliveries WHERE subscription_id = $1 AND {condition} \
+         LIMIT {}) capped",
+        HEALTH_CAP + 1
+    );
+    let row: CountRow = match conn {
+        DbConnection::Pg(c) => {
+            let q = diesel::sql_query(sql).bind::<Text, _>(subscription_id);
+            match since {
+                Some(t) => q.bind::<Timestamp, _>(t).get_result(c)?,
+                None => q.get_result(c)?,
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            let q = diesel::sql_query(sql.replace("$1", "?").replace("$2", "?")).bind::<Text, _>(subscription_id);
+            match since {
+                Some(t) => q.bind::<Timestamp, _>(t).get_result(c)?,
+                None => q.get_result(c)?,
+            }
+        }
+    };
+    Ok(row.n)
 }
 
 /// A subscription's downstream health: index range counts and single-row reads only.
@@ -643,24 +671,11 @@ pub fn health(
 ) -> Result<SubscriptionHealth, StoreError> {
     let day_ago = (now - chrono::Duration::hours(24)).naive_utc();
     // Each count walks only what it counts, on an index of its own, up to HEALTH_CAP + 1.
-    let delivered: Vec<String> = webhook_deliveries::table
-        .filter(webhook_deliveries::subscription_id.eq(subscription_id))
-        .filter(webhook_deliveries::status.eq(DeliveryStatus::Delivered.as_str()))
-        .filter(webhook_deliveries::delivered_at.ge(day_ago))
-        .select(webhook_deliveries::id)
-        .limit(HEALTH_CAP + 1)
-        .load(conn)?;
-    let delivered_24h = delivered.len() as i64;
-    let pending = count_status(conn, subscription_id, DeliveryStatus::Pending)?;
-    let dead = count_status(conn, subscription_id, DeliveryStatus::Dead)?;
-    let failing_ids: Vec<String> = webhook_deliveries::table
-        .filter(webhook_deliveries::subscription_id.eq(subscription_id))
-        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
-        .filter(webhook_deliveries::last_error.is_not_null())
-        .select(webhook_deliveries::id)
-        .limit(HEALTH_CAP + 1)
-        .load(conn)?;
-    let failing = failing_ids.len() as i64;
+    let delivered_24h =
+        count_capped(conn, subscription_id, "status = 'delivered' AND delivered_at >= $2", Some(day_ago))?;
+    let pending = count_capped(conn, subscription_id, "status = 'pending'", None)?;
+    let dead = count_capped(conn, subscription_id, "status = 'dead'", None)?;
+    let failing = count_capped(conn, subscription_id, "status = 'pending' AND last_error IS NOT NULL", None)?;
     // Ids are time-ordered: the first pending id is the oldest pending delivery.
     let oldest_pending: Option<NaiveDateTime> = webhook_deliveries::table
         .filter(webhook_deliveries::subscription_id.eq(subscription_id))
