@@ -567,7 +567,7 @@ try {
     await page.getByRole('button', { name: 'Subscribe' }).click();
     assert.match(await page.locator('[role=status]').textContent(), /Subscribed/);
     assert.match(await page.locator('#new-secret').inputValue(), /^whsec_/);
-    const href = await page.locator('#h-created a').getAttribute('href');
+    const href = await page.locator('#h-new-secret a').getAttribute('href');
     hook = { id: href.split('/').pop(), url: receiver.url };
     const row = page.locator(`#subscriptions tr[data-url="${receiver.url}"]`);
     assert.match(await row.locator('td[data-label="Events"]').textContent(), /scimgate\.user\.created, scimgate\.user\.updated/);

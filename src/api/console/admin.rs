@@ -6,7 +6,7 @@ use maud::{Markup, html};
 
 use super::errors::{Notice, explain, skip_reason};
 use super::users::display_name;
-use super::views::{Nav, action_button, badge, csrf, pool_bar, short_id, when, yes_no};
+use super::views::{Nav, action_button, badge, csrf, pool_bar, short_id, shown_once, when, yes_no};
 use super::{Ctx, Fields, Posted, path_id, see_other};
 use crate::domain::{AuditEvent, License, Role, User, ValidationError};
 use crate::error::ServiceError;
@@ -510,14 +510,13 @@ pub async fn create_token(p: Posted) -> HttpResponse {
     .await;
     match result {
         Ok((info, secret)) => {
-            let shown = html! {
-                section class="card secret" aria-labelledby="h-created" {
-                    h2 id="h-created" { "Token " q { (info.name) } " created" }
-                    p { "Copy it now: it is shown only this once and cannot be read again." }
-                    label for="new-token" { "Token (" (info.role.as_str()) ")" }
-                    input id="new-token" type="text" readonly value=(secret) spellcheck="false";
-                }
-            };
+            let shown = shown_once(
+                html! { "Token " q { (info.name) } " created" },
+                html! { "Copy it now: it is shown only this once and cannot be read again." },
+                "new-token",
+                &format!("Token ({})", info.role.as_str()),
+                &secret,
+            );
             let n = Notice { status: StatusCode::CREATED, ..Notice::success("Token created.", "") };
             let page = tokens_page(&p.ctx, Some(n), Some(shown)).await;
             p.ctx.render(page)
@@ -529,16 +528,18 @@ pub async fn create_token(p: Posted) -> HttpResponse {
     }
 }
 
+/// Revokes the token of a posted form (the tokens and identity-provider pages): its
+/// sessions end, and this gateway's token cache forgets it at once.
+pub async fn revoke_posted(p: &Posted, raw_id: &str) -> Result<(), ServiceError> {
+    let admin = p.ctx.admin()?;
+    let id = path_id(raw_id, "token")?;
+    auth::revoke(&p.ctx.state.db, &admin, id).await?;
+    p.ctx.state.tokens.clear();
+    Ok(())
+}
+
 pub async fn revoke_token(p: Posted, path: web::Path<String>) -> HttpResponse {
-    let result = async {
-        let admin = p.ctx.admin()?;
-        let id = path_id(&path, "token")?;
-        auth::revoke(&p.ctx.state.db, &admin, id).await?;
-        p.ctx.state.tokens.clear();
-        Ok::<_, ServiceError>(())
-    }
-    .await;
-    match result {
+    match revoke_posted(&p, &path).await {
         Ok(()) => see_other("/setup/tokens?done=revoked"),
         Err(e) => {
             let page = tokens_page(&p.ctx, Some(explain(e)), None).await;

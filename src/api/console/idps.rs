@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use super::errors::{Notice, explain};
-use super::views::{Nav, badge, csrf, when};
+use super::views::{Nav, badge, csrf, shown_once, when};
 use super::{Ctx, Fields, Posted, path_id, see_other};
 use crate::error::ServiceError;
 use crate::service::activity::{self, ERRORS_SHOWN};
@@ -97,14 +97,13 @@ pub async fn rotate(p: Posted, path: web::Path<String>) -> HttpResponse {
     .await;
     match result {
         Ok((info, secret)) => {
-            let shown = html! {
-                section class="card secret" aria-labelledby="h-rotated" {
-                    h2 id="h-rotated" { "New token for " q { (info.name) } }
-                    p { "Give it to the identity provider now: it is shown only this once. The old token no longer works." }
-                    label for="new-token" { "Token (scim)" }
-                    input id="new-token" type="text" readonly value=(secret) spellcheck="false";
-                }
-            };
+            let shown = shown_once(
+                html! { "New token for " q { (info.name) } },
+                html! { "Give it to the identity provider now: it is shown only this once. The old token no longer works." },
+                "new-token",
+                "Token (scim)",
+                &secret,
+            );
             let n = Notice::success("Token rotated.", "");
             let page = page(&p.ctx, Some(n), Some(shown)).await;
             p.ctx.render(page)
@@ -117,15 +116,7 @@ pub async fn rotate(p: Posted, path: web::Path<String>) -> HttpResponse {
 }
 
 pub async fn revoke(p: Posted, path: web::Path<String>) -> HttpResponse {
-    let result = async {
-        let admin = p.ctx.admin()?;
-        let id = path_id(&path, "token")?;
-        auth::revoke(&p.ctx.state.db, &admin, id).await?;
-        p.ctx.state.tokens.clear();
-        Ok::<_, ServiceError>(())
-    }
-    .await;
-    match result {
+    match super::admin::revoke_posted(&p, &path).await {
         Ok(()) => see_other("/setup/identity-providers?done=revoked"),
         Err(e) => {
             let page = page(&p.ctx, Some(explain(e)), None).await;

@@ -745,14 +745,13 @@ pub async fn login_as(p: Posted, path: web::Path<String>) -> HttpResponse {
     .await;
     match result {
         Ok(s) => {
-            let shown = html! {
-                section class="card secret" aria-labelledby="h-session" {
-                    h2 id="h-session" { "Login-as session started" }
-                    p { "Copy this session token now: it is shown only once. It expires at " (when(&s.expires_at)) "." }
-                    label for="session-token" { "Session token" }
-                    input id="session-token" type="text" readonly value=(s.session_token) spellcheck="false";
-                }
-            };
+            let shown = views::shown_once(
+                html! { "Login-as session started" },
+                html! { "Copy this session token now: it is shown only once. It expires at " (when(&s.expires_at)) "." },
+                "session-token",
+                "Session token",
+                &s.session_token,
+            );
             let n =
                 Notice { status: StatusCode::CREATED, ..Notice::success("Session started.", "Its token is below.") };
             user_page(&p.ctx, &path, Some(n), Some(shown)).await

@@ -148,6 +148,20 @@ pub fn duration_words(d: chrono::Duration) -> String {
     }
 }
 
+/// A secret shown this once (a new token, a webhook secret, a login-as session): the
+/// card's heading, what to do with it, and a read-only field `field_id` labelled `label`.
+pub fn shown_once(heading: Markup, advice: Markup, field_id: &str, label: &str, secret: &str) -> Markup {
+    let heading_id = format!("h-{field_id}");
+    html! {
+        section class="card secret" aria-labelledby=(heading_id) {
+            h2 id=(heading_id) { (heading) }
+            p { (advice) }
+            label for=(field_id) { (label) }
+            input id=(field_id) type="text" readonly value=(secret) spellcheck="false";
+        }
+    }
+}
+
 /// A count that health reads cap: "more than 10000" past the cap.
 pub fn capped_count(n: i64) -> String {
     let cap = crate::service::webhooks::HEALTH_CAP;

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use super::errors::{Notice, explain};
-use super::views::{Nav, badge, capped_count, csrf, duration_words, short_id, when};
+use super::views::{Nav, badge, capped_count, csrf, duration_words, short_id, shown_once, when};
 use super::{Ctx, Fields, Posted, path_id, see_other};
 use crate::domain::{DeliveryId, DeliveryStatus, EventType, SubscriptionHealth, SubscriptionId, ValidationError};
 use crate::error::ServiceError;
@@ -112,14 +112,13 @@ pub async fn create(p: Posted) -> HttpResponse {
     match result {
         Ok(created) => {
             let s = &created.subscription;
-            let shown = html! {
-                section class="card secret" aria-labelledby="h-created" {
-                    h2 id="h-created" { "Subscribed " a href={ "/setup/webhooks/" (s.id) } { (s.url) } }
-                    p { "Its signing secret: copy it to the receiver now; it is shown only this once." }
-                    label for="new-secret" { "Secret" }
-                    input id="new-secret" type="text" readonly value=(created.secret) spellcheck="false";
-                }
-            };
+            let shown = shown_once(
+                html! { "Subscribed " a href={ "/setup/webhooks/" (s.id) } { (s.url) } },
+                html! { "Its signing secret: copy it to the receiver now; it is shown only this once." },
+                "new-secret",
+                "Secret",
+                &created.secret,
+            );
             let n = Notice { status: StatusCode::CREATED, ..Notice::success("Subscribed.", "") };
             let page = list_page(&p.ctx, Some(n), Some(shown)).await;
             p.ctx.render(page)
