@@ -495,7 +495,8 @@ pub fn remove_member(conn: &mut DbConnection, site: &SiteId, user: &UserId) -> R
 }
 
 /// Fills `first_name_folded`/`last_name_folded` of up to `limit` rows written before those
-/// columns existed; how many it filled. Call in a write transaction.
+/// columns existed; how many it filled. The rows are found on a partial index that holds
+/// only them (empty once done). Call in a write transaction.
 pub fn backfill_folded_names(conn: &mut DbConnection, limit: i64) -> Result<usize, StoreError> {
     let rows: Vec<(String, Option<String>, Option<String>)> = users::table
         .filter(users::first_name_folded.is_null().or(users::last_name_folded.is_null()))

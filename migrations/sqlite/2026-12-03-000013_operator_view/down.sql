@@ -3,6 +3,7 @@ DROP INDEX users_inactive_idx;
 DROP INDEX users_contactless_idx;
 DROP INDEX users_created_at_idx;
 DROP INDEX users_last_name_folded_idx;
+DROP INDEX users_unfolded_names_idx;
 DROP INDEX users_first_name_folded_idx;
 ALTER TABLE users DROP COLUMN last_name_folded;
 ALTER TABLE users DROP COLUMN first_name_folded;
