@@ -42,6 +42,14 @@ struct Cli {
     /// Admin token for --target.
     #[arg(long)]
     token: Option<String>,
+    /// The seeded users' userName prefix: two benches on one database (two gateways on one
+    /// PostgreSQL) seed and read users of their own.
+    #[arg(long, default_value = "seed")]
+    seed_prefix: String,
+    /// Start the scenarios at this Unix time (after seeding): two benches started together
+    /// measure at the same moment.
+    #[arg(long)]
+    start_at: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -334,6 +342,7 @@ async fn bench(cli: Cli) -> Result<(), String> {
     let mut hs = vec![];
     for w in 0..c as u64 {
         let (client, base, token, seeded) = (client.clone(), gw.base.clone(), gw.token.clone(), seeded.clone());
+        let prefix = cli.seed_prefix.clone();
         let total = cli.users as u64;
         hs.push(tokio::spawn(async move {
             for k in 0..per {
@@ -344,7 +353,7 @@ async fn bench(cli: Cli) -> Result<(), String> {
                 let r = client
                     .post(format!("{base}/scim/v2/Users"))
                     .bearer_auth(&token)
-                    .json(&user_body(n, "seed"))
+                    .json(&user_body(n, &prefix))
                     .send()
                     .await;
                 if r.is_ok_and(|r| r.status().as_u16() == 201) {
@@ -362,11 +371,13 @@ async fn bench(cli: Cli) -> Result<(), String> {
     if n_seeded == 0 && cli.users > 0 {
         return Err("seeding failed".into());
     }
-    // Ids for reads, in seed order.
+    // Ids for reads: this bench's seeded users, in id order.
     let mut ids: Vec<String> = vec![];
     let mut start = 1;
+    let own = format!("filter=userName%20sw%20%22{}.%22", cli.seed_prefix);
     while ids.len() < 5_000.min(n_seeded as usize) {
-        let r = get_json(&client, &gw, &format!("/scim/v2/Users?startIndex={start}&count=1000&attributes=id")).await?;
+        let r = get_json(&client, &gw, &format!("/scim/v2/Users?{own}&startIndex={start}&count=1000&attributes=id"))
+            .await?;
         let page: Vec<String> = r["Resources"]
             .as_array()
             .map(|a| a.iter().filter_map(|u| u["id"].as_str().map(str::to_owned)).collect())
@@ -391,6 +402,13 @@ async fn bench(cli: Cli) -> Result<(), String> {
         return Err("the bare baseline server did not start".into());
     }
 
+    if let Some(at) = cli.start_at {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if at > now {
+            println!("# waiting {}s to start at {at}", at - now);
+            tokio::time::sleep(Duration::from_secs(at - now)).await;
+        }
+    }
     println!("{:<28} {:>10} {:>8} {:>9} {:>9} {:>8}", "scenario", "req/s", "errors", "p50 ms", "p99 ms", "x bare");
     let mut bare_rps: Option<f64> = None;
     let mut failed = 0u64;
@@ -424,9 +442,13 @@ async fn bench(cli: Cli) -> Result<(), String> {
                 async move { ok(cl.get(format!("{base}/scim/v2/Users/{id}")).bearer_auth(token).send().await, 200).await }
             })
             .await,
-            "filter_username" => filter(c, duration, cl, base, token, n, 7, "userName eq \"seed.{k}@example.com\"").await,
+            "filter_username" => {
+                let template = format!("userName eq \"{}.{{k}}@example.com\"", cli.seed_prefix);
+                filter(c, duration, cl, base, token, n, 7, template).await
+            }
             "filter_email" => {
-                filter(c, duration, cl, base, token, n, 13, "emails.value eq \"seed.{k}@mail.example.com\"").await
+                let template = format!("emails.value eq \"{}.{{k}}@mail.example.com\"", cli.seed_prefix);
+                filter(c, duration, cl, base, token, n, 13, template).await
             }
             "list_page" => run(c, duration, move |w, i| {
                 let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
@@ -646,10 +668,10 @@ async fn filter(
     token: String,
     n: u64,
     stride: u64,
-    template: &'static str,
+    template: String,
 ) -> Stats {
     run(c, duration, move |w, i| {
-        let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
+        let (cl, base, token, template) = (cl.clone(), base.clone(), token.clone(), template.clone());
         let k = (w as u64 * 104_729 + i * stride) % n;
         async move {
             let f = template.replace("{k}", &format!("{k:07}"));

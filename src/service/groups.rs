@@ -267,7 +267,7 @@ pub async fn list(
                 })
                 .await?;
             let mut out = query::PageBuilder::new(budget);
-            out.extend(page.iter().map(|g| render(g, &names, with_members)));
+            out.extend(page.iter().map(|g| query::Resource::Doc(render(g, &names, with_members))));
             let mut positions: Vec<_> =
                 page.iter().take(out.resources.len()).map(|g| groups::position(key, g)).collect();
             if backward {

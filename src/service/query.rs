@@ -57,11 +57,29 @@ impl Cursor {
 #[derive(Debug)]
 pub struct Page {
     pub total: i64,
-    pub resources: Vec<Value>,
+    pub resources: Vec<Resource>,
     /// The resources' size as compact JSON (their share of the byte budget).
     pub bytes: usize,
     /// A cursor-paged page's neighbours (`None` for index paging).
     pub edges: Option<Edges>,
+}
+
+/// A resource on a list page: its document (the surface projects it when it answers) or,
+/// when the answer shows every attribute returned by default, its JSON already written.
+#[derive(Debug)]
+pub enum Resource {
+    Doc(Value),
+    Json(Vec<u8>),
+}
+
+impl Resource {
+    /// Its size as compact JSON (its share of the byte budget).
+    fn size(&self) -> usize {
+        match self {
+            Resource::Doc(doc) => json_size(doc),
+            Resource::Json(bytes) => bytes.len(),
+        }
+    }
 }
 
 /// The cursors of the pages around a cursor-paged page: `previous` unless nothing lies
@@ -225,7 +243,7 @@ pub fn is_lookup(p: &Pred) -> bool {
 pub struct PageBuilder {
     budget: usize,
     pub used: usize,
-    pub resources: Vec<Value>,
+    pub resources: Vec<Resource>,
 }
 
 impl PageBuilder {
@@ -234,9 +252,9 @@ impl PageBuilder {
     }
 
     /// Takes resources while they fit; false once the budget is spent (the page ends).
-    pub fn extend(&mut self, docs: impl Iterator<Item = Value>) -> bool {
-        for doc in docs {
-            if !self.push(doc) {
+    pub fn extend(&mut self, resources: impl Iterator<Item = Resource>) -> bool {
+        for r in resources {
+            if !self.push(r) {
                 return false;
             }
         }
@@ -244,17 +262,13 @@ impl PageBuilder {
     }
 
     /// Takes one resource if it fits; false (and the page ends) when it does not.
-    pub fn push_one(&mut self, doc: Value) -> bool {
-        self.push(doc)
-    }
-
-    fn push(&mut self, doc: Value) -> bool {
-        let size = json_size(&doc);
+    pub fn push(&mut self, r: Resource) -> bool {
+        let size = r.size();
         if !self.resources.is_empty() && self.used.saturating_add(size) > self.budget {
             return false;
         }
         self.used += size;
-        self.resources.push(doc);
+        self.resources.push(r);
         true
     }
 }
@@ -345,7 +359,7 @@ impl<'a> Finisher<'a> {
             if self.q.sort.is_none() && self.q.cursor.is_none() {
                 let in_page = index >= self.q.offset && index - self.q.offset < self.q.count;
                 if in_page && !self.page_full {
-                    self.page_full = !self.page.push(doc);
+                    self.page_full = !self.page.push(Resource::Doc(doc));
                 }
                 continue;
             }
@@ -403,7 +417,7 @@ impl<'a> Finisher<'a> {
         let Some(cursor) = self.q.cursor.clone() else {
             if self.q.sort.is_some() {
                 let offset = usize::try_from(self.q.offset).unwrap_or(usize::MAX);
-                self.page.extend(self.kept.into_iter().skip(offset).take(count).map(|(_, d)| d));
+                self.page.extend(self.kept.into_iter().skip(offset).take(count).map(|(_, d)| Resource::Doc(d)));
             }
             return Page { total: self.matched, bytes: self.page.used, resources: self.page.resources, edges: None };
         };
@@ -422,7 +436,7 @@ impl<'a> Finisher<'a> {
             if backward { Box::new(window.into_iter().rev()) } else { Box::new(window.into_iter()) };
         let mut positions = vec![];
         for (pos, doc) in items {
-            if !self.page.push_one(doc) {
+            if !self.page.push(Resource::Doc(doc)) {
                 break;
             }
             positions.push(pos);

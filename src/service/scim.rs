@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::query::{self, Edges, ListQuery, Page, PageBuilder, Plan};
+use super::query::{self, Edges, ListQuery, Page, PageBuilder, Plan, Resource};
 use super::users::{ContactSpec, NewUser, check_version, create_in, load_for_write, save};
 use super::{ServiceError, audit};
 use crate::domain::{
@@ -416,13 +416,13 @@ pub async fn list(
                 // A heavy page (its slot held) renders on a blocking thread: a chunk of large
                 // users is real work, and the HTTP worker stays free for other requests. A
                 // light one renders here: the hop would cost more than the work.
-                let docs: Vec<serde_json::Value> = if is_heavy {
+                let docs: Vec<Resource> = if is_heavy {
                     let render = render.clone();
-                    tokio::task::spawn_blocking(move || rows.iter().map(|u| render(u)).collect())
+                    tokio::task::spawn_blocking(move || rows.iter().map(|u| render.resource(u)).collect())
                         .await
                         .map_err(|e| ServiceError::Internal(anyhow::anyhow!("rendering a page: {e}")))?
                 } else {
-                    rows.iter().map(|u| render(u)).collect()
+                    rows.iter().map(|u| render.resource(u)).collect()
                 };
                 if !page.extend(docs.into_iter()) || fetched < limit {
                     break;
@@ -494,7 +494,7 @@ pub async fn list(
                         let fetched = rows.len() as i64;
                         let docs: Vec<serde_json::Value> = with_groups(conn, &actor, rows)?
                             .iter()
-                            .map(|u| render(u))
+                            .map(|u| (render.doc)(u))
                             .filter(|d| filter.as_ref().is_none_or(|f| crate::scim::filter::matches(f, d, &UserSchema)))
                             .collect();
                         Ok::<_, ServiceError>((docs, last, fetched))
@@ -530,9 +530,28 @@ pub struct ListBounds {
     pub heavy: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
-/// Renders a user as the SCIM document a list shows (and its filter and sort read); called
-/// on the blocking threads of the store's reads.
-pub type Render = std::sync::Arc<dyn Fn(&UserWithGroups) -> serde_json::Value + Send + Sync>;
+/// How a list renders users (called on the blocking threads of the store's reads, or on
+/// the worker for a light page).
+#[derive(Clone)]
+pub struct Render {
+    /// The SCIM document a filter and a sort read (and a projection narrows).
+    pub doc: RenderDoc,
+    /// The resource's final JSON, when the answer shows every attribute returned by
+    /// default: the store-planned pages use it and build no document.
+    pub json: Option<RenderJson>,
+}
+
+pub type RenderDoc = std::sync::Arc<dyn Fn(&UserWithGroups) -> serde_json::Value + Send + Sync>;
+pub type RenderJson = std::sync::Arc<dyn Fn(&UserWithGroups) -> Vec<u8> + Send + Sync>;
+
+impl Render {
+    fn resource(&self, u: &UserWithGroups) -> Resource {
+        match &self.json {
+            Some(json) => Resource::Json(json(u)),
+            None => Resource::Doc((self.doc)(u)),
+        }
+    }
+}
 
 /// Pages asking for more resources than this are heavy (unless the filter names one user).
 const HEAVY_PAGE: i64 = 100;

@@ -764,8 +764,12 @@ async fn heavy_lists_wait_for_a_slot_and_lookups_do_not() {
     let actor = scimgate::domain::Actor::new("t", scimgate::domain::Principal::Scim { accounts: vec![] });
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
     let bounds = ListBounds { cap: 20_000, budget: 4 << 20, scan_terms: 4, heavy: Some(slots.clone()) };
-    let render: scimgate::service::scim::Render =
-        std::sync::Arc::new(|u| json!({ "id": u.user.id, "userName": u.user.user_name }));
+    let render = scimgate::service::scim::Render {
+        doc: std::sync::Arc::new(
+            |u: &scimgate::service::scim::UserWithGroups| json!({ "id": u.user.id, "userName": u.user.user_name }),
+        ),
+        json: None,
+    };
     let query = |filter: Option<&str>, count: i64| ListQuery {
         filter: filter.map(|f| scimgate::scim::filter::parse(f).unwrap()),
         sort: None,

@@ -199,7 +199,7 @@ async fn run_bulk(ctx: &Ctx, body: Value) -> Result<Value, ScimError> {
             match outcome {
                 Ok(reply) => {
                     if let (Some(b), Some(Value::String(id))) =
-                        (&op.bulk_id, reply.body.as_ref().and_then(|v| v.get("id")).cloned())
+                        (&op.bulk_id, reply.body.as_ref().and_then(|b| b.to_value().get("id").cloned()))
                     {
                         created.insert(b.clone(), id);
                     }
@@ -320,7 +320,7 @@ pub async fn root_search(
     let mut total = 0;
     let mut resources = vec![];
     for reply in [users::list_op(&ctx, all.clone()).await?, groups::list_op(&ctx, all).await?] {
-        let body = reply.body.unwrap_or_default();
+        let body = reply.body.map(|b| b.to_value()).unwrap_or_default();
         total += body["totalResults"].as_i64().unwrap_or(0);
         if let Some(Value::Array(r)) = body.get("Resources") {
             resources.extend(r.iter().cloned());

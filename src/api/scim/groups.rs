@@ -13,7 +13,7 @@ use super::openapi::{
 };
 use super::query::{ListParams, RawParams};
 use super::users::{PATCH_TRIES, Projection, patch_contention, patch_error, patch_ops};
-use super::{Ctx, Reply, ScimCaller, query_param, read_json};
+use super::{Body, Ctx, Reply, ScimCaller, query_param, read_json};
 use crate::api::{AppState, header_version};
 use crate::domain::Group;
 use crate::error::ServiceError;
@@ -54,7 +54,7 @@ async fn reply(ctx: &Ctx, g: &Group, status: StatusCode, proj: &Projection) -> R
         status,
         location: Some(format!("{}/Groups/{}", ctx.base, g.id)),
         version: Some(version(g.version)),
-        body: Some(body),
+        body: Some(Body::Doc(body)),
     })
 }
 
@@ -319,7 +319,7 @@ pub async fn delete(
 pub async fn list(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> Result<HttpResponse, ScimError> {
     let ctx = Ctx::new(state, caller.0, &req);
     let params = ListParams::parse(&RawParams::from_query(|n| query_param(&req, n)), ctx.max_results())?;
-    Ok(list_op(&ctx, params).await?.respond().await)
+    Ok(list_op(&ctx, params).await?.into_response())
 }
 
 /// Search Groups with the list parameters in the body (RFC 7644 §3.4.3)
@@ -346,7 +346,7 @@ pub async fn search(
     let body = read_json(&req, body, body_limit(&state)).await?;
     let ctx = Ctx::new(state, caller.0, &req);
     let params = ListParams::from_search(&body, ctx.max_results())?;
-    Ok(list_op(&ctx, params).await?.respond().await)
+    Ok(list_op(&ctx, params).await?.into_response())
 }
 
 /// How many members a write changes: those added plus those removed.

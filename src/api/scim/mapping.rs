@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::error::ScimError;
@@ -371,6 +372,239 @@ pub fn render_user(u: &UserWithGroups, base: &str) -> Value {
     Value::Object(out)
 }
 
+/// The JSON of a user as an answer with no `attributes` or `excludedAttributes` shows it —
+/// the same document as [`render_user`] through the default projection — written straight
+/// from the domain type into bytes, without building a `Value` first (a list page is a
+/// hundred users: that build was most of its cost). A user whose stored attributes the
+/// projection would change (an empty or null value, a key the gateway renders itself) takes
+/// the general path.
+pub fn user_json(u: &UserWithGroups, base: &str) -> Vec<u8> {
+    let attrs = stored_attributes(&u.user.scim_attributes);
+    let mut out = Vec::with_capacity(1024);
+    let written = if attrs.iter().all(|(k, v)| !RENDERED_KEYS.contains(&k.as_str()) && plain(v)) {
+        serde_json::to_writer(&mut out, &UserDoc { u, base, attrs: &attrs })
+    } else {
+        let mut doc = render_user(u, base);
+        crate::scim::projection::project(&mut doc, &UserSchema, &[], &[]);
+        serde_json::to_writer(&mut out, &doc)
+    };
+    // Writing into a Vec fails only on a map key that is not a string: none is.
+    if written.is_err() {
+        out.clear();
+        out.extend_from_slice(b"{}");
+    }
+    out
+}
+
+/// Keys [`render_user`] writes itself (a stored attribute of that name would be replaced).
+const RENDERED_KEYS: &[&str] = &[
+    "schemas",
+    "id",
+    "externalId",
+    "userName",
+    "displayName",
+    "active",
+    "emails",
+    "groups",
+    "meta",
+    IDENTITY_USER_URN,
+];
+
+/// A stored value the default projection returns unchanged: no null, no empty object or
+/// array at any depth (RFC 7643 §2.5: those are unassigned, and the projection drops them).
+fn plain(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Object(m) => !m.is_empty() && m.values().all(plain),
+        Value::Array(a) => !a.is_empty() && a.iter().all(plain),
+        _ => true,
+    }
+}
+
+fn stored_attributes(raw: &Option<String>) -> Map<String, Value> {
+    match raw.as_deref().map(serde_json::from_str::<Value>) {
+        Some(Ok(Value::Object(m))) => m,
+        _ => Map::new(),
+    }
+}
+
+/// [`user_json`]'s document, field by field in the order of RFC 7643 §8.2's example.
+struct UserDoc<'a> {
+    u: &'a UserWithGroups,
+    base: &'a str,
+    attrs: &'a Map<String, Value>,
+}
+
+impl Serialize for UserDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let user = &self.u.user;
+        let mut m = s.serialize_map(None)?;
+        let schemas: &[&str] = if self.attrs.contains_key(ENTERPRISE_USER_URN) {
+            &[USER_URN, ENTERPRISE_USER_URN, IDENTITY_USER_URN]
+        } else {
+            &[USER_URN, IDENTITY_USER_URN]
+        };
+        m.serialize_entry("schemas", schemas)?;
+        m.serialize_entry("id", &user.id)?;
+        if let Some(x) = &user.external_id {
+            m.serialize_entry("externalId", x)?;
+        }
+        m.serialize_entry("userName", &user.user_name)?;
+        let stored_name = match self.attrs.get("name") {
+            Some(Value::Object(n)) => Some(n),
+            _ => None,
+        };
+        if user.first_name.is_some() || user.last_name.is_some() || stored_name.is_some() {
+            let name =
+                NameDoc { given: user.first_name.as_deref(), family: user.last_name.as_deref(), stored: stored_name };
+            m.serialize_entry("name", &name)?;
+        }
+        if let Some(d) = &user.display_name {
+            m.serialize_entry("displayName", d)?;
+        }
+        m.serialize_entry("active", &user.active)?;
+        if !user.emails.is_empty() {
+            m.serialize_entry("emails", &EmailsDoc(&user.emails))?;
+        }
+        for (k, v) in self.attrs.iter().filter(|(k, _)| k.as_str() != "name") {
+            m.serialize_entry(k, v)?;
+        }
+        if !self.u.groups.is_empty() {
+            m.serialize_entry("groups", &GroupsDoc { groups: &self.u.groups, base: self.base })?;
+        }
+        m.serialize_entry(IDENTITY_USER_URN, &IdentityDoc(user))?;
+        m.serialize_entry("meta", &MetaDoc { user, base: self.base })?;
+        m.end()
+    }
+}
+
+/// `name`: the stored sub-attributes, with `givenName` and `familyName` from the directory.
+struct NameDoc<'a> {
+    given: Option<&'a str>,
+    family: Option<&'a str>,
+    stored: Option<&'a Map<String, Value>>,
+}
+
+impl Serialize for NameDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.stored.into_iter().flatten() {
+            let replaced = (k == "givenName" && self.given.is_some()) || (k == "familyName" && self.family.is_some());
+            if !replaced {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        if let Some(g) = self.given {
+            m.serialize_entry("givenName", g)?;
+        }
+        if let Some(f) = self.family {
+            m.serialize_entry("familyName", f)?;
+        }
+        m.end()
+    }
+}
+
+struct EmailsDoc<'a>(&'a [UserEmail]);
+
+impl Serialize for EmailsDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for e in self.0 {
+            seq.serialize_element(&EmailDoc(e))?;
+        }
+        seq.end()
+    }
+}
+
+struct EmailDoc<'a>(&'a UserEmail);
+
+impl Serialize for EmailDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("value", &e.value)?;
+        if let Some(t) = &e.kind {
+            m.serialize_entry("type", t)?;
+        }
+        if let Some(p) = e.primary {
+            m.serialize_entry("primary", &p)?;
+        }
+        if let Some(d) = &e.display {
+            m.serialize_entry("display", d)?;
+        }
+        m.end()
+    }
+}
+
+struct GroupsDoc<'a> {
+    groups: &'a [(String, String)],
+    base: &'a str,
+}
+
+impl Serialize for GroupsDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.groups.len()))?;
+        for (id, display) in self.groups {
+            seq.serialize_element(&GroupRefDoc { id, display, base: self.base })?;
+        }
+        seq.end()
+    }
+}
+
+struct GroupRefDoc<'a> {
+    id: &'a str,
+    display: &'a str,
+    base: &'a str,
+}
+
+impl Serialize for GroupRefDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("value", self.id)?;
+        m.serialize_entry("display", self.display)?;
+        m.serialize_entry("type", "direct")?;
+        m.serialize_entry("$ref", &format_args!("{}/Groups/{}", self.base, self.id))?;
+        m.end()
+    }
+}
+
+struct IdentityDoc<'a>(&'a crate::domain::User);
+
+impl Serialize for IdentityDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let user = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("license", user.license.as_str())?;
+        if let Some(a) = user.account_id() {
+            m.serialize_entry("accountId", a)?;
+        }
+        if let Some(c) = user.contact_id() {
+            m.serialize_entry("contactId", c)?;
+        }
+        m.serialize_entry("contactless", &user.is_contactless())?;
+        m.serialize_entry("origin", user.origin.as_str())?;
+        m.end()
+    }
+}
+
+struct MetaDoc<'a> {
+    user: &'a crate::domain::User,
+    base: &'a str,
+}
+
+impl Serialize for MetaDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let user = self.user;
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("resourceType", "User")?;
+        m.serialize_entry("created", &user.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))?;
+        m.serialize_entry("lastModified", &user.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))?;
+        m.serialize_entry("location", &format_args!("{}/Users/{}", self.base, user.id))?;
+        m.serialize_entry("version", &format_args!("W/\"{}\"", user.version))?;
+        m.end()
+    }
+}
+
 /// A SCIM Group body as the draft to write.
 pub fn group_from_json(body: Value) -> Result<GroupDraft, ScimError> {
     let obj = &canonical_body(body, &GroupSchema)?;
@@ -433,4 +667,89 @@ pub fn render_group(g: &Group, names: &HashMap<String, String>, base: &str, with
 /// Case-folds a string for in-memory comparisons the way the store does.
 pub fn folded(s: &str) -> String {
     fold(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::domain::{Backing, Origin, User};
+    use crate::scim::projection::project;
+
+    fn user(attrs: Option<Value>, groups: usize) -> UserWithGroups {
+        let at = |s: i64| Utc.timestamp_opt(1_700_000_000 + s, 123_456_000).single().unwrap_or_default();
+        UserWithGroups {
+            user: User {
+                id: "0190f3a2-7c1e-7d51-a8a8-5d0f6c1b2e10".into(),
+                user_name: "Ann.Lee@example.com".into(),
+                external_id: Some("ext \"1\" \\ é".into()),
+                emails: vec![
+                    UserEmail {
+                        value: "ann@example.com".into(),
+                        kind: Some("work".into()),
+                        primary: Some(true),
+                        display: None,
+                    },
+                    UserEmail {
+                        value: "a@example.org".into(),
+                        kind: None,
+                        primary: None,
+                        display: Some("home\n".into()),
+                    },
+                ],
+                first_name: Some("Ann".into()),
+                last_name: None,
+                display_name: Some("Ann Lee".into()),
+                active: false,
+                license: License::PartnerCommunity,
+                backing: Backing::from_parts(Some("c1".into()), Some("a1".into())).unwrap_or(Backing::Contactless),
+                origin: Origin::Scim,
+                site_ids: vec!["s1".into()],
+                created_at: at(0),
+                updated_at: at(60),
+                version: 7,
+                scim_attributes: attrs.map(|a| a.to_string()),
+                password_hash: Some("$argon2id$secret".into()),
+            },
+            groups: (0..groups).map(|i| (format!("g{i}"), format!("Group \"{i}\""))).collect(),
+        }
+    }
+
+    #[test]
+    fn written_user_json_is_the_default_projection_of_the_document() {
+        let cases = [
+            None,
+            Some(json!({ "title": "Engineer", "name": { "middleName": "Q", "formatted": "Ann Q Lee" } })),
+            Some(json!({
+                ENTERPRISE_USER_URN: { "employeeNumber": "42", "manager": { "value": "m1" } },
+                "phoneNumbers": [{ "value": "+1 555", "type": "work" }],
+                "addresses": [{ "locality": "Zürich", "primary": true }],
+            })),
+            // What the projection would change takes the general path.
+            Some(json!({ "title": "", "nickName": null, "ims": [], "name": {} })),
+            Some(json!({ "userName": "shadow", "meta": { "resourceType": "X" }, "name": { "givenName": "Stored" } })),
+        ];
+        for attrs in cases {
+            for groups in [0, 3] {
+                let u = user(attrs.clone(), groups);
+                let written: Value = serde_json::from_slice(&user_json(&u, "https://gw/scim/v2")).unwrap_or_default();
+                assert_eq!(written, projected_at(&u, "https://gw/scim/v2"), "attributes {attrs:?}, {groups} groups");
+            }
+        }
+        let contactless = UserWithGroups {
+            user: User { backing: Backing::Contactless, first_name: None, ..user(None, 0).user },
+            groups: vec![],
+        };
+        let written: Value = serde_json::from_slice(&user_json(&contactless, "b")).unwrap_or_default();
+        assert_eq!(written, projected_at(&contactless, "b"));
+        assert_eq!(written[IDENTITY_USER_URN]["contactless"], json!(true));
+        assert!(written.get("name").is_none() && written.get("password").is_none());
+    }
+
+    fn projected_at(u: &UserWithGroups, base: &str) -> Value {
+        let mut doc = render_user(u, base);
+        project(&mut doc, &UserSchema, &[], &[]);
+        doc
+    }
 }

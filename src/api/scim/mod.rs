@@ -30,7 +30,7 @@ use crate::policy::access::{Surface, may_use};
 use crate::scim::attrs::SchemaInfo;
 use crate::scim::limits::{DocLimits, LimitError};
 use crate::scim::projection::project;
-use crate::service::query::Page;
+use crate::service::query::{Page, Resource};
 use crate::service::scim::ScimDefaults;
 
 pub const LIST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -129,37 +129,32 @@ impl Ctx {
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
-    pub body: Option<Value>,
+    pub body: Option<Body>,
     pub location: Option<String>,
     pub version: Option<String>,
 }
 
-impl Reply {
-    /// [`Reply::into_response`], with a large body serialized on a blocking thread rather
-    /// than on the HTTP worker (a list page may be megabytes).
-    pub async fn respond(self) -> HttpResponse {
-        // A list's size: its resources are nearly all of it (and a page holds few when they
-        // are large), so the first ones tell without walking the whole body.
-        let large = self.body.as_ref().and_then(|b| b.get("Resources")).and_then(Value::as_array).is_some_and(|r| {
-            r.len() > 10
-                && r.iter().take(10).map(crate::scim::limits::json_size).sum::<usize>() * r.len() / 10 > OFFLOAD_BYTES
-        });
-        if !large {
-            return self.into_response();
-        }
-        let Reply { status, body, location, version } = self;
-        let text = match web::block(move || body.map(|b| b.to_string())).await {
-            Ok(text) => text,
-            Err(e) => {
-                return actix_web::ResponseError::error_response(&ScimError::from(ServiceError::Internal(
-                    anyhow::anyhow!("serializing a reply: {e}"),
-                )));
-            }
-        };
-        Reply { status, body: None, location, version }.with_text(text)
-    }
+/// A reply's body: a document, or JSON already written (a resource with the default
+/// projection, a list page).
+#[derive(Debug)]
+pub enum Body {
+    Doc(Value),
+    Json(Vec<u8>),
+}
 
-    fn with_text(self, text: Option<String>) -> HttpResponse {
+impl Body {
+    /// The body as a document (JSON already written is read back: Bulk needs a created
+    /// resource's id).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Body::Doc(v) => v.clone(),
+            Body::Json(bytes) => serde_json::from_slice(bytes).unwrap_or_default(),
+        }
+    }
+}
+
+impl Reply {
+    pub fn into_response(self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status);
         if let Some(v) = &self.version {
             res.insert_header((header::ETAG, v.as_str()));
@@ -167,15 +162,11 @@ impl Reply {
         if let Some(l) = &self.location {
             res.insert_header((header::LOCATION, l.as_str()));
         }
-        match text {
-            Some(b) => res.content_type(SCIM_JSON).body(b),
+        match self.body {
+            Some(Body::Doc(doc)) => res.content_type(SCIM_JSON).body(doc.to_string()),
+            Some(Body::Json(bytes)) => res.content_type(SCIM_JSON).body(bytes),
             None => res.finish(),
         }
-    }
-
-    pub fn into_response(self) -> HttpResponse {
-        let text = self.body.as_ref().map(Value::to_string);
-        self.with_text(text)
     }
 }
 
@@ -279,32 +270,40 @@ pub async fn offloaded_list_reply(
 
 /// A page as a ListResponse: with `startIndex`, or, cursor-paged (`fingerprint` set), with
 /// `nextCursor` unless it is the last page and `previousCursor` unless it is the first
-/// (RFC 9865 §2).
+/// (RFC 9865 §2). Written as bytes: resources already written are copied, documents are
+/// projected and written.
 pub fn list_reply(page: Page, p: &query::ListParams, schema: &dyn SchemaInfo, fingerprint: Option<&str>) -> Reply {
-    let mut resources = page.resources;
-    for r in resources.iter_mut() {
-        project(r, schema, &p.attributes, &p.excluded);
-    }
-    let body = match (page.edges, fingerprint) {
+    let mut out = Vec::with_capacity(page.bytes + 512);
+    out.extend_from_slice(format!(r#"{{"schemas":["{LIST_URN}"],"totalResults":{}"#, page.total).as_bytes());
+    match (&page.edges, fingerprint) {
         (Some(edges), Some(fp)) => {
             let now = chrono::Utc::now().timestamp();
-            let mut body = serde_json::json!({
-                "schemas": [LIST_URN],
-                "totalResults": page.total,
-                "itemsPerPage": resources.len(),
-                "Resources": resources,
-            });
-            if let Some(next) = edges.next.as_ref().and_then(|c| cursor::encode(c, fp, now)) {
-                body["nextCursor"] = next.into();
+            let cursors = [("nextCursor", &edges.next), ("previousCursor", &edges.previous)];
+            for (name, c) in cursors {
+                if let Some(text) = c.as_ref().and_then(|c| cursor::encode(c, fp, now)) {
+                    out.extend_from_slice(format!(r#","{name}":"#).as_bytes());
+                    let _ = serde_json::to_writer(&mut out, &text);
+                }
             }
-            if let Some(previous) = edges.previous.as_ref().and_then(|c| cursor::encode(c, fp, now)) {
-                body["previousCursor"] = previous.into();
-            }
-            body
         }
-        _ => list_response(page.total, p.start_index, resources),
-    };
-    Reply { status: StatusCode::OK, body: Some(body), location: None, version: None }
+        _ => out.extend_from_slice(format!(r#","startIndex":{}"#, p.start_index).as_bytes()),
+    }
+    out.extend_from_slice(format!(r#","itemsPerPage":{},"Resources":["#, page.resources.len()).as_bytes());
+    for (i, r) in page.resources.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match r {
+            Resource::Json(bytes) => out.extend_from_slice(&bytes),
+            Resource::Doc(mut doc) => {
+                project(&mut doc, schema, &p.attributes, &p.excluded);
+                // Writing a document into a Vec cannot fail (its keys are strings).
+                let _ = serde_json::to_writer(&mut out, &doc);
+            }
+        }
+    }
+    out.extend_from_slice(b"]}");
+    Reply { status: StatusCode::OK, body: Some(Body::Json(out)), location: None, version: None }
 }
 
 /// A ListResponse (RFC 7644 §3.4.2).

@@ -5,14 +5,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::error::ScimError;
-use super::mapping::{profile_from_json, render_user, version};
+use super::mapping::{profile_from_json, render_user, user_json, version};
 use super::openapi::{
     ListQuery, PatchRequest, ProjectionQuery, ScimBadRequest, ScimConflict, ScimForbidden, ScimNotFound,
     ScimPayloadTooLarge, ScimPreconditionFailed, ScimUnauthorized, ScimUser, ScimUserWrite, SearchRequest,
     UserListResponse,
 };
 use super::query::{ListParams, RawParams};
-use super::{Ctx, PATCH_URN, Reply, ScimCaller, query_param, read_json};
+use super::{Body, Ctx, PATCH_URN, Reply, ScimCaller, query_param, read_json};
 use crate::api::{AppState, header_version};
 use crate::error::ServiceError;
 use crate::scim::json::{get_ci, lenient_bool};
@@ -41,8 +41,13 @@ impl Projection {
 }
 
 fn reply(ctx: &Ctx, u: &UserWithGroups, status: StatusCode, proj: &Projection) -> Reply {
-    let mut body = render_user(u, &ctx.base);
-    project(&mut body, &UserSchema, &proj.attributes, &proj.excluded);
+    let body = if proj.attributes.is_empty() && proj.excluded.is_empty() {
+        Body::Json(user_json(u, &ctx.base))
+    } else {
+        let mut doc = render_user(u, &ctx.base);
+        project(&mut doc, &UserSchema, &proj.attributes, &proj.excluded);
+        Body::Doc(doc)
+    };
     Reply {
         status,
         location: Some(format!("{}/Users/{}", ctx.base, u.user.id)),
@@ -265,7 +270,13 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
         },
         {
             let base = ctx.base.clone();
-            std::sync::Arc::new(move |u| render_user(u, &base))
+            let json_base = base.clone();
+            let default_projection = p.attributes.is_empty() && p.excluded.is_empty();
+            svc::Render {
+                doc: std::sync::Arc::new(move |u| render_user(u, &base)),
+                json: default_projection
+                    .then(|| std::sync::Arc::new(move |u: &UserWithGroups| user_json(u, &json_base)) as _),
+            }
         },
     )
     .await?;
@@ -449,7 +460,7 @@ pub async fn delete(
 pub async fn list(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> Result<HttpResponse, ScimError> {
     let ctx = Ctx::new(state, caller.0, &req);
     let params = params_from_query(&req, ctx.max_results())?;
-    Ok(list_op(&ctx, params).await?.respond().await)
+    Ok(list_op(&ctx, params).await?.into_response())
 }
 
 /// Search Users with the list parameters in the body (RFC 7644 §3.4.3)
@@ -476,5 +487,5 @@ pub async fn search(
     let body = read_json(&req, body, body_limit(&state)).await?;
     let ctx = Ctx::new(state, caller.0, &req);
     let params = ListParams::from_search(&body, ctx.max_results())?;
-    Ok(list_op(&ctx, params).await?.respond().await)
+    Ok(list_op(&ctx, params).await?.into_response())
 }
