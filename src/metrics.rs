@@ -41,6 +41,8 @@ pub struct Metrics {
     pub throttled: IntCounterVec,
     /// Rows pruned by retention, by `kind`.
     pub pruned: IntCounterVec,
+    /// SCIM index-paged list pages past the first row, by how they were read (`seek`, `walk`).
+    pub list_pages: IntCounterVec,
 }
 
 impl Metrics {
@@ -91,7 +93,23 @@ impl Metrics {
         )?;
         let pruned =
             IntCounterVec::new(Opts::new("pruned_rows_total", "Rows pruned by retention, by kind"), &["kind"])?;
-        for c in [&http_requests, &scim_operations, &policy_rejections, &webhook_deliveries, &throttled, &pruned] {
+        let list_pages = IntCounterVec::new(
+            Opts::new(
+                "list_pages_total",
+                "SCIM list pages starting past the first row, by how they were read: seek (past the key where a \
+                 recent page ended) or walk (an offset)",
+            ),
+            &["paging"],
+        )?;
+        for c in [
+            &http_requests,
+            &scim_operations,
+            &policy_rejections,
+            &webhook_deliveries,
+            &throttled,
+            &pruned,
+            &list_pages,
+        ] {
             registry.register(Box::new(c.clone()))?;
         }
         registry.register(Box::new(http_duration.clone()))?;
@@ -113,6 +131,7 @@ impl Metrics {
             webhook_oldest_pending_seconds,
             throttled,
             pruned,
+            list_pages,
         }))
     }
 
@@ -143,8 +162,17 @@ impl Metrics {
     /// Brings the webhook delivery counters up to `(event, total)` (monotonic totals kept by
     /// the dispatcher).
     pub fn set_webhook_totals(&self, totals: &[(&str, u64)]) {
+        Self::set_totals(&self.webhook_deliveries, totals);
+    }
+
+    /// Brings the list page counters up to this instance's totals.
+    pub fn set_list_page_totals(&self, totals: &[(&str, u64)]) {
+        Self::set_totals(&self.list_pages, totals);
+    }
+
+    fn set_totals(counters: &IntCounterVec, totals: &[(&str, u64)]) {
         for (event, total) in totals {
-            let c = self.webhook_deliveries.with_label_values(&[*event]);
+            let c = counters.with_label_values(&[*event]);
             let seen = c.get();
             if *total > seen {
                 c.inc_by(total - seen);

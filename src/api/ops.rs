@@ -159,6 +159,8 @@ pub async fn metrics(state: web::Data<AppState>, admin: Admin) -> Result<HttpRes
         ("retried", d.retried),
         ("dead_lettered", d.dead_lettered),
     ]);
+    let (seeks, walks) = state.db.seeks().totals();
+    m.set_list_page_totals(&[("seek", seeks), ("walk", walks)]);
     let q = crate::service::webhooks::queue_stats(&state.db, &admin.0).await?;
     m.webhook_queue.with_label_values(&["pending"]).set(q.pending);
     m.webhook_queue.with_label_values(&["dead"]).set(q.dead);

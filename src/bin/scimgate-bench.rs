@@ -68,6 +68,7 @@ const SCENARIOS: &[&str] = &[
     "filter_username",
     "filter_email",
     "list_page",
+    "list_page_random",
     "patch_replace",
     "native_contactless_create",
     "native_upgrade_downgrade",
@@ -459,6 +460,17 @@ async fn bench(cli: Cli) -> Result<(), String> {
                 }
             })
             .await,
+            "list_page_random" => run(c, duration, move |w, i| {
+                // Any startIndex, not the multiples of 100 `list_page` uses (whose pages end
+                // where others start): most pages start where no page ended, and walk.
+                let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
+                let start = 1 + (w as u64 * 7_919 + i * 104_729) % n.saturating_sub(100).max(1);
+                async move {
+                    let url = format!("{base}/scim/v2/Users?startIndex={start}&count=100");
+                    ok(cl.get(url).bearer_auth(token).send().await, 200).await
+                }
+            })
+            .await,
             "patch_replace" => run(c, duration, move |w, i| {
                 let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
                 // Each worker patches its own users: no two clients race on one version.
@@ -647,6 +659,13 @@ async fn bench(cli: Cli) -> Result<(), String> {
     }
     let _ = bare.kill();
     let _ = bare.wait();
+    if let Ok(text) = get_text(&client, &gw, "/metrics").await {
+        let pages = |paging: &str| {
+            let line = format!("scimgate_list_pages_total{{paging=\"{paging}\"}} ");
+            text.lines().find_map(|l| l.strip_prefix(&line)).unwrap_or("0").to_owned()
+        };
+        println!("# list pages past the first row: {} by a seek, {} by an offset walk", pages("seek"), pages("walk"));
+    }
     if let Some(rss) = gw.child.as_ref().and_then(peak_rss_mb) {
         println!("# gateway peak RSS: {rss:.0} MB");
     }
@@ -680,6 +699,12 @@ async fn filter(
         }
     })
     .await
+}
+
+/// A text GET of the gateway as its admin.
+async fn get_text(client: &reqwest::Client, gw: &Gateway, path: &str) -> Result<String, String> {
+    let r = client.get(format!("{}{path}", gw.base)).bearer_auth(&gw.token).send().await.map_err(|e| e.to_string())?;
+    r.text().await.map_err(|e| e.to_string())
 }
 
 /// A JSON GET of the gateway as its admin.

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::query::{self, Edges, ListQuery, Page, PageBuilder, Plan, Resource};
+use super::query::{self, Edges, Keyset, ListQuery, Page, PageBuilder, Plan, Resource};
 use super::users::{ContactSpec, NewUser, check_version, create_in, load_for_write, save};
 use super::{ServiceError, audit};
 use crate::domain::{
@@ -364,50 +364,70 @@ pub async fn list(
             let mut positions = vec![];
             let mut total = None;
             let mut left = q.count;
+            // Index paging on SQLite: a page that starts where a recent page ended, with
+            // nothing changed since, seeks past that page's last row instead of walking
+            // the index from the start (see `store::seeks`).
+            let memo =
+                (q.cursor.is_none() && db.target().is_sqlite()).then(|| format!("{:?}", (&pred, key, descending)));
             loop {
                 let limit = left.min(LIST_CHUNK);
-                let (pred, read_pred) = (pred.clone(), read_pred.clone());
-                let count_too = total.is_none();
-                let actor = actor.clone();
                 let lookup = query::is_lookup(&pred);
-                let whole = move |conn: &mut DbConnection| -> Result<Vec<UserWithGroups>, ServiceError> {
-                    if limit == 0 {
-                        return Ok(vec![]);
-                    }
-                    let rows =
-                        user_query::page_whole(conn, &read_pred, key, descending, backward, offset, limit, lookup)?;
-                    Ok(rows
-                        .into_iter()
-                        .map(|(user, groups)| UserWithGroups { groups: visible_groups(&actor, groups), user })
-                        .collect())
-                };
+                let count_too = total.is_none();
+                let seeks = db.seeks().clone();
+                let chunk = Chunk { offset, limit, memo: memo.clone() };
                 // A lookup (userName eq, id eq, …) on its first page rarely fills it: read the
                 // page alone, in one statement, and take the total from it when it is not
                 // full. Otherwise the count and the page are read in one transaction, so
                 // that they agree.
-                let mut counted = None;
-                let mut rows = None;
+                let mut read = None;
                 let short = offset.saturating_add(limit) <= SHORT_READ_ROWS;
                 if count_too && short && limit > 0 && lookup && offset == 0 && q.cursor.is_none() {
-                    let whole = whole.clone();
-                    let read = db.read_one_statement(whole).await?;
-                    if (read.len() as i64) < limit {
-                        counted = Some(read.len() as i64);
-                        rows = Some(read);
+                    let (pred, actor) = (read_pred.clone(), actor.clone());
+                    let rows = db
+                        .read_one_statement(move |conn| {
+                            page_rows(conn, &actor, &pred, key, descending, backward, 0, limit, lookup)
+                        })
+                        .await?;
+                    if (rows.len() as i64) < limit {
+                        read = Some(ChunkRead { total: Some(rows.len() as i64), rows, changes: None, seek: false });
                     }
                 }
-                let (counted, rows) = match rows {
-                    Some(rows) => (counted, rows),
+                let read = match read {
+                    Some(read) => read,
                     None => {
-                        let work = move |conn: &mut DbConnection| {
-                            let total = if count_too { Some(user_query::count(conn, &pred)?) } else { None };
-                            Ok::<_, ServiceError>((total, whole(conn)?))
+                        let (pred, read_pred, actor) = (pred.clone(), read_pred.clone(), actor.clone());
+                        let work = move |far: bool| {
+                            let (seeks, chunk, actor) = (seeks.clone(), chunk.clone(), actor.clone());
+                            let (pred, read_pred) = (pred.clone(), read_pred.clone());
+                            move |conn: &mut DbConnection| {
+                                chunk.read(conn, &seeks, &actor, &pred, &read_pred, (key, descending, backward), {
+                                    ChunkOptions { count_too, lookup, far }
+                                })
+                            }
                         };
-                        // An OFFSET walks that many index entries first: only a read near
-                        // the start is short.
-                        if short { db.read_short(work).await? } else { db.read(work).await? }
+                        // An OFFSET walks that many index entries first: only a read near the
+                        // start, or one that will likely seek, runs as a short read; if it
+                        // cannot seek after all, it walks on the blocking pool.
+                        let seekable = memo.as_ref().is_some_and(|m| offset > 0 && db.seeks().knows(m, offset));
+                        let first = if short || seekable { db.read_short(work(short)).await? } else { None };
+                        match first {
+                            Some(read) => read,
+                            None => db.read(work(true)).await?.ok_or_else(|| {
+                                ServiceError::Internal(anyhow::anyhow!("a list read that may walk did not read"))
+                            })?,
+                        }
                     }
                 };
+                if let Some(m) = &memo {
+                    if offset > 0 {
+                        db.seeks().count(read.seek);
+                    }
+                    if let (Some(n), Some(last)) = (read.changes, read.rows.last()) {
+                        let end = offset + read.rows.len() as i64;
+                        db.seeks().remember(m.clone(), end, n, user_query::position(key, &last.user));
+                    }
+                }
+                let ChunkRead { total: counted, rows, .. } = read;
                 total = total.or(counted);
                 let fetched = rows.len() as i64;
                 if q.cursor.is_some() {
@@ -509,6 +529,87 @@ pub async fn list(
             Ok(finisher.finish())
         }
     }
+}
+
+/// One chunk of a store-planned page: `limit` rows after `offset`; `memo`: the list's key
+/// in `store::seeks` (SQLite index paging).
+#[derive(Clone)]
+struct Chunk {
+    offset: i64,
+    limit: i64,
+    memo: Option<String>,
+}
+
+struct ChunkOptions {
+    count_too: bool,
+    lookup: bool,
+    /// The read may walk far (it runs on the blocking pool); otherwise a read that cannot
+    /// seek and would walk past `SHORT_READ_ROWS` answers `None`.
+    far: bool,
+}
+
+struct ChunkRead {
+    total: Option<i64>,
+    rows: Vec<UserWithGroups>,
+    /// The change count of the read's snapshot (SQLite).
+    changes: Option<i64>,
+    /// Read by a seek rather than an offset walk.
+    seek: bool,
+}
+
+impl Chunk {
+    /// Reads the chunk (and the total, `count_too`) in one snapshot: past a remembered
+    /// position when one was remembered at this snapshot's change count, else by offset.
+    #[allow(clippy::too_many_arguments)]
+    fn read(
+        &self,
+        conn: &mut DbConnection,
+        seeks: &crate::store::seeks::Seeks,
+        actor: &Actor,
+        pred: &Pred,
+        read_pred: &Pred,
+        (key, descending, backward): (SortKey, bool, bool),
+        o: ChunkOptions,
+    ) -> Result<Option<ChunkRead>, ServiceError> {
+        let changes = match &self.memo {
+            Some(_) => user_query::directory_changes(conn)?,
+            None => None,
+        };
+        let seek = match (&self.memo, changes) {
+            (Some(m), Some(n)) if self.offset > 0 => seeks.find(m, self.offset, n),
+            _ => None,
+        };
+        let (chunk_pred, chunk_offset) = match &seek {
+            Some(pos) => (pred.clone().beyond(key, descending, pos.clone(), true, false), 0),
+            None => (read_pred.clone(), self.offset),
+        };
+        if !o.far && chunk_offset.saturating_add(self.limit) > SHORT_READ_ROWS {
+            return Ok(None);
+        }
+        let total = if o.count_too { Some(user_query::count(conn, pred)?) } else { None };
+        let rows = page_rows(conn, actor, &chunk_pred, key, descending, backward, chunk_offset, self.limit, o.lookup)?;
+        Ok(Some(ChunkRead { total, rows, changes, seek: seek.is_some() }))
+    }
+}
+
+/// A page's users with the groups `actor` may see.
+#[allow(clippy::too_many_arguments)]
+fn page_rows(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    pred: &Pred,
+    key: SortKey,
+    descending: bool,
+    backward: bool,
+    offset: i64,
+    limit: i64,
+    lookup: bool,
+) -> Result<Vec<UserWithGroups>, ServiceError> {
+    if limit == 0 {
+        return Ok(vec![]);
+    }
+    let rows = user_query::page_whole(conn, pred, key, descending, backward, offset, limit, lookup)?;
+    Ok(rows.into_iter().map(|(user, groups)| UserWithGroups { groups: visible_groups(actor, groups), user }).collect())
 }
 
 /// The accounts a confined SCIM token is limited to.

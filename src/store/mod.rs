@@ -16,6 +16,7 @@ pub mod licenses;
 pub mod maintenance;
 pub mod retention;
 pub mod schema;
+pub mod seeks;
 pub mod tokens;
 pub mod user_query;
 pub mod users;
@@ -138,6 +139,8 @@ pub struct Db {
     statement_timeout_ms: u64,
     /// What this gateway counted for the operator's view since its last flush.
     activity: std::sync::Arc<activity::Tallies>,
+    /// Where recent index-paged list pages ended (SQLite; see `seeks`).
+    seeks: std::sync::Arc<seeks::Seeks>,
 }
 
 impl Db {
@@ -160,7 +163,8 @@ impl Db {
         };
         let activity = std::sync::Arc::new(activity::Tallies::default());
         let writes = if target.is_sqlite() { Some(writer::start(writer.clone())?) } else { None };
-        Ok(Db { writer, reader, target, writes, statement_timeout_ms, activity })
+        let seeks = std::sync::Arc::default();
+        Ok(Db { writer, reader, target, writes, statement_timeout_ms, activity, seeks })
     }
 
     /// The read deadline of SQLite's scanning statements.
@@ -180,6 +184,11 @@ impl Db {
     /// This gateway's activity counts since their last flush.
     pub fn activity(&self) -> &activity::Tallies {
         &self.activity
+    }
+
+    /// Where recent index-paged list pages ended (SQLite; see `seeks`).
+    pub fn seeks(&self) -> &std::sync::Arc<seeks::Seeks> {
+        &self.seeks
     }
 
     pub fn target(&self) -> &Target {

@@ -232,6 +232,14 @@ diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
 
+diesel::table! {
+    /// SQLite only: the count of changes to what a user list reads (see `store::seeks`).
+    directory_changes (id) {
+        id -> BigInt,
+        n -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     contacts,

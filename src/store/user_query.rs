@@ -365,6 +365,16 @@ pub fn any(conn: &mut DbConnection, pred: &Pred) -> Result<bool, StoreError> {
     Ok(!found.is_empty())
 }
 
+/// SQLite: the count of changes to what a list reads, in the read's snapshot (see
+/// `store::seeks`); `None` on PostgreSQL.
+pub fn directory_changes(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
+    use super::schema::directory_changes as dc;
+    match conn {
+        DbConnection::Sqlite(c) => Ok(dc::table.find(1).select(dc::n).first(c).optional()?),
+        DbConnection::Pg(_) => Ok(None),
+    }
+}
+
 /// One page: `offset` rows skipped in the given order, at most `limit`.
 pub fn page(
     conn: &mut DbConnection,

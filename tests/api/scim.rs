@@ -666,3 +666,68 @@ async fn errors_are_scim_errors_and_only_scim_and_admin_tokens_enter() {
         assert_eq!(page.body["Resources"].as_array().map(Vec::len).unwrap_or(0), 0, "{path}");
     }
 }
+
+/// Issue 14, item 3: a page that starts where the last one ended seeks past its last row
+/// instead of walking the index (SQLite), and every page stays the one an offset gives —
+/// after a write between two pages, and when another gateway on the same file wrote.
+#[tokio::test]
+async fn index_pages_seek_where_the_last_ended_and_stay_exact_after_writes() {
+    let app = spawn_app().await;
+    for i in 0..30 {
+        app.scim_user(&format!("crawl{i:02}")).await;
+    }
+    let page = |path: String| {
+        let app = &app;
+        async move {
+            let r = app.s(Method::GET, &path, None).await;
+            let ids: Vec<String> = r.ok(200)["Resources"].as_array().unwrap().iter().map(id).collect();
+            ids
+        }
+    };
+    let pages = |order: &'static str| {
+        let page = &page;
+        async move {
+            let mut crawled = vec![];
+            for start in [1, 11, 21] {
+                crawled.extend(page(format!("/Users?startIndex={start}&count=10{order}")).await);
+            }
+            (crawled, page(format!("/Users?startIndex=1&count=100{order}")).await)
+        }
+    };
+    for order in ["", "&sortBy=userName&sortOrder=descending", "&filter=userName%20sw%20%22crawl%22"] {
+        let (crawled, all) = pages(order).await;
+        assert_eq!(all.len(), 30, "{order}");
+        assert_eq!(crawled, all, "{order}");
+    }
+    // A write between two pages moves the rows after it: the next page is the one an offset
+    // gives now, not the continuation remembered before the write.
+    let first = page("/Users?startIndex=1&count=10".into()).await;
+    let r = app.s(Method::DELETE, &format!("/Users/{}", first[4]), None).await;
+    assert_eq!(r.status.as_u16(), 204);
+    let all = page("/Users?startIndex=1&count=100".into()).await;
+    assert_eq!(page("/Users?startIndex=11&count=10".into()).await, all[10..20]);
+    // The same after a write by another gateway on the same database.
+    let sibling = crate::helpers::spawn_sibling(&app).await;
+    let first = page("/Users?startIndex=1&count=10".into()).await;
+    let r = sibling.scim(Method::DELETE, &format!("/Users/{}", first[0]), Some(&app.admin), None).await;
+    assert_eq!(r.status.as_u16(), 204);
+    let all = page("/Users?startIndex=1&count=100".into()).await;
+    assert_eq!(all.len(), 28);
+    assert_eq!(page("/Users?startIndex=11&count=10".into()).await, all[10..20]);
+    // On SQLite the crawls above sought (PostgreSQL pages walk: see `store::seeks`).
+    let r = app.client.get(format!("{}/metrics", app.address)).bearer_auth(&app.admin).send().await.unwrap();
+    let text = r.text().await.unwrap();
+    let counted = |paging: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("scimgate_list_pages_total{{paging=\"{paging}\"}} ")))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    if app.db_url.starts_with("postgres") {
+        assert_eq!(counted("seek"), 0, "{text}");
+    } else {
+        // Three orders × two pages after the first, and none after each write.
+        assert_eq!(counted("seek"), 6, "{text}");
+        assert_eq!(counted("walk"), 2, "{text}");
+    }
+}

@@ -1,0 +1,10 @@
+DROP TRIGGER users_insert_counted;
+DROP TRIGGER users_update_counted;
+DROP TRIGGER users_delete_counted;
+DROP TRIGGER user_emails_insert_counted;
+DROP TRIGGER user_emails_update_counted;
+DROP TRIGGER user_emails_delete_counted;
+DROP TRIGGER group_members_insert_counted;
+DROP TRIGGER group_members_update_counted;
+DROP TRIGGER group_members_delete_counted;
+DROP TABLE directory_changes;
