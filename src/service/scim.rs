@@ -571,6 +571,8 @@ impl Chunk {
         (key, descending, backward): (SortKey, bool, bool),
         o: ChunkOptions,
     ) -> Result<Option<ChunkRead>, ServiceError> {
+        // PostgreSQL: the count, the page and its details in one snapshot (they agree).
+        crate::store::maintenance::snapshot(conn)?;
         let changes = match &self.memo {
             Some(_) => user_query::directory_changes(conn)?,
             None => None,

@@ -481,10 +481,33 @@ fn page_in(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<User>, StoreError> {
+    if offset > DEFERRED_OFFSET && matches!(conn, DbConnection::Pg(_)) {
+        // An OFFSET over PostgreSQL's index scan reads the heap tuple of every row it skips.
+        // The ids alone walk the index (an index-only scan once vacuumed), then the page's
+        // rows are read by id. The caller's transaction is one snapshot
+        // (`maintenance::snapshot`), so the two reads agree.
+        let ids: Vec<String> = ordered(conn, pred, sort, descending, ties_descending)
+            .select(users::id)
+            .offset(offset)
+            .limit(limit)
+            .load(conn)?;
+        let mut by_id: std::collections::HashMap<String, UserRow> = users::table
+            .filter(users::id.eq_any(&ids))
+            .select(UserRow::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
+        let rows = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+        return attach_details(conn, rows);
+    }
     let q = ordered(conn, pred, sort, descending, ties_descending).select(UserRow::as_select());
     let rows = q.offset(offset).limit(limit).load(conn)?;
     attach_details(conn, rows)
 }
+
+/// Past this OFFSET, PostgreSQL pages walk the ids first (see `page_in`).
+const DEFERRED_OFFSET: i64 = 200;
 
 /// The ids of the groups each user is a direct member of, with the groups' names and
 /// accounts: (user id, group id, displayName, account id).

@@ -303,7 +303,7 @@ async fn a_list_answer_ends_early_at_its_byte_budget_and_says_so() {
 
 /// Inserts `n` contactless users straight into the database (a directory at scale in a
 /// second), named `bulk-<i>@example.com`.
-async fn insert_users(db_url: &str, n: u32) {
+pub async fn insert_users(db_url: &str, n: u32) {
     use diesel::RunQueryDsl;
     let db = scimgate::store::Db::open_with(db_url, 1, 0).unwrap();
     // The same statement on both backends.
