@@ -418,14 +418,13 @@ pub async fn list(
                         }
                     }
                 };
-                if let Some(m) = &memo {
-                    if offset > 0 {
-                        db.seeks().count(read.seek);
-                    }
-                    if let (Some(n), Some(last)) = (read.changes, read.rows.last()) {
-                        let end = offset + read.rows.len() as i64;
-                        db.seeks().remember(m.clone(), end, n, user_query::position(key, &last.user));
-                    }
+                // Each index page past the first row, once (its first chunk), on both backends.
+                if q.cursor.is_none() && count_too && offset > 0 {
+                    db.seeks().count(read.seek);
+                }
+                if let (Some(m), Some(n), Some(last)) = (&memo, read.changes, read.rows.last()) {
+                    let end = offset + read.rows.len() as i64;
+                    db.seeks().remember(m.clone(), end, n, user_query::position(key, &last.user));
                 }
                 let ChunkRead { total: counted, rows, .. } = read;
                 total = total.or(counted);

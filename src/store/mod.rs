@@ -201,7 +201,7 @@ impl Db {
         let applied = conn::run_migrations(&mut conn);
         // Migrations run without a statement limit; the connection goes back to the pool
         // with the requests' limit.
-        if let DbConnection::Pg(c) = &mut *conn {
+        if let DbConnection::Pg(c) = &mut **conn {
             diesel::connection::SimpleConnection::batch_execute(
                 c,
                 &format!("SET statement_timeout = {}", self.statement_timeout_ms),

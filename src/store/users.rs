@@ -111,6 +111,99 @@ impl UserRow {
     }
 }
 
+/// `UPDATE users SET <every column but id> WHERE id = ? AND version = ?`, the statement of
+/// every user write. diesel prepares an `update(…).set(…)` again on every run (a changeset may
+/// skip fields, so it never caches one); this one always has the same text, so each
+/// connection prepares it once. `tests::update_row_sets_every_column` holds it to the schema.
+struct UpdateRow<'a> {
+    row: &'a UserRow,
+    expected_version: i64,
+}
+
+/// ` SET column = ` or `, column = `.
+fn set_column<DB: diesel::backend::Backend>(
+    out: &mut diesel::query_builder::AstPass<'_, '_, DB>,
+    first: bool,
+    column: &str,
+) -> QueryResult<()> {
+    out.push_sql(if first { " SET " } else { ", " });
+    out.push_identifier(column)?;
+    out.push_sql(" = ");
+    Ok(())
+}
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for UpdateRow<'_>
+where
+    DB: diesel::backend::Backend
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Text>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Bool>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Timestamp>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>,
+    String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+    Option<String>: diesel::serialize::ToSql<diesel::sql_types::Nullable<diesel::sql_types::Text>, DB>,
+    bool: diesel::serialize::ToSql<diesel::sql_types::Bool, DB>,
+    NaiveDateTime: diesel::serialize::ToSql<diesel::sql_types::Timestamp, DB>,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+        let r = self.row;
+        out.push_sql("UPDATE users");
+        set_column(&mut out, true, "user_name")?;
+        out.push_bind_param::<Text, _>(&r.user_name)?;
+        set_column(&mut out, false, "user_name_folded")?;
+        out.push_bind_param::<Text, _>(&r.user_name_folded)?;
+        set_column(&mut out, false, "external_id")?;
+        out.push_bind_param::<Nullable<Text>, _>(&r.external_id)?;
+        set_column(&mut out, false, "email")?;
+        out.push_bind_param::<Nullable<Text>, _>(&r.email)?;
+        set_column(&mut out, false, "first_name")?;
+        out.push_bind_param::<Nullable<Text>, _>(&r.first_name)?;
+        set_column(&mut out, false, "last_name")?;
+        out.push_bind_param::<Nullable<Text>, _>(&r.last_name)?;
+        set_column(&mut out, false, "display_name")?;
+        out.push_bind_param::<Nullable<Text>, _>(&r.display_name)?;
+        set_column(&mut out, false, "active")?;
+        out.push_bind_param::<Bool, _>(&r.active)?;
+        set_column(&mut out, false, "license")?;
+        out.push_bind_param::<Text, _>(&r.license)?;
+        set_column(&mut out, false, "contact_id")?;
+        out.push_bind_param::<Nullable<Text>, _>(&r.contact_id)?;
+        set_column(&mut out, false, "account_id")?;
+        out.push_bind_param::<Nullable<Text>, _>(&r.account_id)?;
+        set_column(&mut out, false, "origin")?;
+        out.push_bind_param::<Text, _>(&r.origin)?;
+        set_column(&mut out, false, "created_at")?;
+        out.push_bind_param::<Timestamp, _>(&r.created_at)?;
+        set_column(&mut out, false, "updated_at")?;
+        out.push_bind_param::<Timestamp, _>(&r.updated_at)?;
+        set_column(&mut out, false, "version")?;
+        out.push_bind_param::<BigInt, _>(&r.version)?;
+        set_column(&mut out, false, "scim_attributes")?;
+        out.push_bind_param::<Nullable<Text>, _>(&r.scim_attributes)?;
+        set_column(&mut out, false, "password_hash")?;
+        out.push_bind_param::<Nullable<Text>, _>(&r.password_hash)?;
+        set_column(&mut out, false, "display_name_folded")?;
+        out.push_bind_param::<Nullable<Text>, _>(&r.display_name_folded)?;
+        set_column(&mut out, false, "first_name_folded")?;
+        out.push_bind_param::<Nullable<Text>, _>(&r.first_name_folded)?;
+        set_column(&mut out, false, "last_name_folded")?;
+        out.push_bind_param::<Nullable<Text>, _>(&r.last_name_folded)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<Text, _>(&r.id)?;
+        out.push_sql(" AND version = ");
+        out.push_bind_param::<BigInt, _>(&self.expected_version)?;
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryId for UpdateRow<'_> {
+    type QueryId = UpdateRow<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Conn> RunQueryDsl<Conn> for UpdateRow<'_> {}
+
 pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
     let row = UserRow::from_user(user);
     native!(conn, |c| diesel::insert_into(users::table).values(&row).execute(c))?;
@@ -150,8 +243,7 @@ pub fn update(
     emails_changed: bool,
 ) -> Result<(), StoreError> {
     let row = UserRow::from_user(user);
-    let target = users::table.filter(users::id.eq(&user.id)).filter(users::version.eq(expected_version));
-    let n = native!(conn, |c| diesel::update(target).set(&row).execute(c))?;
+    let n = native!(conn, |c| UpdateRow { row: &row, expected_version }.execute(c))?;
     if n != 1 {
         return Err(StoreError::NotFound);
     }
@@ -635,4 +727,53 @@ pub(crate) fn assemble(
     let groups: Vec<GroupJson> = from_json("group_members", &groups)?;
     let groups = groups.into_iter().map(|(gid, name, account)| (row.id.clone(), gid, name, account)).collect();
     Ok((row.into_user(details)?, groups))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The identifiers after each "`users`." (a select) or each set column (the update).
+    fn names(sql: &str, after: &str) -> Vec<String> {
+        sql.split(after).skip(1).map(|s| s.split('`').next().unwrap_or_default().to_owned()).collect()
+    }
+
+    #[test]
+    fn update_row_sets_every_column() {
+        let columns =
+            diesel::debug_query::<diesel::sqlite::Sqlite, _>(&users::table.select(users::all_columns)).to_string();
+        let mut columns = names(&columns, "`users`.`");
+        columns.retain(|c| c != "id");
+        let now = chrono::Utc::now().naive_utc();
+        let row = UserRow {
+            id: "u1".into(),
+            user_name: "a".into(),
+            user_name_folded: "a".into(),
+            external_id: None,
+            email: None,
+            first_name: None,
+            last_name: None,
+            display_name: None,
+            active: true,
+            license: "external_identity".into(),
+            contact_id: None,
+            account_id: None,
+            origin: "native".into(),
+            created_at: now,
+            updated_at: now,
+            version: 2,
+            scim_attributes: None,
+            password_hash: None,
+            display_name_folded: None,
+            first_name_folded: None,
+            last_name_folded: None,
+        };
+        let update =
+            diesel::debug_query::<diesel::sqlite::Sqlite, _>(&UpdateRow { row: &row, expected_version: 1 }).to_string();
+        let (set, filter) = update.split_once(" WHERE ").unwrap();
+        let set: Vec<String> = set.split(" = ?").filter_map(|s| s.rsplit('`').nth(1).map(str::to_owned)).collect();
+        assert_eq!(set, columns, "{update}");
+        assert!(filter.starts_with("id = ? AND version = ?"), "{update}");
+        assert_eq!(set.len(), 20);
+    }
 }

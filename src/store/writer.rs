@@ -171,7 +171,12 @@ mod tests {
             x: String,
         }
         let mut c = pool.get().unwrap();
-        diesel::sql_query("SELECT x FROM t ORDER BY x").load::<Row>(&mut *c).unwrap().into_iter().map(|r| r.x).collect()
+        diesel::sql_query("SELECT x FROM t ORDER BY x")
+            .load::<Row>(&mut **c)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.x)
+            .collect()
     }
 
     #[test]
