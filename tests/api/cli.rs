@@ -196,7 +196,12 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
             }
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Until a few creates are acknowledged (a loaded machine may take longer than a fixed
+    // sleep would allow).
+    let waiting = std::time::Instant::now();
+    while acked.lock().unwrap().len() <= 10 && waiting.elapsed() < std::time::Duration::from_secs(60) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let started = std::time::Instant::now();
     let before: Vec<String> =
         acked.lock().unwrap().iter().filter(|(t, _)| *t < started).map(|(_, id)| id.clone()).collect();
@@ -206,7 +211,13 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
         tokio::task::spawn_blocking(move || run(&["backup", "--to", &arg], &db_url)).await.unwrap();
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.starts_with("backed up "), "{stdout}");
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // And until one more is acknowledged after the backup began.
+    let waiting = std::time::Instant::now();
+    while !acked.lock().unwrap().iter().any(|(t, _)| *t >= started)
+        && waiting.elapsed() < std::time::Duration::from_secs(60)
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for w in writers {
         w.await.unwrap();
