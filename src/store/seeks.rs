@@ -17,6 +17,10 @@ use crate::domain::Position;
 /// Remembered page ends; past this many the memory starts over.
 const MAX_ENTRIES: usize = 4096;
 
+/// Longer query keys (long filters) are not remembered: their pages walk. Bounds the memory
+/// to about `MAX_ENTRIES × (MAX_QUERY_BYTES + a position)` whatever filters clients send.
+const MAX_QUERY_BYTES: usize = 512;
+
 #[derive(Default)]
 pub struct Seeks {
     /// (the list's query, rows before the next page) → (changes count, last row's position).
@@ -43,6 +47,9 @@ impl Seeks {
 
     /// Remembers that row `offset` of `query` is at `pos` at `changes`.
     pub fn remember(&self, query: String, offset: i64, changes: i64, pos: Position) {
+        if query.len() > MAX_QUERY_BYTES {
+            return;
+        }
         let mut ends = self.lock();
         if ends.len() >= MAX_ENTRIES {
             ends.retain(|_, (n, _)| *n == changes);
@@ -83,5 +90,17 @@ mod tests {
         assert_eq!(s.find("q", 100, 8), None);
         assert_eq!(s.find("q", 200, 7), None);
         assert_eq!(s.find("other", 100, 7), None);
+    }
+
+    #[test]
+    fn long_query_keys_are_not_remembered() {
+        let s = Seeks::default();
+        let pos = Position { value: None, id: "u1".into() };
+        let long = "q".repeat(MAX_QUERY_BYTES + 1);
+        s.remember(long.clone(), 10, 1, pos.clone());
+        assert!(!s.knows(&long, 10));
+        let fits = "q".repeat(MAX_QUERY_BYTES);
+        s.remember(fits.clone(), 10, 1, pos);
+        assert!(s.knows(&fits, 10));
     }
 }
