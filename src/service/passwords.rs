@@ -1,56 +1,82 @@
 //! Password hashing: Argon2id with the crate's default cost (19 MiB, 2 passes), stored as
-//! a PHC string. Bounded: at most one hash per two cores (at least one) runs at a time, so
-//! password changes never take the whole machine from other requests; on the blocking pool,
-//! each in a 19 MiB block buffer that is kept and reused. Without the bound, a burst of
-//! password changes hashed in parallel and the allocator kept every buffer: 60 password
-//! PATCHes from 4 clients took the gateway to 950 MB (scimgate-bench `writes_under_abuse`).
+//! a PHC string. Hashes run on their own threads — half the cores, at least one — each with
+//! one 19 MiB block buffer it reuses, at a lower CPU priority (nice +10) than the rest of
+//! the gateway: when the cores are busy, request handling and the database writer go first
+//! and a password change waits, so a burst of password changes neither takes the machine
+//! from other requests nor grows the heap (without the bound, 60 password PATCHes from 4
+//! clients took the gateway to 950 MB; scimgate-bench `writes_under_abuse`). A hash whose
+//! caller has gone (the client hung up while it queued) is not computed.
 
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use tokio::sync::oneshot;
 
 use super::ServiceError;
 
-struct Hasher {
-    permits: Arc<tokio::sync::Semaphore>,
-    /// Block buffers of finished hashes, for the next ones (at most one per permit).
-    buffers: Mutex<Vec<Vec<Block>>>,
-}
+/// The nice value of the hashing threads (the rest of the gateway runs at the default 0).
+pub const HASHING_NICE: i32 = 10;
+/// The hashing threads' name, as `ps -L` and `/proc/<pid>/task/*/comm` show it.
+pub const HASHING_THREAD: &str = "scimgate-hash";
 
-fn hasher() -> &'static Hasher {
-    static HASHER: OnceLock<Hasher> = OnceLock::new();
-    HASHER.get_or_init(|| {
-        let slots = hashing_slots();
-        Hasher { permits: Arc::new(tokio::sync::Semaphore::new(slots)), buffers: Mutex::new(Vec::with_capacity(slots)) }
+type Job = (String, oneshot::Sender<Result<String, ServiceError>>);
+
+fn jobs() -> &'static mpsc::Sender<Job> {
+    static JOBS: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
+    JOBS.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..hashing_threads() {
+            let rx = Arc::clone(&rx);
+            let started = std::thread::Builder::new().name(HASHING_THREAD.into()).spawn(move || hash_jobs(&rx));
+            if let Err(e) = started {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
+        tx
     })
 }
 
-/// Hashes run at once: half the cores, at least one.
-fn hashing_slots() -> usize {
+/// Hashing threads: half the cores, at least one.
+fn hashing_threads() -> usize {
     (std::thread::available_parallelism().map_or(1, usize::from) / 2).max(1)
+}
+
+/// One hashing thread: lowers its own priority, then hashes queued passwords one at a time
+/// in its one buffer until the gateway exits.
+fn hash_jobs(rx: &Mutex<mpsc::Receiver<Job>>) {
+    // On Linux the nice value belongs to the thread, not the process.
+    // SAFETY: plain system calls on the calling thread; no memory is shared with them.
+    let lowered = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, HASHING_NICE) };
+    if lowered != 0 {
+        tracing::warn!(error = %std::io::Error::last_os_error(), "password hashing runs at normal priority");
+    }
+    let mut buffer = vec![Block::default(); Params::DEFAULT.block_count()];
+    loop {
+        let job = match rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok((password, reply)) = job else { return };
+        if reply.is_closed() {
+            continue;
+        }
+        let _ = reply.send(hash_with(&password, &mut buffer));
+    }
 }
 
 fn internal(what: &str, e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(anyhow::anyhow!("{what}: {e}"))
 }
 
-/// Hashes `password` into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`), waiting for
-/// a free hashing slot. The slot and the buffer belong to the blocking task: a request
-/// that is dropped meanwhile (the client hung up) frees neither before the hash ends.
+/// Hashes `password` into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) on a hashing
+/// thread, waiting behind the hashes queued before it.
 pub async fn hash(password: String) -> Result<String, ServiceError> {
-    let h = hasher();
-    let permit = h.permits.clone().acquire_owned().await.map_err(|e| internal("hashing slot", e))?;
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        let reused = h.buffers.lock().map_err(|e| internal("hash buffers", e))?.pop();
-        let mut buffer = reused.unwrap_or_else(|| vec![Block::default(); Params::DEFAULT.block_count()]);
-        let result = hash_with(&password, &mut buffer);
-        h.buffers.lock().map_err(|e| internal("hash buffers", e))?.push(buffer);
-        result
-    })
-    .await
-    .map_err(|e| internal("hashing task", e))?
+    let (reply, answer) = oneshot::channel();
+    jobs().send((password, reply)).map_err(|e| internal("hashing queue", e))?;
+    answer.await.map_err(|e| internal("hashing thread", e))?
 }
 
 fn hash_with(password: &str, memory: &mut [Block]) -> Result<String, ServiceError> {
@@ -80,7 +106,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn hashes_verify_and_buffers_are_reused() {
+    async fn hashes_verify_with_a_fresh_salt_each_time() {
         let a = hash("correct horse".into()).await.unwrap();
         let b = hash("correct horse".into()).await.unwrap();
         assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
@@ -90,13 +116,29 @@ mod tests {
             assert!(Argon2::default().verify_password(b"correct horse", &parsed).is_ok());
             assert!(Argon2::default().verify_password(b"wrong", &parsed).is_err());
         }
-        // Sequential hashes reuse one buffer; concurrent ones never hold more than a
-        // buffer per slot.
-        let slots = hashing_slots();
-        let many: Vec<_> = (0..8 * slots).map(|i| tokio::spawn(hash(format!("p{i}")))).collect();
+    }
+
+    /// The hashing threads: as many as `hashing_threads()`, whatever the number of hashes
+    /// asked for at once, each at the lowered priority.
+    #[tokio::test]
+    async fn hashes_run_on_a_bounded_set_of_low_priority_threads() {
+        let many: Vec<_> = (0..6).map(|i| tokio::spawn(hash(format!("p{i}")))).collect();
         for h in many {
             h.await.unwrap().unwrap();
         }
-        assert!(hasher().buffers.lock().unwrap().len() <= slots);
+        let mut nice = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let dir = task.unwrap().path();
+            let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else { continue };
+            if comm.trim() != HASHING_THREAD {
+                continue;
+            }
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+            // Fields after the parenthesised name: state is field 3, nice is field 19.
+            let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+            nice.push(fields[19 - 3].parse::<i32>().unwrap());
+        }
+        assert_eq!(nice.len(), hashing_threads(), "{nice:?}");
+        assert!(nice.iter().all(|&n| n == HASHING_NICE), "{nice:?}");
     }
 }
