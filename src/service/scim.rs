@@ -7,7 +7,7 @@ use super::query::{self, Edges, Keyset, ListQuery, Page, PageBuilder, Plan, Reso
 use super::users::{ContactSpec, NewUser, check_version, create_in, load_for_write, save};
 use super::{ServiceError, audit};
 use crate::domain::{
-    Account, Actor, Contact, ContactDraft, License, Origin, User, UserEmail, UserName, ValidationError, now,
+    Account, AccountId, Actor, Contact, ContactDraft, License, Origin, User, UserEmail, UserName, ValidationError, now,
 };
 use crate::policy::scim_routing::{self, ContactAccount};
 use crate::policy::{self, PolicyViolation};
@@ -170,7 +170,7 @@ fn apply(conn: &mut DbConnection, actor: &Actor, before: User, p: ScimProfile) -
     // Another `accountId` moves the user, with its contact (a company reorganisation the IdP
     // pushes); the policy decides who may.
     let moved = match &p.account_id {
-        Some(to) => super::users::move_account(conn, actor, &mut after, to)?,
+        Some(to) => super::users::move_account(conn, actor, &mut after, &AccountId::new(to.as_str()))?,
         None => false,
     };
     after.user_name = p.user_name.as_str().to_owned();

@@ -417,8 +417,9 @@ pub(crate) fn move_account(
     conn: &mut DbConnection,
     actor: &Actor,
     user: &mut User,
-    to: &str,
+    to: &AccountId,
 ) -> Result<bool, ServiceError> {
+    let to = to.as_str();
     if user.account_id() == Some(to) {
         return Ok(false);
     }
@@ -443,12 +444,12 @@ pub(crate) fn move_account(
 pub async fn move_to_account(
     db: &Db,
     actor: Actor,
-    id: String,
-    to: String,
+    id: UserId,
+    to: AccountId,
     if_match: Option<i64>,
 ) -> Result<User, ServiceError> {
     db.write(move |conn| {
-        let before = load_for_write(conn, &actor, &id)?;
+        let before = load_for_write(conn, &actor, id.as_str())?;
         check_version(&before, if_match)?;
         let mut after = before.clone();
         if !move_account(conn, &actor, &mut after, &to)? {

@@ -13,7 +13,7 @@ use super::problem::{
 };
 use super::{ApiError, UsersCaller, body_id, if_match, page, user_response};
 use crate::api::{AppState, bearer};
-use crate::domain::{Email, UserName, ValidationError};
+use crate::domain::{AccountId, Email, UserId, UserName, ValidationError};
 use crate::error::ServiceError;
 use crate::service::users::{self as svc, NewUser, UserChanges, profile_text};
 
@@ -305,7 +305,8 @@ pub async fn move_account(
 ) -> Res {
     let body = body.get().await?;
     let to = body_id("accountId", &body.account_id)?;
-    let user = svc::move_to_account(&state.db, caller.0, id.to_string(), to, if_match(&req)).await?;
+    let (user, to) = (UserId::new(id.to_string()), AccountId::new(to));
+    let user = svc::move_to_account(&state.db, caller.0, user, to, if_match(&req)).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
