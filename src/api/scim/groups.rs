@@ -1,7 +1,7 @@
 //! `/Groups`: create, read, replace, patch (members add/remove/replace), delete, list.
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
 use serde_json::Value;
 
 use super::error::ScimError;
@@ -11,10 +11,9 @@ use super::openapi::{
     ScimGroup, ScimGroupWrite, ScimNotFound, ScimPayloadTooLarge, ScimPreconditionFailed, ScimUnauthorized,
     SearchRequest,
 };
-use super::query::{ListParams, RawParams};
+use super::query::ListParams;
 use super::users::{PATCH_TRIES, Projection, patch_contention, patch_error, patch_ops};
-use super::{Body, Ctx, Reply, ScimCaller, query_param, read_json};
-use crate::api::{AppState, header_version};
+use super::{Body, Ctx, Reply, ScimRequest};
 use crate::domain::Group;
 use crate::error::ServiceError;
 use crate::scim::patch::apply;
@@ -150,10 +149,6 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     super::offloaded_list_reply(page, p, &GroupSchema, listing.fingerprint).await
 }
 
-fn body_limit(state: &AppState) -> usize {
-    state.settings.server.max_body_bytes
-}
-
 /// Create a group
 #[utoipa::path(
     post,
@@ -172,15 +167,9 @@ fn body_limit(state: &AppState) -> usize {
         (status = 413, response = ScimPayloadTooLarge),
     )
 )]
-pub async fn create(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
-    let body = read_json(&req, body, body_limit(&state)).await?;
-    let ctx = Ctx::new(state, caller.0, &req);
-    Ok(create_op(&ctx, body, &Projection::from_request(&req)).await?.into_response())
+pub async fn create(r: ScimRequest, body: web::Payload) -> Result<HttpResponse, ScimError> {
+    let body = r.json(body).await?;
+    Ok(create_op(&r.ctx, body, &r.projection()).await?.into_response())
 }
 
 /// Read a group
@@ -199,15 +188,9 @@ pub async fn create(
         (status = 404, response = ScimNotFound),
     )
 )]
-pub async fn get(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
-    let ctx = Ctx::new(state, caller.0, &req);
-    let inm = header_version(&req, header::IF_NONE_MATCH);
-    Ok(get_op(&ctx, id.into_inner(), inm, &Projection::from_request(&req)).await?.into_response())
+pub async fn get(r: ScimRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
+    let inm = r.if_none_match();
+    Ok(get_op(&r.ctx, id.into_inner(), inm, &r.projection()).await?.into_response())
 }
 
 /// Replace a group
@@ -231,17 +214,10 @@ pub async fn get(
         (status = 413, response = ScimPayloadTooLarge),
     )
 )]
-pub async fn replace(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
-    let body = read_json(&req, body, body_limit(&state)).await?;
-    let ctx = Ctx::new(state, caller.0, &req);
-    let im = header_version(&req, header::IF_MATCH);
-    Ok(replace_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
+pub async fn replace(r: ScimRequest, id: web::Path<String>, body: web::Payload) -> Result<HttpResponse, ScimError> {
+    let body = r.json(body).await?;
+    let im = r.if_match();
+    Ok(replace_op(&r.ctx, id.into_inner(), body, im, &r.projection()).await?.into_response())
 }
 
 /// Modify a group with a PatchOp (RFC 7644 §3.5.2), atomically
@@ -263,17 +239,10 @@ pub async fn replace(
         (status = 413, response = ScimPayloadTooLarge),
     )
 )]
-pub async fn patch(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
-    let body = read_json(&req, body, body_limit(&state)).await?;
-    let ctx = Ctx::new(state, caller.0, &req);
-    let im = header_version(&req, header::IF_MATCH);
-    Ok(patch_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
+pub async fn patch(r: ScimRequest, id: web::Path<String>, body: web::Payload) -> Result<HttpResponse, ScimError> {
+    let body = r.json(body).await?;
+    let im = r.if_match();
+    Ok(patch_op(&r.ctx, id.into_inner(), body, im, &r.projection()).await?.into_response())
 }
 
 /// Delete a group
@@ -291,15 +260,9 @@ pub async fn patch(
         (status = 412, response = ScimPreconditionFailed),
     )
 )]
-pub async fn delete(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
-    let ctx = Ctx::new(state, caller.0, &req);
-    let im = header_version(&req, header::IF_MATCH);
-    Ok(delete_op(&ctx, id.into_inner(), im).await?.into_response())
+pub async fn delete(r: ScimRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
+    let im = r.if_match();
+    Ok(delete_op(&r.ctx, id.into_inner(), im).await?.into_response())
 }
 
 /// List Groups: filter, sort, page, project
@@ -316,10 +279,9 @@ pub async fn delete(
         (status = 403, response = ScimForbidden),
     )
 )]
-pub async fn list(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> Result<HttpResponse, ScimError> {
-    let ctx = Ctx::new(state, caller.0, &req);
-    let params = ListParams::parse(&RawParams::from_query(|n| query_param(&req, n)), ctx.max_results())?;
-    Ok(list_op(&ctx, params).await?.into_response())
+pub async fn list(r: ScimRequest) -> Result<HttpResponse, ScimError> {
+    let params = r.list_params()?;
+    Ok(list_op(&r.ctx, params).await?.into_response())
 }
 
 /// Search Groups with the list parameters in the body (RFC 7644 §3.4.3)
@@ -337,16 +299,10 @@ pub async fn list(state: web::Data<AppState>, caller: ScimCaller, req: HttpReque
         (status = 413, response = ScimPayloadTooLarge),
     )
 )]
-pub async fn search(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
-    let body = read_json(&req, body, body_limit(&state)).await?;
-    let ctx = Ctx::new(state, caller.0, &req);
-    let params = ListParams::from_search(&body, ctx.max_results())?;
-    Ok(list_op(&ctx, params).await?.into_response())
+pub async fn search(r: ScimRequest, body: web::Payload) -> Result<HttpResponse, ScimError> {
+    let body = r.json(body).await?;
+    let params = ListParams::from_search(&body, r.ctx.max_results())?;
+    Ok(list_op(&r.ctx, params).await?.into_response())
 }
 
 /// How many members a write changes: those added plus those removed.

@@ -53,6 +53,60 @@ impl FromRequest for ScimCaller {
     }
 }
 
+/// One request of a caller allowed on the SCIM surface (built only through [`ScimCaller`]'s
+/// check): what the operation needs (`ctx`), and the request's own parts — its body
+/// within `server.max_body_bytes`, its conditional headers, its projection and its list
+/// parameters.
+pub struct ScimRequest {
+    pub ctx: Ctx,
+    req: HttpRequest,
+}
+
+impl FromRequest for ScimRequest {
+    type Error = ScimError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ScimError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = ScimCaller::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let ScimCaller(actor) = caller.await?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| ScimError::from(ServiceError::Internal(anyhow::anyhow!("the app state is missing"))))?;
+            Ok(ScimRequest { ctx: Ctx::new(state, actor, &req), req })
+        })
+    }
+}
+
+impl ScimRequest {
+    /// The JSON body (413 past `server.max_body_bytes`).
+    pub async fn json(&self, body: web::Payload) -> Result<Value, ScimError> {
+        read_json(&self.req, body, self.ctx.state.settings.server.max_body_bytes).await
+    }
+
+    /// The version `If-Match` names, if any.
+    pub fn if_match(&self) -> Option<i64> {
+        super::header_version(&self.req, header::IF_MATCH)
+    }
+
+    /// The version `If-None-Match` names, if any.
+    pub fn if_none_match(&self) -> Option<i64> {
+        super::header_version(&self.req, header::IF_NONE_MATCH)
+    }
+
+    /// `attributes` / `excludedAttributes` of the query string.
+    pub fn projection(&self) -> users::Projection {
+        users::Projection::from_request(&self.req)
+    }
+
+    /// The list parameters of the query string (RFC 7644 §3.4.2).
+    pub fn list_params(&self) -> Result<query::ListParams, ScimError> {
+        query::ListParams::parse(&query::RawParams::from_query(|n| query_param(&self.req, n)), self.ctx.max_results())
+    }
+}
+
 /// What one SCIM operation needs, from an HTTP request or a Bulk operation alike.
 pub struct Ctx {
     pub state: web::Data<AppState>,

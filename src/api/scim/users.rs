@@ -1,6 +1,6 @@
 //! `/Users`: create, read, replace, patch, delete, list and search (RFC 7644 §3.3–§3.6).
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
@@ -11,9 +11,8 @@ use super::openapi::{
     ScimPayloadTooLarge, ScimPreconditionFailed, ScimUnauthorized, ScimUser, ScimUserWrite, SearchRequest,
     UserListResponse,
 };
-use super::query::{ListParams, RawParams};
-use super::{Body, Ctx, PATCH_URN, Reply, ScimCaller, query_param, read_json};
-use crate::api::{AppState, header_version};
+use super::query::ListParams;
+use super::{Body, Ctx, PATCH_URN, Reply, ScimRequest, query_param};
 use crate::error::ServiceError;
 use crate::scim::json::{get_ci, lenient_bool};
 use crate::scim::patch::{OpKind, PatchOp, apply};
@@ -283,14 +282,6 @@ pub async fn list_op(ctx: &Ctx, p: ListParams) -> Result<Reply, ScimError> {
     super::offloaded_list_reply(page, p, &UserSchema, listing.fingerprint).await
 }
 
-fn params_from_query(req: &HttpRequest, max: i64) -> Result<ListParams, ScimError> {
-    ListParams::parse(&RawParams::from_query(|n| query_param(req, n)), max)
-}
-
-fn body_limit(state: &AppState) -> usize {
-    state.settings.server.max_body_bytes
-}
-
 /// Create a user
 ///
 /// Always contact-backed: the gateway creates the contact (under the extension's `accountId`, else the
@@ -313,15 +304,9 @@ fn body_limit(state: &AppState) -> usize {
         (status = 413, response = ScimPayloadTooLarge),
     )
 )]
-pub async fn create(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
-    let body = read_json(&req, body, body_limit(&state)).await?;
-    let ctx = Ctx::new(state, caller.0, &req);
-    Ok(create_op(&ctx, body, &Projection::from_request(&req)).await?.into_response())
+pub async fn create(r: ScimRequest, body: web::Payload) -> Result<HttpResponse, ScimError> {
+    let body = r.json(body).await?;
+    Ok(create_op(&r.ctx, body, &r.projection()).await?.into_response())
 }
 
 /// Read a user
@@ -340,15 +325,9 @@ pub async fn create(
         (status = 404, response = ScimNotFound),
     )
 )]
-pub async fn get(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
-    let ctx = Ctx::new(state, caller.0, &req);
-    let inm = header_version(&req, header::IF_NONE_MATCH);
-    Ok(get_op(&ctx, id.into_inner(), inm, &Projection::from_request(&req)).await?.into_response())
+pub async fn get(r: ScimRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
+    let inm = r.if_none_match();
+    Ok(get_op(&r.ctx, id.into_inner(), inm, &r.projection()).await?.into_response())
 }
 
 /// Replace a user
@@ -372,17 +351,10 @@ pub async fn get(
         (status = 413, response = ScimPayloadTooLarge),
     )
 )]
-pub async fn replace(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
-    let body = read_json(&req, body, body_limit(&state)).await?;
-    let ctx = Ctx::new(state, caller.0, &req);
-    let im = header_version(&req, header::IF_MATCH);
-    Ok(replace_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
+pub async fn replace(r: ScimRequest, id: web::Path<String>, body: web::Payload) -> Result<HttpResponse, ScimError> {
+    let body = r.json(body).await?;
+    let im = r.if_match();
+    Ok(replace_op(&r.ctx, id.into_inner(), body, im, &r.projection()).await?.into_response())
 }
 
 /// Modify a user with a PatchOp (RFC 7644 §3.5.2), atomically
@@ -404,17 +376,10 @@ pub async fn replace(
         (status = 413, response = ScimPayloadTooLarge),
     )
 )]
-pub async fn patch(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
-    let body = read_json(&req, body, body_limit(&state)).await?;
-    let ctx = Ctx::new(state, caller.0, &req);
-    let im = header_version(&req, header::IF_MATCH);
-    Ok(patch_op(&ctx, id.into_inner(), body, im, &Projection::from_request(&req)).await?.into_response())
+pub async fn patch(r: ScimRequest, id: web::Path<String>, body: web::Payload) -> Result<HttpResponse, ScimError> {
+    let body = r.json(body).await?;
+    let im = r.if_match();
+    Ok(patch_op(&r.ctx, id.into_inner(), body, im, &r.projection()).await?.into_response())
 }
 
 /// Delete a user
@@ -432,15 +397,9 @@ pub async fn patch(
         (status = 412, response = ScimPreconditionFailed),
     )
 )]
-pub async fn delete(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
-    let ctx = Ctx::new(state, caller.0, &req);
-    let im = header_version(&req, header::IF_MATCH);
-    Ok(delete_op(&ctx, id.into_inner(), im).await?.into_response())
+pub async fn delete(r: ScimRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
+    let im = r.if_match();
+    Ok(delete_op(&r.ctx, id.into_inner(), im).await?.into_response())
 }
 
 /// List Users: filter, sort, page, project
@@ -457,10 +416,9 @@ pub async fn delete(
         (status = 403, response = ScimForbidden),
     )
 )]
-pub async fn list(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> Result<HttpResponse, ScimError> {
-    let ctx = Ctx::new(state, caller.0, &req);
-    let params = params_from_query(&req, ctx.max_results())?;
-    Ok(list_op(&ctx, params).await?.into_response())
+pub async fn list(r: ScimRequest) -> Result<HttpResponse, ScimError> {
+    let params = r.list_params()?;
+    Ok(list_op(&r.ctx, params).await?.into_response())
 }
 
 /// Search Users with the list parameters in the body (RFC 7644 §3.4.3)
@@ -478,14 +436,8 @@ pub async fn list(state: web::Data<AppState>, caller: ScimCaller, req: HttpReque
         (status = 413, response = ScimPayloadTooLarge),
     )
 )]
-pub async fn search(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
-    let body = read_json(&req, body, body_limit(&state)).await?;
-    let ctx = Ctx::new(state, caller.0, &req);
-    let params = ListParams::from_search(&body, ctx.max_results())?;
-    Ok(list_op(&ctx, params).await?.into_response())
+pub async fn search(r: ScimRequest, body: web::Payload) -> Result<HttpResponse, ScimError> {
+    let body = r.json(body).await?;
+    let params = ListParams::from_search(&body, r.ctx.max_results())?;
+    Ok(list_op(&r.ctx, params).await?.into_response())
 }
