@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use std::fmt;
 use std::str::FromStr;
 
-use super::ValidationError;
+use super::{AuditAction, ValidationError};
 
 /// The type of a downstream event (CloudEvents `type`). One per kind of directory change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -100,31 +100,51 @@ impl EventType {
     /// `active_change` is `(before, after)` of `active` when the change touched it: a
     /// generic update (SCIM PUT/PATCH) that flips `active` is a (de)activation downstream,
     /// as it is on the native API.
-    pub fn for_audit(action: &str, active_change: Option<(bool, bool)>) -> Option<EventType> {
+    pub fn for_audit(action: AuditAction, active_change: Option<(bool, bool)>) -> Option<EventType> {
         let t = match action {
-            "user.created" => EventType::UserCreated,
-            "user.updated" => match active_change {
+            AuditAction::UserCreated => EventType::UserCreated,
+            AuditAction::UserUpdated => match active_change {
                 Some((true, false)) => EventType::UserDeactivated,
                 Some((false, true)) => EventType::UserReactivated,
                 _ => EventType::UserUpdated,
             },
-            "user.deactivated" => EventType::UserDeactivated,
-            "user.reactivated" => EventType::UserReactivated,
-            "user.deleted" => EventType::UserDeleted,
-            "user.upgraded" => EventType::UserUpgraded,
-            "user.downgraded" => EventType::UserDowngraded,
-            "user.contact_assigned" => EventType::UserContactAssigned,
-            "user.license_changed" => EventType::UserLicenseChanged,
+            AuditAction::UserDeactivated => EventType::UserDeactivated,
+            AuditAction::UserReactivated => EventType::UserReactivated,
+            AuditAction::UserDeleted => EventType::UserDeleted,
+            AuditAction::UserUpgraded => EventType::UserUpgraded,
+            AuditAction::UserDowngraded => EventType::UserDowngraded,
+            AuditAction::UserContactAssigned => EventType::UserContactAssigned,
+            AuditAction::UserLicenseChanged => EventType::UserLicenseChanged,
             // The user's `accountId` changed: an update to its subscribers.
-            "user.account_moved" => EventType::UserUpdated,
-            "site.member_added" => EventType::SiteMemberAdded,
-            "site.member_removed" => EventType::SiteMemberRemoved,
-            "group.created" => EventType::GroupCreated,
-            "group.updated" => EventType::GroupUpdated,
-            "group.deleted" => EventType::GroupDeleted,
-            // Tokens, accounts, contacts, sites, licenses, login-as: not directory changes
-            // of a user or group.
-            _ => return None,
+            AuditAction::UserAccountMoved => EventType::UserUpdated,
+            AuditAction::SiteMemberAdded => EventType::SiteMemberAdded,
+            AuditAction::SiteMemberRemoved => EventType::SiteMemberRemoved,
+            AuditAction::GroupCreated => EventType::GroupCreated,
+            AuditAction::GroupUpdated => EventType::GroupUpdated,
+            AuditAction::GroupDeleted => EventType::GroupDeleted,
+            // Tokens, accounts, contacts, sites, licenses, login-as, console sessions,
+            // webhooks: not directory changes of a user or group.
+            AuditAction::UserLoginAs
+            | AuditAction::UserLoginAsUsed
+            | AuditAction::UserLoginAsRevoked
+            | AuditAction::SiteCreated
+            | AuditAction::SiteSelfRegistrationSet
+            | AuditAction::AccountCreated
+            | AuditAction::ContactCreated
+            | AuditAction::ContactSynced
+            | AuditAction::TokenCreated
+            | AuditAction::TokenRevoked
+            | AuditAction::TokenRotated
+            | AuditAction::LicenseCapacitySet
+            | AuditAction::ConsoleSignedIn
+            | AuditAction::ConsoleSignedOut
+            | AuditAction::WebhookCreated
+            | AuditAction::WebhookDeleted
+            | AuditAction::WebhookPaused
+            | AuditAction::WebhookResumed
+            | AuditAction::WebhookDeliveryRetried
+            | AuditAction::WebhookDeadLettersRetried
+            | AuditAction::WebhookTestSent => return None,
         };
         Some(t)
     }
@@ -305,14 +325,19 @@ mod tests {
 
     #[test]
     fn audit_actions_map_to_event_types() {
-        assert_eq!(EventType::for_audit("user.downgraded", None), Some(EventType::UserDowngraded));
-        assert_eq!(EventType::for_audit("user.updated", None), Some(EventType::UserUpdated));
-        assert_eq!(EventType::for_audit("user.updated", Some((true, false))), Some(EventType::UserDeactivated));
-        assert_eq!(EventType::for_audit("user.updated", Some((false, true))), Some(EventType::UserReactivated));
-        assert_eq!(EventType::for_audit("site.member_added", None), Some(EventType::SiteMemberAdded));
-        assert_eq!(EventType::for_audit("group.deleted", None).map(EventType::subject), Some(EventSubject::Group));
-        for quiet in ["token.created", "user.login_as", "contact.synced", "site.created", "license.capacity_set"] {
-            assert_eq!(EventType::for_audit(quiet, None), None, "{quiet}");
+        use AuditAction as A;
+        assert_eq!(EventType::for_audit(A::UserDowngraded, None), Some(EventType::UserDowngraded));
+        assert_eq!(EventType::for_audit(A::UserUpdated, None), Some(EventType::UserUpdated));
+        assert_eq!(EventType::for_audit(A::UserUpdated, Some((true, false))), Some(EventType::UserDeactivated));
+        assert_eq!(EventType::for_audit(A::UserUpdated, Some((false, true))), Some(EventType::UserReactivated));
+        assert_eq!(EventType::for_audit(A::SiteMemberAdded, None), Some(EventType::SiteMemberAdded));
+        assert_eq!(EventType::for_audit(A::GroupDeleted, None).map(EventType::subject), Some(EventSubject::Group));
+        for quiet in [A::TokenCreated, A::UserLoginAs, A::ContactSynced, A::SiteCreated, A::LicenseCapacitySet] {
+            assert_eq!(EventType::for_audit(quiet, None), None, "{quiet:?}");
+        }
+        // Every event type is the event of some audited action.
+        for t in EventType::ALL {
+            assert!(A::ALL.iter().any(|&a| EventType::for_audit(a, None) == Some(t)), "{t:?}");
         }
     }
 

@@ -2,6 +2,7 @@
 //! but std, chrono and uuid — never on actix, diesel or serde_json.
 
 mod actor;
+mod audit;
 mod directory;
 mod events;
 mod ids;
@@ -10,6 +11,7 @@ mod user;
 mod values;
 
 pub use actor::{Actor, Principal, Role, Via, source_key};
+pub use audit::{AuditAction, AuditTarget};
 pub use directory::{
     Account, AuditEvent, Contact, Group, GroupMember, LoginSession, MemberKind, Position, Site, TokenInfo,
 };

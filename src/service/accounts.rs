@@ -3,7 +3,9 @@
 use serde_json::json;
 
 use super::{Page, ServiceError, audit};
-use crate::domain::{Account, Actor, Contact, ContactDraft, Principal, ValidationError, fold, new_id, now, text};
+use crate::domain::{
+    Account, Actor, AuditAction, Contact, ContactDraft, Principal, ValidationError, fold, new_id, now, text,
+};
 use crate::policy::access::AdminCap;
 use crate::store::{Db, DbConnection, accounts};
 
@@ -13,7 +15,7 @@ pub async fn create_account(db: &Db, admin: &AdminCap, name: String) -> Result<A
     db.write(move |conn| {
         let account = Account { id: new_id(), name, created_at: now() };
         accounts::insert_account(conn, &account)?;
-        audit::record(conn, &actor, "account.created", "account", &account.id, json!({ "name": account.name }))?;
+        audit::record(conn, &actor, AuditAction::AccountCreated, &account.id, json!({ "name": account.name }))?;
         Ok(account)
     })
     .await
@@ -56,8 +58,7 @@ pub fn insert_contact(conn: &mut DbConnection, actor: &Actor, draft: ContactDraf
     audit::record(
         conn,
         actor,
-        "contact.created",
-        "contact",
+        AuditAction::ContactCreated,
         &contact.id,
         json!({ "accountId": contact.account_id, "email": contact.email }),
     )?;

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Page, ServiceError};
-use crate::domain::{Actor, AuditEvent, User, new_id, now};
+use crate::domain::{Actor, AuditAction, AuditEvent, AuditTarget, User, new_id, now};
 use crate::policy::access::AdminCap;
 use crate::store::{Db, DbConnection, audit};
 
@@ -12,12 +12,11 @@ use crate::store::{Db, DbConnection, audit};
 pub fn record(
     conn: &mut DbConnection,
     actor: &Actor,
-    action: &str,
-    target_type: &str,
+    action: AuditAction,
     target_id: &str,
     details: Value,
 ) -> Result<(), ServiceError> {
-    let at = insert(conn, actor, action, target_type, target_id, &details)?;
+    let at = insert(conn, actor, action, target_id, &details)?;
     super::events::record(conn, actor, action, target_id, &details, at, None)
 }
 
@@ -27,19 +26,19 @@ pub fn record(
 pub fn record_user(
     conn: &mut DbConnection,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     user: &User,
     details: Value,
 ) -> Result<(), ServiceError> {
-    let at = insert(conn, actor, action, "user", &user.id, &details)?;
+    debug_assert_eq!(action.target(), AuditTarget::User, "{action:?}");
+    let at = insert(conn, actor, action, &user.id, &details)?;
     super::events::record(conn, actor, action, &user.id, &details, at, Some(user))
 }
 
 fn insert(
     conn: &mut DbConnection,
     actor: &Actor,
-    action: &str,
-    target_type: &str,
+    action: AuditAction,
     target_id: &str,
     details: &Value,
 ) -> Result<chrono::DateTime<chrono::Utc>, ServiceError> {
@@ -47,8 +46,8 @@ fn insert(
         id: new_id(),
         at: now(),
         actor: actor.label.clone(),
-        action: action.to_owned(),
-        target_type: target_type.to_owned(),
+        action: action.as_str().to_owned(),
+        target_type: action.target().as_str().to_owned(),
         target_id: target_id.to_owned(),
         details: details.to_string(),
     };

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{ServiceError, audit};
-use crate::domain::{Actor, Principal, Role, TokenInfo, ValidationError, new_id, now, text};
+use crate::domain::{Actor, AuditAction, Principal, Role, TokenInfo, ValidationError, new_id, now, text};
 use crate::policy::access::AdminCap;
 use crate::store::{Db, accounts, tokens};
 
@@ -118,8 +118,7 @@ pub async fn create(db: &Db, admin: &AdminCap, req: NewToken) -> Result<(TokenIn
         audit::record(
             conn,
             &actor,
-            "token.created",
-            "token",
+            AuditAction::TokenCreated,
             &info.id,
             json!({ "name": info.name, "role": info.role.as_str(), "accountIds": info.account_ids, "siteId": info.site_id, "siteIds": info.site_ids }),
         )?;
@@ -144,8 +143,7 @@ pub async fn revoke(db: &Db, admin: &AdminCap, id: String) -> Result<(), Service
             audit::record(
                 conn,
                 &actor,
-                "token.revoked",
-                "token",
+                AuditAction::TokenRevoked,
                 &id,
                 json!({ "name": token.name, "loginAsSessionsEnded": ended }),
             )?;
@@ -180,8 +178,7 @@ pub async fn rotate(db: &Db, admin: &AdminCap, id: String) -> Result<(TokenInfo,
         audit::record(
             conn,
             &actor,
-            "token.rotated",
-            "token",
+            AuditAction::TokenRotated,
             &old.id,
             json!({ "name": old.name, "replacedBy": info.id, "loginAsSessionsEnded": ended }),
         )?;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::ServiceError;
-use crate::domain::{Actor, EventSubject, EventType, Group, MemberKind, User, new_id};
+use crate::domain::{Actor, AuditAction, EventSubject, EventType, Group, MemberKind, User, new_id};
 use crate::store::events::{self as outbox, NewDelivery, OutboxEvent};
 use crate::store::{DbConnection, groups, users};
 
@@ -26,7 +26,7 @@ pub const CONTENT_TYPE: &str = "application/cloudevents+json";
 pub fn record(
     conn: &mut DbConnection,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     target_id: &str,
     details: &Value,
     at: DateTime<Utc>,

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::query::{self, Edges, ListQuery, Page, Plan};
 use super::scim::confined_scim;
 use super::{ServiceError, audit};
-use crate::domain::{Actor, Group, GroupMember, MemberKind, ValidationError, new_id, now, text};
+use crate::domain::{Actor, AuditAction, Group, GroupMember, MemberKind, ValidationError, new_id, now, text};
 use crate::policy::delegation::sees;
 use crate::scim::schema::GroupSchema;
 use crate::store::groups::{self, GroupPred, GroupSortKey};
@@ -108,7 +108,7 @@ pub async fn create(db: &Db, actor: Actor, d: GroupDraft) -> Result<Group, Servi
         groups::insert(conn, &group)?;
         let mut details = member_change(&[], &group.members);
         details["displayName"] = json!(group.display_name);
-        audit::record(conn, &actor, "group.created", "group", &group.id, details)?;
+        audit::record(conn, &actor, AuditAction::GroupCreated, &group.id, details)?;
         Ok(group)
     })
     .await
@@ -138,7 +138,7 @@ fn write(conn: &mut DbConnection, actor: &Actor, before: Group, d: GroupDraft) -
     if before.display_name != after.display_name {
         details["displayName"] = json!({ "before": before.display_name, "after": after.display_name });
     }
-    audit::record(conn, actor, "group.updated", "group", &after.id, details)?;
+    audit::record(conn, actor, AuditAction::GroupUpdated, &after.id, details)?;
     Ok(after)
 }
 
@@ -195,7 +195,7 @@ pub async fn delete(db: &Db, actor: Actor, id: String, if_match: Option<i64>) ->
     db.write(move |conn| {
         let g = load(conn, &actor, &id, if_match)?;
         groups::delete(conn, &id)?;
-        audit::record(conn, &actor, "group.deleted", "group", &id, json!({ "displayName": g.display_name }))?;
+        audit::record(conn, &actor, AuditAction::GroupDeleted, &id, json!({ "displayName": g.display_name }))?;
         Ok(())
     })
     .await

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{Conflict, ServiceError, audit};
-use crate::domain::{License, LicensePool, ValidationError};
+use crate::domain::{AuditAction, License, LicensePool, ValidationError};
 use crate::policy::access::AdminCap;
 use crate::store::{Db, licenses};
 
@@ -34,8 +34,7 @@ pub async fn set_capacity(
         audit::record(
             conn,
             &actor,
-            "license.capacity_set",
-            "license",
+            AuditAction::LicenseCapacitySet,
             license.as_str(),
             json!({ "changes": { "capacity": { "before": pool.capacity, "after": capacity } } }),
         )?;

@@ -7,7 +7,8 @@ use super::query::{self, Edges, Keyset, ListQuery, Page, PageBuilder, Plan, Reso
 use super::users::{ContactSpec, NewUser, check_version, create_in, load_for_write, save};
 use super::{ServiceError, audit};
 use crate::domain::{
-    Account, AccountId, Actor, Contact, ContactDraft, License, Origin, User, UserEmail, UserName, ValidationError, now,
+    Account, AccountId, Actor, AuditAction, Contact, ContactDraft, License, Origin, User, UserEmail, UserName,
+    ValidationError, now,
 };
 use crate::policy::scim_routing::{self, ContactAccount};
 use crate::policy::{self, PolicyViolation};
@@ -139,8 +140,7 @@ fn sync_contact(conn: &mut DbConnection, actor: &Actor, user: &User, p: &ScimPro
     audit::record(
         conn,
         actor,
-        "contact.synced",
-        "contact",
+        AuditAction::ContactSynced,
         &after.id,
         json!({ "userId": user.id, "firstName": after.first_name, "lastName": after.last_name, "email": after.email, "phone": after.phone }),
     )
@@ -191,9 +191,9 @@ fn apply(conn: &mut DbConnection, actor: &Actor, before: User, p: ScimProfile) -
         before
     } else {
         let action = match (before.license != after.license, moved) {
-            (true, _) => "user.license_changed",
-            (false, true) => "user.account_moved",
-            (false, false) => "user.updated",
+            (true, _) => AuditAction::UserLicenseChanged,
+            (false, true) => AuditAction::UserAccountMoved,
+            (false, false) => AuditAction::UserUpdated,
         };
         save(conn, actor, action, &before, after, None)?
     };

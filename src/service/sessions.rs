@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::{ServiceError, audit, auth};
-use crate::domain::{Actor, License, LicensePool, Principal, User, new_id, now};
+use crate::domain::{Actor, AuditAction, License, LicensePool, Principal, User, new_id, now};
 use crate::policy::{self, PolicyViolation, access::Surface};
 use crate::store::{Db, console_sessions, tokens};
 
@@ -68,8 +68,7 @@ pub async fn sign_in(
             audit::record(
                 conn,
                 &actor,
-                "console.signed_in",
-                "console_session",
+                AuditAction::ConsoleSignedIn,
                 &row.id,
                 json!({ "tokenId": row.token_id, "expiresAt": row.expires_at }),
             )?;
@@ -117,7 +116,7 @@ pub async fn resume(db: &Db, bootstrap: &auth::Bootstrap, presented: &str) -> Re
 pub async fn sign_out(db: &Db, session: ConsoleSession) -> Result<(), ServiceError> {
     db.write(move |conn| {
         if console_sessions::delete(conn, &session.id)? {
-            audit::record(conn, &session.actor, "console.signed_out", "console_session", &session.id, json!({}))?;
+            audit::record(conn, &session.actor, AuditAction::ConsoleSignedOut, &session.id, json!({}))?;
         }
         Ok(())
     })

@@ -4,7 +4,9 @@ use serde_json::json;
 
 use super::users::{NewUser, create_in};
 use super::{Page, ServiceError, audit};
-use crate::domain::{Actor, Email, Origin, Site, SiteId, User, UserId, UserName, ValidationError, new_id, now, text};
+use crate::domain::{
+    Actor, AuditAction, Email, Origin, Site, SiteId, User, UserId, UserName, ValidationError, new_id, now, text,
+};
 use crate::policy;
 use crate::policy::access::AdminCap;
 use crate::store::{Db, accounts, users};
@@ -41,8 +43,7 @@ pub async fn create(
         audit::record(
             conn,
             &actor,
-            "site.created",
-            "site",
+            AuditAction::SiteCreated,
             &site.id,
             json!({ "name": site.name, "urlPathPrefix": site.url_path_prefix, "selfRegistration": site.self_registration }),
         )?;
@@ -73,8 +74,7 @@ pub async fn add_member(db: &Db, admin: &AdminCap, site: SiteId, user: UserId) -
             audit::record(
                 conn,
                 &actor,
-                "site.member_added",
-                "user",
+                AuditAction::SiteMemberAdded,
                 user.as_str(),
                 json!({ "siteId": site.as_str() }),
             )?;
@@ -98,8 +98,7 @@ pub async fn remove_member(db: &Db, admin: &AdminCap, site: SiteId, user: UserId
             audit::record(
                 conn,
                 &actor,
-                "site.member_removed",
-                "user",
+                AuditAction::SiteMemberRemoved,
                 user.as_str(),
                 json!({ "siteId": site.as_str() }),
             )?;
@@ -176,8 +175,7 @@ pub async fn set_self_registration(
         audit::record(
             conn,
             &actor,
-            "site.self_registration_set",
-            "site",
+            AuditAction::SiteSelfRegistrationSet,
             &site.id,
             json!({ "changes": { "selfRegistration": { "before": site.self_registration, "after": enabled } } }),
         )?;

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::{Conflict, Page, ServiceError, accounts as contacts, audit, auth};
 use crate::domain::{
-    AccountId, Actor, Backing, ContactDraft, ContactId, Email, License, LoginSession, Origin, Principal, SiteId, User,
-    UserEmail, UserId, UserName, ValidationError, fold, new_id, now, optional_text,
+    AccountId, Actor, AuditAction, Backing, ContactDraft, ContactId, Email, License, LoginSession, Origin, Principal,
+    SiteId, User, UserEmail, UserId, UserName, ValidationError, fold, new_id, now, optional_text,
 };
 use crate::policy::access::AdminCap;
 use crate::policy::delegation::SiteUse;
@@ -154,7 +154,7 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
     let mut after = audit::user_fields(&user);
     after.insert("origin".into(), json!(user.origin.as_str()));
     after.insert("siteIds".into(), json!(user.site_ids));
-    audit::record_user(conn, actor, "user.created", &user, json!({ "after": after }))?;
+    audit::record_user(conn, actor, AuditAction::UserCreated, &user, json!({ "after": after }))?;
     if !licenses::grant(conn, license)? {
         return Err(PolicyViolation::LicenseUnavailable { license }.into());
     }
@@ -185,7 +185,7 @@ pub(crate) fn check_version(user: &User, if_match: Option<i64>) -> Result<(), Se
 pub(crate) fn save(
     conn: &mut DbConnection,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     before: &User,
     mut after: User,
     extra: Option<Value>,
@@ -370,9 +370,9 @@ pub async fn update(
             return Ok(before);
         }
         let action = match (before.active, after.active) {
-            (true, false) => "user.deactivated",
-            (false, true) => "user.reactivated",
-            _ => "user.updated",
+            (true, false) => AuditAction::UserDeactivated,
+            (false, true) => AuditAction::UserReactivated,
+            _ => AuditAction::UserUpdated,
         };
         save(conn, &actor, action, &before, after, None)
     })
@@ -387,7 +387,13 @@ pub async fn delete(db: &Db, actor: Actor, id: String, if_match: Option<i64>) ->
         licenses::lock_one(conn, user.license)?;
         licenses::release(conn, user.license)?;
         users::delete(conn, &user.id)?;
-        audit::record(conn, &actor, "user.deleted", "user", &user.id, json!({ "before": audit::user_fields(&user) }))?;
+        audit::record(
+            conn,
+            &actor,
+            AuditAction::UserDeleted,
+            &user.id,
+            json!({ "before": audit::user_fields(&user) }),
+        )?;
         Ok(())
     })
     .await
@@ -405,7 +411,7 @@ pub async fn assign_contact(db: &Db, actor: Actor, id: String, spec: ContactSpec
         if after == before {
             return Ok(before);
         }
-        save(conn, &actor, "user.contact_assigned", &before, after, None)
+        save(conn, &actor, AuditAction::UserContactAssigned, &before, after, None)
     })
     .await
 }
@@ -455,7 +461,7 @@ pub async fn move_to_account(
         if !move_account(conn, &actor, &mut after, &to)? {
             return Ok(before);
         }
-        save(conn, &actor, "user.account_moved", &before, after, None)
+        save(conn, &actor, AuditAction::UserAccountMoved, &before, after, None)
     })
     .await
 }
@@ -475,7 +481,7 @@ pub async fn upgrade(db: &Db, actor: Actor, id: String, to: License) -> Result<U
                 licenses::release(conn, from)?;
                 let mut after = before.clone();
                 after.license = to;
-                save(conn, &actor, "user.upgraded", &before, after, None)
+                save(conn, &actor, AuditAction::UserUpgraded, &before, after, None)
             }
         }
     })
@@ -504,7 +510,7 @@ fn apply_downgrade(
             // Login As needs a contact: the user's login-as sessions end with it.
             let ended = tokens::revoke_sessions_of(conn, None, Some(&before.id), now())?;
             let kept = json!({ "contactKept": before.contact_id(), "loginAsSessionsEnded": ended });
-            save(conn, actor, "user.downgraded", &before, after, Some(kept))
+            save(conn, actor, AuditAction::UserDowngraded, &before, after, Some(kept))
         }
     }
 }
@@ -643,8 +649,7 @@ pub async fn login_as(db: &Db, actor: Actor, id: String, ttl: Duration) -> Resul
         audit::record(
             conn,
             &actor,
-            "user.login_as",
-            "user",
+            AuditAction::UserLoginAs,
             &user.id,
             json!({ "sessionId": session.id, "expiresAt": session.expires_at }),
         )?;
@@ -675,8 +680,7 @@ pub async fn use_session(db: &Db, presented: String) -> Result<(LoginSession, Us
         audit::record(
             conn,
             &actor,
-            "user.login_as_used",
-            "user",
+            AuditAction::UserLoginAsUsed,
             &user.id,
             json!({ "sessionId": session.id, "startedBy": session.actor }),
         )?;
@@ -692,7 +696,7 @@ pub async fn revoke_login_session(db: &Db, admin: &AdminCap, id: String) -> Resu
         if !tokens::revoke_session(conn, &id, now())? {
             return Err(ServiceError::NotFound("session"));
         }
-        audit::record(conn, &actor, "user.login_as_revoked", "login_session", &id, json!({}))?;
+        audit::record(conn, &actor, AuditAction::UserLoginAsRevoked, &id, json!({}))?;
         Ok(())
     })
     .await

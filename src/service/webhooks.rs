@@ -12,8 +12,8 @@ use sha2::Sha256;
 
 use super::{Conflict, Page, ServiceError, audit, auth};
 use crate::domain::{
-    Attempt, Delivery, DeliveryId, DeliveryStatus, EventFilter, Subscription, SubscriptionHealth, SubscriptionId,
-    ValidationError, new_id, now,
+    Attempt, AuditAction, Delivery, DeliveryId, DeliveryStatus, EventFilter, Subscription, SubscriptionHealth,
+    SubscriptionId, ValidationError, new_id, now,
 };
 use crate::policy::access::AdminCap;
 use crate::policy::webhooks::check_target;
@@ -142,8 +142,7 @@ pub async fn create(
             audit::record(
                 conn,
                 &actor,
-                "webhook.created",
-                "webhook",
+                AuditAction::WebhookCreated,
                 &subscription.id,
                 json!({ "url": subscription.url, "events": subscription.events.entries() }),
             )?;
@@ -191,7 +190,7 @@ pub async fn delete(db: &Db, admin: &AdminCap, id: String) -> Result<(), Service
     db.write(move |conn| {
         let sub = events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
         events::delete_subscription(conn, &id, now())?;
-        audit::record(conn, &actor, "webhook.deleted", "webhook", &id, json!({ "url": sub.url }))
+        audit::record(conn, &actor, AuditAction::WebhookDeleted, &id, json!({ "url": sub.url }))
     })
     .await
 }
@@ -234,8 +233,7 @@ pub async fn retry(
         audit::record(
             conn,
             &actor,
-            "webhook.delivery_retried",
-            "webhook",
+            AuditAction::WebhookDeliveryRetried,
             subscription.as_str(),
             json!({ "deliveryId": d.id, "status": d.status.as_str() }),
         )?;
@@ -253,8 +251,8 @@ pub async fn set_paused(db: &Db, admin: &AdminCap, id: String, paused: bool) -> 
         if sub.paused_at.is_some() != paused {
             let at = now();
             events::set_paused(conn, &id, paused.then_some(at), at)?;
-            let action = if paused { "webhook.paused" } else { "webhook.resumed" };
-            audit::record(conn, &actor, action, "webhook", &id, json!({ "url": sub.url }))?;
+            let action = if paused { AuditAction::WebhookPaused } else { AuditAction::WebhookResumed };
+            audit::record(conn, &actor, action, &id, json!({ "url": sub.url }))?;
         }
         events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))
     })
@@ -272,7 +270,7 @@ pub async fn retry_dead(db: &Db, admin: &AdminCap, id: String) -> Result<usize, 
         events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
         let n = events::revive_dead(conn, &id, now(), RETRY_ALL_LIMIT)?;
         if n > 0 {
-            audit::record(conn, &actor, "webhook.dead_letters_retried", "webhook", &id, json!({ "count": n }))?;
+            audit::record(conn, &actor, AuditAction::WebhookDeadLettersRetried, &id, json!({ "count": n }))?;
         }
         Ok(n)
     })
@@ -289,7 +287,7 @@ pub async fn send_test(db: &Db, admin: &AdminCap, id: String) -> Result<String, 
             return Err(ServiceError::NotFound("webhook"));
         }
         let delivery = super::events::record_test(conn, &actor, &id)?;
-        audit::record(conn, &actor, "webhook.test_sent", "webhook", &id, json!({ "deliveryId": delivery }))?;
+        audit::record(conn, &actor, AuditAction::WebhookTestSent, &id, json!({ "deliveryId": delivery }))?;
         Ok(delivery)
     })
     .await

@@ -589,7 +589,15 @@ async fn the_audit_log_filters_by_target_and_action() {
     page.lacks("<code>console.signed_in</code>");
     let page = console.get("/setup/audit?action=user.deactivated").await;
     page.status(200).has("<code>user.deactivated</code>").lacks("<code>user.created</code>");
-    console.get("/setup/audit").await.has("<code>console.signed_in</code>");
+    let page = console.get("/setup/audit").await;
+    page.has("<code>console.signed_in</code>");
+    // The action filter offers every action the gateway audits, groups and license
+    // changes included.
+    for action in
+        ["user.license_changed", "user.login_as_revoked", "site.member_removed", "group.created", "contact.synced"]
+    {
+        page.has(&format!(r#"<option value="{action}">"#));
+    }
 }
 
 #[tokio::test]

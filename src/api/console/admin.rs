@@ -8,7 +8,7 @@ use super::errors::{Notice, explain, skip_reason};
 use super::users::display_name;
 use super::views::{Nav, action_button, badge, csrf, pool_bar, short_id, shown_once, when, yes_no};
 use super::{Ctx, Fields, Posted, path_id, see_other};
-use crate::domain::{AuditEvent, License, Role, User, ValidationError};
+use crate::domain::{AuditAction, AuditEvent, License, Role, User, ValidationError};
 use crate::error::ServiceError;
 use crate::service::users::{self as users_svc, BulkDowngrade, BulkOutcome, UserQuery};
 use crate::service::{accounts, audit as audit_svc, auth, licenses as licenses_svc, sites as sites_svc};
@@ -686,7 +686,7 @@ pub async fn audit(ctx: Ctx, req: HttpRequest) -> HttpResponse {
                     label for="a-action" { "Action" }
                     input id="a-action" name="action" type="search" value=[q.get("action")] list="actions" autocomplete="off"
                         placeholder="e.g. user.downgraded";
-                    datalist id="actions" { @for a in KNOWN_ACTIONS { option value=(a) {} } }
+                    datalist id="actions" { @for a in AuditAction::ALL { option value=(a.as_str()) {} } }
                 }
                 div class="field" {
                     label for="a-target" { "Target id" }
@@ -713,33 +713,3 @@ pub async fn audit(ctx: Ctx, req: HttpRequest) -> HttpResponse {
     .await;
     ctx.render(page)
 }
-
-const KNOWN_ACTIONS: [&str; 27] = [
-    "user.created",
-    "user.updated",
-    "user.deactivated",
-    "user.reactivated",
-    "user.deleted",
-    "user.contact_assigned",
-    "user.upgraded",
-    "user.downgraded",
-    "user.login_as",
-    "site.created",
-    "site.member_added",
-    "site.self_registration_set",
-    "license.capacity_set",
-    "token.created",
-    "token.revoked",
-    "token.rotated",
-    "user.account_moved",
-    "webhook.created",
-    "webhook.deleted",
-    "webhook.paused",
-    "webhook.resumed",
-    "webhook.test_sent",
-    "webhook.delivery_retried",
-    "webhook.dead_letters_retried",
-    "contact.created",
-    "console.signed_in",
-    "console.signed_out",
-];
