@@ -109,21 +109,8 @@ fn pattern(op: StrOp, v: &str) -> String {
     }
 }
 
-macro_rules! compare {
-    ($col:expr, $op:expr, $v:expr) => {{
-        let v = $v;
-        let b: Boxed = match $op {
-            StrOp::Eq => Box::new($col.eq(v)),
-            StrOp::Gt => Box::new($col.gt(v)),
-            StrOp::Ge => Box::new($col.ge(v)),
-            StrOp::Lt => Box::new($col.lt(v)),
-            StrOp::Le => Box::new($col.le(v)),
-            op @ (StrOp::Co | StrOp::Sw | StrOp::Ew) => Box::new($col.like(pattern(op, &v)).escape('\\')),
-        };
-        b
-    }};
-}
-
+/// A column against a value by the ordering operators; `co`/`sw`/`ew` match nothing (a
+/// column with no substrings, such as a timestamp).
 macro_rules! ordered {
     ($col:expr, $op:expr, $v:expr) => {{
         let v = $v;
@@ -136,6 +123,20 @@ macro_rules! ordered {
             StrOp::Co | StrOp::Sw | StrOp::Ew => Box::new(sql::<Bool>("1 = 0")),
         };
         b
+    }};
+}
+
+/// A text column against a value: the ordering operators, and `co`/`sw`/`ew` as `LIKE`.
+macro_rules! compare {
+    ($col:expr, $op:expr, $v:expr) => {{
+        let v = $v;
+        match $op {
+            op @ (StrOp::Co | StrOp::Sw | StrOp::Ew) => {
+                let b: Boxed = Box::new($col.like(pattern(op, &v)).escape('\\'));
+                b
+            }
+            op => ordered!($col, op, v),
+        }
     }};
 }
 
