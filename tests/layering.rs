@@ -33,8 +33,8 @@ const RULES: &[(&str, &[&str], &str)] = &[
     ),
     (
         "store",
-        &["actix", "crate::service", "crate::api", "crate::scim"],
-        "the store knows tables, not use cases or HTTP",
+        &["actix", "crate::service", "crate::api", "crate::scim", "crate::policy"],
+        "the store knows tables, not use cases, rules or HTTP",
     ),
     ("service", &["actix", "crate::api"], "use cases know nothing of HTTP"),
     (

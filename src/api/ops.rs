@@ -10,6 +10,7 @@ use super::AppState;
 use super::native::problem::{Forbidden, Problem, Unauthorized};
 use super::native::{Admin, ApiError, ProblemCode};
 use super::route::{self, Endpoint};
+use crate::service::health;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(Endpoint::new(route::resource, __path_root, root))
@@ -111,7 +112,7 @@ pub async fn healthz() -> HttpResponse {
     )
 )]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.ready().await {
+    match health::ready(&state.db).await {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Err(e) => {
             tracing::warn!(error = %crate::error::Chain(&e), "not ready");
@@ -138,10 +139,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 )]
 pub async fn metrics(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, ApiError> {
     let m = &state.metrics;
-    let (writer, reader) = state.db.pool_state();
-    for (pool, s) in [("writer", writer), ("reader", reader)] {
-        m.db_connections.with_label_values(&[pool, "idle"]).set(i64::from(s.idle_connections));
-        m.db_connections.with_label_values(&[pool, "in_use"]).set(i64::from(s.connections - s.idle_connections));
+    for p in health::pools(&state.db) {
+        m.db_connections.with_label_values(&[p.pool, "idle"]).set(i64::from(p.idle));
+        m.db_connections.with_label_values(&[p.pool, "in_use"]).set(i64::from(p.in_use));
     }
     for p in crate::service::licenses::list(&state.db, &admin.0).await? {
         m.license_used.with_label_values(&[p.license.as_str()]).set(p.used);
@@ -159,7 +159,7 @@ pub async fn metrics(state: web::Data<AppState>, admin: Admin) -> Result<HttpRes
         ("retried", d.retried),
         ("dead_lettered", d.dead_lettered),
     ]);
-    let (seeks, walks) = state.db.seeks().totals();
+    let (seeks, walks) = health::list_pages(&state.db);
     m.set_list_page_totals(&[("seek", seeks), ("walk", walks)]);
     let q = crate::service::webhooks::queue_stats(&state.db, &admin.0).await?;
     m.webhook_queue.with_label_values(&["pending"]).set(q.pending);

@@ -99,6 +99,19 @@ pub fn can_downgrade(
     }
 }
 
+/// A bulk downgrade (`POST /api/v1/users/bulk-downgrade`): refused up front to a delegated
+/// admin, since every downgrade makes a user contactless (rule 4); for anyone else each
+/// user is then decided by [`can_downgrade`].
+pub fn can_bulk_downgrade(actor: &Actor) -> Result<(), PolicyViolation> {
+    match actor.principal {
+        Principal::Admin | Principal::Scim { .. } => Ok(()),
+        Principal::DelegatedAdmin { .. } => Err(PolicyViolation::DelegatedAdminForbidden),
+        Principal::Registration { .. } => {
+            Err(PolicyViolation::Forbidden { role: "registration", surface: "the native user endpoints" })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +229,14 @@ mod tests {
             let got = can_downgrade(&actor, u, p).map_err(|v| v.code());
             assert_eq!(got, want, "{:?} downgrading {:?}", actor.role(), u.license);
         }
+    }
+
+    #[test]
+    fn bulk_downgrades_by_role() {
+        let got = |a: Actor| can_bulk_downgrade(&a).map_err(|v| v.code());
+        assert_eq!(got(admin()), Ok(()));
+        assert_eq!(got(scim()), Ok(()));
+        assert_eq!(got(delegated()), Err("delegated_admin_forbidden"));
+        assert_eq!(got(registration()), Err("forbidden"));
     }
 }

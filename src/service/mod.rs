@@ -9,6 +9,7 @@ pub mod auth;
 pub mod dispatcher;
 pub mod events;
 pub mod groups;
+pub mod health;
 pub mod licenses;
 pub mod maintenance;
 pub mod passwords;

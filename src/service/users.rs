@@ -550,10 +550,7 @@ pub const BULK_MAX_IDS: usize = 10_000;
 /// Downgrades many users in one transaction; `dry_run` decides the same way and writes
 /// nothing. Users are locked in id order, then the pools (see the module's lock order).
 pub async fn bulk_downgrade(db: &Db, actor: Actor, req: BulkDowngrade) -> Result<BulkOutcome, ServiceError> {
-    if matches!(actor.principal, Principal::DelegatedAdmin { .. }) {
-        // Every downgrade makes a contactless user: never a delegated admin's (rule 4).
-        return Err(PolicyViolation::DelegatedAdminForbidden.into());
-    }
+    policy::licensing::can_bulk_downgrade(&actor)?;
     if req.user_ids.as_ref().is_some_and(|ids| ids.len() > BULK_MAX_IDS) {
         return Err(ValidationError::new("userIds", format!("at most {BULK_MAX_IDS} ids per request")).into());
     }
