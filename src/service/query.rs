@@ -481,12 +481,6 @@ fn str_op(op: CompareOp) -> Option<StrOp> {
     }
 }
 
-/// Text operators whose SQL result equals the evaluator's on a case-folded column (order
-/// comparisons are not: PostgreSQL collations need not order by code point).
-fn folded_exact(op: StrOp) -> bool {
-    matches!(op, StrOp::Eq | StrOp::Co | StrOp::Sw | StrOp::Ew)
-}
-
 const SUPERSET: (Pred, bool) = (Pred::All, false);
 
 fn compare(path: &AttrPath, op: CompareOp, value: &FV) -> (Pred, bool) {
@@ -506,17 +500,20 @@ fn compare(path: &AttrPath, op: CompareOp, value: &FV) -> (Pred, bool) {
     };
     match value {
         FV::String(v) => {
+            // The case-folded columns hold `domain::fold` of the value and compare by code
+            // point on both backends (SQLite's BINARY, PostgreSQL's "C" collation, migration
+            // 000007), as the evaluator compares folded strings: every operator is exact.
             let text = |f: TextField, exact: bool| (Pred::Text(f, sop, v.clone()), exact);
             if named(path, "userName", None) {
-                text(TextField::UserName, folded_exact(sop))
+                text(TextField::UserName, true)
             } else if named(path, "displayName", None) {
-                text(TextField::DisplayName, folded_exact(sop))
+                text(TextField::DisplayName, true)
             } else if named(path, "id", None) && sop == StrOp::Eq {
                 text(TextField::Id, true)
             } else if named(path, "externalId", None) && sop == StrOp::Eq {
                 text(TextField::ExternalId, true)
             } else if named(path, "emails", None) || named(path, "emails", Some("value")) {
-                (Pred::Email { value: Some((sop, v.clone())), kind: None, primary: None }, folded_exact(sop))
+                (Pred::Email { value: Some((sop, v.clone())), kind: None, primary: None }, true)
             } else if (named(path, "groups", None) || named(path, "groups", Some("value"))) && sop == StrOp::Eq {
                 (Pred::InGroup(v.clone()), true)
             } else if path.name.eq_ignore_ascii_case("meta") {
@@ -565,7 +562,6 @@ fn email_value_path(inner: &Filter) -> (Pred, bool) {
             Filter::Compare { path, op, value: FV::String(v) } if path.name.eq_ignore_ascii_case("value") => {
                 match str_op(*op) {
                     Some(sop) if value.is_none() => {
-                        exact &= folded_exact(sop);
                         value = Some((sop, v.clone()));
                     }
                     _ => exact = false,
