@@ -77,6 +77,38 @@ pub fn can_use_account(actor: &Actor, account: &str) -> Result<(), PolicyViolati
     }
 }
 
+/// What a native user listing by `actor` may show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListScope {
+    /// Every user the filters match.
+    All,
+    /// Only contact-backed users under these accounts.
+    Accounts(Vec<String>),
+    /// Nobody: the filters ask for users the actor never sees.
+    Nothing,
+}
+
+/// The scope of a native user listing, given the `accountId` and `contactless` filters the
+/// caller asked for. A delegated admin sees contact-backed users of its accounts only
+/// (rule 4): asking for contactless users shows nobody, naming another account is
+/// `OutOfScope`. Everyone else lists everything the filters match.
+pub fn list_scope(
+    actor: &Actor,
+    account: Option<&str>,
+    contactless: Option<bool>,
+) -> Result<ListScope, PolicyViolation> {
+    let Principal::DelegatedAdmin { accounts, .. } = &actor.principal else {
+        return Ok(ListScope::All);
+    };
+    if let Some(a) = account {
+        in_scope(accounts, a)?;
+    }
+    if contactless == Some(true) {
+        return Ok(ListScope::Nothing);
+    }
+    Ok(ListScope::Accounts(accounts.clone()))
+}
+
 /// Does a SCIM caller see a resource of this account (`None`: a contactless user, or a
 /// group of no account)? A confined token sees only its accounts' users and groups;
 /// everything else does not exist for it (404, absent from lists), so that one IdP's
@@ -236,6 +268,25 @@ pub(crate) mod tests {
             assert_eq!(got, want, "{:?} creating under {account:?}", actor.role());
         }
         assert_eq!(can_create(&scim(), None), Err(PolicyViolation::ScimContactless));
+    }
+
+    #[test]
+    fn user_lists_by_role_and_filters() {
+        type Want = Result<ListScope, &'static str>;
+        let scoped: Want = Ok(ListScope::Accounts(vec!["acc-in".into()]));
+        let cases: [(Actor, Option<&str>, Option<bool>, Want); 7] = [
+            (admin(), None, Some(true), Ok(ListScope::All)),
+            (admin(), Some("acc-out"), None, Ok(ListScope::All)),
+            (delegated(), None, None, scoped.clone()),
+            (delegated(), Some("acc-in"), Some(false), scoped),
+            (delegated(), None, Some(true), Ok(ListScope::Nothing)),
+            (delegated(), Some("acc-out"), None, Err("out_of_scope")),
+            (delegated(), Some("acc-out"), Some(true), Err("out_of_scope")),
+        ];
+        for (actor, account, contactless, want) in cases {
+            let got = list_scope(&actor, account, contactless).map_err(|v| v.code());
+            assert_eq!(got, want, "{:?} {account:?} {contactless:?}", actor.role());
+        }
     }
 
     #[test]

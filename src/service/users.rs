@@ -14,7 +14,7 @@ use crate::domain::{
     SiteId, User, UserEmail, UserId, UserName, ValidationError, fold, new_id, now, optional_text,
 };
 use crate::policy::access::AdminCap;
-use crate::policy::delegation::SiteUse;
+use crate::policy::delegation::{ListScope, SiteUse};
 use crate::policy::{self, PolicyViolation, licensing::Downgrade, licensing::Upgrade};
 use crate::store::{Db, DbConnection, accounts, licenses, tokens, users};
 
@@ -236,15 +236,10 @@ pub async fn list(db: &Db, actor: Actor, q: UserQuery) -> Result<Page<User>, Ser
         user_name_folded: q.user_name.as_deref().map(fold),
         ..Default::default()
     };
-    if let Principal::DelegatedAdmin { accounts, .. } = &actor.principal {
-        // Delegated admins see contact-backed users of their accounts only (rule 4).
-        if let Some(a) = &q.account_id {
-            policy::delegation::can_use_account(&actor, a)?;
-        }
-        if q.contactless == Some(true) {
-            return Ok(Page { items: vec![], next_cursor: None });
-        }
-        filter.scope_accounts = Some(accounts.clone());
+    match policy::delegation::list_scope(&actor, q.account_id.as_deref(), q.contactless)? {
+        ListScope::All => {}
+        ListScope::Accounts(accounts) => filter.scope_accounts = Some(accounts),
+        ListScope::Nothing => return Ok(Page { items: vec![], next_cursor: None }),
     }
     let limit = q.limit;
     db.read(move |conn| {
@@ -297,14 +292,10 @@ pub async fn search(db: &Db, actor: Actor, s: UserSearch) -> Result<SearchPage, 
         prefix: s.prefix.as_deref().map(fold).filter(|p| !p.trim().is_empty()),
         ..Default::default()
     };
-    if let Principal::DelegatedAdmin { accounts, .. } = &actor.principal {
-        if let Some(a) = &q.account_id {
-            policy::delegation::can_use_account(&actor, a)?;
-        }
-        if q.contactless == Some(true) {
-            return Ok(SearchPage { items: vec![], total: 0, total_capped: false });
-        }
-        filter.scope_accounts = Some(accounts.clone());
+    match policy::delegation::list_scope(&actor, q.account_id.as_deref(), q.contactless)? {
+        ListScope::All => {}
+        ListScope::Accounts(accounts) => filter.scope_accounts = Some(accounts),
+        ListScope::Nothing => return Ok(SearchPage { items: vec![], total: 0, total_capped: false }),
     }
     if filter.prefix.as_ref().is_some_and(|p| p.trim().chars().count() < SEARCH_MIN_CHARS) {
         return Err(ValidationError::new("search", format!("needs at least {SEARCH_MIN_CHARS} characters")).into());
