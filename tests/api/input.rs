@@ -67,6 +67,22 @@ async fn invalid_values_are_422_validation_failed() {
     // Nothing was created by any of them.
     let r = app.get("/api/v1/users").await;
     assert_eq!(r.ok(200)["items"], json!([]));
+    // A PATCH leaves absent fields alone, clears nullable ones sent as null, and refuses
+    // null for the fields a user always has.
+    let u =
+        app.post("/api/v1/users", json!({ "userName": "pat", "email": "pat@example.com", "firstName": "Pat" })).await;
+    let uid = u.ok(201)["id"].as_str().unwrap().to_owned();
+    for body in
+        [json!({ "userName": null }), json!({ "email": null }), json!({ "active": null }), json!({ "userName": " x" })]
+    {
+        app.patch(&format!("/api/v1/users/{uid}"), body.clone()).await.problem(422, "validation_failed");
+    }
+    let r = app.patch(&format!("/api/v1/users/{uid}"), json!({ "firstName": null, "lastName": "Ruiz" })).await;
+    let v = r.ok(200);
+    assert_eq!(
+        (v["userName"].clone(), v["firstName"].clone(), v["lastName"].clone()),
+        (json!("pat"), json!(null), json!("Ruiz"))
+    );
 }
 
 #[tokio::test]

@@ -13,14 +13,9 @@ use super::problem::{
 use super::{Admin, ApiError, Registrar, page, user_response};
 use crate::api::AppState;
 use crate::domain::{ContactDraft, Email, SiteId, UserId, UserName, ValidationError};
-use crate::error::ServiceError;
 use crate::service::{accounts, audit, auth, licenses, sites, users::profile_text};
 
 type Res = Result<HttpResponse, ApiError>;
-
-fn invalid(e: ValidationError) -> ApiError {
-    ServiceError::Validation(e).into()
-}
 
 fn list<T, R: From<T> + serde::Serialize>(p: crate::service::Page<T>) -> HttpResponse {
     HttpResponse::Ok()

@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::error::ServiceError;
 use crate::service::auth::NewToken;
-use crate::service::users::{ContactSpec, NewUser, profile_text, single_email};
+use crate::service::users::{ContactSpec, NewUser, UserChanges, profile_text, single_email};
 
 /// OpenAPI string enums taken from the domain's own lists, so they cannot drift.
 macro_rules! string_enum {
@@ -605,7 +605,8 @@ pub struct SessionResponse {
 // Requests into service commands: every field checked here, once, so that handlers only
 // pass commands on (a field's error is `422 validation_failed` naming it).
 
-fn invalid(e: ValidationError) -> ApiError {
+/// A validation failure as the native API answers it (`validation_failed`).
+pub fn invalid(e: ValidationError) -> ApiError {
     ServiceError::Validation(e).into()
 }
 
@@ -653,6 +654,35 @@ impl TryFrom<CreateUserRequest> for NewUser {
             origin: Origin::Native,
             scim_attributes: None,
             password_hash: None,
+        })
+    }
+}
+
+/// A field that may be absent (left alone) but not `null`.
+fn required<T>(field: &str, v: Option<Option<T>>) -> Result<Option<T>, ApiError> {
+    match v {
+        Some(None) => Err(invalid(ValidationError::new(field, "must not be null"))),
+        Some(Some(v)) => Ok(Some(v)),
+        None => Ok(None),
+    }
+}
+
+/// A field that may be absent (left alone) or `null` (cleared).
+fn nullable_text(field: &str, v: Option<Option<String>>) -> Result<Option<Option<String>>, ApiError> {
+    v.map(|inner| profile_text(field, inner.as_deref())).transpose().map_err(invalid)
+}
+
+impl TryFrom<PatchUserRequest> for UserChanges {
+    type Error = ApiError;
+    fn try_from(b: PatchUserRequest) -> Result<Self, ApiError> {
+        Ok(UserChanges {
+            user_name: required("userName", b.user_name)?.map(|n| UserName::parse(&n)).transpose().map_err(invalid)?,
+            email: required("email", b.email)?.map(|e| Email::parse("email", &e)).transpose().map_err(invalid)?,
+            first_name: nullable_text("firstName", b.first_name)?,
+            last_name: nullable_text("lastName", b.last_name)?,
+            display_name: nullable_text("displayName", b.display_name)?,
+            external_id: nullable_text("externalId", b.external_id)?,
+            active: required("active", b.active)?,
         })
     }
 }

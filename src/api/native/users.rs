@@ -13,15 +13,11 @@ use super::problem::{
 };
 use super::{ApiError, UsersCaller, body_id, if_match, page, user_response};
 use crate::api::{AppState, bearer};
-use crate::domain::{AccountId, Email, UserId, UserName, ValidationError};
+use crate::domain::{AccountId, UserId, ValidationError};
 use crate::error::ServiceError;
-use crate::service::users::{self as svc, NewUser, UserChanges, profile_text};
+use crate::service::users::{self as svc, NewUser, UserChanges};
 
 type Res = Result<HttpResponse, ApiError>;
-
-fn invalid(e: ValidationError) -> ApiError {
-    ServiceError::Validation(e).into()
-}
 
 use super::dto::license as parse_license;
 
@@ -141,18 +137,6 @@ pub async fn get(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<
     Ok(user_response(StatusCode::OK, user))
 }
 
-fn required<T>(field: &str, v: Option<Option<T>>) -> Result<Option<T>, ApiError> {
-    match v {
-        Some(None) => Err(invalid(ValidationError::new(field, "must not be null"))),
-        Some(Some(v)) => Ok(Some(v)),
-        None => Ok(None),
-    }
-}
-
-fn nullable_text(field: &str, v: Option<Option<String>>) -> Result<Option<Option<String>>, ApiError> {
-    v.map(|inner| profile_text(field, inner.as_deref())).transpose().map_err(invalid)
-}
-
 /// Change a user's profile or active flag
 ///
 /// Absent fields stay; `null` clears a nullable one. With `If-Match`, a stale version gets 412.
@@ -188,16 +172,7 @@ pub async fn update(
 ) -> Res {
     let body = body.get().await?;
     let actor = caller.0;
-    let b = body.into_inner();
-    let changes = UserChanges {
-        user_name: required("userName", b.user_name)?.map(|n| UserName::parse(&n)).transpose().map_err(invalid)?,
-        email: required("email", b.email)?.map(|e| Email::parse("email", &e)).transpose().map_err(invalid)?,
-        first_name: nullable_text("firstName", b.first_name)?,
-        last_name: nullable_text("lastName", b.last_name)?,
-        display_name: nullable_text("displayName", b.display_name)?,
-        external_id: nullable_text("externalId", b.external_id)?,
-        active: required("active", b.active)?,
-    };
+    let changes = UserChanges::try_from(body.into_inner())?;
     let user = svc::update(&state.db, actor, id.to_string(), changes, if_match(&req)).await?;
     Ok(user_response(StatusCode::OK, user))
 }
