@@ -77,6 +77,11 @@ async fn invalid_values_are_422_validation_failed() {
     {
         app.patch(&format!("/api/v1/users/{uid}"), body.clone()).await.problem(422, "validation_failed");
     }
+    // The other commands built from bodies: a contact assignment names one, a bulk
+    // downgrade names ids.
+    app.put(&format!("/api/v1/users/{uid}/contact"), json!({})).await.problem(422, "validation_failed");
+    let r = app.post("/api/v1/users/downgrade", json!({ "userIds": ["not-an-id"], "dryRun": true })).await;
+    r.problem(422, "validation_failed");
     let r = app.patch(&format!("/api/v1/users/{uid}"), json!({ "firstName": null, "lastName": "Ruiz" })).await;
     let v = r.ok(200);
     assert_eq!(

@@ -12,8 +12,8 @@ use super::problem::{
 };
 use super::{Admin, ApiError, Registrar, page, user_response};
 use crate::api::AppState;
-use crate::domain::{ContactDraft, Email, SiteId, UserId, UserName, ValidationError};
-use crate::service::{accounts, audit, auth, licenses, sites, users::profile_text};
+use crate::domain::{ContactDraft, SiteId, UserId, ValidationError};
+use crate::service::{accounts, audit, auth, licenses, sites};
 
 type Res = Result<HttpResponse, ApiError>;
 
@@ -481,13 +481,7 @@ pub async fn register(
     let body = body.get().await?;
     let site_id = id.to_string();
     let actor = caller.0;
-    let b = body.into_inner();
-    let reg = sites::Registration {
-        user_name: UserName::parse(&b.user_name).map_err(invalid)?,
-        email: Email::parse("email", &b.email).map_err(invalid)?,
-        first_name: profile_text("firstName", b.first_name.as_deref()).map_err(invalid)?,
-        last_name: profile_text("lastName", b.last_name.as_deref()).map_err(invalid)?,
-    };
+    let reg = sites::Registration::try_from(body.into_inner())?;
     let user = sites::register(&state.db, actor, site_id, reg).await?;
     Ok(user_response(StatusCode::CREATED, user))
 }

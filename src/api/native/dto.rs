@@ -17,7 +17,8 @@ use crate::domain::{
 };
 use crate::error::ServiceError;
 use crate::service::auth::NewToken;
-use crate::service::users::{ContactSpec, NewUser, UserChanges, profile_text, single_email};
+use crate::service::sites::Registration;
+use crate::service::users::{BulkDowngrade, ContactSpec, NewUser, UserChanges, profile_text, single_email};
 
 /// OpenAPI string enums taken from the domain's own lists, so they cannot drift.
 macro_rules! string_enum {
@@ -683,6 +684,37 @@ impl TryFrom<PatchUserRequest> for UserChanges {
             display_name: nullable_text("displayName", b.display_name)?,
             external_id: nullable_text("externalId", b.external_id)?,
             active: required("active", b.active)?,
+        })
+    }
+}
+
+impl TryFrom<SetContactRequest> for ContactSpec {
+    type Error = ApiError;
+    fn try_from(b: SetContactRequest) -> Result<Self, ApiError> {
+        contact_spec(b.contact_id, b.contact)?
+            .ok_or_else(|| invalid(ValidationError::new("contact", "give contactId or contact")))
+    }
+}
+
+impl TryFrom<BulkDowngradeRequest> for BulkDowngrade {
+    type Error = ApiError;
+    fn try_from(b: BulkDowngradeRequest) -> Result<Self, ApiError> {
+        Ok(BulkDowngrade {
+            user_ids: b.user_ids.map(|ids| ids.iter().map(|i| body_id("userIds", i)).collect()).transpose()?,
+            inactive_only: b.inactive_only.unwrap_or(false),
+            dry_run: b.dry_run.unwrap_or(false),
+        })
+    }
+}
+
+impl TryFrom<RegisterRequest> for Registration {
+    type Error = ApiError;
+    fn try_from(b: RegisterRequest) -> Result<Self, ApiError> {
+        Ok(Registration {
+            user_name: UserName::parse(&b.user_name).map_err(invalid)?,
+            email: Email::parse("email", &b.email).map_err(invalid)?,
+            first_name: profile_text("firstName", b.first_name.as_deref()).map_err(invalid)?,
+            last_name: profile_text("lastName", b.last_name.as_deref()).map_err(invalid)?,
         })
     }
 }

@@ -13,9 +13,9 @@ use super::problem::{
 };
 use super::{ApiError, UsersCaller, body_id, if_match, page, user_response};
 use crate::api::{AppState, bearer};
-use crate::domain::{AccountId, UserId, ValidationError};
+use crate::domain::{AccountId, UserId};
 use crate::error::ServiceError;
-use crate::service::users::{self as svc, NewUser, UserChanges};
+use crate::service::users::{self as svc, ContactSpec, NewUser, UserChanges};
 
 type Res = Result<HttpResponse, ApiError>;
 
@@ -237,9 +237,7 @@ pub async fn assign_contact(
 ) -> Res {
     let body = body.get().await?;
     let actor = caller.0;
-    let b = body.into_inner();
-    let spec = super::dto::contact_spec(b.contact_id, b.contact)?
-        .ok_or_else(|| invalid(ValidationError::new("contact", "give contactId or contact")))?;
+    let spec = ContactSpec::try_from(body.into_inner())?;
     let user = svc::assign_contact(&state.db, actor, id.to_string(), spec).await?;
     Ok(user_response(StatusCode::OK, user))
 }
@@ -400,11 +398,8 @@ pub async fn bulk_downgrade(
 ) -> Res {
     let body = body.get().await?;
     let actor = caller.0;
-    let b = body.into_inner();
-    let user_ids =
-        b.user_ids.map(|ids| ids.iter().map(|i| body_id("userIds", i)).collect::<Result<Vec<_>, _>>()).transpose()?;
-    let dry_run = b.dry_run.unwrap_or(false);
-    let req = svc::BulkDowngrade { user_ids, inactive_only: b.inactive_only.unwrap_or(false), dry_run };
+    let req = svc::BulkDowngrade::try_from(body.into_inner())?;
+    let dry_run = req.dry_run;
     let out = svc::bulk_downgrade(&state.db, actor, req).await?;
     Ok(HttpResponse::Ok().json(BulkDowngradeResponse {
         downgraded: out.downgraded,
