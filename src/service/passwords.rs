@@ -1,6 +1,6 @@
 //! Password hashing: Argon2id with the crate's default cost (19 MiB, 2 passes), stored as
-//! a PHC string. Hashes run on their own threads — half the cores, at least one — each with
-//! one 19 MiB block buffer it reuses, at a lower CPU priority (nice +10) than the rest of
+//! a PHC string. Hashes run on their own threads — half the cores, at least one — in
+//! reused 19 MiB block buffers (one per hash running at once), at a lower CPU priority (nice +10) than the rest of
 //! the gateway: when the cores are busy, request handling and the database writer go first
 //! and a password change waits, so a burst of password changes neither takes the machine
 //! from other requests nor grows the heap (without the bound, 60 password PATCHes from 4
@@ -45,15 +45,9 @@ fn hashing_threads() -> usize {
 }
 
 /// One hashing thread: lowers its own priority, then hashes queued passwords one at a time
-/// in its one buffer until the gateway exits.
+/// until the gateway exits.
 fn hash_jobs(rx: &Mutex<mpsc::Receiver<Job>>) {
-    // On Linux the nice value belongs to the thread, not the process.
-    // SAFETY: plain system calls on the calling thread; no memory is shared with them.
-    let lowered = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, HASHING_NICE) };
-    if lowered != 0 {
-        tracing::warn!(error = %std::io::Error::last_os_error(), "password hashing runs at normal priority");
-    }
-    let mut buffer = vec![Block::default(); Params::DEFAULT.block_count()];
+    lower_priority();
     loop {
         let job = match rx.lock() {
             Ok(rx) => rx.recv(),
@@ -63,7 +57,36 @@ fn hash_jobs(rx: &Mutex<mpsc::Receiver<Job>>) {
         if reply.is_closed() {
             continue;
         }
-        let _ = reply.send(hash_with(&password, &mut buffer));
+        let _ = reply.send(with_buffer(&SPARES, |memory| hash_with(&password, memory)));
+    }
+}
+
+/// The hashing threads' spare 19 MiB block buffers.
+static SPARES: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+/// Runs `f` in a buffer of `spares`, made when none is free: as many buffers as hashes
+/// have run at once (at most one per hashing thread), and none before the first hash.
+fn with_buffer<T>(spares: &Mutex<Vec<Vec<Block>>>, f: impl FnOnce(&mut [Block]) -> T) -> T {
+    let spare = spares.lock().map(|mut s| s.pop()).unwrap_or_default();
+    let mut buffer = spare.unwrap_or_else(|| vec![Block::default(); Params::DEFAULT.block_count()]);
+    let out = f(&mut buffer);
+    if let Ok(mut spares) = spares.lock() {
+        spares.push(buffer);
+    }
+    out
+}
+
+/// Sets the calling thread's nice value to [`HASHING_NICE`]. On Linux the nice value
+/// belongs to the thread (`who = 0` names the calling thread); elsewhere it would be the
+/// whole process's, so hashing keeps the normal priority there.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: a plain system call about the calling thread; no memory is passed.
+        let lowered = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASHING_NICE) };
+        if lowered != 0 {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "password hashing runs at normal priority");
+        }
     }
 }
 
@@ -105,6 +128,19 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn buffers_are_reused_and_one_per_hash_running_at_once() {
+        let spares = Mutex::new(Vec::new());
+        // Two at once need two buffers; afterwards both are spares, reused, not added to.
+        let addresses = with_buffer(&spares, |a| with_buffer(&spares, |b| (a.as_ptr() as usize, b.as_ptr() as usize)));
+        assert_ne!(addresses.0, addresses.1);
+        for _ in 0..3 {
+            let again = with_buffer(&spares, |a| a.as_ptr() as usize);
+            assert!(again == addresses.0 || again == addresses.1);
+        }
+        assert_eq!(spares.lock().unwrap().len(), 2);
+    }
+
     #[tokio::test]
     async fn hashes_verify_with_a_fresh_salt_each_time() {
         let a = hash("correct horse".into()).await.unwrap();
@@ -119,13 +155,31 @@ mod tests {
     }
 
     /// The hashing threads: as many as `hashing_threads()`, whatever the number of hashes
-    /// asked for at once, each at the lowered priority.
+    /// asked for at once, each at the lowered priority (a thread sets it when it starts, so
+    /// one not yet scheduled is waited for).
+    #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn hashes_run_on_a_bounded_set_of_low_priority_threads() {
+        let before = nice_of(std::path::Path::new("/proc/thread-self"));
         let many: Vec<_> = (0..6).map(|i| tokio::spawn(hash(format!("p{i}")))).collect();
         for h in many {
             h.await.unwrap().unwrap();
         }
+        // The priority is the hashing threads' alone.
+        assert_eq!(nice_of(std::path::Path::new("/proc/thread-self")), before);
+        let mut nice = Vec::new();
+        for _ in 0..100 {
+            nice = hashing_thread_nice_values();
+            if nice.len() == hashing_threads() && nice.iter().all(|&n| n == HASHING_NICE) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("hashing threads and their nice values: {nice:?}, want {} at {HASHING_NICE}", hashing_threads());
+    }
+
+    #[cfg(target_os = "linux")]
+    fn hashing_thread_nice_values() -> Vec<i32> {
         let mut nice = Vec::new();
         for task in std::fs::read_dir("/proc/self/task").unwrap() {
             let dir = task.unwrap().path();
@@ -133,12 +187,17 @@ mod tests {
             if comm.trim() != HASHING_THREAD {
                 continue;
             }
-            let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
-            // Fields after the parenthesised name: state is field 3, nice is field 19.
-            let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-            nice.push(fields[19 - 3].parse::<i32>().unwrap());
+            nice.push(nice_of(&dir));
         }
-        assert_eq!(nice.len(), hashing_threads(), "{nice:?}");
-        assert!(nice.iter().all(|&n| n == HASHING_NICE), "{nice:?}");
+        nice
+    }
+
+    /// The nice value of the thread whose `/proc` directory is `dir`.
+    #[cfg(target_os = "linux")]
+    fn nice_of(dir: &std::path::Path) -> i32 {
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+        // Fields after the parenthesised name: state is field 3, nice is field 19.
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+        fields[19 - 3].parse().unwrap()
     }
 }
