@@ -8,18 +8,19 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::error::{SCIM_JSON, ScimError};
+use super::groups::Groups;
 use super::openapi::{
     BulkRequest, BulkResponse, ResourceListResponse, ScimBadRequest, ScimForbidden, ScimPayloadTooLarge,
     ScimUnauthorized, SearchRequest,
 };
 use super::query::ListParams;
-use super::users::Projection;
-use super::{Ctx, Reply, ScimCaller, groups, list_response, read_json, users};
-use crate::api::AppState;
+use super::resource::{self, ScimResource};
+use super::users::Users;
+use super::{Ctx, Reply, ScimRequest, list_response};
 use crate::scim::json::get_ci;
 
 pub const BULK_REQUEST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
@@ -78,37 +79,22 @@ fn version_of(tag: &Option<String>) -> Option<i64> {
 
 /// Runs one operation whose references are resolved.
 async fn run(ctx: &Ctx, op: &Op) -> Result<Reply, ScimError> {
-    let none = Projection::none();
     let segments: Vec<&str> = op.path.trim_matches('/').split('/').collect();
     let method = op.method.to_ascii_uppercase();
     let data = || op.data.clone().ok_or_else(|| ScimError::bad("invalidSyntax", "this operation needs data"));
     let if_match = version_of(&op.version);
-    match (method.as_str(), segments.as_slice()) {
-        ("POST", [kind]) if kind.eq_ignore_ascii_case("Users") => users::create_op(ctx, data()?, &none).await,
-        ("POST", [kind]) if kind.eq_ignore_ascii_case("Groups") => groups::create_op(ctx, data()?, &none).await,
-        ("PUT", [kind, id]) if kind.eq_ignore_ascii_case("Users") => {
-            users::replace_op(ctx, (*id).to_owned(), data()?, if_match, &none).await
+    let done = match segments.split_first() {
+        Some((kind, rest)) if kind.eq_ignore_ascii_case(Users::ENDPOINT) => {
+            resource::run::<Users>(ctx, &method, rest, data, if_match).await?
         }
-        ("PUT", [kind, id]) if kind.eq_ignore_ascii_case("Groups") => {
-            groups::replace_op(ctx, (*id).to_owned(), data()?, if_match, &none).await
+        Some((kind, rest)) if kind.eq_ignore_ascii_case(Groups::ENDPOINT) => {
+            resource::run::<Groups>(ctx, &method, rest, data, if_match).await?
         }
-        ("PATCH", [kind, id]) if kind.eq_ignore_ascii_case("Users") => {
-            users::patch_op(ctx, (*id).to_owned(), data()?, if_match, &none).await
-        }
-        ("PATCH", [kind, id]) if kind.eq_ignore_ascii_case("Groups") => {
-            groups::patch_op(ctx, (*id).to_owned(), data()?, if_match, &none).await
-        }
-        ("DELETE", [kind, id]) if kind.eq_ignore_ascii_case("Users") => {
-            users::delete_op(ctx, (*id).to_owned(), if_match).await
-        }
-        ("DELETE", [kind, id]) if kind.eq_ignore_ascii_case("Groups") => {
-            groups::delete_op(ctx, (*id).to_owned(), if_match).await
-        }
-        _ => Err(ScimError::bad(
-            "invalidPath",
-            format!("{} {} is not a bulk operation this server supports", op.method, op.path),
-        )),
-    }
+        _ => None,
+    };
+    done.ok_or_else(|| {
+        ScimError::bad("invalidPath", format!("{} {} is not a bulk operation this server supports", op.method, op.path))
+    })
 }
 
 fn parse_ops(body: &Value, max: usize) -> Result<(Vec<Op>, Option<usize>), ScimError> {
@@ -275,15 +261,9 @@ async fn run_bulk(ctx: &Ctx, body: Value) -> Result<Value, ScimError> {
         (status = 413, response = ScimPayloadTooLarge),
     )
 )]
-pub async fn bulk(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
-    let body = read_json(&req, body, state.settings.scim.bulk_max_payload_bytes).await?;
-    let ctx = Ctx::new(state, caller.0, &req);
-    let out = run_bulk(&ctx, body).await?;
+pub async fn bulk(r: ScimRequest, body: web::Payload) -> Result<HttpResponse, ScimError> {
+    let body = r.json_within(body, r.ctx.state.settings.scim.bulk_max_payload_bytes).await?;
+    let out = run_bulk(&r.ctx, body).await?;
     Ok(HttpResponse::Ok().content_type(SCIM_JSON).body(out.to_string()))
 }
 
@@ -302,14 +282,9 @@ pub async fn bulk(
         (status = 413, response = ScimPayloadTooLarge),
     )
 )]
-pub async fn root_search(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
-    let body = read_json(&req, body, state.settings.server.max_body_bytes).await?;
-    let ctx = Ctx::new(state, caller.0, &req);
+pub async fn root_search(r: ScimRequest, body: web::Payload) -> Result<HttpResponse, ScimError> {
+    let body = r.json(body).await?;
+    let ctx = &r.ctx;
     let max = ctx.max_results();
     let params = ListParams::from_search(&body, max)?;
     if params.cursor.is_some() {
@@ -319,7 +294,7 @@ pub async fn root_search(
     let all = ListParams { start_index: 1, count: max, ..params.clone() };
     let mut total = 0;
     let mut resources = vec![];
-    for reply in [users::list_op(&ctx, all.clone()).await?, groups::list_op(&ctx, all).await?] {
+    for reply in [Users::list(ctx, all.clone()).await?, Groups::list(ctx, all).await?] {
         let body = reply.body.map(|b| b.to_value()).unwrap_or_default();
         total += body["totalResults"].as_i64().unwrap_or(0);
         if let Some(Value::Array(r)) = body.get("Resources") {

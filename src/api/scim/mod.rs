@@ -10,6 +10,7 @@ mod groups;
 pub mod mapping;
 pub mod openapi;
 pub mod query;
+mod resource;
 mod users;
 
 use std::future::Future;
@@ -83,7 +84,12 @@ impl FromRequest for ScimRequest {
 impl ScimRequest {
     /// The JSON body (413 past `server.max_body_bytes`).
     pub async fn json(&self, body: web::Payload) -> Result<Value, ScimError> {
-        read_json(&self.req, body, self.ctx.state.settings.server.max_body_bytes).await
+        self.json_within(body, self.ctx.state.settings.server.max_body_bytes).await
+    }
+
+    /// The JSON body (413 past `limit` bytes).
+    pub async fn json_within(&self, body: web::Payload, limit: usize) -> Result<Value, ScimError> {
+        read_json(&self.req, body, limit).await
     }
 
     /// The version `If-Match` names, if any.
@@ -96,9 +102,15 @@ impl ScimRequest {
         super::header_version(&self.req, header::IF_NONE_MATCH)
     }
 
+    /// A PUT or PATCH of the resource `id`: the body and `If-Match`.
+    pub async fn write(&self, id: String, body: web::Payload) -> Result<resource::Write, ScimError> {
+        Ok(resource::Write { id, body: self.json(body).await?, if_match: self.if_match() })
+    }
+
     /// `attributes` / `excludedAttributes` of the query string.
-    pub fn projection(&self) -> users::Projection {
-        users::Projection::from_request(&self.req)
+    pub fn projection(&self) -> resource::Projection {
+        let param = |name| query_param(&self.req, name);
+        resource::Projection::parse(param("attributes"), param("excludedAttributes"))
     }
 
     /// The list parameters of the query string (RFC 7644 §3.4.2).
@@ -278,26 +290,8 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(Endpoint::new(route::resource, d::__path_resource_type, d::resource_type))
         .service(Endpoint::new(route::resource, d::__path_schemas, d::schemas))
         .service(Endpoint::new(route::resource, d::__path_schema, d::schema))
-        .service(
-            Endpoint::new(route::resource, users::__path_list, users::list).op(users::__path_create, users::create),
-        )
-        .service(Endpoint::new(route::resource, users::__path_search, users::search))
-        .service(
-            Endpoint::new(route::resource, users::__path_get, users::get)
-                .op(users::__path_replace, users::replace)
-                .op(users::__path_patch, users::patch)
-                .op(users::__path_delete, users::delete),
-        )
-        .service(
-            Endpoint::new(route::resource, groups::__path_list, groups::list).op(groups::__path_create, groups::create),
-        )
-        .service(Endpoint::new(route::resource, groups::__path_search, groups::search))
-        .service(
-            Endpoint::new(route::resource, groups::__path_get, groups::get)
-                .op(groups::__path_replace, groups::replace)
-                .op(groups::__path_patch, groups::patch)
-                .op(groups::__path_delete, groups::delete),
-        )
+        .configure(users::routes)
+        .configure(groups::routes)
         .service(Endpoint::new(route::resource, bulk::__path_bulk, bulk::bulk))
         .service(Endpoint::new(route::resource, bulk::__path_root_search, bulk::root_search));
 }
