@@ -255,11 +255,10 @@ pub async fn list(
                             (read.pred, 0, read.backward)
                         }
                     };
-                    let order = (key, descending);
-                    let mut page = match (limit > 0, backward) {
-                        (false, _) => vec![],
-                        (true, false) => groups::page(conn, &read_pred, order, offset, limit, with_members)?,
-                        (true, true) => groups::page_reversed(conn, &read_pred, order, offset, limit, with_members)?,
+                    let order = (key, descending, backward);
+                    let mut page = match limit > 0 {
+                        false => vec![],
+                        true => groups::page(conn, &read_pred, order, offset, limit, with_members)?,
                     };
                     hide_members(conn, &shown_to, &mut page)?;
                     let names = member_names(conn, &page)?;
@@ -288,7 +287,7 @@ pub async fn list(
                     if groups::count(conn, &candidates)? > cap {
                         return Ok(None);
                     }
-                    let mut all = groups::page(conn, &candidates, (GroupSortKey::Id, false), 0, cap, true)?;
+                    let mut all = groups::page(conn, &candidates, (GroupSortKey::Id, false, false), 0, cap, true)?;
                     hide_members(conn, &finder, &mut all)?;
                     let names = member_names(conn, &all)?;
                     Ok::<_, ServiceError>(Some((all, names)))

@@ -198,39 +198,17 @@ pub enum GroupSortKey {
     DisplayName,
 }
 
-/// One page: `offset` rows skipped in the given order, at most `limit`.
+/// One page: `offset` rows skipped in the given order, at most `limit`; `reversed`, in
+/// the exact reverse of that order (a previous page, nearest the cursor first).
 pub fn page(
     conn: &mut DbConnection,
     pred: &GroupPred,
-    (key, descending): (GroupSortKey, bool),
+    (key, descending, reversed): (GroupSortKey, bool, bool),
     offset: i64,
     limit: i64,
     with_members: bool,
 ) -> Result<Vec<Group>, StoreError> {
-    page_in(conn, pred, (key, descending, false), offset, limit, with_members)
-}
-
-/// Like [`page`], in the exact reverse of its order (a previous page, nearest the cursor
-/// first).
-pub fn page_reversed(
-    conn: &mut DbConnection,
-    pred: &GroupPred,
-    (key, descending): (GroupSortKey, bool),
-    offset: i64,
-    limit: i64,
-    with_members: bool,
-) -> Result<Vec<Group>, StoreError> {
-    page_in(conn, pred, (key, !descending, true), offset, limit, with_members)
-}
-
-fn page_in(
-    conn: &mut DbConnection,
-    pred: &GroupPred,
-    (key, descending, ties_descending): (GroupSortKey, bool, bool),
-    offset: i64,
-    limit: i64,
-    with_members: bool,
-) -> Result<Vec<Group>, StoreError> {
+    let (descending, ties_descending) = (descending != reversed, reversed);
     let q = filtered(groups::table.select(GroupRow::as_select()).into_boxed(), pred);
     let q = match (key, descending) {
         (GroupSortKey::Id, false) => q.order(groups::id.asc()),

@@ -388,20 +388,7 @@ pub fn page(
     page_in(conn, pred, sort, descending, false, offset, limit)
 }
 
-/// Like [`page`], in the exact reverse of its order (a previous page is read from the
-/// cursor backwards, nearest first: no count, no offset walk from the start).
-pub fn page_reversed(
-    conn: &mut DbConnection,
-    pred: &Pred,
-    sort: SortKey,
-    descending: bool,
-    offset: i64,
-    limit: i64,
-) -> Result<Vec<User>, StoreError> {
-    page_in(conn, pred, sort, !descending, true, offset, limit)
-}
-
-/// [`page`] (or [`page_reversed`]) with each user's groups. `lookup`: the page is expected
+/// [`page`] (`reversed`: in the exact reverse of its order) with each user's groups. `lookup`: the page is expected
 /// to hold a handful of users (an indexed lookup), and on PostgreSQL it is read in one
 /// statement (details and groups as JSON beside each row: one round trip, but a subquery
 /// per row and table); otherwise, and on SQLite, a statement per table for the whole page.

@@ -2,8 +2,7 @@
 //! from the same schema definitions the filters, PATCH and projection use, so they
 //! advertise exactly what works.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde_json::Value;
 
 use super::error::{SCIM_JSON, ScimError};
@@ -11,8 +10,7 @@ use super::openapi::{
     ResourceType, ResourceTypeListResponse, SchemaListResponse, ScimForbidden, ScimNotFound, ScimSchema,
     ScimUnauthorized, ServiceProviderConfig,
 };
-use super::{Ctx, ScimCaller, list_response};
-use crate::api::AppState;
+use super::{Ctx, ScimRequest, list_response};
 use crate::scim::schema;
 
 fn ok(body: Value) -> HttpResponse {
@@ -31,8 +29,8 @@ fn ok(body: Value) -> HttpResponse {
         (status = 403, response = ScimForbidden),
     )
 )]
-pub async fn service_provider_config(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> HttpResponse {
-    let ctx = Ctx::new(state, caller.0, &req);
+pub async fn service_provider_config(r: ScimRequest) -> HttpResponse {
+    let ctx = r.ctx;
     let s = &ctx.state.settings.scim;
     let options = schema::SpcOptions {
         bulk_max_operations: s.bulk_max_operations,
@@ -62,9 +60,8 @@ pub async fn service_provider_config(state: web::Data<AppState>, caller: ScimCal
         (status = 403, response = ScimForbidden),
     )
 )]
-pub async fn resource_types(state: web::Data<AppState>, caller: ScimCaller, req: HttpRequest) -> HttpResponse {
-    let ctx = Ctx::new(state, caller.0, &req);
-    let all = schema::resource_types(&ctx.base);
+pub async fn resource_types(r: ScimRequest) -> HttpResponse {
+    let all = schema::resource_types(&r.ctx.base);
     ok(list_response(all.len() as i64, 1, all))
 }
 
@@ -82,16 +79,10 @@ pub async fn resource_types(state: web::Data<AppState>, caller: ScimCaller, req:
         (status = 404, response = ScimNotFound),
     )
 )]
-pub async fn resource_type(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
-    let ctx = Ctx::new(state, caller.0, &req);
-    schema::resource_type(&id, &ctx.base)
+pub async fn resource_type(r: ScimRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
+    schema::resource_type(&id, &r.ctx.base)
         .map(ok)
-        .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no resource type {id}")))
+        .ok_or_else(|| ScimError::not_found(format!("no resource type {id}")))
 }
 
 /// The most accounts listed as `accountId` canonical values.
@@ -137,15 +128,10 @@ async fn with_account_suggestions(ctx: &Ctx, mut doc: Value) -> Result<Value, Sc
         (status = 403, response = ScimForbidden),
     )
 )]
-pub async fn schemas(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-) -> Result<HttpResponse, ScimError> {
-    let ctx = Ctx::new(state, caller.0, &req);
+pub async fn schemas(r: ScimRequest) -> Result<HttpResponse, ScimError> {
     let mut all = vec![];
-    for doc in schema::schemas(&ctx.base) {
-        all.push(with_account_suggestions(&ctx, doc).await?);
+    for doc in schema::schemas(&r.ctx.base) {
+        all.push(with_account_suggestions(&r.ctx, doc).await?);
     }
     Ok(ok(list_response(all.len() as i64, 1, all)))
 }
@@ -164,14 +150,7 @@ pub async fn schemas(
         (status = 404, response = ScimNotFound),
     )
 )]
-pub async fn schema(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
-    let ctx = Ctx::new(state, caller.0, &req);
-    let doc = schema::schema(&id, &ctx.base)
-        .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no schema {id}")))?;
-    Ok(ok(with_account_suggestions(&ctx, doc).await?))
+pub async fn schema(r: ScimRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
+    let doc = schema::schema(&id, &r.ctx.base).ok_or_else(|| ScimError::not_found(format!("no schema {id}")))?;
+    Ok(ok(with_account_suggestions(&r.ctx, doc).await?))
 }
