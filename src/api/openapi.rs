@@ -6,17 +6,25 @@ use actix_web::App;
 use utoipa::OpenApi as _;
 use utoipa::openapi::OpenApi;
 use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{native, scim};
 
 /// The native API document (`openapi/native.json`): `/api/v1`, operations and docs.
 pub fn native() -> OpenApi {
-    let (_, mut api) = App::new()
-        .into_utoipa_app()
-        .openapi(native::openapi::NativeDoc::openapi())
-        .configure(super::configure_native)
-        .split_for_parts();
-    throttled(&mut api, "RateLimited");
+    document(native::openapi::NativeDoc::openapi(), super::configure_native, "RateLimited")
+}
+
+/// The SCIM 2.0 document (`openapi/scim.json`): `/scim/v2`.
+pub fn scim() -> OpenApi {
+    document(scim::openapi::ScimDoc::openapi(), super::configure_scim, "ScimTooManyRequests")
+}
+
+/// A document: `base` (info, components, tags) with the paths of the routes `configure`
+/// declares; every operation that answers 401 also answers the `throttled` response.
+fn document(base: OpenApi, configure: fn(&mut ServiceConfig), throttled_response: &str) -> OpenApi {
+    let (_, mut api) = App::new().into_utoipa_app().openapi(base).configure(configure).split_for_parts();
+    throttled(&mut api, throttled_response);
     api
 }
 
@@ -43,17 +51,6 @@ fn throttled(api: &mut OpenApi, response: &str) {
             }
         }
     }
-}
-
-/// The SCIM 2.0 document (`openapi/scim.json`): `/scim/v2`.
-pub fn scim() -> OpenApi {
-    let (_, mut api) = App::new()
-        .into_utoipa_app()
-        .openapi(scim::openapi::ScimDoc::openapi())
-        .configure(super::configure_scim)
-        .split_for_parts();
-    throttled(&mut api, "ScimTooManyRequests");
-    api
 }
 
 /// A document as served and checked in: pretty JSON, one trailing newline.

@@ -46,29 +46,7 @@ pub fn record(
         EventSubject::Group => group_data(conn, kind, target_id, details)?,
     };
     data.insert("actor".into(), json!(actor.label));
-    let seq = outbox::next_subject_seq(conn, target_id)?;
-    let id = new_id();
-    let body = json!({
-        "specversion": SPEC_VERSION,
-        "id": id,
-        "source": SOURCE,
-        "type": kind.as_str(),
-        "subject": target_id,
-        "time": at,
-        "datacontenttype": "application/json",
-        // The CloudEvents sequence extension: the event's place among its subject's events,
-        // zero-padded so that it orders as a string too.
-        "sequence": format!("{seq:020}"),
-        "data": Value::Object(data),
-    });
-    let event = OutboxEvent {
-        id,
-        event_type: kind.as_str().to_owned(),
-        subject: target_id.to_owned(),
-        subject_seq: seq,
-        occurred_at: at.naive_utc(),
-        body: body.to_string(),
-    };
+    let event = outbox_event(conn, kind.as_str(), target_id, at, Value::Object(data))?;
     outbox::insert_event(conn, &event)?;
     for sub in outbox::list_subscriptions(conn)? {
         if sub.events.matches(kind) {
@@ -80,6 +58,39 @@ pub fn record(
     Ok(())
 }
 
+/// The next event of `subject`, as a CloudEvent (JSON format, structured mode).
+fn outbox_event(
+    conn: &mut DbConnection,
+    event_type: &str,
+    subject: &str,
+    at: DateTime<Utc>,
+    data: Value,
+) -> Result<OutboxEvent, ServiceError> {
+    let seq = outbox::next_subject_seq(conn, subject)?;
+    let id = new_id();
+    let body = json!({
+        "specversion": SPEC_VERSION,
+        "id": id,
+        "source": SOURCE,
+        "type": event_type,
+        "subject": subject,
+        "time": at,
+        "datacontenttype": "application/json",
+        // The CloudEvents sequence extension: the event's place among its subject's events,
+        // zero-padded so that it orders as a string too.
+        "sequence": format!("{seq:020}"),
+        "data": data,
+    });
+    Ok(OutboxEvent {
+        id,
+        event_type: event_type.to_owned(),
+        subject: subject.to_owned(),
+        subject_seq: seq,
+        occurred_at: at.naive_utc(),
+        body: body.to_string(),
+    })
+}
+
 /// The type of the test event the console and `POST /api/v1/webhooks/{id}/test` send.
 pub const TEST_EVENT_TYPE: &str = "scimgate.webhook.test";
 
@@ -88,27 +99,8 @@ pub const TEST_EVENT_TYPE: &str = "scimgate.webhook.test";
 /// subscription.
 pub fn record_test(conn: &mut DbConnection, actor: &Actor, subscription_id: &str) -> Result<String, ServiceError> {
     let at = crate::domain::now();
-    let seq = outbox::next_subject_seq(conn, subscription_id)?;
-    let id = new_id();
-    let body = json!({
-        "specversion": SPEC_VERSION,
-        "id": id,
-        "source": SOURCE,
-        "type": TEST_EVENT_TYPE,
-        "subject": subscription_id,
-        "time": at,
-        "datacontenttype": "application/json",
-        "sequence": format!("{seq:020}"),
-        "data": { "subscriptionId": subscription_id, "actor": actor.label, "test": true },
-    });
-    let event = OutboxEvent {
-        id,
-        event_type: TEST_EVENT_TYPE.to_owned(),
-        subject: subscription_id.to_owned(),
-        subject_seq: seq,
-        occurred_at: at.naive_utc(),
-        body: body.to_string(),
-    };
+    let data = json!({ "subscriptionId": subscription_id, "actor": actor.label, "test": true });
+    let event = outbox_event(conn, TEST_EVENT_TYPE, subscription_id, at, data)?;
     outbox::insert_event(conn, &event)?;
     let delivery = new_id();
     let paused = outbox::find_subscription(conn, subscription_id)?.is_some_and(|s| s.paused_at.is_some());

@@ -9,7 +9,7 @@ use crate::domain::{
 };
 use crate::policy;
 use crate::policy::access::AdminCap;
-use crate::store::{Db, accounts, users};
+use crate::store::{Db, DbConnection, accounts, users};
 
 /// A URL path prefix: 1–64 of `a-z 0-9 - _`, so it can stand in a URL as it is.
 fn url_path_prefix(value: &str) -> Result<String, ValidationError> {
@@ -71,13 +71,7 @@ pub async fn add_member(db: &Db, admin: &AdminCap, site: SiteId, user: UserId) -
         accounts::find_site(conn, site.as_str())?.ok_or(ServiceError::NotFound("site"))?;
         users::find_for_update(conn, user.as_str())?.ok_or(ServiceError::NotFound("user"))?;
         if users::add_member(conn, &site, &user, now())? {
-            audit::record(
-                conn,
-                &actor,
-                AuditAction::SiteMemberAdded,
-                user.as_str(),
-                json!({ "siteId": site.as_str() }),
-            )?;
+            membership_changed(conn, &actor, AuditAction::SiteMemberAdded, &site, &user)?;
         }
         Ok(())
     })
@@ -95,17 +89,22 @@ pub async fn remove_member(db: &Db, admin: &AdminCap, site: SiteId, user: UserId
             return Ok(());
         }
         if users::remove_member(conn, &site, &user)? {
-            audit::record(
-                conn,
-                &actor,
-                AuditAction::SiteMemberRemoved,
-                user.as_str(),
-                json!({ "siteId": site.as_str() }),
-            )?;
+            membership_changed(conn, &actor, AuditAction::SiteMemberRemoved, &site, &user)?;
         }
         Ok(())
     })
     .await
+}
+
+/// Audits a membership that changed (and tells downstream systems).
+fn membership_changed(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: AuditAction,
+    site: &SiteId,
+    user: &UserId,
+) -> Result<(), ServiceError> {
+    audit::record(conn, actor, action, user.as_str(), json!({ "siteId": site.as_str() }))
 }
 
 pub async fn members(

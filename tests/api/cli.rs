@@ -7,13 +7,7 @@ use reqwest::Method;
 use crate::helpers::spawn_app;
 
 fn scimgate() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimgate"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SCIMGATE__") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
+    crate::helpers::scimgate_command()
 }
 
 #[tokio::test]
@@ -48,31 +42,17 @@ async fn migrate_then_serve_from_environment_configuration() {
     let out = scimgate().arg("migrate").env("SCIMGATE__DATABASE__URL", &db).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let secret = "cli-bootstrap-secret-value-of-32-chars";
-    let child = scimgate()
-        .arg("serve")
-        .current_dir(dir.path())
-        .env("SCIMGATE__DATABASE__URL", &db)
-        .env("SCIMGATE__SERVER__BIND", format!("127.0.0.1:{port}"))
-        .env("SCIMGATE__AUTH__BOOTSTRAP_TOKEN", secret)
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    assert!(crate::helpers::answers(&client, &base).await, "the gateway answered on the configured port");
+    let env = [("SCIMGATE__DATABASE__URL", db.as_str()), ("SCIMGATE__AUTH__BOOTSTRAP_TOKEN", secret)];
+    let gw = crate::helpers::Served::start(dir.path(), &env).await;
+    let (client, base) = (&gw.client, &gw.base);
     let r = client.get(format!("{base}/api/v1/licenses")).bearer_auth(secret).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let r = client.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     // SIGTERM: a graceful stop with exit code 0.
-    unsafe_kill(child.id());
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "exit: {:?}", out.status);
-    let logs = String::from_utf8_lossy(&out.stderr);
+    let (status, logs) = gw.stop();
+    assert!(status.success(), "exit: {status:?}");
     assert!(logs.contains("listening"), "{logs}");
     assert!(!logs.contains(secret), "the bootstrap secret never reaches the logs");
     assert!(!dir.path().join("scimgate.db").exists(), "the configured database was used");

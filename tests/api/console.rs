@@ -536,9 +536,7 @@ async fn the_self_registration_switch_is_audited_and_decides_registrations() {
     page.status(303);
     console.get(page.location()).await.has("Self-registration is off.").has("Turn self-registration on");
     let body = json!({ "userName": "visitor@example.com", "email": "v@example.com" });
-    let r = app
-        .call(reqwest::Method::POST, &format!("/api/v1/sites/{site}/register"), Some(&registration), Some(body))
-        .await;
+    let r = app.register(&site, &registration, body).await;
     r.problem(403, "self_registration_disabled");
     assert!(app.audit_actions(&site).await.contains(&"site.self_registration_set".to_owned()));
     console.post(&format!("/setup/sites/{site}/self-registration"), &[("enabled", "true")]).await.status(303);

@@ -4,7 +4,6 @@
 //! and tight timings, and every wait is bounded.
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -653,31 +652,17 @@ async fn the_secret_never_reaches_the_logs_of_a_running_gateway() {
     let rx = Receiver::start().await;
     rx.set(|b| b.fail_next = 1);
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let admin = "events-log-test-bootstrap-secret";
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimgate"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SCIMGATE__") {
-            cmd.env_remove(k);
-        }
-    }
-    let child = cmd
-        .arg("serve")
-        .current_dir(dir.path())
-        .env("SCIMGATE__DATABASE__URL", dir.path().join("gw.db"))
-        .env("SCIMGATE__SERVER__BIND", format!("127.0.0.1:{port}"))
-        .env("SCIMGATE__AUTH__BOOTSTRAP_TOKEN", admin)
-        .env("SCIMGATE__WEBHOOKS__ALLOW_LOOPBACK", "true")
-        .env("SCIMGATE__WEBHOOKS__BACKOFF_BASE_MS", "50")
-        .env("SCIMGATE__WEBHOOKS__POLL_INTERVAL_MS", "25")
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    assert!(crate::helpers::answers(&client, &base).await, "the gateway answered");
+    let db = dir.path().join("gw.db").display().to_string();
+    let env = [
+        ("SCIMGATE__DATABASE__URL", db.as_str()),
+        ("SCIMGATE__AUTH__BOOTSTRAP_TOKEN", admin),
+        ("SCIMGATE__WEBHOOKS__ALLOW_LOOPBACK", "true"),
+        ("SCIMGATE__WEBHOOKS__BACKOFF_BASE_MS", "50"),
+        ("SCIMGATE__WEBHOOKS__POLL_INTERVAL_MS", "25"),
+    ];
+    let gw = crate::helpers::Served::start(dir.path(), &env).await;
+    let (client, base) = (&gw.client, &gw.base);
     let secret = "log-test-webhook-secret-7f3a9c1e5b";
     let r = client
         .post(format!("{base}/api/v1/webhooks"))
@@ -699,10 +684,7 @@ async fn the_secret_never_reaches_the_logs_of_a_running_gateway() {
         rx.wait("a failure, then the delivery", Duration::from_secs(15), |h| h.iter().any(|x| x.status == 200)).await;
     assert!(hits.iter().all(|h| signature_verifies(secret, h)));
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let logs = String::from_utf8_lossy(&out.stderr);
+    let (_, logs) = gw.stop();
     assert!(logs.contains("webhook attempt failed"), "the dispatcher logged: {logs}");
     assert!(!logs.contains(secret), "the webhook secret never reaches the logs");
 }
@@ -769,14 +751,8 @@ async fn scim_self_registration_site_and_group_changes_produce_events_filtered_p
     // Self-registration, then site membership.
     let site = app.site("portal", true).await;
     let reg = app.token("registration", &[], Some(&site)).await;
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/sites/{site}/register"),
-            Some(&reg),
-            Some(json!({ "userName": "visitor@example.com", "email": "visitor@example.com" })),
-        )
-        .await;
+    let r =
+        app.register(&site, &reg, json!({ "userName": "visitor@example.com", "email": "visitor@example.com" })).await;
     let vid = id(r.ok(201));
     let ev = rx_all.wait_event("the registration", |e| e["subject"] == vid.as_str()).await;
     assert_eq!(ev["type"], "scimgate.user.created");

@@ -8,7 +8,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{spawn_app, spawn_with};
+use crate::helpers::{TestApp, spawn_app, spawn_with};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -512,37 +512,33 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
     assert_eq!(guess("198.51.100.1").await.unwrap().status().as_u16(), 429);
     assert_eq!(guess("198.51.100.2").await.unwrap().status().as_u16(), 401, "another client has its own allowance");
     // meta.location follows the trusted proxy's scheme and host...
-    let r = app
-        .client
-        .post(format!("{}/scim/v2/Users", app.address))
-        .bearer_auth(&app.admin)
-        .header("x-forwarded-proto", "https")
-        .header("x-forwarded-host", "idp-facing.example")
-        .header("content-type", "application/scim+json")
-        .body(json!({ "schemas": [USER], "userName": "loc" }).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(r.headers()["location"].to_str().unwrap().starts_with("https://idp-facing.example/scim/v2/Users/"));
+    let location = created_forwarded(&app, "idp-facing.example").await;
+    assert!(location.starts_with("https://idp-facing.example/scim/v2/Users/"), "{location}");
     // ...and an untrusted peer's headers are ignored.
     let plain = spawn_app().await;
-    let r = plain
-        .client
-        .post(format!("{}/scim/v2/Users", plain.address))
-        .bearer_auth(&plain.admin)
-        .header("x-forwarded-proto", "https")
-        .header("x-forwarded-host", "evil.example")
-        .header("content-type", "application/scim+json")
-        .body(json!({ "schemas": [USER], "userName": "loc" }).to_string())
-        .send()
-        .await
-        .unwrap();
-    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let location = created_forwarded(&plain, "evil.example").await;
     assert!(location.starts_with(&format!("{}/scim/v2/Users/", plain.address)), "{location}");
     // server.public_url wins over everything.
     let fixed = spawn_with(|s| s.server.public_url = Some("https://scim.example.com".into())).await;
     let r = fixed.scim(Method::POST, "/Users", Some(&fixed.admin), Some(json!({ "userName": "loc" }))).await;
     assert!(r.ok(201)["meta"]["location"].as_str().unwrap().starts_with("https://scim.example.com/scim/v2/Users/"));
+}
+
+/// The `Location` of a user created over SCIM with `X-Forwarded-Proto: https` and
+/// `X-Forwarded-Host: host`.
+async fn created_forwarded(app: &TestApp, host: &str) -> String {
+    let headers = [("x-forwarded-proto", "https"), ("x-forwarded-host", host)];
+    let r = app
+        .call_with(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(&app.admin),
+            Some(json!({ "schemas": [USER], "userName": "loc" })),
+            &headers,
+        )
+        .await;
+    r.ok(201);
+    r.headers["location"].to_str().unwrap().to_owned()
 }
 
 #[tokio::test]

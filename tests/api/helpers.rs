@@ -134,6 +134,11 @@ async fn spawn_on(url: &str, dir: Option<std::sync::Arc<TempDir>>, customize: im
 }
 
 impl TestApp {
+    /// `POST /api/v1/sites/{site}/register` with `token`.
+    pub async fn register(&self, site: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, &format!("/api/v1/sites/{site}/register"), Some(token), Some(body)).await
+    }
+
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         self.call_with(method, path, token, body, &[]).await
     }
@@ -333,4 +338,54 @@ pub async fn answers(client: &reqwest::Client, base: &str) -> bool {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     false
+}
+
+/// A gateway run as a child process (`scimgate serve` in `dir`, configured by the
+/// environment alone: `env` plus the bind address; debug logs kept for the test).
+pub struct Served {
+    child: std::process::Child,
+    pub client: reqwest::Client,
+    /// `http://127.0.0.1:{port}`.
+    pub base: String,
+}
+
+impl Served {
+    /// Starts it and waits until it answers (panics otherwise).
+    pub async fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Served {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut cmd = scimgate_command();
+        cmd.arg("serve").current_dir(dir).env("SCIMGATE__SERVER__BIND", format!("127.0.0.1:{port}"));
+        let child = cmd
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "debug")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let client = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        assert!(answers(&client, &base).await, "the gateway answered on the configured port");
+        Served { child, client, base }
+    }
+
+    /// Stops it with SIGTERM (a graceful stop) and returns whether it exited with 0, and
+    /// what it logged.
+    pub fn stop(self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        let out = self.child.wait_with_output().unwrap();
+        (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The `scimgate` binary, with no `SCIMGATE__` setting inherited from the test's environment.
+pub fn scimgate_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_scimgate"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SCIMGATE__") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
 }

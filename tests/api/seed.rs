@@ -11,14 +11,8 @@ async fn self_registration_creates_a_contactless_member_of_the_site() {
     let site = app.site("portal", true).await;
     let reg = app.token("registration", &[], Some(&site)).await;
 
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/sites/{site}/register"),
-            Some(&reg),
-            Some(json!({ "userName": "new.visitor@example.com", "email": "new.visitor@example.com", "firstName": "New" })),
-        )
-        .await;
+    let body = json!({ "userName": "new.visitor@example.com", "email": "new.visitor@example.com", "firstName": "New" });
+    let r = app.register(&site, &reg, body).await;
     let user = r.ok(201);
     assert_eq!(user["contactless"], true);
     assert_eq!(user["contactId"], serde_json::Value::Null);
@@ -33,14 +27,7 @@ async fn self_registration_creates_a_contactless_member_of_the_site() {
 
     // A site with the switch off refuses, whoever asks.
     let closed = app.site("closed", false).await;
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/sites/{closed}/register"),
-            Some(&app.admin),
-            Some(json!({ "userName": "x@example.com", "email": "x@example.com" })),
-        )
-        .await;
+    let r = app.register(&closed, &app.admin, json!({ "userName": "x@example.com", "email": "x@example.com" })).await;
     r.problem(403, "self_registration_disabled");
 }
 
