@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use std::fmt;
 use std::str::FromStr;
 
-use super::{AccountId, ContactId, License};
+use super::{AccountId, ContactId, License, SiteId, UserId};
 
 /// Where a user came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +76,7 @@ impl Backing {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub user_name: String,
     pub external_id: Option<String>,
     /// Every email; the native API's `email` is the primary one.
@@ -88,7 +88,7 @@ pub struct User {
     pub license: License,
     pub backing: Backing,
     pub origin: Origin,
-    pub site_ids: Vec<String>,
+    pub site_ids: Vec<SiteId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,

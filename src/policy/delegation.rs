@@ -160,7 +160,7 @@ pub(crate) mod tests {
 
     pub fn user(contact_account: Option<&str>, license: License) -> User {
         User {
-            id: "u1".into(),
+            id: crate::domain::UserId::new("u1"),
             user_name: "u1@example.com".into(),
             external_id: None,
             emails: vec![],

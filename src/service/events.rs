@@ -113,7 +113,7 @@ pub fn record_test(conn: &mut DbConnection, actor: &Actor, subscription_id: &str
 /// A user as the native API shows it (`GET /api/v1/users/{id}`).
 pub fn user_json(u: &User) -> Value {
     json!({
-        "id": u.id,
+        "id": u.id.as_str(),
         "userName": u.user_name,
         "externalId": u.external_id,
         "email": u.primary_email(),
@@ -126,7 +126,7 @@ pub fn user_json(u: &User) -> Value {
         "accountId": u.account_id(),
         "contactless": u.is_contactless(),
         "origin": u.origin.as_str(),
-        "siteIds": u.site_ids,
+        "siteIds": u.site_ids.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         "createdAt": u.created_at,
         "updatedAt": u.updated_at,
         "version": u.version,

@@ -7,7 +7,7 @@ use super::query::{self, Edges, Keyset, ListQuery, Page, PageBuilder, Plan, Reso
 use super::users::{ContactSpec, NewUser, check_version, create_in, load_for_write, save};
 use super::{ServiceError, audit};
 use crate::domain::{
-    Account, AccountId, Actor, AuditAction, Contact, ContactDraft, License, Origin, User, UserEmail, UserName,
+    Account, AccountId, Actor, AuditAction, Contact, ContactDraft, License, Origin, User, UserEmail, UserId, UserName,
     ValidationError, now,
 };
 use crate::policy::scim_routing::{self, ContactAccount};
@@ -142,7 +142,7 @@ fn sync_contact(conn: &mut DbConnection, actor: &Actor, user: &User, p: &ScimPro
         actor,
         AuditAction::ContactSynced,
         &after.id,
-        json!({ "userId": user.id, "firstName": after.first_name, "lastName": after.last_name, "email": after.email, "phone": after.phone }),
+        json!({ "userId": user.id.as_str(), "firstName": after.first_name, "lastName": after.last_name, "email": after.email, "phone": after.phone }),
     )
 }
 
@@ -205,7 +205,7 @@ fn apply(conn: &mut DbConnection, actor: &Actor, before: User, p: ScimProfile) -
 pub async fn replace(
     db: &Db,
     actor: Actor,
-    id: String,
+    id: UserId,
     p: ScimProfile,
     if_match: Option<i64>,
 ) -> Result<UserWithGroups, ServiceError> {
@@ -231,7 +231,7 @@ pub struct ScimPatch {
     pub contactless: Option<bool>,
 }
 
-pub async fn patch(db: &Db, actor: Actor, id: String, cmd: ScimPatch) -> Result<UserWithGroups, ServiceError> {
+pub async fn patch(db: &Db, actor: Actor, id: UserId, cmd: ScimPatch) -> Result<UserWithGroups, ServiceError> {
     let profile = cmd.profile;
     db.write(move |conn| {
         let before = load_for_write(conn, &actor, &id)?;
@@ -248,7 +248,7 @@ pub async fn hash_password(password: String) -> Result<String, ServiceError> {
     super::passwords::hash(password).await
 }
 
-pub async fn get(db: &Db, actor: Actor, id: String) -> Result<UserWithGroups, ServiceError> {
+pub async fn get(db: &Db, actor: Actor, id: UserId) -> Result<UserWithGroups, ServiceError> {
     db.read_one_statement(move |conn| {
         let (user, rows) = users::find_with_groups(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
         super::users::visible(&actor, &user)?;
@@ -509,7 +509,7 @@ pub async fn list(
                 let (matches, last, fetched) = db
                     .read(move |conn| {
                         let rows = user_query::page(conn, &pred, SortKey::Id, false, 0, LIST_CHUNK)?;
-                        let last = rows.last().map(|u| u.id.clone());
+                        let last = rows.last().map(|u| u.id.to_string());
                         let fetched = rows.len() as i64;
                         let docs: Vec<serde_json::Value> = with_groups(conn, &actor, rows)?
                             .iter()

@@ -118,7 +118,7 @@ pub async fn members(
         accounts::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         let filter = users::UserFilter { site_id: Some(site_id), ..Default::default() };
         let rows = users::list(conn, &filter, cursor.as_deref(), limit + 1)?;
-        Ok(Page::from_probe(rows, limit, |u| u.id.clone()))
+        Ok(Page::from_probe(rows, limit, |u| u.id.to_string()))
     })
     .await
 }

@@ -129,7 +129,7 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
     site_ids.sort();
     site_ids.dedup();
     let user = User {
-        id: new_id(),
+        id: UserId::new(new_id()),
         user_name: cmd.user_name.into_inner(),
         external_id: cmd.external_id,
         emails: cmd.emails,
@@ -140,7 +140,7 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
         license,
         backing,
         origin: cmd.origin,
-        site_ids,
+        site_ids: site_ids.into_iter().map(SiteId::new).collect(),
         created_at: at,
         updated_at: at,
         version: 1,
@@ -153,7 +153,7 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
     }
     let mut after = audit::user_fields(&user);
     after.insert("origin".into(), json!(user.origin.as_str()));
-    after.insert("siteIds".into(), json!(user.site_ids));
+    after.insert("siteIds".into(), json!(user.site_ids.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
     audit::record_user(conn, actor, AuditAction::UserCreated, &user, json!({ "after": after }))?;
     if !licenses::grant(conn, license)? {
         return Err(PolicyViolation::LicenseUnavailable { license }.into());
@@ -204,7 +204,7 @@ pub(crate) fn save(
     Ok(after)
 }
 
-pub async fn get(db: &Db, actor: Actor, id: String) -> Result<User, ServiceError> {
+pub async fn get(db: &Db, actor: Actor, id: UserId) -> Result<User, ServiceError> {
     db.read_short(move |conn| {
         let user = users::find(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
         policy::delegation::can_manage(&actor, &user)?;
@@ -244,7 +244,7 @@ pub async fn list(db: &Db, actor: Actor, q: UserQuery) -> Result<Page<User>, Ser
     let limit = q.limit;
     db.read(move |conn| {
         let rows = users::list(conn, &filter, q.cursor.as_deref(), limit + 1)?;
-        Ok(Page::from_probe(rows, limit, |u| u.id.clone()))
+        Ok(Page::from_probe(rows, limit, |u| u.id.to_string()))
     })
     .await
 }
@@ -328,7 +328,7 @@ pub async fn search(db: &Db, actor: Actor, s: UserSearch) -> Result<SearchPage, 
 pub async fn update(
     db: &Db,
     actor: Actor,
-    id: String,
+    id: UserId,
     changes: UserChanges,
     if_match: Option<i64>,
 ) -> Result<User, ServiceError> {
@@ -371,7 +371,7 @@ pub async fn update(
 }
 
 /// Deletes the user: its license returns to the pool, its contact stays.
-pub async fn delete(db: &Db, actor: Actor, id: String, if_match: Option<i64>) -> Result<(), ServiceError> {
+pub async fn delete(db: &Db, actor: Actor, id: UserId, if_match: Option<i64>) -> Result<(), ServiceError> {
     db.write(move |conn| {
         let user = load_for_write(conn, &actor, &id)?;
         check_version(&user, if_match)?;
@@ -391,7 +391,7 @@ pub async fn delete(db: &Db, actor: Actor, id: String, if_match: Option<i64>) ->
 }
 
 /// Links the user to a contact (license unchanged).
-pub async fn assign_contact(db: &Db, actor: Actor, id: String, spec: ContactSpec) -> Result<User, ServiceError> {
+pub async fn assign_contact(db: &Db, actor: Actor, id: UserId, spec: ContactSpec) -> Result<User, ServiceError> {
     db.write(move |conn| {
         let before = users::find_for_update(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
         let backing = resolve_contact(conn, &actor, spec, Some(&before.id), |account| {
@@ -458,7 +458,7 @@ pub async fn move_to_account(
 }
 
 /// Rule 5: moves a contact-backed user to a community license.
-pub async fn upgrade(db: &Db, actor: Actor, id: String, to: License) -> Result<User, ServiceError> {
+pub async fn upgrade(db: &Db, actor: Actor, id: UserId, to: License) -> Result<User, ServiceError> {
     db.write(move |conn| {
         let before = load_for_write(conn, &actor, &id)?;
         let pools = licenses::lock(conn, &[before.license, to])?;
@@ -507,7 +507,7 @@ fn apply_downgrade(
 }
 
 /// Rule 6: makes a user contactless; its contact stays, its community license returns.
-pub async fn downgrade(db: &Db, actor: Actor, id: String) -> Result<User, ServiceError> {
+pub async fn downgrade(db: &Db, actor: Actor, id: UserId) -> Result<User, ServiceError> {
     db.write(move |conn| {
         let before = users::find_for_update(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
         let pools = licenses::lock(conn, &[before.license, License::ExternalIdentity])?;
@@ -558,7 +558,7 @@ pub async fn bulk_downgrade(db: &Db, actor: Actor, req: BulkDowngrade) -> Result
                     active: req.inactive_only.then_some(false),
                     ..Default::default()
                 };
-                users::list(conn, &filter, None, i64::MAX)?.into_iter().map(|u| u.id).collect()
+                users::list(conn, &filter, None, i64::MAX)?.into_iter().map(|u| u.id.into()).collect()
             }
         };
         ids.sort();
@@ -572,11 +572,11 @@ pub async fn bulk_downgrade(db: &Db, actor: Actor, req: BulkDowngrade) -> Result
         }
         for user in found {
             if user.is_contactless() {
-                out.skipped.push((user.id, "already_contactless".into()));
+                out.skipped.push((user.id.into(), "already_contactless".into()));
                 continue;
             }
             if req.inactive_only && user.active {
-                out.skipped.push((user.id, "active".into()));
+                out.skipped.push((user.id.into(), "active".into()));
                 continue;
             }
             let ei = pools
@@ -585,7 +585,7 @@ pub async fn bulk_downgrade(db: &Db, actor: Actor, req: BulkDowngrade) -> Result
                 .cloned()
                 .ok_or(ServiceError::NotFound("license"))?;
             match policy::licensing::can_downgrade(&actor, &user, &ei) {
-                Err(v) => out.skipped.push((user.id, v.code().to_owned())),
+                Err(v) => out.skipped.push((user.id.into(), v.code().to_owned())),
                 Ok(decision) => {
                     if let Downgrade::MakeContactless { release: Some(released) } = decision {
                         for p in pools.iter_mut() {
@@ -600,7 +600,7 @@ pub async fn bulk_downgrade(db: &Db, actor: Actor, req: BulkDowngrade) -> Result
                     if !req.dry_run {
                         apply_downgrade(conn, &actor, user, decision)?;
                     }
-                    out.downgraded.push(id);
+                    out.downgraded.push(id.into());
                 }
             }
         }
@@ -619,7 +619,7 @@ pub struct LoginAs {
 }
 
 /// Rule 3: starts an impersonation session for a contact-backed user.
-pub async fn login_as(db: &Db, actor: Actor, id: String, ttl: Duration) -> Result<LoginAs, ServiceError> {
+pub async fn login_as(db: &Db, actor: Actor, id: UserId, ttl: Duration) -> Result<LoginAs, ServiceError> {
     let secret = auth::generate_secret(auth::SESSION_PREFIX)?;
     let hash = auth::hash_secret(&secret);
     db.write(move |conn| {
@@ -628,7 +628,7 @@ pub async fn login_as(db: &Db, actor: Actor, id: String, ttl: Duration) -> Resul
         let at = now();
         let session = LoginSession {
             id: new_id(),
-            user_id: user.id.clone(),
+            user_id: user.id.to_string(),
             actor: actor.label.clone(),
             created_at: at,
             expires_at: at + ttl,
@@ -641,7 +641,7 @@ pub async fn login_as(db: &Db, actor: Actor, id: String, ttl: Duration) -> Resul
             &user.id,
             json!({ "sessionId": session.id, "expiresAt": session.expires_at }),
         )?;
-        Ok(LoginAs { session_token: secret, expires_at: session.expires_at, user_id: user.id })
+        Ok(LoginAs { session_token: secret, expires_at: session.expires_at, user_id: user.id.into() })
     })
     .await
 }

@@ -290,7 +290,7 @@ pub fn position(key: SortKey, user: &User) -> Position {
         SortKey::Created => at(user.created_at),
         SortKey::Modified => at(user.updated_at),
     };
-    Position { value, id: user.id.clone() }
+    Position { value, id: user.id.to_string() }
 }
 
 fn compile(p: &Pred) -> Boxed {
@@ -420,7 +420,7 @@ pub fn page_whole(
     Ok(users
         .into_iter()
         .map(|u| {
-            let mine = by_user.remove(&u.id).unwrap_or_default();
+            let mine = by_user.remove(u.id.as_str()).unwrap_or_default();
             (u, mine)
         })
         .collect())

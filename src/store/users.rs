@@ -60,7 +60,7 @@ struct Details {
 impl UserRow {
     pub fn from_user(u: &User) -> UserRow {
         UserRow {
-            id: u.id.clone(),
+            id: u.id.to_string(),
             user_name: u.user_name.clone(),
             user_name_folded: fold(&u.user_name),
             external_id: u.external_id.clone(),
@@ -92,7 +92,7 @@ impl UserRow {
         Ok(User {
             license: self.license.parse().map_err(|_| StoreError::Corrupt(self.license.clone()))?,
             origin: self.origin.parse().map_err(StoreError::Corrupt)?,
-            id: self.id,
+            id: UserId::new(self.id),
             user_name: self.user_name,
             external_id: self.external_id,
             emails: details.emails,
@@ -101,7 +101,7 @@ impl UserRow {
             display_name: self.display_name,
             active: self.active,
             backing,
-            site_ids: details.sites,
+            site_ids: details.sites.into_iter().map(SiteId::new).collect(),
             created_at: to_utc(self.created_at),
             updated_at: to_utc(self.updated_at),
             version: self.version,

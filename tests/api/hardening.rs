@@ -762,7 +762,7 @@ async fn heavy_lists_wait_for_a_slot_and_lookups_do_not() {
     let bounds = ListBounds { cap: 20_000, budget: 4 << 20, scan_terms: 4, heavy: Some(slots.clone()) };
     let render = scimgate::service::scim::Render {
         doc: std::sync::Arc::new(
-            |u: &scimgate::service::scim::UserWithGroups| json!({ "id": u.user.id, "userName": u.user.user_name }),
+            |u: &scimgate::service::scim::UserWithGroups| json!({ "id": u.user.id.as_str(), "userName": u.user.user_name }),
         ),
         json: None,
     };

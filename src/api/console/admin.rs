@@ -8,7 +8,7 @@ use super::errors::{Notice, explain, skip_reason};
 use super::users::display_name;
 use super::views::{Nav, action_button, badge, csrf, pool_bar, short_id, shown_once, when, yes_no};
 use super::{Ctx, Fields, Posted, path_id, see_other};
-use crate::domain::{AuditAction, AuditEvent, License, Role, User, ValidationError};
+use crate::domain::{AuditAction, AuditEvent, License, Role, User, UserId, ValidationError};
 use crate::error::ServiceError;
 use crate::service::users::{self as users_svc, BulkDowngrade, BulkOutcome, UserQuery};
 use crate::service::{accounts, audit as audit_svc, auth, licenses as licenses_svc, sites as sites_svc};
@@ -186,7 +186,7 @@ fn bulk_request(f: &Fields, dry_run: bool) -> Result<BulkDowngrade, ServiceError
 async fn outcome_users(ctx: &Ctx, ids: impl Iterator<Item = &String>) -> Vec<User> {
     let mut users = Vec::new();
     for id in ids {
-        if let Ok(u) = users_svc::get(&ctx.state.db, ctx.session.actor.clone(), id.clone()).await {
+        if let Ok(u) = users_svc::get(&ctx.state.db, ctx.session.actor.clone(), UserId::new(id.clone())).await {
             users.push(u);
         }
     }
@@ -195,12 +195,12 @@ async fn outcome_users(ctx: &Ctx, ids: impl Iterator<Item = &String>) -> Vec<Use
 
 fn outcome_tables(out: &BulkOutcome, users: &[User], verb: &str) -> Markup {
     let name = |id: &str| -> Markup {
-        match users.iter().find(|u| u.id == id) {
+        match users.iter().find(|u| *u.id == *id) {
             Some(u) => html! { a href={ "/setup/users/" (id) } { (u.user_name) } },
             None => short_id(id),
         }
     };
-    let license = |id: &str| users.iter().find(|u| u.id == id).map(|u| u.license.as_str()).unwrap_or("—");
+    let license = |id: &str| users.iter().find(|u| *u.id == *id).map(|u| u.license.as_str()).unwrap_or("—");
     html! {
         section class="card" aria-labelledby="h-downgraded" {
             h2 id="h-downgraded" { (verb) " (" (out.downgraded.len()) ")" }

@@ -133,7 +133,7 @@ pub async fn list(state: web::Data<AppState>, caller: UsersCaller, q: Deferred<w
 )]
 pub async fn get(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<Uuid>) -> Res {
     let actor = caller.0;
-    let user = svc::get(&state.db, actor, id.to_string()).await?;
+    let user = svc::get(&state.db, actor, UserId::new(id.to_string())).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -173,7 +173,7 @@ pub async fn update(
     let body = body.get().await?;
     let actor = caller.0;
     let changes = UserChanges::try_from(body.into_inner())?;
-    let user = svc::update(&state.db, actor, id.to_string(), changes, if_match(&req)).await?;
+    let user = svc::update(&state.db, actor, UserId::new(id.to_string()), changes, if_match(&req)).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -197,7 +197,7 @@ pub async fn update(
 )]
 pub async fn delete(state: web::Data<AppState>, caller: UsersCaller, req: HttpRequest, id: web::Path<Uuid>) -> Res {
     let actor = caller.0;
-    svc::delete(&state.db, actor, id.to_string(), if_match(&req)).await?;
+    svc::delete(&state.db, actor, UserId::new(id.to_string()), if_match(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -238,7 +238,7 @@ pub async fn assign_contact(
     let body = body.get().await?;
     let actor = caller.0;
     let spec = ContactSpec::try_from(body.into_inner())?;
-    let user = svc::assign_contact(&state.db, actor, id.to_string(), spec).await?;
+    let user = svc::assign_contact(&state.db, actor, UserId::new(id.to_string()), spec).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -328,7 +328,7 @@ pub async fn upgrade(
     let body = body.get().await?;
     let actor = caller.0;
     let license = parse_license(&body.license)?;
-    let user = svc::upgrade(&state.db, actor, id.to_string(), license).await?;
+    let user = svc::upgrade(&state.db, actor, UserId::new(id.to_string()), license).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -360,7 +360,7 @@ pub async fn upgrade(
 )]
 pub async fn downgrade(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<Uuid>) -> Res {
     let actor = caller.0;
-    let user = svc::downgrade(&state.db, actor, id.to_string()).await?;
+    let user = svc::downgrade(&state.db, actor, UserId::new(id.to_string())).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -432,7 +432,7 @@ pub async fn bulk_downgrade(
 pub async fn login_as(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<Uuid>) -> Res {
     let actor = caller.0;
     let ttl = Duration::seconds(state.settings.auth.login_as_ttl_seconds.clamp(1, 86_400));
-    let s = svc::login_as(&state.db, actor, id.to_string(), ttl).await?;
+    let s = svc::login_as(&state.db, actor, UserId::new(id.to_string()), ttl).await?;
     Ok(HttpResponse::Created().json(LoginAsResponse {
         session_token: s.session_token,
         expires_at: s.expires_at,

@@ -292,7 +292,7 @@ pub fn render_user(u: &UserWithGroups, base: &str) -> Value {
     }
     schemas.push(json!(IDENTITY_USER_URN));
     out.insert("schemas".into(), Value::Array(schemas));
-    out.insert("id".into(), json!(user.id));
+    out.insert("id".into(), json!(user.id.as_str()));
     if let Some(x) = &user.external_id {
         out.insert("externalId".into(), json!(x));
     }
@@ -445,7 +445,7 @@ impl Serialize for UserDoc<'_> {
             &[USER_URN, IDENTITY_USER_URN]
         };
         m.serialize_entry("schemas", schemas)?;
-        m.serialize_entry("id", &user.id)?;
+        m.serialize_entry("id", user.id.as_str())?;
         if let Some(x) = &user.external_id {
             m.serialize_entry("externalId", x)?;
         }
@@ -681,7 +681,7 @@ mod tests {
         let at = |s: i64| Utc.timestamp_opt(1_700_000_000 + s, 123_456_000).single().unwrap_or_default();
         UserWithGroups {
             user: User {
-                id: "0190f3a2-7c1e-7d51-a8a8-5d0f6c1b2e10".into(),
+                id: crate::domain::UserId::new("0190f3a2-7c1e-7d51-a8a8-5d0f6c1b2e10"),
                 user_name: "Ann.Lee@example.com".into(),
                 external_id: Some("ext \"1\" \\ é".into()),
                 emails: vec![
@@ -705,7 +705,7 @@ mod tests {
                 license: License::PartnerCommunity,
                 backing: Backing::from_parts(Some("c1".into()), Some("a1".into())).unwrap_or(Backing::Contactless),
                 origin: Origin::Scim,
-                site_ids: vec!["s1".into()],
+                site_ids: vec![crate::domain::SiteId::new("s1")],
                 created_at: at(0),
                 updated_at: at(60),
                 version: 7,

@@ -17,6 +17,7 @@ use super::resource::{
     patch_contention, patch_error, patch_ops,
 };
 use super::{Body, Ctx, Reply, ScimRequest};
+use crate::domain::UserId;
 use crate::scim::json::lenient_bool;
 use crate::scim::patch::{OpKind, PatchOp, apply};
 use crate::scim::projection::project;
@@ -65,7 +66,7 @@ impl ScimResource for Users {
     }
 
     async fn get(ctx: &Ctx, id: String, if_none_match: Option<i64>, proj: &Projection) -> Result<Reply, ScimError> {
-        let user = svc::get(&ctx.state.db, ctx.actor.clone(), id).await?;
+        let user = svc::get(&ctx.state.db, ctx.actor.clone(), UserId::new(id)).await?;
         if if_none_match == Some(user.user.version) {
             return Ok(not_modified(user.user.version));
         }
@@ -74,7 +75,7 @@ impl ScimResource for Users {
 
     async fn replace(ctx: &Ctx, w: Write, proj: &Projection) -> Result<Reply, ScimError> {
         let profile = profile(ctx, w.body).await?;
-        let user = svc::replace(&ctx.state.db, ctx.actor.clone(), w.id, profile, w.if_match).await?;
+        let user = svc::replace(&ctx.state.db, ctx.actor.clone(), UserId::new(w.id), profile, w.if_match).await?;
         Ok(reply(ctx, &user, StatusCode::OK, proj))
     }
 
@@ -85,10 +86,11 @@ impl ScimResource for Users {
         // A password comes from the operations alone (it is never rendered): hashed once,
         // on the first try, whatever the retries.
         let mut hashed: Option<String> = None;
+        let id = UserId::new(w.id);
         for _ in 0..PATCH_TRIES {
             // Read, apply and check outside any transaction: the writer only re-checks the
             // version and writes. A stale If-Match applies nothing (nor hashes a password).
-            let current = svc::get(&ctx.state.db, ctx.actor.clone(), w.id.clone()).await?;
+            let current = svc::get(&ctx.state.db, ctx.actor.clone(), id.clone()).await?;
             let base_version = patch_base(current.user.version, w.if_match)?;
             let mut doc = render_user(&current, &ctx.base);
             apply(&mut doc, &ops, &UserSchema).map_err(patch_error)?;
@@ -101,7 +103,7 @@ impl ScimResource for Users {
                 profile.password_hash = hashed.clone();
             }
             let cmd = svc::ScimPatch { base_version, profile, contactless };
-            let written = svc::patch(&ctx.state.db, ctx.actor.clone(), w.id.clone(), cmd).await;
+            let written = svc::patch(&ctx.state.db, ctx.actor.clone(), id.clone(), cmd).await;
             if let Some(user) = overtaken(written, w.if_match)? {
                 return Ok(reply(ctx, &user, StatusCode::OK, proj));
             }
@@ -110,7 +112,7 @@ impl ScimResource for Users {
     }
 
     async fn delete(ctx: &Ctx, id: String, if_match: Option<i64>) -> Result<Reply, ScimError> {
-        crate::service::users::delete(&ctx.state.db, ctx.actor.clone(), id, if_match).await?;
+        crate::service::users::delete(&ctx.state.db, ctx.actor.clone(), UserId::new(id), if_match).await?;
         Ok(deleted())
     }
 
