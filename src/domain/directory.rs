@@ -2,19 +2,19 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Principal, Role};
+use super::{AccountId, ContactId, GroupId, Principal, Role, SiteId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     pub name: String,
     pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contact {
-    pub id: String,
-    pub account_id: String,
+    pub id: ContactId,
+    pub account_id: AccountId,
     pub first_name: String,
     pub last_name: String,
     pub email: Option<String>,
@@ -25,7 +25,7 @@ pub struct Contact {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
-    pub id: String,
+    pub id: SiteId,
     pub name: String,
     pub url_path_prefix: String,
     pub self_registration: bool,
@@ -111,11 +111,11 @@ pub struct GroupMember {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
-    pub id: String,
+    pub id: GroupId,
     pub display_name: String,
     pub external_id: Option<String>,
     /// The account of the confined SCIM token that made it; `None`: the whole directory's.
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
     pub members: Vec<GroupMember>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -51,6 +51,12 @@ macro_rules! id_type {
             }
         }
 
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
         impl PartialEq<String> for $name {
             fn eq(&self, other: &String) -> bool {
                 &self.0 == other
@@ -74,6 +80,8 @@ id_type!(
     ContactId,
     /// A site's id.
     SiteId,
+    /// A group's id (SCIM Groups).
+    GroupId,
     /// A webhook subscription's id.
     SubscriptionId,
     /// A webhook delivery's id.

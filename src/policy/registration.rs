@@ -14,7 +14,7 @@ mod tests {
     #[test]
     fn only_sites_with_the_switch_on_accept_registrations() {
         let mut site = Site {
-            id: "s".into(),
+            id: crate::domain::SiteId::new("s"),
             name: "Portal".into(),
             url_path_prefix: "portal".into(),
             self_registration: true,

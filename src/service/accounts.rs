@@ -4,7 +4,8 @@ use serde_json::json;
 
 use super::{Page, ServiceError, audit};
 use crate::domain::{
-    Account, Actor, AuditAction, Contact, ContactDraft, Principal, ValidationError, fold, new_id, now, text,
+    Account, AccountId, Actor, AuditAction, Contact, ContactDraft, ContactId, Principal, ValidationError, fold, new_id,
+    now, text,
 };
 use crate::policy::access::AdminCap;
 use crate::store::{Db, DbConnection, accounts};
@@ -13,7 +14,7 @@ pub async fn create_account(db: &Db, admin: &AdminCap, name: String) -> Result<A
     let actor = admin.actor().clone();
     let name = text("name", &name, 256)?;
     db.write(move |conn| {
-        let account = Account { id: new_id(), name, created_at: now() };
+        let account = Account { id: AccountId::new(new_id()), name, created_at: now() };
         accounts::insert_account(conn, &account)?;
         audit::record(conn, &actor, AuditAction::AccountCreated, &account.id, json!({ "name": account.name }))?;
         Ok(account)
@@ -29,7 +30,7 @@ pub async fn list_accounts(
 ) -> Result<Page<Account>, ServiceError> {
     db.read(move |conn| {
         let rows = accounts::list_accounts(conn, cursor.as_deref(), limit + 1)?;
-        Ok(Page::from_probe(rows, limit, |a| a.id.clone()))
+        Ok(Page::from_probe(rows, limit, |a| a.id.to_string()))
     })
     .await
 }
@@ -45,8 +46,8 @@ pub fn insert_contact(conn: &mut DbConnection, actor: &Actor, draft: ContactDraf
     }
     let at = now();
     let contact = Contact {
-        id: new_id(),
-        account_id: draft.account_id,
+        id: ContactId::new(new_id()),
+        account_id: AccountId::new(draft.account_id),
         first_name: draft.first_name,
         last_name: draft.last_name,
         email: draft.email,
@@ -60,7 +61,7 @@ pub fn insert_contact(conn: &mut DbConnection, actor: &Actor, draft: ContactDraf
         actor,
         AuditAction::ContactCreated,
         &contact.id,
-        json!({ "accountId": contact.account_id, "email": contact.email }),
+        json!({ "accountId": contact.account_id.as_str(), "email": contact.email }),
     )?;
     Ok(contact)
 }
@@ -77,7 +78,8 @@ pub async fn get_contact(db: &Db, _admin: &AdminCap, id: String) -> Result<Conta
 /// The account ids a SCIM client may name in `accountId` (`/Schemas` canonical values), at
 /// most `limit` of them.
 pub async fn account_ids_for_scim(db: &Db, limit: i64) -> Result<Vec<String>, ServiceError> {
-    db.read(move |conn| Ok(accounts::list_accounts(conn, None, limit)?.into_iter().map(|a| a.id).collect())).await
+    db.read(move |conn| Ok(accounts::list_accounts(conn, None, limit)?.into_iter().map(|a| a.id.into()).collect()))
+        .await
 }
 
 /// The most contacts one picker search reads, linked or not (its cost is bounded; the
@@ -111,10 +113,10 @@ pub async fn find_contacts(
             let chunk = accounts::contacts_of_account(conn, &account_id, after.as_deref(), 500)?;
             let done = chunk.len() < 500;
             scanned += chunk.len();
-            after = chunk.last().map(|c| c.id.clone());
-            let ids: Vec<String> = chunk.iter().map(|c| c.id.clone()).collect();
+            after = chunk.last().map(|c| c.id.to_string());
+            let ids: Vec<String> = chunk.iter().map(|c| c.id.to_string()).collect();
             let linked = accounts::linked(conn, &ids)?;
-            for c in chunk.into_iter().filter(|c| !linked.contains(&c.id)) {
+            for c in chunk.into_iter().filter(|c| !linked.contains(c.id.as_str())) {
                 let full = fold(&format!("{} {}", c.first_name, c.last_name));
                 let hit = p.is_empty()
                     || fold(&c.first_name).starts_with(&p)

@@ -146,7 +146,7 @@ fn group_json(g: &Group) -> Value {
         })
         .collect();
     json!({
-        "id": g.id,
+        "id": g.id.as_str(),
         "displayName": g.display_name,
         "externalId": g.external_id,
         "members": members,

@@ -5,7 +5,9 @@ use serde_json::json;
 use super::query::{self, Edges, ListQuery, Page, Plan};
 use super::scim::confined_scim;
 use super::{ServiceError, audit};
-use crate::domain::{Actor, AuditAction, Group, GroupMember, MemberKind, ValidationError, new_id, now, text};
+use crate::domain::{
+    AccountId, Actor, AuditAction, Group, GroupId, GroupMember, MemberKind, ValidationError, new_id, now, text,
+};
 use crate::policy::delegation::sees;
 use crate::scim::schema::GroupSchema;
 use crate::store::groups::{self, GroupPred, GroupSortKey};
@@ -97,8 +99,8 @@ pub async fn create(db: &Db, actor: Actor, d: GroupDraft) -> Result<Group, Servi
         let group = Group {
             members: members(conn, &actor, &id, &d.member_ids)?,
             // A confined token's groups belong to its first account.
-            account_id: confined_scim(&actor).and_then(|a| a.first().cloned()),
-            id,
+            account_id: confined_scim(&actor).and_then(|a| a.first().cloned()).map(AccountId::new),
+            id: GroupId::new(id),
             display_name,
             external_id: d.external_id,
             created_at: at,
@@ -156,7 +158,7 @@ fn load(conn: &mut DbConnection, actor: &Actor, id: &str, if_match: Option<i64>)
 pub async fn replace(
     db: &Db,
     actor: Actor,
-    id: String,
+    id: GroupId,
     d: GroupDraft,
     if_match: Option<i64>,
 ) -> Result<Group, ServiceError> {
@@ -175,7 +177,7 @@ pub async fn replace(
 pub async fn patch(
     db: &Db,
     actor: Actor,
-    id: String,
+    id: GroupId,
     read: &Group,
     mut draft: GroupDraft,
 ) -> Result<Group, ServiceError> {
@@ -191,7 +193,7 @@ pub async fn patch(
     .await
 }
 
-pub async fn delete(db: &Db, actor: Actor, id: String, if_match: Option<i64>) -> Result<(), ServiceError> {
+pub async fn delete(db: &Db, actor: Actor, id: GroupId, if_match: Option<i64>) -> Result<(), ServiceError> {
     db.write(move |conn| {
         let g = load(conn, &actor, &id, if_match)?;
         groups::delete(conn, &id)?;
@@ -201,7 +203,7 @@ pub async fn delete(db: &Db, actor: Actor, id: String, if_match: Option<i64>) ->
     .await
 }
 
-pub async fn get(db: &Db, actor: &Actor, id: String, with_members: bool) -> Result<Group, ServiceError> {
+pub async fn get(db: &Db, actor: &Actor, id: GroupId, with_members: bool) -> Result<Group, ServiceError> {
     let actor = actor.clone();
     db.read(move |conn| {
         let mut g = groups::find(conn, &id, false, with_members)?

@@ -58,7 +58,10 @@ pub struct UserWithGroups {
 /// racing to create it on first use create one account.
 fn default_account(conn: &mut DbConnection, name: &str) -> Result<String, ServiceError> {
     let id = default_account_id(name);
-    accounts::ensure_account(conn, &Account { id: id.clone(), name: name.to_owned(), created_at: now() })?;
+    accounts::ensure_account(
+        conn,
+        &Account { id: AccountId::new(id.clone()), name: name.to_owned(), created_at: now() },
+    )?;
     Ok(id)
 }
 

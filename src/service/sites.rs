@@ -32,7 +32,7 @@ pub async fn create(
 ) -> Result<Site, ServiceError> {
     let actor = admin.actor().clone();
     let site = Site {
-        id: new_id(),
+        id: SiteId::new(new_id()),
         name: text("name", &name, 256)?,
         url_path_prefix: url_path_prefix(&prefix)?,
         self_registration,
@@ -55,7 +55,7 @@ pub async fn create(
 pub async fn list(db: &Db, _admin: &AdminCap, cursor: Option<String>, limit: i64) -> Result<Page<Site>, ServiceError> {
     db.read(move |conn| {
         let rows = accounts::list_sites(conn, cursor.as_deref(), limit + 1)?;
-        Ok(Page::from_probe(rows, limit, |s| s.id.clone()))
+        Ok(Page::from_probe(rows, limit, |s| s.id.to_string()))
     })
     .await
 }
@@ -147,7 +147,7 @@ pub async fn register(db: &Db, actor: Actor, site_id: String, reg: Registration)
             active: true,
             license: None,
             contact: None,
-            site_ids: vec![site.id],
+            site_ids: vec![site.id.into()],
             origin: Origin::SelfRegistration,
             scim_attributes: None,
             password_hash: None,

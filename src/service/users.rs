@@ -429,7 +429,7 @@ pub(crate) fn move_account(
     };
     let contact = contact.clone();
     let mut moved = accounts::find_contact(conn, contact.as_str())?.ok_or(ServiceError::NotFound("contact"))?;
-    moved.account_id = to.to_owned();
+    moved.account_id = AccountId::new(to);
     moved.updated_at = now();
     accounts::update_contact(conn, &moved)?;
     user.backing = Backing::Contact { contact, account: AccountId::new(to) };

@@ -7,7 +7,7 @@ use super::conn::DbConnection;
 use super::conn::native;
 use super::schema::{accounts, contacts, site_members, sites};
 use super::{StoreError, to_utc};
-use crate::domain::{Account, Contact, Site};
+use crate::domain::{Account, AccountId, Contact, ContactId, Site, SiteId};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = accounts)]
@@ -19,13 +19,13 @@ struct AccountRow {
 
 impl From<AccountRow> for Account {
     fn from(r: AccountRow) -> Self {
-        Account { id: r.id, name: r.name, created_at: to_utc(r.created_at) }
+        Account { id: AccountId::new(r.id), name: r.name, created_at: to_utc(r.created_at) }
     }
 }
 
 pub fn insert_account(conn: &mut DbConnection, a: &Account) -> Result<(), StoreError> {
     diesel::insert_into(accounts::table)
-        .values(AccountRow { id: a.id.clone(), name: a.name.clone(), created_at: a.created_at.naive_utc() })
+        .values(AccountRow { id: a.id.to_string(), name: a.name.clone(), created_at: a.created_at.naive_utc() })
         .execute(conn)?;
     Ok(())
 }
@@ -60,8 +60,8 @@ struct ContactRow {
 impl From<ContactRow> for Contact {
     fn from(r: ContactRow) -> Self {
         Contact {
-            id: r.id,
-            account_id: r.account_id,
+            id: ContactId::new(r.id),
+            account_id: AccountId::new(r.account_id),
             first_name: r.first_name,
             last_name: r.last_name,
             email: r.email,
@@ -75,8 +75,8 @@ impl From<ContactRow> for Contact {
 impl From<&Contact> for ContactRow {
     fn from(c: &Contact) -> Self {
         ContactRow {
-            id: c.id.clone(),
-            account_id: c.account_id.clone(),
+            id: c.id.to_string(),
+            account_id: c.account_id.to_string(),
             first_name: c.first_name.clone(),
             last_name: c.last_name.clone(),
             email: c.email.clone(),
@@ -117,7 +117,7 @@ struct SiteRow {
 impl From<SiteRow> for Site {
     fn from(r: SiteRow) -> Self {
         Site {
-            id: r.id,
+            id: SiteId::new(r.id),
             name: r.name,
             url_path_prefix: r.url_path_prefix,
             self_registration: r.self_registration,
@@ -129,7 +129,7 @@ impl From<SiteRow> for Site {
 pub fn insert_site(conn: &mut DbConnection, s: &Site) -> Result<(), StoreError> {
     diesel::insert_into(sites::table)
         .values(SiteRow {
-            id: s.id.clone(),
+            id: s.id.to_string(),
             name: s.name.clone(),
             url_path_prefix: s.url_path_prefix.clone(),
             self_registration: s.self_registration,
@@ -158,7 +158,7 @@ pub fn member_count(conn: &mut DbConnection, site_id: &str) -> Result<i64, Store
 /// Creates the account with this id unless it exists (concurrent gateways may race to
 /// create the configured default account; the second insert is a no-op).
 pub fn ensure_account(conn: &mut DbConnection, a: &Account) -> Result<(), StoreError> {
-    let row = AccountRow { id: a.id.clone(), name: a.name.clone(), created_at: a.created_at.naive_utc() };
+    let row = AccountRow { id: a.id.to_string(), name: a.name.clone(), created_at: a.created_at.naive_utc() };
     match conn {
         DbConnection::Pg(c) => {
             diesel::insert_into(accounts::table).values(row).on_conflict_do_nothing().execute(c)?;

@@ -11,7 +11,7 @@ use diesel::sql_types::Bool;
 use super::conn::DbConnection;
 use super::schema::{group_members, groups, users};
 use super::{StoreError, to_utc};
-use crate::domain::{Group, GroupMember, MemberKind, Position, fold};
+use crate::domain::{AccountId, Group, GroupId, GroupMember, MemberKind, Position, fold};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = groups)]
@@ -30,27 +30,27 @@ struct GroupRow {
 impl GroupRow {
     fn from_group(g: &Group) -> Self {
         GroupRow {
-            id: g.id.clone(),
+            id: g.id.to_string(),
             display_name: g.display_name.clone(),
             display_name_folded: fold(&g.display_name),
             external_id: g.external_id.clone(),
             created_at: g.created_at.naive_utc(),
             updated_at: g.updated_at.naive_utc(),
             version: g.version,
-            account_id: g.account_id.clone(),
+            account_id: g.account_id.as_ref().map(|a| a.to_string()),
         }
     }
 
     fn into_group(self, members: Vec<GroupMember>) -> Group {
         Group {
-            id: self.id,
+            id: GroupId::new(self.id),
             display_name: self.display_name,
             external_id: self.external_id,
             members,
             created_at: to_utc(self.created_at),
             updated_at: to_utc(self.updated_at),
             version: self.version,
-            account_id: self.account_id,
+            account_id: self.account_id.map(AccountId::new),
         }
     }
 }
@@ -76,9 +76,10 @@ pub fn insert(conn: &mut DbConnection, g: &Group) -> Result<(), StoreError> {
 
 /// Writes `g` over the row still at `expected_version` (`NotFound` otherwise).
 pub fn update(conn: &mut DbConnection, g: &Group, expected_version: i64) -> Result<(), StoreError> {
-    let n = diesel::update(groups::table.filter(groups::id.eq(&g.id)).filter(groups::version.eq(expected_version)))
-        .set(GroupRow::from_group(g))
-        .execute(conn)?;
+    let n =
+        diesel::update(groups::table.filter(groups::id.eq(g.id.as_str())).filter(groups::version.eq(expected_version)))
+            .set(GroupRow::from_group(g))
+            .execute(conn)?;
     if n != 1 {
         return Err(StoreError::NotFound);
     }
@@ -158,7 +159,7 @@ pub fn position(key: GroupSortKey, group: &Group) -> Position {
         GroupSortKey::Id => None,
         GroupSortKey::DisplayName => Some(fold(&group.display_name)),
     };
-    Position { value, id: group.id.clone() }
+    Position { value, id: group.id.to_string() }
 }
 
 pub fn count(conn: &mut DbConnection, pred: &GroupPred) -> Result<i64, StoreError> {

@@ -204,6 +204,7 @@ async fn a_group_patch_survives_the_deletion_of_a_member_it_read() {
         json!({ "schemas": [GROUP], "displayName": "Crew", "members": [{ "value": gone }, { "value": stays }] }),
     )
     .await;
+    let gid = scimgate::domain::GroupId::new(gid);
     let db = Db::open(&app.db_url, 1).unwrap();
     let read = groups::get(&db, &Actor::cli(), gid.clone(), true).await.unwrap();
     app.scim(Method::DELETE, &format!("/Users/{gone}"), Some(&app.admin), None).await.ok(204);

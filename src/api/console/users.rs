@@ -132,8 +132,8 @@ impl Names {
             let accounts = accounts::list_accounts(&ctx.state.db, &admin, None, 200).await?.items;
             let sites = sites::list(&ctx.state.db, &admin, None, 200).await?.items;
             return Ok(Names {
-                accounts: accounts.into_iter().map(|a| (a.id, a.name)).collect(),
-                sites: sites.into_iter().map(|s| (s.id, s.name)).collect(),
+                accounts: accounts.into_iter().map(|a| (a.id.into(), a.name)).collect(),
+                sites: sites.into_iter().map(|s| (s.id.into(), s.name)).collect(),
             });
         }
         match &ctx.session.actor.principal {

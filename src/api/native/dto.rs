@@ -394,7 +394,7 @@ pub struct AccountResponse {
 
 impl From<Account> for AccountResponse {
     fn from(a: Account) -> Self {
-        AccountResponse { id: a.id, name: a.name, created_at: a.created_at }
+        AccountResponse { id: a.id.into(), name: a.name, created_at: a.created_at }
     }
 }
 
@@ -416,8 +416,8 @@ pub struct ContactResponse {
 impl From<Contact> for ContactResponse {
     fn from(c: Contact) -> Self {
         ContactResponse {
-            id: c.id,
-            account_id: c.account_id,
+            id: c.id.into(),
+            account_id: c.account_id.into(),
             first_name: c.first_name,
             last_name: c.last_name,
             email: c.email,
@@ -521,7 +521,7 @@ pub struct SiteResponse {
 impl From<Site> for SiteResponse {
     fn from(s: Site) -> Self {
         SiteResponse {
-            id: s.id,
+            id: s.id.into(),
             name: s.name,
             url_path_prefix: s.url_path_prefix,
             self_registration: s.self_registration,

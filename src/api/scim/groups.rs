@@ -17,7 +17,7 @@ use super::resource::{
     patch_contention, patch_error, patch_ops,
 };
 use super::{Body, Ctx, Reply, ScimRequest};
-use crate::domain::Group;
+use crate::domain::{Group, GroupId};
 use crate::scim::patch::apply;
 use crate::scim::projection::project;
 use crate::scim::schema::{GROUP_URN, GroupSchema};
@@ -84,7 +84,7 @@ impl ScimResource for Groups {
     }
 
     async fn get(ctx: &Ctx, id: String, if_none_match: Option<i64>, proj: &Projection) -> Result<Reply, ScimError> {
-        let g = svc::get(&ctx.state.db, &ctx.actor, id, wants_members(proj)).await?;
+        let g = svc::get(&ctx.state.db, &ctx.actor, GroupId::new(id), wants_members(proj)).await?;
         if if_none_match == Some(g.version) {
             return Ok(not_modified(g.version));
         }
@@ -93,23 +93,24 @@ impl ScimResource for Groups {
 
     async fn replace(ctx: &Ctx, w: Write, proj: &Projection) -> Result<Reply, ScimError> {
         let draft = draft(ctx, w.body, None)?;
-        let g = svc::replace(&ctx.state.db, ctx.actor.clone(), w.id, draft, w.if_match).await?;
+        let g = svc::replace(&ctx.state.db, ctx.actor.clone(), GroupId::new(w.id), draft, w.if_match).await?;
         reply(ctx, &g, StatusCode::OK, proj).await
     }
 
     async fn patch(ctx: &Ctx, w: Write, proj: &Projection) -> Result<Reply, ScimError> {
         let ops = patch_ops(&w.body)?;
         ctx.check_operations(ops.len())?;
+        let id = GroupId::new(w.id);
         for _ in 0..PATCH_TRIES {
             // Read and apply outside any transaction; the write re-checks the version.
-            let current = svc::get(&ctx.state.db, &ctx.actor, w.id.clone(), true).await?;
+            let current = svc::get(&ctx.state.db, &ctx.actor, id.clone(), true).await?;
             patch_base(current.version, w.if_match)?;
             // Members' display names do not matter to the patch: render without them.
             let mut doc = render_group(&current, &Default::default(), &ctx.base, true);
             apply(&mut doc, &ops, &GroupSchema).map_err(patch_error)?;
             let before: Vec<&str> = current.members.iter().map(|m| m.id.as_str()).collect();
             let draft = draft(ctx, doc, Some(&before))?;
-            let written = svc::patch(&ctx.state.db, ctx.actor.clone(), w.id.clone(), &current, draft).await;
+            let written = svc::patch(&ctx.state.db, ctx.actor.clone(), id.clone(), &current, draft).await;
             if let Some(g) = overtaken(written, w.if_match)? {
                 return reply(ctx, &g, StatusCode::OK, proj).await;
             }
@@ -118,7 +119,7 @@ impl ScimResource for Groups {
     }
 
     async fn delete(ctx: &Ctx, id: String, if_match: Option<i64>) -> Result<Reply, ScimError> {
-        svc::delete(&ctx.state.db, ctx.actor.clone(), id, if_match).await?;
+        svc::delete(&ctx.state.db, ctx.actor.clone(), GroupId::new(id), if_match).await?;
         Ok(deleted())
     }
 

@@ -630,7 +630,7 @@ pub fn group_from_json(body: Value) -> Result<GroupDraft, ScimError> {
 pub fn render_group(g: &Group, names: &HashMap<String, String>, base: &str, with_members: bool) -> Value {
     let mut out = Map::new();
     out.insert("schemas".into(), json!([GROUP_URN]));
-    out.insert("id".into(), json!(g.id));
+    out.insert("id".into(), json!(g.id.as_str()));
     if let Some(x) = &g.external_id {
         out.insert("externalId".into(), json!(x));
     }
