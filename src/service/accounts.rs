@@ -35,7 +35,7 @@ pub async fn list_accounts(
     .await
 }
 
-pub async fn get_account(db: &Db, _admin: &AdminCap, id: String) -> Result<Account, ServiceError> {
+pub async fn get_account(db: &Db, _admin: &AdminCap, id: AccountId) -> Result<Account, ServiceError> {
     db.read(move |conn| accounts::find_account(conn, &id)?.ok_or(ServiceError::NotFound("account"))).await
 }
 
@@ -71,7 +71,7 @@ pub async fn create_contact(db: &Db, admin: &AdminCap, draft: ContactDraft) -> R
     db.write(move |conn| insert_contact(conn, &actor, draft)).await
 }
 
-pub async fn get_contact(db: &Db, _admin: &AdminCap, id: String) -> Result<Contact, ServiceError> {
+pub async fn get_contact(db: &Db, _admin: &AdminCap, id: ContactId) -> Result<Contact, ServiceError> {
     db.read(move |conn| accounts::find_contact(conn, &id)?.ok_or(ServiceError::NotFound("contact"))).await
 }
 
@@ -93,7 +93,7 @@ pub const CONTACT_SCAN: usize = 5000;
 pub async fn find_contacts(
     db: &Db,
     actor: &Actor,
-    account_id: String,
+    account_id: AccountId,
     prefix: String,
     limit: usize,
 ) -> Result<(Vec<Contact>, bool), ServiceError> {

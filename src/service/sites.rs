@@ -60,7 +60,7 @@ pub async fn list(db: &Db, _admin: &AdminCap, cursor: Option<String>, limit: i64
     .await
 }
 
-pub async fn get(db: &Db, _admin: &AdminCap, id: String) -> Result<Site, ServiceError> {
+pub async fn get(db: &Db, _admin: &AdminCap, id: SiteId) -> Result<Site, ServiceError> {
     db.read(move |conn| accounts::find_site(conn, &id)?.ok_or(ServiceError::NotFound("site"))).await
 }
 
@@ -110,13 +110,13 @@ fn membership_changed(
 pub async fn members(
     db: &Db,
     _admin: &AdminCap,
-    site_id: String,
+    site_id: SiteId,
     cursor: Option<String>,
     limit: i64,
 ) -> Result<Page<User>, ServiceError> {
     db.read(move |conn| {
         accounts::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
-        let filter = users::UserFilter { site_id: Some(site_id), ..Default::default() };
+        let filter = users::UserFilter { site_id: Some(site_id.into()), ..Default::default() };
         let rows = users::list(conn, &filter, cursor.as_deref(), limit + 1)?;
         Ok(Page::from_probe(rows, limit, |u| u.id.to_string()))
     })
@@ -133,7 +133,7 @@ pub struct Registration {
 }
 
 /// Self-registration: a contactless `external_identity` user, member of the site.
-pub async fn register(db: &Db, actor: Actor, site_id: String, reg: Registration) -> Result<User, ServiceError> {
+pub async fn register(db: &Db, actor: Actor, site_id: SiteId, reg: Registration) -> Result<User, ServiceError> {
     db.write(move |conn| {
         let site = accounts::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
         policy::registration::can_self_register(&site)?;
@@ -161,7 +161,7 @@ pub async fn register(db: &Db, actor: Actor, site_id: String, reg: Registration)
 pub async fn set_self_registration(
     db: &Db,
     admin: &AdminCap,
-    site_id: String,
+    site_id: SiteId,
     enabled: bool,
 ) -> Result<Site, ServiceError> {
     let actor = admin.actor().clone();

@@ -180,12 +180,12 @@ pub async fn list(db: &Db, _admin: &AdminCap) -> Result<Vec<Subscription>, Servi
     db.read(|conn| Ok(events::list_subscriptions(conn)?)).await
 }
 
-pub async fn get(db: &Db, _admin: &AdminCap, id: String) -> Result<Subscription, ServiceError> {
+pub async fn get(db: &Db, _admin: &AdminCap, id: SubscriptionId) -> Result<Subscription, ServiceError> {
     db.read(move |conn| events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))).await
 }
 
 /// Deletes a subscription and its deliveries (pending ones are never sent).
-pub async fn delete(db: &Db, admin: &AdminCap, id: String) -> Result<(), ServiceError> {
+pub async fn delete(db: &Db, admin: &AdminCap, id: SubscriptionId) -> Result<(), ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
         let sub = events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
@@ -199,7 +199,7 @@ pub async fn delete(db: &Db, admin: &AdminCap, id: String) -> Result<(), Service
 pub async fn deliveries(
     db: &Db,
     _admin: &AdminCap,
-    subscription_id: String,
+    subscription_id: SubscriptionId,
     status: Option<DeliveryStatus>,
     cursor: Option<String>,
     limit: i64,
@@ -244,7 +244,12 @@ pub async fn retry(
 
 /// Pauses or resumes a subscription: while paused its deliveries wait (new events still
 /// queue for it); resumed, they go out in order.
-pub async fn set_paused(db: &Db, admin: &AdminCap, id: String, paused: bool) -> Result<Subscription, ServiceError> {
+pub async fn set_paused(
+    db: &Db,
+    admin: &AdminCap,
+    id: SubscriptionId,
+    paused: bool,
+) -> Result<Subscription, ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
         let sub = events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
@@ -264,7 +269,7 @@ pub const RETRY_ALL_LIMIT: i64 = 1000;
 
 /// Gives every dead letter of a subscription (up to [`RETRY_ALL_LIMIT`]) a fresh series
 /// of attempts; how many.
-pub async fn retry_dead(db: &Db, admin: &AdminCap, id: String) -> Result<usize, ServiceError> {
+pub async fn retry_dead(db: &Db, admin: &AdminCap, id: SubscriptionId) -> Result<usize, ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
         events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
@@ -279,7 +284,7 @@ pub async fn retry_dead(db: &Db, admin: &AdminCap, id: String) -> Result<usize, 
 
 /// Queues a test event (`scimgate.webhook.test`) for this subscription only; the id of
 /// its delivery.
-pub async fn send_test(db: &Db, admin: &AdminCap, id: String) -> Result<String, ServiceError> {
+pub async fn send_test(db: &Db, admin: &AdminCap, id: SubscriptionId) -> Result<String, ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
         // Its row locked: two test events at once draw distinct sequence numbers.
@@ -313,7 +318,7 @@ pub async fn delivery(
 pub use crate::store::events::HEALTH_CAP;
 
 /// One subscription's downstream health.
-pub async fn health_of(db: &Db, _admin: &AdminCap, id: String) -> Result<SubscriptionHealth, ServiceError> {
+pub async fn health_of(db: &Db, _admin: &AdminCap, id: SubscriptionId) -> Result<SubscriptionHealth, ServiceError> {
     db.read(move |conn| {
         events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
         Ok(events::health(conn, &id, now())?)

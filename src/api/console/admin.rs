@@ -8,7 +8,7 @@ use super::errors::{Notice, explain, skip_reason};
 use super::users::display_name;
 use super::views::{Nav, action_button, badge, csrf, pool_bar, short_id, shown_once, when, yes_no};
 use super::{Ctx, Fields, Posted, path_id, see_other};
-use crate::domain::{AuditAction, AuditEvent, License, Role, User, UserId, ValidationError};
+use crate::domain::{AuditAction, AuditEvent, License, Role, SiteId, User, UserId, ValidationError};
 use crate::error::ServiceError;
 use crate::service::users::{self as users_svc, BulkDowngrade, BulkOutcome, UserQuery};
 use crate::service::{accounts, audit as audit_svc, auth, licenses as licenses_svc, sites as sites_svc};
@@ -342,9 +342,9 @@ pub async fn site(ctx: Ctx, path: web::Path<String>, req: HttpRequest) -> HttpRe
     let page = async {
         let admin = ctx.admin()?;
         let id = path_id(&path, "site")?;
-        let site = sites_svc::get(&ctx.state.db, &admin, id.clone()).await?;
+        let site = sites_svc::get(&ctx.state.db, &admin, SiteId::new(id.clone())).await?;
         let cursor = q.get("cursor").map(|c| path_id(c, "page")).transpose()?;
-        let members = sites_svc::members(&ctx.state.db, &admin, id, cursor, 50).await?;
+        let members = sites_svc::members(&ctx.state.db, &admin, SiteId::new(id), cursor, 50).await?;
         let body = html! {
             section class="card" aria-labelledby="h-switch" {
                 h2 id="h-switch" { "Self-registration" }
@@ -389,7 +389,7 @@ pub async fn set_self_registration(p: Posted, path: web::Path<String>) -> HttpRe
         let admin = p.ctx.admin()?;
         let id = path_id(&path, "site")?;
         let enabled = p.fields.get("enabled") == Some("true");
-        sites_svc::set_self_registration(&p.ctx.state.db, &admin, id, enabled).await
+        sites_svc::set_self_registration(&p.ctx.state.db, &admin, SiteId::new(id), enabled).await
     }
     .await;
     match result {

@@ -12,7 +12,7 @@ use super::{
     set_cookie,
 };
 use crate::api::AppState;
-use crate::domain::{ContactDraft, License, Principal, User, UserId, ValidationError};
+use crate::domain::{AccountId, ContactDraft, ContactId, License, Principal, User, UserId, ValidationError};
 use crate::error::ServiceError;
 use crate::service::sessions::{self as sessions_svc, Offer};
 use crate::service::users::{self as svc, ContactSpec, SearchSort, UserChanges, UserQuery, UserSearch};
@@ -446,9 +446,14 @@ async fn user_page_inner(
     };
     let picker = match (query.get("contactSearch").or(query.get("contactAccount").map(|_| "")), &picker_account) {
         (Some(prefix), Some(account)) => {
-            let (contacts, truncated) =
-                accounts::find_contacts(&ctx.state.db, &ctx.session.actor, account.clone(), prefix.to_owned(), 20)
-                    .await?;
+            let (contacts, truncated) = accounts::find_contacts(
+                &ctx.state.db,
+                &ctx.session.actor,
+                AccountId::new(account.clone()),
+                prefix.to_owned(),
+                20,
+            )
+            .await?;
             Some(Picker { prefix: prefix.to_owned(), contacts, truncated })
         }
         _ => None,
@@ -457,7 +462,7 @@ async fn user_page_inner(
     let admin = admin_cap.is_some();
     let names = Names::load(ctx).await?;
     let contact = match (user.contact_id(), &admin_cap) {
-        (Some(c), Some(cap)) => Some(accounts::get_contact(&ctx.state.db, cap, c.to_owned()).await?),
+        (Some(c), Some(cap)) => Some(accounts::get_contact(&ctx.state.db, cap, ContactId::new(c.to_owned())).await?),
         _ => None,
     };
     let trail = match &admin_cap {

@@ -152,14 +152,15 @@ pub async fn show(ctx: Ctx, req: HttpRequest, path: web::Path<String>) -> HttpRe
 async fn show_page(ctx: &Ctx, raw: &str, q: &Fields, notice: Option<Notice>) -> Result<HttpResponse, ServiceError> {
     let admin = ctx.admin()?;
     let id = path_id(raw, "webhook")?;
-    let sub = svc::get(&ctx.state.db, &admin, id.clone()).await?;
-    let health = svc::health_of(&ctx.state.db, &admin, sub.id.clone()).await?;
+    let sub = svc::get(&ctx.state.db, &admin, SubscriptionId::new(id.clone())).await?;
+    let health = svc::health_of(&ctx.state.db, &admin, SubscriptionId::new(sub.id.clone())).await?;
     let status = q
         .get("status")
         .map(|s| s.parse::<DeliveryStatus>().map_err(|e| ValidationError::new("status", e)))
         .transpose()?;
     let cursor = q.get("cursor").map(|c| path_id(c, "page")).transpose()?;
-    let deliveries = svc::deliveries(&ctx.state.db, &admin, id.clone(), status, cursor, PAGE_SIZE).await?;
+    let deliveries =
+        svc::deliveries(&ctx.state.db, &admin, SubscriptionId::new(id.clone()), status, cursor, PAGE_SIZE).await?;
     let base = format!("/setup/webhooks/{}", sub.id);
     let next = deliveries.next_cursor.as_ref().map(|c| {
         let mut params: Vec<(&str, &str)> = vec![];
@@ -265,7 +266,7 @@ where
 
 pub async fn pause(p: Posted, path: web::Path<String>) -> HttpResponse {
     act(p, path.into_inner(), "paused", |admin, id, ctx| async move {
-        let r = svc::set_paused(&ctx.state.db, &admin, id, true).await.map(|_| ());
+        let r = svc::set_paused(&ctx.state.db, &admin, SubscriptionId::new(id), true).await.map(|_| ());
         (ctx, r)
     })
     .await
@@ -273,7 +274,7 @@ pub async fn pause(p: Posted, path: web::Path<String>) -> HttpResponse {
 
 pub async fn resume(p: Posted, path: web::Path<String>) -> HttpResponse {
     act(p, path.into_inner(), "resumed", |admin, id, ctx| async move {
-        let r = svc::set_paused(&ctx.state.db, &admin, id, false).await.map(|_| ());
+        let r = svc::set_paused(&ctx.state.db, &admin, SubscriptionId::new(id), false).await.map(|_| ());
         (ctx, r)
     })
     .await
@@ -281,7 +282,7 @@ pub async fn resume(p: Posted, path: web::Path<String>) -> HttpResponse {
 
 pub async fn test(p: Posted, path: web::Path<String>) -> HttpResponse {
     act(p, path.into_inner(), "test_sent", |admin, id, ctx| async move {
-        let r = svc::send_test(&ctx.state.db, &admin, id).await.map(|_| ());
+        let r = svc::send_test(&ctx.state.db, &admin, SubscriptionId::new(id)).await.map(|_| ());
         (ctx, r)
     })
     .await
@@ -289,7 +290,7 @@ pub async fn test(p: Posted, path: web::Path<String>) -> HttpResponse {
 
 pub async fn retry_dead(p: Posted, path: web::Path<String>) -> HttpResponse {
     act(p, path.into_inner(), "retried", |admin, id, ctx| async move {
-        let r = svc::retry_dead(&ctx.state.db, &admin, id).await.map(|_| ());
+        let r = svc::retry_dead(&ctx.state.db, &admin, SubscriptionId::new(id)).await.map(|_| ());
         (ctx, r)
     })
     .await
@@ -299,7 +300,7 @@ pub async fn delete(p: Posted, path: web::Path<String>) -> HttpResponse {
     let result = async {
         let admin = p.ctx.admin()?;
         let id = path_id(&path, "webhook")?;
-        svc::delete(&p.ctx.state.db, &admin, id).await
+        svc::delete(&p.ctx.state.db, &admin, SubscriptionId::new(id)).await
     }
     .await;
     match result {

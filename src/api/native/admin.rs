@@ -12,7 +12,7 @@ use super::problem::{
 };
 use super::{Admin, ApiError, Registrar, page, user_response};
 use crate::api::AppState;
-use crate::domain::{ContactDraft, SiteId, UserId, ValidationError};
+use crate::domain::{AccountId, ContactDraft, ContactId, SiteId, UserId, ValidationError};
 use crate::service::{accounts, audit, auth, licenses, sites};
 
 type Res = Result<HttpResponse, ApiError>;
@@ -195,7 +195,7 @@ pub async fn list_accounts(state: web::Data<AppState>, admin: Admin, q: Deferred
     )
 )]
 pub async fn get_account(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
-    let account = accounts::get_account(&state.db, &admin.0, id.to_string()).await?;
+    let account = accounts::get_account(&state.db, &admin.0, AccountId::new(id.to_string())).await?;
     Ok(HttpResponse::Ok().json(AccountResponse::from(account)))
 }
 
@@ -240,7 +240,7 @@ pub async fn create_contact(state: web::Data<AppState>, admin: Admin, body: Defe
     )
 )]
 pub async fn get_contact(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
-    let contact = accounts::get_contact(&state.db, &admin.0, id.to_string()).await?;
+    let contact = accounts::get_contact(&state.db, &admin.0, ContactId::new(id.to_string())).await?;
     Ok(HttpResponse::Ok().json(ContactResponse::from(contact)))
 }
 
@@ -369,7 +369,7 @@ pub async fn list_sites(state: web::Data<AppState>, admin: Admin, q: Deferred<we
     )
 )]
 pub async fn get_site(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
-    Ok(HttpResponse::Ok().json(SiteResponse::from(sites::get(&state.db, &admin.0, id.to_string()).await?)))
+    Ok(HttpResponse::Ok().json(SiteResponse::from(sites::get(&state.db, &admin.0, SiteId::new(id.to_string())).await?)))
 }
 
 /// The site's members
@@ -398,7 +398,7 @@ pub async fn site_members(
     let q = q.get().await?;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
-    Ok(list::<_, UserResponse>(sites::members(&state.db, &admin.0, id.to_string(), cursor, limit).await?))
+    Ok(list::<_, UserResponse>(sites::members(&state.db, &admin.0, SiteId::new(id.to_string()), cursor, limit).await?))
 }
 
 /// Make a user a member of the site (idempotent)
@@ -482,7 +482,7 @@ pub async fn register(
     let site_id = id.to_string();
     let actor = caller.0;
     let reg = sites::Registration::try_from(body.into_inner())?;
-    let user = sites::register(&state.db, actor, site_id, reg).await?;
+    let user = sites::register(&state.db, actor, SiteId::new(site_id), reg).await?;
     Ok(user_response(StatusCode::CREATED, user))
 }
 

@@ -206,7 +206,7 @@ pub async fn list(state: web::Data<AppState>, admin: Admin) -> Res {
     )
 )]
 pub async fn get(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
-    let s = webhooks::get(&state.db, &admin.0, id.to_string()).await?;
+    let s = webhooks::get(&state.db, &admin.0, SubscriptionId::new(id.to_string())).await?;
     Ok(HttpResponse::Ok().json(WebhookResponse::from(s)))
 }
 
@@ -225,7 +225,7 @@ pub async fn get(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) 
     )
 )]
 pub async fn delete(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
-    webhooks::delete(&state.db, &admin.0, id.to_string()).await?;
+    webhooks::delete(&state.db, &admin.0, SubscriptionId::new(id.to_string())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -256,7 +256,8 @@ pub async fn deliveries(
     let status = q.status.map(|s| s.parse::<DeliveryStatus>()).transpose().map_err(|e| {
         ApiError::validation(StatusCode::BAD_REQUEST, format!("status: {e}: use pending, delivered or dead"))
     })?;
-    let p = webhooks::deliveries(&state.db, &admin.0, id.to_string(), status, cursor, limit).await?;
+    let p =
+        webhooks::deliveries(&state.db, &admin.0, SubscriptionId::new(id.to_string()), status, cursor, limit).await?;
     Ok(HttpResponse::Ok().json(ListResponse {
         items: p.items.into_iter().map(DeliveryResponse::from).collect::<Vec<_>>(),
         next_cursor: p.next_cursor,
@@ -382,7 +383,7 @@ pub async fn get_delivery(state: web::Data<AppState>, admin: Admin, path: web::P
     )
 )]
 pub async fn retry_dead(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
-    let retried = webhooks::retry_dead(&state.db, &admin.0, id.to_string()).await?;
+    let retried = webhooks::retry_dead(&state.db, &admin.0, SubscriptionId::new(id.to_string())).await?;
     Ok(HttpResponse::Accepted().json(RetriedResponse { retried }))
 }
 
@@ -403,7 +404,7 @@ pub async fn retry_dead(state: web::Data<AppState>, admin: Admin, id: web::Path<
     )
 )]
 pub async fn pause(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
-    let s = webhooks::set_paused(&state.db, &admin.0, id.to_string(), true).await?;
+    let s = webhooks::set_paused(&state.db, &admin.0, SubscriptionId::new(id.to_string()), true).await?;
     Ok(HttpResponse::Ok().json(WebhookResponse::from(s)))
 }
 
@@ -422,7 +423,7 @@ pub async fn pause(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>
     )
 )]
 pub async fn resume(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
-    let s = webhooks::set_paused(&state.db, &admin.0, id.to_string(), false).await?;
+    let s = webhooks::set_paused(&state.db, &admin.0, SubscriptionId::new(id.to_string()), false).await?;
     Ok(HttpResponse::Ok().json(WebhookResponse::from(s)))
 }
 
@@ -444,6 +445,6 @@ pub async fn resume(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid
     )
 )]
 pub async fn test_event(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
-    let delivery_id = webhooks::send_test(&state.db, &admin.0, id.to_string()).await?;
+    let delivery_id = webhooks::send_test(&state.db, &admin.0, SubscriptionId::new(id.to_string())).await?;
     Ok(HttpResponse::Accepted().json(TestSentResponse { delivery_id }))
 }
