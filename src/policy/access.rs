@@ -67,6 +67,27 @@ pub fn admin(actor: Actor) -> Result<AdminCap, PolicyViolation> {
     Ok(AdminCap { actor })
 }
 
+/// Proof that an actor may use the SCIM surface (`scim` and `admin` tokens). The SCIM
+/// services take one, and only [`scim`] makes one. It carries the actor, whose scope (a
+/// confined token's accounts) the services still apply.
+#[derive(Debug, Clone)]
+pub struct ScimCap {
+    actor: Actor,
+}
+
+impl ScimCap {
+    /// The caller acting (for its scope and the audit records).
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+}
+
+/// The SCIM capability of `actor`, or 403 `forbidden` for a role without the SCIM surface.
+pub fn scim(actor: Actor) -> Result<ScimCap, PolicyViolation> {
+    may_use(&actor, Surface::Scim)?;
+    Ok(ScimCap { actor })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +134,14 @@ mod tests {
         let got: Vec<bool> = actors().into_iter().map(|a| admin(a).is_ok()).collect();
         assert_eq!(got, [true, false, false, false]);
         assert_eq!(admin(Actor::cli()).unwrap().actor().label, "cli");
+    }
+
+    #[test]
+    fn only_admins_and_scim_tokens_get_the_scim_capability() {
+        let got: Vec<bool> = actors().into_iter().map(|a| scim(a).is_ok()).collect();
+        assert_eq!(got, [true, false, true, false]);
+        let refused = scim(actors().remove(1)).unwrap_err();
+        assert_eq!(refused.code(), "forbidden");
+        assert_eq!(scim(actors().remove(2)).unwrap().actor().label, "s");
     }
 }

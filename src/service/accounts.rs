@@ -7,7 +7,7 @@ use crate::domain::{
     Account, AccountId, Actor, AuditAction, Contact, ContactDraft, ContactId, Principal, ValidationError, fold, new_id,
     now, text,
 };
-use crate::policy::access::AdminCap;
+use crate::policy::access::{AdminCap, ScimCap};
 use crate::store::{Db, DbConnection, accounts};
 
 pub async fn create_account(db: &Db, admin: &AdminCap, name: String) -> Result<Account, ServiceError> {
@@ -77,7 +77,7 @@ pub async fn get_contact(db: &Db, _admin: &AdminCap, id: ContactId) -> Result<Co
 
 /// The account ids a SCIM client may name in `accountId` (`/Schemas` canonical values), at
 /// most `limit` of them.
-pub async fn account_ids_for_scim(db: &Db, limit: i64) -> Result<Vec<String>, ServiceError> {
+pub async fn account_ids_for_scim(db: &Db, _scim: &ScimCap, limit: i64) -> Result<Vec<String>, ServiceError> {
     db.read(move |conn| Ok(accounts::list_accounts(conn, None, limit)?.into_iter().map(|a| a.id.into()).collect()))
         .await
 }

@@ -8,6 +8,7 @@ use super::{ServiceError, audit};
 use crate::domain::{
     AccountId, Actor, AuditAction, Group, GroupId, GroupMember, MemberKind, ValidationError, new_id, now, text,
 };
+use crate::policy::access::ScimCap;
 use crate::policy::delegation::sees;
 use crate::scim::schema::GroupSchema;
 use crate::store::groups::{self, GroupPred, GroupSortKey};
@@ -91,7 +92,8 @@ fn member_change(before: &[GroupMember], after: &[GroupMember]) -> serde_json::V
     json!({ "membersAdded": added, "membersRemoved": removed })
 }
 
-pub async fn create(db: &Db, actor: Actor, d: GroupDraft) -> Result<Group, ServiceError> {
+pub async fn create(db: &Db, cap: &ScimCap, d: GroupDraft) -> Result<Group, ServiceError> {
+    let actor = cap.actor().clone();
     let display_name = text("displayName", &d.display_name, 256)?;
     db.write(move |conn| {
         let id = new_id();
@@ -157,11 +159,12 @@ fn load(conn: &mut DbConnection, actor: &Actor, id: &str, if_match: Option<i64>)
 
 pub async fn replace(
     db: &Db,
-    actor: Actor,
+    cap: &ScimCap,
     id: GroupId,
     d: GroupDraft,
     if_match: Option<i64>,
 ) -> Result<Group, ServiceError> {
+    let actor = cap.actor().clone();
     db.write(move |conn| {
         let before = load(conn, &actor, &id, if_match)?;
         write(conn, &actor, before, d)
@@ -176,11 +179,12 @@ pub async fn replace(
 /// the draft still names it (from the read), so it is dropped here rather than refused.
 pub async fn patch(
     db: &Db,
-    actor: Actor,
+    cap: &ScimCap,
     id: GroupId,
     read: &Group,
     mut draft: GroupDraft,
 ) -> Result<Group, ServiceError> {
+    let actor = cap.actor().clone();
     let (base_version, read_members) = (read.version, read.members.clone());
     db.write(move |conn| {
         let before = load(conn, &actor, &id, Some(base_version))?;
@@ -193,7 +197,8 @@ pub async fn patch(
     .await
 }
 
-pub async fn delete(db: &Db, actor: Actor, id: GroupId, if_match: Option<i64>) -> Result<(), ServiceError> {
+pub async fn delete(db: &Db, cap: &ScimCap, id: GroupId, if_match: Option<i64>) -> Result<(), ServiceError> {
+    let actor = cap.actor().clone();
     db.write(move |conn| {
         let g = load(conn, &actor, &id, if_match)?;
         groups::delete(conn, &id)?;
@@ -203,7 +208,8 @@ pub async fn delete(db: &Db, actor: Actor, id: GroupId, if_match: Option<i64>) -
     .await
 }
 
-pub async fn get(db: &Db, actor: &Actor, id: GroupId, with_members: bool) -> Result<Group, ServiceError> {
+pub async fn get(db: &Db, cap: &ScimCap, id: GroupId, with_members: bool) -> Result<Group, ServiceError> {
+    let actor = cap.actor();
     let actor = actor.clone();
     db.read(move |conn| {
         let mut g = groups::find(conn, &id, false, with_members)?
@@ -223,13 +229,14 @@ pub type MemberNames = std::collections::HashMap<String, String>;
 /// `excludedAttributes=members`); `render` gets each group with its members' names.
 pub async fn list(
     db: &Db,
-    actor: &Actor,
+    scim: &ScimCap,
     q: ListQuery,
     cap: i64,
     budget: usize,
     with_members: bool,
     render: impl Fn(&Group, &MemberNames, bool) -> serde_json::Value,
 ) -> Result<Page, ServiceError> {
+    let actor = scim.actor();
     let mut plan = query::plan_groups(q.filter.as_ref(), q.sort.as_ref());
     if let Some(scope) = confined_scim(actor) {
         let scoped = |p: GroupPred| GroupPred::Scoped(scope.to_vec(), Box::new(p));
@@ -336,6 +343,7 @@ fn member_names(conn: &mut DbConnection, page: &[Group]) -> Result<MemberNames, 
 /// Display names of members, for `members.display`.
 pub async fn display_names(
     db: &Db,
+    _scim: &ScimCap,
     ids: Vec<String>,
 ) -> Result<std::collections::HashMap<String, String>, ServiceError> {
     db.read(move |conn| {

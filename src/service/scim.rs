@@ -10,6 +10,7 @@ use crate::domain::{
     Account, AccountId, Actor, AuditAction, Contact, ContactDraft, License, Origin, User, UserEmail, UserId, UserName,
     ValidationError, now,
 };
+use crate::policy::access::ScimCap;
 use crate::policy::scim_routing::{self, ContactAccount};
 use crate::policy::{self, PolicyViolation};
 use crate::scim::schema::UserSchema;
@@ -80,10 +81,11 @@ fn contact_fields(p: &ScimProfile) -> (String, String) {
 
 pub async fn create(
     db: &Db,
-    actor: Actor,
+    cap: &ScimCap,
     p: ScimProfile,
     defaults: ScimDefaults,
 ) -> Result<UserWithGroups, ServiceError> {
+    let actor = cap.actor().clone();
     db.write(move |conn| {
         let account_id = match scim_routing::route_create(&actor, p.contactless, p.account_id.as_deref())? {
             // Naming the default account before its first use creates it, as routing does.
@@ -207,11 +209,12 @@ fn apply(conn: &mut DbConnection, actor: &Actor, before: User, p: ScimProfile) -
 
 pub async fn replace(
     db: &Db,
-    actor: Actor,
+    cap: &ScimCap,
     id: UserId,
     p: ScimProfile,
     if_match: Option<i64>,
 ) -> Result<UserWithGroups, ServiceError> {
+    let actor = cap.actor().clone();
     db.write(move |conn| {
         let before = load_for_write(conn, &actor, &id)?;
         check_version(&before, if_match)?;
@@ -234,7 +237,8 @@ pub struct ScimPatch {
     pub contactless: Option<bool>,
 }
 
-pub async fn patch(db: &Db, actor: Actor, id: UserId, cmd: ScimPatch) -> Result<UserWithGroups, ServiceError> {
+pub async fn patch(db: &Db, cap: &ScimCap, id: UserId, cmd: ScimPatch) -> Result<UserWithGroups, ServiceError> {
+    let actor = cap.actor().clone();
     let profile = cmd.profile;
     db.write(move |conn| {
         let before = load_for_write(conn, &actor, &id)?;
@@ -247,11 +251,17 @@ pub async fn patch(db: &Db, actor: Actor, id: UserId, cmd: ScimPatch) -> Result<
 
 /// Hashes a password (see `service::passwords`): never on the writer, never on an HTTP
 /// worker, at most one hash per core at a time.
+/// Deletes a user (the same deletion as the native API's, in the SCIM caller's scope).
+pub async fn delete(db: &Db, cap: &ScimCap, id: UserId, if_match: Option<i64>) -> Result<(), ServiceError> {
+    super::users::delete(db, cap.actor().clone(), id, if_match).await
+}
+
 pub async fn hash_password(password: String) -> Result<String, ServiceError> {
     super::passwords::hash(password).await
 }
 
-pub async fn get(db: &Db, actor: Actor, id: UserId) -> Result<UserWithGroups, ServiceError> {
+pub async fn get(db: &Db, cap: &ScimCap, id: UserId) -> Result<UserWithGroups, ServiceError> {
+    let actor = cap.actor().clone();
     db.read_one_statement(move |conn| {
         let (user, rows) = users::find_with_groups(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
         super::users::visible(&actor, &user)?;
@@ -304,11 +314,12 @@ fn with_groups(conn: &mut DbConnection, actor: &Actor, users: Vec<User>) -> Resu
 /// and sort read.
 pub async fn list(
     db: &Db,
-    actor: &Actor,
+    cap: &ScimCap,
     q: ListQuery,
     bounds: ListBounds,
     render: Render,
 ) -> Result<Page, ServiceError> {
+    let actor = cap.actor();
     let ListBounds { cap, budget, scan_terms, heavy } = bounds;
     let mut plan = query::plan_users(q.filter.as_ref(), q.sort.as_ref());
     // A confined token lists its accounts' users only: the scope is part of the predicate,

@@ -757,7 +757,11 @@ async fn heavy_lists_wait_for_a_slot_and_lookups_do_not() {
     let app = spawn_app().await;
     insert_users(&app.db_url, 300).await;
     let db = scimgate::store::Db::open(&app.db_url, 2).unwrap();
-    let actor = scimgate::domain::Actor::new("t", scimgate::domain::Principal::Scim { accounts: vec![] });
+    let actor = scimgate::policy::access::scim(scimgate::domain::Actor::new(
+        "t",
+        scimgate::domain::Principal::Scim { accounts: vec![] },
+    ))
+    .unwrap();
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
     let bounds = ListBounds { cap: 20_000, budget: 4 << 20, scan_terms: 4, heavy: Some(slots.clone()) };
     let render = scimgate::service::scim::Render {

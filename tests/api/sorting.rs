@@ -206,7 +206,8 @@ async fn a_group_patch_survives_the_deletion_of_a_member_it_read() {
     .await;
     let gid = scimgate::domain::GroupId::new(gid);
     let db = Db::open(&app.db_url, 1).unwrap();
-    let read = groups::get(&db, &Actor::cli(), gid.clone(), true).await.unwrap();
+    let cli = scimgate::policy::access::scim(Actor::cli()).unwrap();
+    let read = groups::get(&db, &cli, gid.clone(), true).await.unwrap();
     app.scim(Method::DELETE, &format!("/Users/{gone}"), Some(&app.admin), None).await.ok(204);
     // What `add members: [added]` makes of the read: the stale member list plus the new one.
     let draft = GroupDraft {
@@ -214,12 +215,12 @@ async fn a_group_patch_survives_the_deletion_of_a_member_it_read() {
         external_id: None,
         member_ids: vec![gone.clone(), stays.clone(), added.clone()],
     };
-    let group = groups::patch(&db, Actor::cli(), gid.clone(), &read, draft).await.unwrap();
+    let group = groups::patch(&db, &cli, gid.clone(), &read, draft).await.unwrap();
     let mut ids: Vec<String> = group.members.iter().map(|m| m.id.clone()).collect();
     ids.sort();
     assert_eq!(ids, by_id(vec![&stays, &added]));
     // A member the client names that does not exist is still refused.
-    let read = groups::get(&db, &Actor::cli(), gid.clone(), true).await.unwrap();
+    let read = groups::get(&db, &cli, gid.clone(), true).await.unwrap();
     let draft = GroupDraft { display_name: "Crew".into(), external_id: None, member_ids: vec![gone.clone()] };
-    assert!(groups::patch(&db, Actor::cli(), gid, &read, draft).await.is_err());
+    assert!(groups::patch(&db, &cli, gid, &read, draft).await.is_err());
 }

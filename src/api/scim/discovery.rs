@@ -96,11 +96,12 @@ async fn with_account_suggestions(ctx: &Ctx, mut doc: Value) -> Result<Value, Sc
         return Ok(doc);
     }
     // A confined token is shown its own accounts, and no other.
-    let ids = match crate::service::scim::confined_scim(&ctx.actor) {
+    let ids = match crate::service::scim::confined_scim(ctx.cap.actor()) {
         Some(scope) => scope.to_vec(),
         None => {
             let default = crate::service::scim::default_account_id(&ctx.state.settings.scim.default_account_name);
-            let accounts = crate::service::accounts::account_ids_for_scim(&ctx.state.db, ACCOUNT_SUGGESTIONS).await?;
+            let accounts =
+                crate::service::accounts::account_ids_for_scim(&ctx.state.db, &ctx.cap, ACCOUNT_SUGGESTIONS).await?;
             let mut ids = vec![default.clone()];
             ids.extend(accounts.into_iter().filter(|id| *id != default));
             ids

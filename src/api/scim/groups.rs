@@ -47,7 +47,8 @@ async fn render_many(ctx: &Ctx, groups: &[Group], with_members: bool) -> Result<
     } else {
         vec![]
     };
-    let names = if ids.is_empty() { Default::default() } else { svc::display_names(&ctx.state.db, ids).await? };
+    let names =
+        if ids.is_empty() { Default::default() } else { svc::display_names(&ctx.state.db, &ctx.cap, ids).await? };
     Ok(groups.iter().map(|g| render_group(g, &names, &ctx.base, with_members)).collect())
 }
 
@@ -79,12 +80,12 @@ impl ScimResource for Groups {
 
     async fn create(ctx: &Ctx, body: Value, proj: &Projection) -> Result<Reply, ScimError> {
         let draft = draft(ctx, body, None)?;
-        let g = svc::create(&ctx.state.db, ctx.actor.clone(), draft).await?;
+        let g = svc::create(&ctx.state.db, &ctx.cap, draft).await?;
         reply(ctx, &g, StatusCode::CREATED, proj).await
     }
 
     async fn get(ctx: &Ctx, id: String, if_none_match: Option<i64>, proj: &Projection) -> Result<Reply, ScimError> {
-        let g = svc::get(&ctx.state.db, &ctx.actor, GroupId::new(id), wants_members(proj)).await?;
+        let g = svc::get(&ctx.state.db, &ctx.cap, GroupId::new(id), wants_members(proj)).await?;
         if if_none_match == Some(g.version) {
             return Ok(not_modified(g.version));
         }
@@ -93,7 +94,7 @@ impl ScimResource for Groups {
 
     async fn replace(ctx: &Ctx, w: Write, proj: &Projection) -> Result<Reply, ScimError> {
         let draft = draft(ctx, w.body, None)?;
-        let g = svc::replace(&ctx.state.db, ctx.actor.clone(), GroupId::new(w.id), draft, w.if_match).await?;
+        let g = svc::replace(&ctx.state.db, &ctx.cap, GroupId::new(w.id), draft, w.if_match).await?;
         reply(ctx, &g, StatusCode::OK, proj).await
     }
 
@@ -103,14 +104,14 @@ impl ScimResource for Groups {
         let id = GroupId::new(w.id);
         for _ in 0..PATCH_TRIES {
             // Read and apply outside any transaction; the write re-checks the version.
-            let current = svc::get(&ctx.state.db, &ctx.actor, id.clone(), true).await?;
+            let current = svc::get(&ctx.state.db, &ctx.cap, id.clone(), true).await?;
             patch_base(current.version, w.if_match)?;
             // Members' display names do not matter to the patch: render without them.
             let mut doc = render_group(&current, &Default::default(), &ctx.base, true);
             apply(&mut doc, &ops, &GroupSchema).map_err(patch_error)?;
             let before: Vec<&str> = current.members.iter().map(|m| m.id.as_str()).collect();
             let draft = draft(ctx, doc, Some(&before))?;
-            let written = svc::patch(&ctx.state.db, ctx.actor.clone(), id.clone(), &current, draft).await;
+            let written = svc::patch(&ctx.state.db, &ctx.cap, id.clone(), &current, draft).await;
             if let Some(g) = overtaken(written, w.if_match)? {
                 return reply(ctx, &g, StatusCode::OK, proj).await;
             }
@@ -119,7 +120,7 @@ impl ScimResource for Groups {
     }
 
     async fn delete(ctx: &Ctx, id: String, if_match: Option<i64>) -> Result<Reply, ScimError> {
-        svc::delete(&ctx.state.db, ctx.actor.clone(), GroupId::new(id), if_match).await?;
+        svc::delete(&ctx.state.db, &ctx.cap, GroupId::new(id), if_match).await?;
         Ok(deleted())
     }
 
@@ -131,7 +132,7 @@ impl ScimResource for Groups {
         let render = |g: &Group, names: &svc::MemberNames, members: bool| render_group(g, names, &ctx.base, members);
         let listing = p.query(&GroupSchema, ctx.state.settings.scim.cursor_timeout_secs)?;
         let budget = ctx.limits().max_list_bytes;
-        let page = svc::list(&ctx.state.db, &ctx.actor, listing.query, cap, budget, with_members, render).await?;
+        let page = svc::list(&ctx.state.db, &ctx.cap, listing.query, cap, budget, with_members, render).await?;
         super::offloaded_list_reply(page, p, &GroupSchema, listing.fingerprint).await
     }
 }

@@ -25,9 +25,9 @@ use self::error::{SCIM_JSON, ScimError};
 use super::extract::within_body_deadline;
 use super::route::{self, Endpoint};
 use super::{AppState, authenticate};
-use crate::domain::{Actor, License};
+use crate::domain::License;
 use crate::error::ServiceError;
-use crate::policy::access::{Surface, may_use};
+use crate::policy::access::{self, ScimCap};
 use crate::scim::attrs::SchemaInfo;
 use crate::scim::limits::{DocLimits, LimitError};
 use crate::scim::projection::project;
@@ -37,8 +37,9 @@ use crate::service::scim::ScimDefaults;
 pub const LIST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-/// An authenticated caller allowed on the SCIM surface (`scim` and `admin` tokens).
-pub struct ScimCaller(pub Actor);
+/// An authenticated caller allowed on the SCIM surface (`scim` and `admin` tokens): the
+/// capability the SCIM services take.
+pub struct ScimCaller(pub ScimCap);
 
 impl FromRequest for ScimCaller {
     type Error = ScimError;
@@ -46,11 +47,7 @@ impl FromRequest for ScimCaller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let actor = authenticate(req);
-        Box::pin(async move {
-            let actor = actor.await?;
-            may_use(&actor, Surface::Scim).map_err(ServiceError::Policy)?;
-            Ok(ScimCaller(actor))
-        })
+        Box::pin(async move { Ok(ScimCaller(access::scim(actor.await?).map_err(ServiceError::Policy)?)) })
     }
 }
 
@@ -71,12 +68,12 @@ impl FromRequest for ScimRequest {
         let caller = ScimCaller::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
-            let ScimCaller(actor) = caller.await?;
+            let ScimCaller(cap) = caller.await?;
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .cloned()
                 .ok_or_else(|| ScimError::from(ServiceError::Internal(anyhow::anyhow!("the app state is missing"))))?;
-            Ok(ScimRequest { ctx: Ctx::new(state, actor, &req), req })
+            Ok(ScimRequest { ctx: Ctx::new(state, cap, &req), req })
         })
     }
 }
@@ -122,15 +119,16 @@ impl ScimRequest {
 /// What one SCIM operation needs, from an HTTP request or a Bulk operation alike.
 pub struct Ctx {
     pub state: web::Data<AppState>,
-    pub actor: Actor,
+    /// The caller, allowed on the SCIM surface.
+    pub cap: ScimCap,
     /// The absolute base URL of `/scim/v2`, for `meta.location` and `$ref`.
     pub base: String,
 }
 
 impl Ctx {
-    pub fn new(state: web::Data<AppState>, actor: Actor, req: &HttpRequest) -> Ctx {
+    pub fn new(state: web::Data<AppState>, cap: ScimCap, req: &HttpRequest) -> Ctx {
         let base = format!("{}/scim/v2", state.network.base_url(req));
-        Ctx { state, actor, base }
+        Ctx { state, cap, base }
     }
 
     pub fn defaults(&self) -> Result<ScimDefaults, ScimError> {

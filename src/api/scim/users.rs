@@ -61,12 +61,12 @@ impl ScimResource for Users {
 
     async fn create(ctx: &Ctx, body: Value, proj: &Projection) -> Result<Reply, ScimError> {
         let profile = profile(ctx, body).await?;
-        let user = svc::create(&ctx.state.db, ctx.actor.clone(), profile, ctx.defaults()?).await?;
+        let user = svc::create(&ctx.state.db, &ctx.cap, profile, ctx.defaults()?).await?;
         Ok(reply(ctx, &user, StatusCode::CREATED, proj))
     }
 
     async fn get(ctx: &Ctx, id: String, if_none_match: Option<i64>, proj: &Projection) -> Result<Reply, ScimError> {
-        let user = svc::get(&ctx.state.db, ctx.actor.clone(), UserId::new(id)).await?;
+        let user = svc::get(&ctx.state.db, &ctx.cap, UserId::new(id)).await?;
         if if_none_match == Some(user.user.version) {
             return Ok(not_modified(user.user.version));
         }
@@ -75,7 +75,7 @@ impl ScimResource for Users {
 
     async fn replace(ctx: &Ctx, w: Write, proj: &Projection) -> Result<Reply, ScimError> {
         let profile = profile(ctx, w.body).await?;
-        let user = svc::replace(&ctx.state.db, ctx.actor.clone(), UserId::new(w.id), profile, w.if_match).await?;
+        let user = svc::replace(&ctx.state.db, &ctx.cap, UserId::new(w.id), profile, w.if_match).await?;
         Ok(reply(ctx, &user, StatusCode::OK, proj))
     }
 
@@ -90,7 +90,7 @@ impl ScimResource for Users {
         for _ in 0..PATCH_TRIES {
             // Read, apply and check outside any transaction: the writer only re-checks the
             // version and writes. A stale If-Match applies nothing (nor hashes a password).
-            let current = svc::get(&ctx.state.db, ctx.actor.clone(), id.clone()).await?;
+            let current = svc::get(&ctx.state.db, &ctx.cap, id.clone()).await?;
             let base_version = patch_base(current.user.version, w.if_match)?;
             let mut doc = render_user(&current, &ctx.base);
             apply(&mut doc, &ops, &UserSchema).map_err(patch_error)?;
@@ -103,7 +103,7 @@ impl ScimResource for Users {
                 profile.password_hash = hashed.clone();
             }
             let cmd = svc::ScimPatch { base_version, profile, contactless };
-            let written = svc::patch(&ctx.state.db, ctx.actor.clone(), id.clone(), cmd).await;
+            let written = svc::patch(&ctx.state.db, &ctx.cap, id.clone(), cmd).await;
             if let Some(user) = overtaken(written, w.if_match)? {
                 return Ok(reply(ctx, &user, StatusCode::OK, proj));
             }
@@ -112,7 +112,7 @@ impl ScimResource for Users {
     }
 
     async fn delete(ctx: &Ctx, id: String, if_match: Option<i64>) -> Result<Reply, ScimError> {
-        crate::service::users::delete(&ctx.state.db, ctx.actor.clone(), UserId::new(id), if_match).await?;
+        svc::delete(&ctx.state.db, &ctx.cap, UserId::new(id), if_match).await?;
         Ok(deleted())
     }
 
@@ -132,7 +132,7 @@ impl ScimResource for Users {
             json: (p.attributes.is_empty() && p.excluded.is_empty())
                 .then(|| std::sync::Arc::new(move |u: &UserWithGroups| user_json(u, &json_base)) as _),
         };
-        let page = svc::list(&ctx.state.db, &ctx.actor, listing.query, bounds, render).await?;
+        let page = svc::list(&ctx.state.db, &ctx.cap, listing.query, bounds, render).await?;
         super::offloaded_list_reply(page, p, &UserSchema, listing.fingerprint).await
     }
 }
