@@ -11,6 +11,25 @@ use crate::policy;
 use crate::policy::access::AdminCap;
 use crate::store::{Db, DbConnection, accounts, users};
 
+/// A new site, its fields checked ([`NewSite::new`]).
+#[derive(Debug, Clone)]
+pub struct NewSite {
+    name: String,
+    url_path_prefix: String,
+    self_registration: bool,
+}
+
+impl NewSite {
+    /// A name of 1–256 characters and a URL path prefix of 1–64 of `a-z 0-9 - _`.
+    pub fn new(name: &str, url_path_prefix: &str, self_registration: bool) -> Result<NewSite, ValidationError> {
+        Ok(NewSite {
+            name: text("name", name, 256)?,
+            url_path_prefix: self::url_path_prefix(url_path_prefix)?,
+            self_registration,
+        })
+    }
+}
+
 /// A URL path prefix: 1–64 of `a-z 0-9 - _`, so it can stand in a URL as it is.
 fn url_path_prefix(value: &str) -> Result<String, ValidationError> {
     let ok = !value.is_empty()
@@ -23,21 +42,10 @@ fn url_path_prefix(value: &str) -> Result<String, ValidationError> {
     }
 }
 
-pub async fn create(
-    db: &Db,
-    admin: &AdminCap,
-    name: String,
-    prefix: String,
-    self_registration: bool,
-) -> Result<Site, ServiceError> {
+pub async fn create(db: &Db, admin: &AdminCap, new: NewSite) -> Result<Site, ServiceError> {
     let actor = admin.actor().clone();
-    let site = Site {
-        id: SiteId::new(new_id()),
-        name: text("name", &name, 256)?,
-        url_path_prefix: url_path_prefix(&prefix)?,
-        self_registration,
-        created_at: now(),
-    };
+    let NewSite { name, url_path_prefix, self_registration } = new;
+    let site = Site { id: SiteId::new(new_id()), name, url_path_prefix, self_registration, created_at: now() };
     db.write(move |conn| {
         accounts::insert_site(conn, &site)?;
         audit::record(

@@ -305,6 +305,8 @@ async fn accounts_contacts_and_sites_round_trip() {
     r.problem(409, "site_prefix_taken");
     let r = app.post("/api/v1/sites", json!({ "name": "Bad", "urlPathPrefix": "Not OK/" })).await;
     r.problem(422, "validation_failed");
+    let r = app.post("/api/v1/sites", json!({ "name": " ", "urlPathPrefix": "blank" })).await;
+    r.problem(422, "validation_failed");
     assert_eq!(app.get("/api/v1/sites").await.ok(200)["items"].as_array().unwrap().len(), 1);
     app.put(&format!("/api/v1/sites/{site}/members/0192d7a4-0000-7000-8000-000000000000"), json!({}))
         .await

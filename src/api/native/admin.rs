@@ -325,9 +325,7 @@ pub async fn create_site(
     body: Deferred<web::Json<CreateSiteRequest>>,
 ) -> Res {
     let body = body.get().await?;
-    let b = body.into_inner();
-    let site =
-        sites::create(&state.db, &admin.0, b.name, b.url_path_prefix, b.self_registration.unwrap_or(false)).await?;
+    let site = sites::create(&state.db, &admin.0, sites::NewSite::try_from(body.into_inner())?).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/sites/{}", site.id)))
         .json(SiteResponse::from(site)))

@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::error::ServiceError;
 use crate::service::auth::NewToken;
-use crate::service::sites::Registration;
+use crate::service::sites::{NewSite, Registration};
 use crate::service::users::{BulkDowngrade, ContactSpec, NewUser, UserChanges, profile_text, single_email};
 
 /// OpenAPI string enums taken from the domain's own lists, so they cannot drift.
@@ -716,6 +716,13 @@ impl TryFrom<RegisterRequest> for Registration {
             first_name: profile_text("firstName", b.first_name.as_deref()).map_err(invalid)?,
             last_name: profile_text("lastName", b.last_name.as_deref()).map_err(invalid)?,
         })
+    }
+}
+
+impl TryFrom<CreateSiteRequest> for NewSite {
+    type Error = ApiError;
+    fn try_from(b: CreateSiteRequest) -> Result<Self, ApiError> {
+        NewSite::new(&b.name, &b.url_path_prefix, b.self_registration.unwrap_or(false)).map_err(invalid)
     }
 }
 

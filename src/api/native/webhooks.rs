@@ -35,6 +35,13 @@ pub struct CreateWebhookRequest {
     pub secret: Option<String>,
 }
 
+impl From<CreateWebhookRequest> for NewSubscription {
+    /// The URL and events are checked by the service (the URL's target at creation time).
+    fn from(b: CreateWebhookRequest) -> Self {
+        NewSubscription { url: b.url, events: b.events, secret: b.secret }
+    }
+}
+
 /// A webhook subscription, without its secret.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -156,8 +163,7 @@ impl From<Delivery> for DeliveryResponse {
 )]
 pub async fn create(state: web::Data<AppState>, admin: Admin, body: Deferred<web::Json<CreateWebhookRequest>>) -> Res {
     let body = body.get().await?;
-    let b = body.into_inner();
-    let req = NewSubscription { url: b.url, events: b.events, secret: b.secret };
+    let req = NewSubscription::from(body.into_inner());
     let w = &state.settings.webhooks;
     let timeout = std::time::Duration::from_millis(w.timeout_ms);
     let created = webhooks::create(&state.db, &admin.0, req, w.allow_loopback, timeout, &state.sealer).await?;
