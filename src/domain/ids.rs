@@ -35,16 +35,6 @@ macro_rules! id_type {
             }
         }
 
-        /// Read as its text wherever text is asked for (a store key, a log field); never
-        /// the other way round: a `&str` does not become an id without [`Self::new`].
-        impl std::ops::Deref for $name {
-            type Target = str;
-
-            fn deref(&self) -> &str {
-                &self.0
-            }
-        }
-
         impl PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
                 self.0 == other

@@ -16,7 +16,7 @@ pub async fn create_account(db: &Db, admin: &AdminCap, name: String) -> Result<A
     db.write(move |conn| {
         let account = Account { id: AccountId::new(new_id()), name, created_at: now() };
         accounts::insert_account(conn, &account)?;
-        audit::record(conn, &actor, AuditAction::AccountCreated, &account.id, json!({ "name": account.name }))?;
+        audit::record(conn, &actor, AuditAction::AccountCreated, account.id.as_str(), json!({ "name": account.name }))?;
         Ok(account)
     })
     .await
@@ -36,7 +36,7 @@ pub async fn list_accounts(
 }
 
 pub async fn get_account(db: &Db, _admin: &AdminCap, id: AccountId) -> Result<Account, ServiceError> {
-    db.read(move |conn| accounts::find_account(conn, &id)?.ok_or(ServiceError::NotFound("account"))).await
+    db.read(move |conn| accounts::find_account(conn, id.as_str())?.ok_or(ServiceError::NotFound("account"))).await
 }
 
 /// Creates a contact inside the caller's transaction; the account must exist.
@@ -60,7 +60,7 @@ pub fn insert_contact(conn: &mut DbConnection, actor: &Actor, draft: ContactDraf
         conn,
         actor,
         AuditAction::ContactCreated,
-        &contact.id,
+        contact.id.as_str(),
         json!({ "accountId": contact.account_id.as_str(), "email": contact.email }),
     )?;
     Ok(contact)
@@ -72,7 +72,7 @@ pub async fn create_contact(db: &Db, admin: &AdminCap, draft: ContactDraft) -> R
 }
 
 pub async fn get_contact(db: &Db, _admin: &AdminCap, id: ContactId) -> Result<Contact, ServiceError> {
-    db.read(move |conn| accounts::find_contact(conn, &id)?.ok_or(ServiceError::NotFound("contact"))).await
+    db.read(move |conn| accounts::find_contact(conn, id.as_str())?.ok_or(ServiceError::NotFound("contact"))).await
 }
 
 /// The account ids a SCIM client may name in `accountId` (`/Schemas` canonical values), at
@@ -99,18 +99,18 @@ pub async fn find_contacts(
 ) -> Result<(Vec<Contact>, bool), ServiceError> {
     match &actor.principal {
         Principal::Admin => {}
-        Principal::DelegatedAdmin { .. } => crate::policy::delegation::can_use_account(actor, &account_id)?,
+        Principal::DelegatedAdmin { .. } => crate::policy::delegation::can_use_account(actor, account_id.as_str())?,
         _ => return Err(crate::policy::PolicyViolation::OutOfScope.into()),
     }
     let p = fold(prefix.trim());
     db.read(move |conn| {
-        accounts::find_account(conn, &account_id)?.ok_or(ServiceError::NotFound("account"))?;
+        accounts::find_account(conn, account_id.as_str())?.ok_or(ServiceError::NotFound("account"))?;
         let mut found = vec![];
         let mut scanned = 0;
         let mut after: Option<String> = None;
         loop {
             // Every contact read counts toward the bound, linked or not.
-            let chunk = accounts::contacts_of_account(conn, &account_id, after.as_deref(), 500)?;
+            let chunk = accounts::contacts_of_account(conn, account_id.as_str(), after.as_deref(), 500)?;
             let done = chunk.len() < 500;
             scanned += chunk.len();
             after = chunk.last().map(|c| c.id.to_string());

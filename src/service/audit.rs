@@ -31,8 +31,8 @@ pub fn record_user(
     details: Value,
 ) -> Result<(), ServiceError> {
     debug_assert_eq!(action.target(), AuditTarget::User, "{action:?}");
-    let at = insert(conn, actor, action, &user.id, &details)?;
-    super::events::record(conn, actor, action, &user.id, &details, at, Some(user))
+    let at = insert(conn, actor, action, user.id.as_str(), &details)?;
+    super::events::record(conn, actor, action, user.id.as_str(), &details, at, Some(user))
 }
 
 fn insert(

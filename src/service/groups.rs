@@ -112,7 +112,7 @@ pub async fn create(db: &Db, cap: &ScimCap, d: GroupDraft) -> Result<Group, Serv
         groups::insert(conn, &group)?;
         let mut details = member_change(&[], &group.members);
         details["displayName"] = json!(group.display_name);
-        audit::record(conn, &actor, AuditAction::GroupCreated, &group.id, details)?;
+        audit::record(conn, &actor, AuditAction::GroupCreated, group.id.as_str(), details)?;
         Ok(group)
     })
     .await
@@ -120,7 +120,7 @@ pub async fn create(db: &Db, cap: &ScimCap, d: GroupDraft) -> Result<Group, Serv
 
 fn write(conn: &mut DbConnection, actor: &Actor, before: Group, d: GroupDraft) -> Result<Group, ServiceError> {
     let display_name = text("displayName", &d.display_name, 256)?;
-    let mut new_members = members(conn, actor, &before.id, &d.member_ids)?;
+    let mut new_members = members(conn, actor, before.id.as_str(), &d.member_ids)?;
     new_members.extend(hidden_members(conn, actor, &before)?);
     new_members.sort_by(|a, b| a.id.cmp(&b.id));
     new_members.dedup();
@@ -142,14 +142,14 @@ fn write(conn: &mut DbConnection, actor: &Actor, before: Group, d: GroupDraft) -
     if before.display_name != after.display_name {
         details["displayName"] = json!({ "before": before.display_name, "after": after.display_name });
     }
-    audit::record(conn, actor, AuditAction::GroupUpdated, &after.id, details)?;
+    audit::record(conn, actor, AuditAction::GroupUpdated, after.id.as_str(), details)?;
     Ok(after)
 }
 
 /// A group the actor sees (a confined token: one of its accounts'), locked for the write.
 fn load(conn: &mut DbConnection, actor: &Actor, id: &str, if_match: Option<i64>) -> Result<Group, ServiceError> {
     let g = groups::find(conn, id, true, true)?
-        .filter(|g| sees(actor, g.account_id.as_deref()))
+        .filter(|g| sees(actor, g.account_id.as_ref().map(|a| a.as_str())))
         .ok_or(ServiceError::NotFound("group"))?;
     match if_match {
         Some(v) if v != g.version => Err(ServiceError::VersionMismatch { current: g.version }),
@@ -166,7 +166,7 @@ pub async fn replace(
 ) -> Result<Group, ServiceError> {
     let actor = cap.actor().clone();
     db.write(move |conn| {
-        let before = load(conn, &actor, &id, if_match)?;
+        let before = load(conn, &actor, id.as_str(), if_match)?;
         write(conn, &actor, before, d)
     })
     .await
@@ -187,7 +187,7 @@ pub async fn patch(
     let actor = cap.actor().clone();
     let (base_version, read_members) = (read.version, read.members.clone());
     db.write(move |conn| {
-        let before = load(conn, &actor, &id, Some(base_version))?;
+        let before = load(conn, &actor, id.as_str(), Some(base_version))?;
         draft.member_ids.retain(|m| {
             let vanished = read_members.iter().any(|r| r.id == *m) && !before.members.iter().any(|b| b.id == *m);
             !vanished
@@ -200,20 +200,19 @@ pub async fn patch(
 pub async fn delete(db: &Db, cap: &ScimCap, id: GroupId, if_match: Option<i64>) -> Result<(), ServiceError> {
     let actor = cap.actor().clone();
     db.write(move |conn| {
-        let g = load(conn, &actor, &id, if_match)?;
-        groups::delete(conn, &id)?;
-        audit::record(conn, &actor, AuditAction::GroupDeleted, &id, json!({ "displayName": g.display_name }))?;
+        let g = load(conn, &actor, id.as_str(), if_match)?;
+        groups::delete(conn, id.as_str())?;
+        audit::record(conn, &actor, AuditAction::GroupDeleted, id.as_str(), json!({ "displayName": g.display_name }))?;
         Ok(())
     })
     .await
 }
 
 pub async fn get(db: &Db, cap: &ScimCap, id: GroupId, with_members: bool) -> Result<Group, ServiceError> {
-    let actor = cap.actor();
-    let actor = actor.clone();
+    let actor = cap.actor().clone();
     db.read(move |conn| {
-        let mut g = groups::find(conn, &id, false, with_members)?
-            .filter(|g| sees(&actor, g.account_id.as_deref()))
+        let mut g = groups::find(conn, id.as_str(), false, with_members)?
+            .filter(|g| sees(&actor, g.account_id.as_ref().map(|a| a.as_str())))
             .ok_or(ServiceError::NotFound("group"))?;
         hide_members(conn, &actor, std::slice::from_mut(&mut g))?;
         Ok(g)
@@ -265,9 +264,10 @@ pub async fn list(
                         }
                     };
                     let order = (key, descending, backward);
-                    let mut page = match limit > 0 {
-                        false => vec![],
-                        true => groups::page(conn, &read_pred, order, offset, limit, with_members)?,
+                    let mut page = if limit > 0 {
+                        groups::page(conn, &read_pred, order, offset, limit, with_members)?
+                    } else {
+                        vec![]
                     };
                     hide_members(conn, &shown_to, &mut page)?;
                     let names = member_names(conn, &page)?;

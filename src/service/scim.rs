@@ -146,7 +146,7 @@ fn sync_contact(conn: &mut DbConnection, actor: &Actor, user: &User, p: &ScimPro
         conn,
         actor,
         AuditAction::ContactSynced,
-        &after.id,
+        after.id.as_str(),
         json!({ "userId": user.id.as_str(), "firstName": after.first_name, "lastName": after.last_name, "email": after.email, "phone": after.phone }),
     )
 }
@@ -203,7 +203,7 @@ fn apply(conn: &mut DbConnection, actor: &Actor, before: User, p: ScimProfile) -
         save(conn, actor, action, &before, after, None)?
     };
     sync_contact(conn, actor, &user, &p)?;
-    let groups = groups_of(conn, actor, &[&user.id])?.pop().map(|(_, g)| g).unwrap_or_default();
+    let groups = groups_of(conn, actor, &[user.id.as_str()])?.pop().map(|(_, g)| g).unwrap_or_default();
     Ok(UserWithGroups { user, groups })
 }
 
@@ -216,7 +216,7 @@ pub async fn replace(
 ) -> Result<UserWithGroups, ServiceError> {
     let actor = cap.actor().clone();
     db.write(move |conn| {
-        let before = load_for_write(conn, &actor, &id)?;
+        let before = load_for_write(conn, &actor, id.as_str())?;
         check_version(&before, if_match)?;
         apply(conn, &actor, before, p)
     })
@@ -241,7 +241,7 @@ pub async fn patch(db: &Db, cap: &ScimCap, id: UserId, cmd: ScimPatch) -> Result
     let actor = cap.actor().clone();
     let profile = cmd.profile;
     db.write(move |conn| {
-        let before = load_for_write(conn, &actor, &id)?;
+        let before = load_for_write(conn, &actor, id.as_str())?;
         check_version(&before, Some(cmd.base_version))?;
         scim_routing::check_patch(cmd.contactless, before.is_contactless())?;
         apply(conn, &actor, before, profile)
@@ -249,13 +249,13 @@ pub async fn patch(db: &Db, cap: &ScimCap, id: UserId, cmd: ScimPatch) -> Result
     .await
 }
 
-/// Hashes a password (see `service::passwords`): never on the writer, never on an HTTP
-/// worker, at most one hash per core at a time.
 /// Deletes a user (the same deletion as the native API's, in the SCIM caller's scope).
 pub async fn delete(db: &Db, cap: &ScimCap, id: UserId, if_match: Option<i64>) -> Result<(), ServiceError> {
     super::users::delete(db, cap.actor().clone(), id, if_match).await
 }
 
+/// Hashes a password (see `service::passwords`): never on the writer, never on an HTTP
+/// worker, at most one hash per core at a time.
 pub async fn hash_password(password: String) -> Result<String, ServiceError> {
     super::passwords::hash(password).await
 }
@@ -263,7 +263,7 @@ pub async fn hash_password(password: String) -> Result<String, ServiceError> {
 pub async fn get(db: &Db, cap: &ScimCap, id: UserId) -> Result<UserWithGroups, ServiceError> {
     let actor = cap.actor().clone();
     db.read_one_statement(move |conn| {
-        let (user, rows) = users::find_with_groups(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
+        let (user, rows) = users::find_with_groups(conn, id.as_str())?.ok_or(ServiceError::NotFound("user"))?;
         super::users::visible(&actor, &user)?;
         policy::delegation::can_manage(&actor, &user)?;
         let groups = visible_groups(&actor, rows);

@@ -52,7 +52,7 @@ pub async fn create(db: &Db, admin: &AdminCap, new: NewSite) -> Result<Site, Ser
             conn,
             &actor,
             AuditAction::SiteCreated,
-            &site.id,
+            site.id.as_str(),
             json!({ "name": site.name, "urlPathPrefix": site.url_path_prefix, "selfRegistration": site.self_registration }),
         )?;
         Ok(site)
@@ -69,7 +69,7 @@ pub async fn list(db: &Db, _admin: &AdminCap, cursor: Option<String>, limit: i64
 }
 
 pub async fn get(db: &Db, _admin: &AdminCap, id: SiteId) -> Result<Site, ServiceError> {
-    db.read(move |conn| accounts::find_site(conn, &id)?.ok_or(ServiceError::NotFound("site"))).await
+    db.read(move |conn| accounts::find_site(conn, id.as_str())?.ok_or(ServiceError::NotFound("site"))).await
 }
 
 /// Adds a member (idempotent). Contactless users are members like any other (rule 7).
@@ -123,7 +123,7 @@ pub async fn members(
     limit: i64,
 ) -> Result<Page<User>, ServiceError> {
     db.read(move |conn| {
-        accounts::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        accounts::find_site(conn, site_id.as_str())?.ok_or(ServiceError::NotFound("site"))?;
         let filter = users::UserFilter { site_id: Some(site_id.into()), ..Default::default() };
         let rows = users::list(conn, &filter, cursor.as_deref(), limit + 1)?;
         Ok(Page::from_probe(rows, limit, |u| u.id.to_string()))
@@ -143,7 +143,7 @@ pub struct Registration {
 /// Self-registration: a contactless `external_identity` user, member of the site.
 pub async fn register(db: &Db, actor: Actor, site_id: SiteId, reg: Registration) -> Result<User, ServiceError> {
     db.write(move |conn| {
-        let site = accounts::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        let site = accounts::find_site(conn, site_id.as_str())?.ok_or(ServiceError::NotFound("site"))?;
         policy::registration::can_self_register(&site)?;
         let cmd = NewUser {
             user_name: reg.user_name,
@@ -174,16 +174,16 @@ pub async fn set_self_registration(
 ) -> Result<Site, ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
-        let site = accounts::find_site(conn, &site_id)?.ok_or(ServiceError::NotFound("site"))?;
+        let site = accounts::find_site(conn, site_id.as_str())?.ok_or(ServiceError::NotFound("site"))?;
         if site.self_registration == enabled {
             return Ok(site);
         }
-        accounts::set_self_registration(conn, &site.id, enabled)?;
+        accounts::set_self_registration(conn, site.id.as_str(), enabled)?;
         audit::record(
             conn,
             &actor,
             AuditAction::SiteSelfRegistrationSet,
-            &site.id,
+            site.id.as_str(),
             json!({ "changes": { "selfRegistration": { "before": site.self_registration, "after": enabled } } }),
         )?;
         Ok(Site { self_registration: enabled, ..site })

@@ -82,7 +82,7 @@ fn resolve_contact(
         ContactSpec::Existing(id) => {
             let contact = accounts::find_contact(conn, &id)?
                 .ok_or_else(|| ValidationError::new("contactId", format!("no contact {id}")))?;
-            authorize(&contact.account_id)?;
+            authorize(contact.account_id.as_str())?;
             if let Some(holder) = users::linked_to_contact(conn, &id)?
                 && Some(holder.as_str()) != for_user
             {
@@ -206,7 +206,7 @@ pub(crate) fn save(
 
 pub async fn get(db: &Db, actor: Actor, id: UserId) -> Result<User, ServiceError> {
     db.read_short(move |conn| {
-        let user = users::find(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
+        let user = users::find(conn, id.as_str())?.ok_or(ServiceError::NotFound("user"))?;
         policy::delegation::can_manage(&actor, &user)?;
         Ok(user)
     })
@@ -333,7 +333,7 @@ pub async fn update(
     if_match: Option<i64>,
 ) -> Result<User, ServiceError> {
     db.write(move |conn| {
-        let before = load_for_write(conn, &actor, &id)?;
+        let before = load_for_write(conn, &actor, id.as_str())?;
         check_version(&before, if_match)?;
         let mut after = before.clone();
         if let Some(n) = changes.user_name {
@@ -373,16 +373,16 @@ pub async fn update(
 /// Deletes the user: its license returns to the pool, its contact stays.
 pub async fn delete(db: &Db, actor: Actor, id: UserId, if_match: Option<i64>) -> Result<(), ServiceError> {
     db.write(move |conn| {
-        let user = load_for_write(conn, &actor, &id)?;
+        let user = load_for_write(conn, &actor, id.as_str())?;
         check_version(&user, if_match)?;
         licenses::lock_one(conn, user.license)?;
         licenses::release(conn, user.license)?;
-        users::delete(conn, &user.id)?;
+        users::delete(conn, user.id.as_str())?;
         audit::record(
             conn,
             &actor,
             AuditAction::UserDeleted,
-            &user.id,
+            user.id.as_str(),
             json!({ "before": audit::user_fields(&user) }),
         )?;
         Ok(())
@@ -393,8 +393,8 @@ pub async fn delete(db: &Db, actor: Actor, id: UserId, if_match: Option<i64>) ->
 /// Links the user to a contact (license unchanged).
 pub async fn assign_contact(db: &Db, actor: Actor, id: UserId, spec: ContactSpec) -> Result<User, ServiceError> {
     db.write(move |conn| {
-        let before = users::find_for_update(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
-        let backing = resolve_contact(conn, &actor, spec, Some(&before.id), |account| {
+        let before = users::find_for_update(conn, id.as_str())?.ok_or(ServiceError::NotFound("user"))?;
+        let backing = resolve_contact(conn, &actor, spec, Some(before.id.as_str()), |account| {
             policy::contacts::can_assign_contact(&actor, &before, account)
         })?;
         let mut after = before.clone();
@@ -460,7 +460,7 @@ pub async fn move_to_account(
 /// Rule 5: moves a contact-backed user to a community license.
 pub async fn upgrade(db: &Db, actor: Actor, id: UserId, to: License) -> Result<User, ServiceError> {
     db.write(move |conn| {
-        let before = load_for_write(conn, &actor, &id)?;
+        let before = load_for_write(conn, &actor, id.as_str())?;
         let pools = licenses::lock(conn, &[before.license, to])?;
         let pool = pools.iter().find(|p| p.license == to).ok_or(ServiceError::NotFound("license"))?;
         match policy::licensing::can_upgrade(&actor, &before, to, pool)? {
@@ -499,7 +499,7 @@ fn apply_downgrade(
             after.license = License::ExternalIdentity;
             after.backing = Backing::Contactless;
             // Login As needs a contact: the user's login-as sessions end with it.
-            let ended = tokens::revoke_sessions_of(conn, None, Some(&before.id), now())?;
+            let ended = tokens::revoke_sessions_of(conn, None, Some(before.id.as_str()), now())?;
             let kept = json!({ "contactKept": before.contact_id(), "loginAsSessionsEnded": ended });
             save(conn, actor, AuditAction::UserDowngraded, &before, after, Some(kept))
         }
@@ -509,7 +509,7 @@ fn apply_downgrade(
 /// Rule 6: makes a user contactless; its contact stays, its community license returns.
 pub async fn downgrade(db: &Db, actor: Actor, id: UserId) -> Result<User, ServiceError> {
     db.write(move |conn| {
-        let before = users::find_for_update(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
+        let before = users::find_for_update(conn, id.as_str())?.ok_or(ServiceError::NotFound("user"))?;
         let pools = licenses::lock(conn, &[before.license, License::ExternalIdentity])?;
         let ei =
             pools.iter().find(|p| p.license == License::ExternalIdentity).ok_or(ServiceError::NotFound("license"))?;
@@ -623,7 +623,7 @@ pub async fn login_as(db: &Db, actor: Actor, id: UserId, ttl: Duration) -> Resul
     let secret = auth::generate_secret(auth::SESSION_PREFIX)?;
     let hash = auth::hash_secret(&secret);
     db.write(move |conn| {
-        let user = users::find(conn, &id)?.ok_or(ServiceError::NotFound("user"))?;
+        let user = users::find(conn, id.as_str())?.ok_or(ServiceError::NotFound("user"))?;
         policy::contacts::can_login_as(&actor, &user)?;
         let at = now();
         let session = LoginSession {
@@ -638,7 +638,7 @@ pub async fn login_as(db: &Db, actor: Actor, id: UserId, ttl: Duration) -> Resul
             conn,
             &actor,
             AuditAction::UserLoginAs,
-            &user.id,
+            user.id.as_str(),
             json!({ "sessionId": session.id, "expiresAt": session.expires_at }),
         )?;
         Ok(LoginAs { session_token: secret, expires_at: session.expires_at, user_id: user.id.into() })
@@ -669,7 +669,7 @@ pub async fn use_session(db: &Db, presented: String) -> Result<(LoginSession, Us
             conn,
             &actor,
             AuditAction::UserLoginAsUsed,
-            &user.id,
+            user.id.as_str(),
             json!({ "sessionId": session.id, "startedBy": session.actor }),
         )?;
         Ok((session, user))

@@ -181,16 +181,16 @@ pub async fn list(db: &Db, _admin: &AdminCap) -> Result<Vec<Subscription>, Servi
 }
 
 pub async fn get(db: &Db, _admin: &AdminCap, id: SubscriptionId) -> Result<Subscription, ServiceError> {
-    db.read(move |conn| events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))).await
+    db.read(move |conn| events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))).await
 }
 
 /// Deletes a subscription and its deliveries (pending ones are never sent).
 pub async fn delete(db: &Db, admin: &AdminCap, id: SubscriptionId) -> Result<(), ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
-        let sub = events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
-        events::delete_subscription(conn, &id, now())?;
-        audit::record(conn, &actor, AuditAction::WebhookDeleted, &id, json!({ "url": sub.url }))
+        let sub = events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
+        events::delete_subscription(conn, id.as_str(), now())?;
+        audit::record(conn, &actor, AuditAction::WebhookDeleted, id.as_str(), json!({ "url": sub.url }))
     })
     .await
 }
@@ -205,8 +205,8 @@ pub async fn deliveries(
     limit: i64,
 ) -> Result<Page<Delivery>, ServiceError> {
     db.read(move |conn| {
-        events::find_subscription(conn, &subscription_id)?.ok_or(ServiceError::NotFound("webhook"))?;
-        let rows = events::list_deliveries(conn, &subscription_id, status, cursor.as_deref(), limit + 1)?;
+        events::find_subscription(conn, subscription_id.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
+        let rows = events::list_deliveries(conn, subscription_id.as_str(), status, cursor.as_deref(), limit + 1)?;
         Ok(Page::from_probe(rows, limit, |d| d.id.clone()))
     })
     .await
@@ -252,14 +252,14 @@ pub async fn set_paused(
 ) -> Result<Subscription, ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
-        let sub = events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
+        let sub = events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
         if sub.paused_at.is_some() != paused {
             let at = now();
-            events::set_paused(conn, &id, paused.then_some(at), at)?;
+            events::set_paused(conn, id.as_str(), paused.then_some(at), at)?;
             let action = if paused { AuditAction::WebhookPaused } else { AuditAction::WebhookResumed };
-            audit::record(conn, &actor, action, &id, json!({ "url": sub.url }))?;
+            audit::record(conn, &actor, action, id.as_str(), json!({ "url": sub.url }))?;
         }
-        events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))
+        events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))
     })
     .await
 }
@@ -272,10 +272,10 @@ pub const RETRY_ALL_LIMIT: i64 = 1000;
 pub async fn retry_dead(db: &Db, admin: &AdminCap, id: SubscriptionId) -> Result<usize, ServiceError> {
     let actor = admin.actor().clone();
     db.write(move |conn| {
-        events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
-        let n = events::revive_dead(conn, &id, now(), RETRY_ALL_LIMIT)?;
+        events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
+        let n = events::revive_dead(conn, id.as_str(), now(), RETRY_ALL_LIMIT)?;
         if n > 0 {
-            audit::record(conn, &actor, AuditAction::WebhookDeadLettersRetried, &id, json!({ "count": n }))?;
+            audit::record(conn, &actor, AuditAction::WebhookDeadLettersRetried, id.as_str(), json!({ "count": n }))?;
         }
         Ok(n)
     })
@@ -288,11 +288,11 @@ pub async fn send_test(db: &Db, admin: &AdminCap, id: SubscriptionId) -> Result<
     let actor = admin.actor().clone();
     db.write(move |conn| {
         // Its row locked: two test events at once draw distinct sequence numbers.
-        if !events::lock_subscription(conn, &id)? {
+        if !events::lock_subscription(conn, id.as_str())? {
             return Err(ServiceError::NotFound("webhook"));
         }
-        let delivery = super::events::record_test(conn, &actor, &id)?;
-        audit::record(conn, &actor, AuditAction::WebhookTestSent, &id, json!({ "deliveryId": delivery }))?;
+        let delivery = super::events::record_test(conn, &actor, id.as_str())?;
+        audit::record(conn, &actor, AuditAction::WebhookTestSent, id.as_str(), json!({ "deliveryId": delivery }))?;
         Ok(delivery)
     })
     .await
@@ -320,8 +320,8 @@ pub use crate::store::events::HEALTH_CAP;
 /// One subscription's downstream health.
 pub async fn health_of(db: &Db, _admin: &AdminCap, id: SubscriptionId) -> Result<SubscriptionHealth, ServiceError> {
     db.read(move |conn| {
-        events::find_subscription(conn, &id)?.ok_or(ServiceError::NotFound("webhook"))?;
-        Ok(events::health(conn, &id, now())?)
+        events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
+        Ok(events::health(conn, id.as_str(), now())?)
     })
     .await
 }

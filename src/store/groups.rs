@@ -71,7 +71,7 @@ fn write_members(conn: &mut DbConnection, group_id: &str, members: &[GroupMember
 
 pub fn insert(conn: &mut DbConnection, g: &Group) -> Result<(), StoreError> {
     diesel::insert_into(groups::table).values(GroupRow::from_group(g)).execute(conn)?;
-    write_members(conn, &g.id, &g.members)
+    write_members(conn, g.id.as_str(), &g.members)
 }
 
 /// Writes `g` over the row still at `expected_version` (`NotFound` otherwise).
@@ -83,7 +83,7 @@ pub fn update(conn: &mut DbConnection, g: &Group, expected_version: i64) -> Resu
     if n != 1 {
         return Err(StoreError::NotFound);
     }
-    write_members(conn, &g.id, &g.members)
+    write_members(conn, g.id.as_str(), &g.members)
 }
 
 pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {

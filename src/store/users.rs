@@ -207,7 +207,7 @@ impl<Conn> RunQueryDsl<Conn> for UpdateRow<'_> {}
 pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
     let row = UserRow::from_user(user);
     native!(conn, |c| diesel::insert_into(users::table).values(&row).execute(c))?;
-    write_emails(conn, &user.id, &user.emails)
+    write_emails(conn, user.id.as_str(), &user.emails)
 }
 
 fn write_emails(conn: &mut DbConnection, user_id: &str, emails: &[UserEmail]) -> Result<(), StoreError> {
@@ -247,7 +247,7 @@ pub fn update(
     if n != 1 {
         return Err(StoreError::NotFound);
     }
-    if emails_changed { write_emails(conn, &user.id, &user.emails) } else { Ok(()) }
+    if emails_changed { write_emails(conn, user.id.as_str(), &user.emails) } else { Ok(()) }
 }
 
 pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), StoreError> {

@@ -527,18 +527,19 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
 /// The `Location` of a user created over SCIM with `X-Forwarded-Proto: https` and
 /// `X-Forwarded-Host: host`.
 async fn created_forwarded(app: &TestApp, host: &str) -> String {
-    let headers = [("x-forwarded-proto", "https"), ("x-forwarded-host", host)];
     let r = app
-        .call_with(
-            Method::POST,
-            "/scim/v2/Users",
-            Some(&app.admin),
-            Some(json!({ "schemas": [USER], "userName": "loc" })),
-            &headers,
-        )
-        .await;
-    r.ok(201);
-    r.headers["location"].to_str().unwrap().to_owned()
+        .client
+        .post(format!("{}/scim/v2/Users", app.address))
+        .bearer_auth(&app.admin)
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", host)
+        .header("content-type", "application/scim+json")
+        .body(json!({ "schemas": [USER], "userName": "loc" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    r.headers()["location"].to_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -757,7 +758,7 @@ async fn heavy_lists_wait_for_a_slot_and_lookups_do_not() {
     let app = spawn_app().await;
     insert_users(&app.db_url, 300).await;
     let db = scimgate::store::Db::open(&app.db_url, 2).unwrap();
-    let actor = scimgate::policy::access::scim(scimgate::domain::Actor::new(
+    let cap = scimgate::policy::access::scim(scimgate::domain::Actor::new(
         "t",
         scimgate::domain::Principal::Scim { accounts: vec![] },
     ))
@@ -779,23 +780,23 @@ async fn heavy_lists_wait_for_a_slot_and_lookups_do_not() {
     };
     // A lookup by userName runs at once, whatever the page size.
     let lookup =
-        list(&db, &actor, query(Some("userName eq \"bulk-7@example.com\""), 1000), bounds.clone(), render.clone());
+        list(&db, &cap, query(Some("userName eq \"bulk-7@example.com\""), 1000), bounds.clone(), render.clone());
     let page = tokio::time::timeout(Duration::from_secs(5), lookup).await.expect("not held").unwrap();
     assert_eq!(page.total, 1);
     // A small page runs at once too.
-    let small = list(&db, &actor, query(None, 50), bounds.clone(), render.clone());
+    let small = list(&db, &cap, query(None, 50), bounds.clone(), render.clone());
     assert_eq!(
         tokio::time::timeout(Duration::from_secs(5), small).await.expect("not held").unwrap().resources.len(),
         50
     );
     // A big page and a scan wait for a slot...
     for (filter, count) in [(None, 1000), (Some("userName co \"7\""), 10)] {
-        let heavy = list(&db, &actor, query(filter, count), bounds.clone(), render.clone());
+        let heavy = list(&db, &cap, query(filter, count), bounds.clone(), render.clone());
         assert!(tokio::time::timeout(Duration::from_millis(300), heavy).await.is_err(), "{filter:?} waited");
     }
     // ...and run once one is free.
     slots.add_permits(1);
-    let heavy = list(&db, &actor, query(None, 1000), bounds.clone(), render.clone());
+    let heavy = list(&db, &cap, query(None, 1000), bounds.clone(), render.clone());
     let page = tokio::time::timeout(Duration::from_secs(5), heavy).await.expect("ran").unwrap();
     assert_eq!(page.resources.len(), 300);
 }

@@ -341,9 +341,12 @@ pub async fn answers(client: &reqwest::Client, base: &str) -> bool {
 }
 
 /// A gateway run as a child process (`scimgate serve` in `dir`, configured by the
-/// environment alone: `env` plus the bind address; debug logs kept for the test).
+/// environment alone: `env` plus the bind address; its debug logs are read as they come,
+/// so a chatty gateway never blocks on a full pipe). Killed if the test ends without
+/// [`Served::stop`].
 pub struct Served {
     child: std::process::Child,
+    logs: Option<std::thread::JoinHandle<String>>,
     pub client: reqwest::Client,
     /// `http://127.0.0.1:{port}`.
     pub base: String,
@@ -355,27 +358,43 @@ impl Served {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut cmd = scimgate_command();
         cmd.arg("serve").current_dir(dir).env("SCIMGATE__SERVER__BIND", format!("127.0.0.1:{port}"));
-        let child = cmd
+        let mut child = cmd
             .envs(env.iter().copied())
             .env("RUST_LOG", "debug")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let logs = std::thread::spawn(move || {
+            let mut out = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut out);
+            out
+        });
         let client = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");
-        assert!(answers(&client, &base).await, "the gateway answered on the configured port");
-        Served { child, client, base }
+        let served = Served { child, logs: Some(logs), client, base };
+        assert!(answers(&served.client, &served.base).await, "the gateway answered on the configured port");
+        served
     }
 
-    /// Stops it with SIGTERM (a graceful stop) and returns whether it exited with 0, and
-    /// what it logged.
-    pub fn stop(self) -> (std::process::ExitStatus, String) {
+    /// Stops it with SIGTERM (a graceful stop) and returns how it exited and what it logged.
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().to_string();
         let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(status.success());
-        let out = self.child.wait_with_output().unwrap();
-        (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+        let exit = self.child.wait().unwrap();
+        let logs = self.logs.take().map(|l| l.join().unwrap_or_default()).unwrap_or_default();
+        (exit, logs)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if self.logs.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

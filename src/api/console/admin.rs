@@ -195,12 +195,12 @@ async fn outcome_users(ctx: &Ctx, ids: impl Iterator<Item = &String>) -> Vec<Use
 
 fn outcome_tables(out: &BulkOutcome, users: &[User], verb: &str) -> Markup {
     let name = |id: &str| -> Markup {
-        match users.iter().find(|u| *u.id == *id) {
+        match users.iter().find(|u| u.id == id) {
             Some(u) => html! { a href={ "/setup/users/" (id) } { (u.user_name) } },
             None => short_id(id),
         }
     };
-    let license = |id: &str| users.iter().find(|u| *u.id == *id).map(|u| u.license.as_str()).unwrap_or("—");
+    let license = |id: &str| users.iter().find(|u| u.id == id).map(|u| u.license.as_str()).unwrap_or("—");
     html! {
         section class="card" aria-labelledby="h-downgraded" {
             h2 id="h-downgraded" { (verb) " (" (out.downgraded.len()) ")" }

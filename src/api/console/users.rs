@@ -380,7 +380,7 @@ async fn list_page(ctx: &Ctx, req: &HttpRequest) -> Result<HttpResponse, Service
                             }
                             td data-label="Sites" {
                                 @if u.site_ids.is_empty() { "—" }
-                                @for (i, s) in u.site_ids.iter().enumerate() { @if i > 0 { ", " } (names.site(s)) }
+                                @for (i, s) in u.site_ids.iter().enumerate() { @if i > 0 { ", " } (names.site(s.as_str())) }
                             }
                             td data-label="Active" { (yes_no(u.active)) }
                             td data-label="Created" { (when(&u.created_at)) }
@@ -549,7 +549,7 @@ async fn user_page_inner(
                             dt { "Name" } dd { (c.first_name) " " (c.last_name) }
                             dt { "Email" } dd { (c.email.as_deref().unwrap_or("—")) }
                             dt { "Phone" } dd { (c.phone.as_deref().unwrap_or("—")) }
-                            dt { "Account" } dd { (names.account(&c.account_id)) }
+                            dt { "Account" } dd { (names.account(c.account_id.as_str())) }
                             dt { "Contact id" } dd { code { (c.id) } }
                         }
                     }
@@ -623,7 +623,7 @@ async fn user_page_inner(
                 } @else {
                     ul id="sites" {
                         @for site in &user.site_ids {
-                            li { @if admin { a href={ "/setup/sites/" (site) } { (names.site(site)) } } @else { (short_id(site)) } }
+                            li { @if admin { a href={ "/setup/sites/" (site) } { (names.site(site.as_str())) } } @else { (short_id(site.as_str())) } }
                         }
                     }
                 }

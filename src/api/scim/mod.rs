@@ -53,7 +53,8 @@ impl FromRequest for ScimCaller {
 
 /// One request of a caller allowed on the SCIM surface (built only through [`ScimCaller`]'s
 /// check): what the operation needs (`ctx`), and the request's own parts — its body
-/// within `server.max_body_bytes`, its conditional headers, its projection and its list
+/// within `server.max_body_bytes` (Bulk's within `scim.bulk_max_payload_bytes`, through
+/// [`ScimRequest::json_within`]), its conditional headers, its projection and its list
 /// parameters.
 pub struct ScimRequest {
     pub ctx: Ctx,
