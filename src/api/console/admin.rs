@@ -16,13 +16,8 @@ use crate::service::{accounts, audit as audit_svc, auth, licenses as licenses_sv
 // ---------------------------------------------------------------- licenses
 
 pub async fn licenses(ctx: Ctx, req: HttpRequest) -> HttpResponse {
-    let done = Fields::query(&req).get("done").map(str::to_owned);
-    let notice = done.as_deref().and_then(|d| match d {
-        "capacity_set" => Some(Notice::success("Capacity changed.", "")),
-        _ => None,
-    });
-    let page = licenses_page(&ctx, notice).await;
-    ctx.render(page)
+    let notice = Notice::done(Fields::query(&req).get("done"), &[("capacity_set", "Capacity changed.", "")]);
+    ctx.render(licenses_page(&ctx, notice).await)
 }
 
 async fn licenses_page(ctx: &Ctx, notice: Option<Notice>) -> Result<HttpResponse, ServiceError> {
@@ -330,15 +325,13 @@ pub async fn sites(ctx: Ctx) -> HttpResponse {
 
 pub async fn site(ctx: Ctx, path: web::Path<String>, req: HttpRequest) -> HttpResponse {
     let q = Fields::query(&req);
-    let notice = match q.get("done") {
-        Some("self_registration_on") => {
-            Some(Notice::success("Self-registration is on.", "Visitors can register on this site."))
-        }
-        Some("self_registration_off") => {
-            Some(Notice::success("Self-registration is off.", "Registrations are refused."))
-        }
-        _ => None,
-    };
+    let notice = Notice::done(
+        q.get("done"),
+        &[
+            ("self_registration_on", "Self-registration is on.", "Visitors can register on this site."),
+            ("self_registration_off", "Self-registration is off.", "Registrations are refused."),
+        ],
+    );
     let page = async {
         let admin = ctx.admin()?;
         let id = path_id(&path, "site")?;
@@ -404,12 +397,8 @@ pub async fn set_self_registration(p: Posted, path: web::Path<String>) -> HttpRe
 // ---------------------------------------------------------------- tokens
 
 pub async fn tokens(ctx: Ctx, req: HttpRequest) -> HttpResponse {
-    let notice = match Fields::query(&req).get("done") {
-        Some("revoked") => Some(Notice::success("Token revoked.", "It no longer authenticates.")),
-        _ => None,
-    };
-    let page = tokens_page(&ctx, notice, None).await;
-    ctx.render(page)
+    let revoked = ("revoked", "Token revoked.", "It no longer authenticates.");
+    ctx.render(tokens_page(&ctx, Notice::done(Fields::query(&req).get("done"), &[revoked]), None).await)
 }
 
 async fn tokens_page(ctx: &Ctx, notice: Option<Notice>, created: Option<Markup>) -> Result<HttpResponse, ServiceError> {

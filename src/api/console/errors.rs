@@ -24,6 +24,13 @@ impl Notice {
     pub fn success(title: impl Into<String>, text: impl Into<String>) -> Notice {
         Notice { status: StatusCode::OK, title: title.into(), text: text.into(), success: true }
     }
+
+    /// The success a page shows after a post/redirect/get: of `notices` (`(done, title,
+    /// text)`), the one the query's `done` names, if any.
+    pub fn done(done: Option<&str>, notices: &[(&str, &str, &str)]) -> Option<Notice> {
+        let done = done?;
+        notices.iter().find(|(key, ..)| *key == done).map(|(_, title, text)| Notice::success(*title, *text))
+    }
 }
 
 /// `"x requires a contact: do this with PUT …"` → `"X requires a contact"`: the rule, without

@@ -14,14 +14,8 @@ use crate::service::activity::{self, ERRORS_SHOWN};
 use crate::service::auth;
 
 pub async fn list(ctx: Ctx, req: HttpRequest) -> HttpResponse {
-    let notice = match Fields::query(&req).get("done") {
-        Some("revoked") => {
-            Some(Notice::success("Token revoked.", "The identity provider's requests are refused from now on."))
-        }
-        _ => None,
-    };
-    let page = page(&ctx, notice, None).await;
-    ctx.render(page)
+    let revoked = ("revoked", "Token revoked.", "The identity provider's requests are refused from now on.");
+    ctx.render(page(&ctx, Notice::done(Fields::query(&req).get("done"), &[revoked]), None).await)
 }
 
 async fn page(ctx: &Ctx, notice: Option<Notice>, rotated: Option<Markup>) -> Result<HttpResponse, ServiceError> {

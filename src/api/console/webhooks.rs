@@ -39,12 +39,8 @@ fn health_list(h: &SubscriptionHealth) -> Markup {
 // ---------------------------------------------------------------- list and create
 
 pub async fn list(ctx: Ctx, req: HttpRequest) -> HttpResponse {
-    let notice = match Fields::query(&req).get("done") {
-        Some("deleted") => Some(Notice::success("Subscription deleted.", "Its pending deliveries will not be sent.")),
-        _ => None,
-    };
-    let page = list_page(&ctx, notice, None).await;
-    ctx.render(page)
+    let deleted = ("deleted", "Subscription deleted.", "Its pending deliveries will not be sent.");
+    ctx.render(list_page(&ctx, Notice::done(Fields::query(&req).get("done"), &[deleted]), None).await)
 }
 
 async fn list_page(ctx: &Ctx, notice: Option<Notice>, created: Option<Markup>) -> Result<HttpResponse, ServiceError> {
@@ -133,14 +129,16 @@ pub async fn create(p: Posted) -> HttpResponse {
 // ---------------------------------------------------------------- one subscription
 
 fn done_notice(code: Option<&str>) -> Option<Notice> {
-    Some(match code? {
-        "paused" => Notice::success("Paused.", "Deliveries wait until you resume; new events still queue."),
-        "resumed" => Notice::success("Resumed.", "Waiting deliveries go out in order."),
-        "test_sent" => Notice::success("Test event queued.", "It goes out within a second or so; see it below."),
-        "retried" => Notice::success("Dead letters re-queued.", "Each gets a fresh series of attempts."),
-        "retried_one" => Notice::success("Delivery re-queued.", ""),
-        _ => return None,
-    })
+    Notice::done(
+        code,
+        &[
+            ("paused", "Paused.", "Deliveries wait until you resume; new events still queue."),
+            ("resumed", "Resumed.", "Waiting deliveries go out in order."),
+            ("test_sent", "Test event queued.", "It goes out within a second or so; see it below."),
+            ("retried", "Dead letters re-queued.", "Each gets a fresh series of attempts."),
+            ("retried_one", "Delivery re-queued.", ""),
+        ],
+    )
 }
 
 pub async fn show(ctx: Ctx, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
