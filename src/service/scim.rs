@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::query::{self, Edges, Keyset, ListQuery, Page, PageBuilder, Plan, Resource};
-use super::users::{ContactSpec, NewUser, check_version, create_in, load_for_write, save};
+use super::users::{ContactSpec, NewUser, create_in, load_for_write, save};
 use super::{ServiceError, audit};
 use crate::domain::{
     Account, AccountId, Actor, AuditAction, Contact, ContactDraft, License, Origin, User, UserEmail, UserId, UserName,
@@ -216,8 +216,7 @@ pub async fn replace(
 ) -> Result<UserWithGroups, ServiceError> {
     let actor = cap.actor().clone();
     db.write(move |conn| {
-        let before = load_for_write(conn, &actor, id.as_str())?;
-        check_version(&before, if_match)?;
+        let before = load_for_write(conn, &actor, &id, if_match)?;
         apply(conn, &actor, before, p)
     })
     .await
@@ -241,8 +240,7 @@ pub async fn patch(db: &Db, cap: &ScimCap, id: UserId, cmd: ScimPatch) -> Result
     let actor = cap.actor().clone();
     let profile = cmd.profile;
     db.write(move |conn| {
-        let before = load_for_write(conn, &actor, id.as_str())?;
-        check_version(&before, Some(cmd.base_version))?;
+        let before = load_for_write(conn, &actor, &id, Some(cmd.base_version))?;
         scim_routing::check_patch(cmd.contactless, before.is_contactless())?;
         apply(conn, &actor, before, profile)
     })

@@ -161,11 +161,18 @@ pub fn create_in(conn: &mut DbConnection, actor: &Actor, cmd: NewUser) -> Result
     Ok(user)
 }
 
-/// Loads a user the actor may manage, locking its row for the rest of the transaction.
-pub(crate) fn load_for_write(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<User, ServiceError> {
-    let user = users::find_for_update(conn, id)?.ok_or(ServiceError::NotFound("user"))?;
+/// Loads a user the actor may manage, locking its row for the rest of the transaction;
+/// `VersionMismatch` when `if_match` names another version than its.
+pub(crate) fn load_for_write(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &UserId,
+    if_match: Option<i64>,
+) -> Result<User, ServiceError> {
+    let user = users::find_for_update(conn, id.as_str())?.ok_or(ServiceError::NotFound("user"))?;
     visible(actor, &user)?;
     policy::delegation::can_manage(actor, &user)?;
+    check_version(&user, if_match)?;
     Ok(user)
 }
 
@@ -174,7 +181,7 @@ pub(crate) fn visible(actor: &Actor, user: &User) -> Result<(), ServiceError> {
     if policy::delegation::sees(actor, user.account_id()) { Ok(()) } else { Err(ServiceError::NotFound("user")) }
 }
 
-pub(crate) fn check_version(user: &User, if_match: Option<i64>) -> Result<(), ServiceError> {
+fn check_version(user: &User, if_match: Option<i64>) -> Result<(), ServiceError> {
     match if_match {
         Some(v) if v != user.version => Err(ServiceError::VersionMismatch { current: user.version }),
         _ => Ok(()),
@@ -333,8 +340,7 @@ pub async fn update(
     if_match: Option<i64>,
 ) -> Result<User, ServiceError> {
     db.write(move |conn| {
-        let before = load_for_write(conn, &actor, id.as_str())?;
-        check_version(&before, if_match)?;
+        let before = load_for_write(conn, &actor, &id, if_match)?;
         let mut after = before.clone();
         if let Some(n) = changes.user_name {
             after.user_name = n.into_inner();
@@ -373,8 +379,7 @@ pub async fn update(
 /// Deletes the user: its license returns to the pool, its contact stays.
 pub async fn delete(db: &Db, actor: Actor, id: UserId, if_match: Option<i64>) -> Result<(), ServiceError> {
     db.write(move |conn| {
-        let user = load_for_write(conn, &actor, id.as_str())?;
-        check_version(&user, if_match)?;
+        let user = load_for_write(conn, &actor, &id, if_match)?;
         licenses::lock_one(conn, user.license)?;
         licenses::release(conn, user.license)?;
         users::delete(conn, user.id.as_str())?;
@@ -446,8 +451,7 @@ pub async fn move_to_account(
     if_match: Option<i64>,
 ) -> Result<User, ServiceError> {
     db.write(move |conn| {
-        let before = load_for_write(conn, &actor, id.as_str())?;
-        check_version(&before, if_match)?;
+        let before = load_for_write(conn, &actor, &id, if_match)?;
         let mut after = before.clone();
         if !move_account(conn, &actor, &mut after, &to)? {
             return Ok(before);
@@ -460,7 +464,7 @@ pub async fn move_to_account(
 /// Rule 5: moves a contact-backed user to a community license.
 pub async fn upgrade(db: &Db, actor: Actor, id: UserId, to: License) -> Result<User, ServiceError> {
     db.write(move |conn| {
-        let before = load_for_write(conn, &actor, id.as_str())?;
+        let before = load_for_write(conn, &actor, &id, None)?;
         let pools = licenses::lock(conn, &[before.license, to])?;
         let pool = pools.iter().find(|p| p.license == to).ok_or(ServiceError::NotFound("license"))?;
         match policy::licensing::can_upgrade(&actor, &before, to, pool)? {
