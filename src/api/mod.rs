@@ -133,12 +133,17 @@ pub fn throttled(state: &AppState, t: throttle::Throttled) -> ServiceError {
 /// The version an `If-Match` / `If-None-Match` header names (RFC 9110 §13.1): `None` when
 /// absent or `*`; an unreadable tag matches no version (-1).
 pub fn header_version(req: &HttpRequest, name: header::HeaderName) -> Option<i64> {
-    let raw = req.headers().get(name)?.to_str().unwrap_or("").trim();
-    if raw == "*" {
+    entity_version(req.headers().get(name)?.to_str().unwrap_or(""))
+}
+
+/// The version an entity tag names (`W/"3"`, `"3"` or `3`): `None` for `*` (any version),
+/// `-1` (a version no resource has) for a tag this server never issued.
+pub fn entity_version(tag: &str) -> Option<i64> {
+    let tag = tag.trim();
+    if tag == "*" {
         return None;
     }
-    let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
-    Some(tag.parse().unwrap_or(-1))
+    Some(tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"').parse().unwrap_or(-1))
 }
 
 /// The bearer secret of `Authorization: Bearer …` (scheme case-insensitive, RFC 6750 §2.1).

@@ -570,6 +570,25 @@ async fn groups_keep_members_and_user_groups_in_step() {
 }
 
 #[tokio::test]
+async fn bulk_versions_read_like_if_match() {
+    // A Bulk operation's `version` is an entity tag, read as `If-Match` is: `*` is any
+    // version, `W/"n"` that one.
+    let app = spawn_app().await;
+    let created = app.s(Method::POST, "/Users", Some(json!({ "schemas": [USER], "userName": "tagged" }))).await;
+    let path = format!("/Users/{}", created.ok(201)["id"].as_str().unwrap());
+    let patch = |title: &str| json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "title", "value": title }] });
+    let req = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+        { "method": "PATCH", "path": path, "version": "*", "data": patch("any") },
+        { "method": "PATCH", "path": path, "version": "W/\"1\"", "data": patch("stale") },
+        { "method": "PATCH", "path": path, "version": "W/\"2\"", "data": patch("current") },
+        { "method": "DELETE", "path": path, "version": "*" } ] });
+    let r = app.s(Method::POST, "/Bulk", Some(req)).await;
+    let statuses: Vec<String> =
+        r.ok(200)["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(statuses, ["200", "412", "200", "204"]);
+}
+
+#[tokio::test]
 async fn bulk_resolves_forward_references_and_rejects_cycles() {
     let app = spawn_app().await;
     let req = json!({

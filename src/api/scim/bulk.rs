@@ -73,16 +73,12 @@ fn substitute_path(path: &str, ids: &HashMap<String, String>) -> String {
         .join("/")
 }
 
-fn version_of(tag: &Option<String>) -> Option<i64> {
-    tag.as_deref().map(|t| t.trim().strip_prefix("W/").unwrap_or(t.trim()).trim_matches('"').parse().unwrap_or(-1))
-}
-
 /// Runs one operation whose references are resolved.
 async fn run(ctx: &Ctx, op: &Op) -> Result<Reply, ScimError> {
     let segments: Vec<&str> = op.path.trim_matches('/').split('/').collect();
     let method = op.method.to_ascii_uppercase();
     let data = || op.data.clone().ok_or_else(|| ScimError::bad("invalidSyntax", "this operation needs data"));
-    let if_match = version_of(&op.version);
+    let if_match = op.version.as_deref().and_then(crate::api::entity_version);
     let done = match segments.split_first() {
         Some((kind, rest)) if kind.eq_ignore_ascii_case(Users::ENDPOINT) => {
             resource::run::<Users>(ctx, &method, rest, data, if_match).await?
