@@ -146,6 +146,19 @@ pub fn entity_version(tag: &str) -> Option<i64> {
     Some(tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"').parse().unwrap_or(-1))
 }
 
+/// The head every error answer shares, whatever its surface's body: the bearer challenge
+/// on 401 (RFC 6750 §3) and `Retry-After` when the client is told to wait.
+pub fn error_head(status: actix_web::http::StatusCode, retry_after: Option<u64>) -> actix_web::HttpResponseBuilder {
+    let mut res = actix_web::HttpResponse::build(status);
+    if status == actix_web::http::StatusCode::UNAUTHORIZED {
+        res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    }
+    if let Some(secs) = retry_after {
+        res.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
+    res
+}
+
 /// The bearer secret of `Authorization: Bearer …` (scheme case-insensitive, RFC 6750 §2.1).
 /// Two `Authorization` headers are refused (400): which one counts would be a guess, and a
 /// proxy and a client disagreeing about it is how requests get smuggled.

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::openapi::RefOr;
@@ -398,14 +398,8 @@ impl ResponseError for ApiError {
             detail: &self.detail,
             code: self.code.as_str(),
         };
-        let mut res = HttpResponse::build(self.status);
-        if self.status == StatusCode::UNAUTHORIZED {
-            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-        }
-        if let Some(secs) = self.retry_after {
-            res.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        let mut res = res.content_type("application/problem+json").json(body);
+        let mut res =
+            crate::api::error_head(self.status, self.retry_after).content_type("application/problem+json").json(body);
         if let Some(rule) = self.rejection {
             res.extensions_mut().insert(PolicyRejection(rule));
         }

@@ -1,7 +1,7 @@
 //! SCIM errors (RFC 7644 §3.12): the one exhaustive mapping of service errors for the
 //! SCIM surface. `status` is a string; `scimType` where the RFC defines one.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
@@ -112,14 +112,8 @@ impl ResponseError for ScimError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut res = HttpResponse::build(self.status);
-        if self.status == StatusCode::UNAUTHORIZED {
-            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-        }
-        if let Some(secs) = self.retry_after {
-            res.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        let mut res = res.content_type(SCIM_JSON).body(self.body().to_string());
+        let mut res =
+            crate::api::error_head(self.status, self.retry_after).content_type(SCIM_JSON).body(self.body().to_string());
         if let Some(rule) = self.rejection {
             res.extensions_mut().insert(crate::metrics::PolicyRejection(rule));
         }
