@@ -135,9 +135,10 @@ pub async fn revoke(db: &Db, admin: &AdminCap, id: String) -> Result<(), Service
     let actor = admin.actor().clone();
     db.write(move |conn| {
         let token = tokens::find(conn, &id)?.ok_or(ServiceError::NotFound("token"))?;
-        if token.revoked_at.is_none() {
-            let at = now();
-            tokens::revoke(conn, &id, at)?;
+        let at = now();
+        // Conditional (`WHERE revoked_at IS NULL`): a revoke or rotation that committed
+        // since the read leaves nothing to do here, and nothing is audited twice.
+        if token.revoked_at.is_none() && tokens::revoke(conn, &id, at)? {
             // The login-as sessions it started end with it.
             let ended = tokens::revoke_sessions_of(conn, Some(&format!("token:{id}")), None, at)?;
             audit::record(

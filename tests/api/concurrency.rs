@@ -265,3 +265,23 @@ async fn a_member_added_while_it_is_deleted_leaves_no_orphaned_membership() {
     let g = app.scim(Method::GET, &format!("/Groups/{gid}"), Some(&app.admin), None).await;
     assert!(g.ok(200).get("members").is_none_or(|m| m.as_array().is_some_and(Vec::is_empty)), "{}", g.body);
 }
+
+#[tokio::test]
+async fn a_token_revoked_by_many_clients_at_once_is_revoked_and_audited_once() {
+    let app = spawn_app().await;
+    let sibling = spawn_sibling(&app).await;
+    for round in 0..4 {
+        let r = app.post("/api/v1/tokens", json!({ "name": format!("idp-{round}"), "role": "scim" })).await;
+        let token = id(r.ok(201));
+        let path = format!("/api/v1/tokens/{token}");
+        let calls = (0..16).map(|i| {
+            let gw = if i % 2 == 0 { &app } else { &sibling };
+            gw.call(Method::DELETE, &path, Some(&gw.admin), None)
+        });
+        for r in join_all(calls).await {
+            assert_eq!(r.status.as_u16(), 204);
+        }
+        let revoked = app.audit_actions(&token).await.iter().filter(|a| *a == "token.revoked").count();
+        assert_eq!(revoked, 1, "round {round}");
+    }
+}
