@@ -175,10 +175,9 @@ pub async fn set_self_registration(
     let actor = admin.actor().clone();
     db.write(move |conn| {
         let site = accounts::find_site(conn, site_id.as_str())?.ok_or(ServiceError::NotFound("site"))?;
-        if site.self_registration == enabled {
-            return Ok(site);
+        if !accounts::set_self_registration(conn, site.id.as_str(), enabled)? {
+            return Ok(Site { self_registration: enabled, ..site });
         }
-        accounts::set_self_registration(conn, site.id.as_str(), enabled)?;
         audit::record(
             conn,
             &actor,

@@ -189,7 +189,10 @@ pub async fn delete(db: &Db, admin: &AdminCap, id: SubscriptionId) -> Result<(),
     let actor = admin.actor().clone();
     db.write(move |conn| {
         let sub = events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
-        events::delete_subscription(conn, id.as_str(), now())?;
+        // A delete that committed since the read leaves nothing to delete, nor to audit.
+        if !events::delete_subscription(conn, id.as_str(), now())? {
+            return Ok(());
+        }
         audit::record(conn, &actor, AuditAction::WebhookDeleted, id.as_str(), json!({ "url": sub.url }))
     })
     .await
@@ -253,9 +256,8 @@ pub async fn set_paused(
     let actor = admin.actor().clone();
     db.write(move |conn| {
         let sub = events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
-        if sub.paused_at.is_some() != paused {
-            let at = now();
-            events::set_paused(conn, id.as_str(), paused.then_some(at), at)?;
+        let at = now();
+        if sub.paused_at.is_some() != paused && events::set_paused(conn, id.as_str(), paused.then_some(at), at)? {
             let action = if paused { AuditAction::WebhookPaused } else { AuditAction::WebhookResumed };
             audit::record(conn, &actor, action, id.as_str(), json!({ "url": sub.url }))?;
         }

@@ -171,9 +171,13 @@ pub fn ensure_account(conn: &mut DbConnection, a: &Account) -> Result<(), StoreE
 }
 
 /// Turns a site's self-registration switch on or off.
-pub fn set_self_registration(conn: &mut DbConnection, id: &str, enabled: bool) -> Result<(), StoreError> {
-    diesel::update(sites::table.find(id)).set(sites::self_registration.eq(enabled)).execute(conn)?;
-    Ok(())
+/// Turns a site's self-registration on or off; `false` when it already was (a change that
+/// committed since the caller's read included).
+pub fn set_self_registration(conn: &mut DbConnection, id: &str, enabled: bool) -> Result<bool, StoreError> {
+    let n = diesel::update(sites::table.find(id).filter(sites::self_registration.ne(enabled)))
+        .set(sites::self_registration.eq(enabled))
+        .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// The contacts of an account in id order after `after`, at most `limit` (the contact

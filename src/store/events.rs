@@ -563,9 +563,14 @@ pub fn set_paused(
     at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let n = diesel::update(webhook_subscriptions::table.find(id).filter(webhook_subscriptions::deleted_at.is_null()))
-        .set(webhook_subscriptions::paused_at.eq(at.map(|a| a.naive_utc())))
-        .execute(conn)?;
+    // Conditional on the state it changes: a pause (or resume) that committed since the
+    // caller's read leaves nothing to do, and the caller audits nothing.
+    let live = webhook_subscriptions::table.find(id).filter(webhook_subscriptions::deleted_at.is_null());
+    let set = webhook_subscriptions::paused_at.eq(at.map(|a| a.naive_utc()));
+    let n = match at {
+        Some(_) => diesel::update(live.filter(webhook_subscriptions::paused_at.is_null())).set(set).execute(conn)?,
+        None => diesel::update(live.filter(webhook_subscriptions::paused_at.is_not_null())).set(set).execute(conn)?,
+    };
     if n != 1 {
         return Ok(false);
     }

@@ -285,3 +285,38 @@ async fn a_token_revoked_by_many_clients_at_once_is_revoked_and_audited_once() {
         assert_eq!(revoked, 1, "round {round}");
     }
 }
+
+#[tokio::test]
+async fn a_subscription_paused_or_deleted_by_many_clients_at_once_changes_and_is_audited_once() {
+    let app = crate::helpers::spawn_with(|s| s.webhooks.allow_loopback = true).await;
+    let sibling = crate::helpers::spawn_sibling_with(&app, |s| s.webhooks.allow_loopback = true).await;
+    let r = app.post("/api/v1/webhooks", json!({ "url": "http://127.0.0.1:9/hook", "events": ["*"] })).await;
+    let hook = id(r.ok(201));
+    let at_once = |path: String| {
+        let (app, sibling) = (&app, &sibling);
+        async move {
+            let calls = (0..16).map(|i| {
+                let gw = if i % 2 == 0 { app } else { sibling };
+                gw.call(Method::POST, &path, Some(&gw.admin), None)
+            });
+            join_all(calls).await.into_iter().map(|r| r.status.as_u16()).collect::<Vec<_>>()
+        }
+    };
+    let count = |actions: &[String], name: &str| actions.iter().filter(|a| *a == name).count();
+    for _ in 0..3 {
+        assert!(at_once(format!("/api/v1/webhooks/{hook}/pause")).await.iter().all(|s| *s == 200));
+        assert!(at_once(format!("/api/v1/webhooks/{hook}/resume")).await.iter().all(|s| *s == 200));
+    }
+    let actions = app.audit_actions(&hook).await;
+    assert_eq!((count(&actions, "webhook.paused"), count(&actions, "webhook.resumed")), (3, 3), "{actions:?}");
+
+    let path = format!("/api/v1/webhooks/{hook}");
+    let calls = (0..16).map(|i| {
+        let gw = if i % 2 == 0 { &app } else { &sibling };
+        gw.call(Method::DELETE, &path, Some(&gw.admin), None)
+    });
+    for r in join_all(calls).await {
+        assert!([204, 404].contains(&r.status.as_u16()), "{}", r.status);
+    }
+    assert_eq!(count(&app.audit_actions(&hook).await, "webhook.deleted"), 1);
+}

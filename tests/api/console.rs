@@ -625,3 +625,20 @@ async fn a_bootstrap_session_ends_when_the_gateway_runs_with_another_secret() {
     let page = fetch(&rotated, "/setup/users", Some(&console.cookie), None).await;
     assert_ne!(page.status, StatusCode::OK, "{}", page.body);
 }
+
+#[tokio::test]
+async fn a_self_registration_switch_flipped_by_many_posts_at_once_is_audited_once() {
+    let app = spawn_app().await;
+    let site = app.site("portal", true).await;
+    let console = sign_in(&app, &app.admin.clone()).await;
+    let path = format!("/setup/sites/{site}/self-registration");
+    for (enabled, changes) in [("false", 1), ("false", 1), ("true", 2)] {
+        let fields = [("enabled", enabled)];
+        let posts = (0..16).map(|_| console.post(&path, &fields));
+        for page in futures::future::join_all(posts).await {
+            page.status(303);
+        }
+        let set = app.audit_actions(&site).await.iter().filter(|a| *a == "site.self_registration_set").count();
+        assert_eq!(set, changes, "after turning it {enabled}");
+    }
+}
