@@ -121,6 +121,27 @@ pub fn list_subscriptions(conn: &mut DbConnection) -> Result<Vec<Subscription>, 
     .collect()
 }
 
+/// The live subscriptions among `ids`, re-read; on PostgreSQL their rows are locked `FOR
+/// SHARE` until the transaction ends, so a pause, resume or delete of one (an `UPDATE` of
+/// its row) waits for this transaction, and then sees the deliveries it wrote.
+pub fn share_subscriptions(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<Subscription>, StoreError> {
+    // The query is written per backend: `as_select` takes the backend's type.
+    macro_rules! live {
+        () => {
+            webhook_subscriptions::table
+                .filter(webhook_subscriptions::id.eq_any(ids))
+                .filter(webhook_subscriptions::deleted_at.is_null())
+                .order(webhook_subscriptions::id)
+                .select(SubscriptionRow::as_select())
+        };
+    }
+    let rows = match conn {
+        DbConnection::Sqlite(c) => live!().load(c)?,
+        DbConnection::Pg(c) => live!().for_share().load(c)?,
+    };
+    rows.into_iter().map(SubscriptionRow::into_subscription).collect()
+}
+
 pub fn find_subscription(conn: &mut DbConnection, id: &str) -> Result<Option<Subscription>, StoreError> {
     webhook_subscriptions::table
         .find(id)

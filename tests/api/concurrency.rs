@@ -320,3 +320,48 @@ async fn a_subscription_paused_or_deleted_by_many_clients_at_once_changes_and_is
     }
     assert_eq!(count(&app.audit_actions(&hook).await, "webhook.deleted"), 1);
 }
+
+#[tokio::test]
+async fn events_written_while_a_subscription_is_resumed_are_never_left_waiting_for_ever() {
+    // A bulk downgrade writes its events in one long transaction, the subscription paused
+    // when it starts; a resume arrives while it runs. Once both are done, no delivery may
+    // still wait as paused (a resume that could not see them would leave them so for ever).
+    let app = crate::helpers::spawn_with(|s| s.webhooks.allow_loopback = true).await;
+    let account = app.account("Acme").await;
+    app.put("/api/v1/licenses/customer_community", json!({ "capacity": null })).await.ok(200);
+    let r = app
+        .post("/api/v1/webhooks", json!({ "url": "http://127.0.0.1:9/hook", "events": ["scimgate.user.downgraded"] }))
+        .await;
+    let hook = id(r.ok(201));
+    for round in 0..4 {
+        for i in 0..150 {
+            app.backed(&format!("r{round}-{i}@example.com"), &account, "customer_community").await;
+        }
+        app.call(Method::POST, &format!("/api/v1/webhooks/{hook}/pause"), Some(&app.admin), None).await.ok(200);
+        let downgrade = app.post("/api/v1/users/downgrade", json!({}));
+        let resume = async {
+            tokio::time::sleep(std::time::Duration::from_millis(20 + 40 * round)).await;
+            app.call(Method::POST, &format!("/api/v1/webhooks/{hook}/resume"), Some(&app.admin), None).await
+        };
+        let (downgraded, resumed) = tokio::join!(downgrade, resume);
+        assert_eq!(downgraded.ok(200)["downgraded"].as_array().unwrap().len(), 150);
+        resumed.ok(200);
+    }
+    let mut cursor: Option<String> = None;
+    let mut seen = 0;
+    loop {
+        let after = cursor.as_deref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let body = app.get(&format!("/api/v1/webhooks/{hook}/deliveries?status=pending&limit=200{after}")).await;
+        let body = body.ok(200).clone();
+        for d in body["items"].as_array().unwrap() {
+            seen += 1;
+            // A delivery waiting for a resume shows no next attempt.
+            assert!(d["nextAttemptAt"].is_string(), "a delivery still waits as paused: {d}");
+        }
+        match body["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 600, "every downgrade's delivery is pending (port 9 refuses them; none is dead yet)");
+}
