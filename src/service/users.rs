@@ -627,7 +627,9 @@ pub async fn login_as(db: &Db, actor: Actor, id: UserId, ttl: Duration) -> Resul
     let secret = auth::generate_secret(auth::SESSION_PREFIX)?;
     let hash = auth::hash_secret(&secret);
     db.write(move |conn| {
-        let user = users::find(conn, id.as_str())?.ok_or(ServiceError::NotFound("user"))?;
+        // The row lock: a downgrade (which ends the user's sessions) waits for this one to
+        // commit, or has committed and is what the policy sees.
+        let user = users::find_for_update(conn, id.as_str())?.ok_or(ServiceError::NotFound("user"))?;
         policy::contacts::can_login_as(&actor, &user)?;
         let at = now();
         let session = LoginSession {

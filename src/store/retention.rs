@@ -55,11 +55,13 @@ impl Prunable {
 /// Deletes at most `limit` rows of `what` older than `before`; how many.
 pub fn prune(conn: &mut DbConnection, what: Prunable, before: DateTime<Utc>, limit: i64) -> Result<usize, StoreError> {
     let before = before.naive_utc();
-    // One batch: the ids of at most `limit` rows matching `$filter`, then their delete.
+    // One batch: the ids of at most `limit` rows matching `$filter`, then the delete of
+    // those that still match it (on PostgreSQL another transaction may have changed one
+    // since: a dead letter revived by an admin is pending again and stays).
     macro_rules! batch {
         ($table:ident, $filter:expr) => {{
             let ids: Vec<String> = $table::table.filter($filter).select($table::id).limit(limit).load(conn)?;
-            diesel::delete($table::table.filter($table::id.eq_any(&ids))).execute(conn)?
+            diesel::delete($table::table.filter($table::id.eq_any(&ids)).filter($filter)).execute(conn)?
         }};
     }
     let n = match what {

@@ -365,3 +365,31 @@ async fn events_written_while_a_subscription_is_resumed_are_never_left_waiting_f
     }
     assert_eq!(seen, 600, "every downgrade's delivery is pending (port 9 refuses them; none is dead yet)");
 }
+
+#[tokio::test]
+async fn a_login_as_racing_a_downgrade_never_leaves_a_session_behind_it() {
+    // Login-as and a downgrade of the same user at once: either the login-as is refused
+    // (contactless by then) or its session ends with the downgrade — even once the user has
+    // a contact again.
+    // (Each refused session is a failed authentication: no allowance for them here.)
+    let app = crate::helpers::spawn_with(|s| s.rate.failed_auth_per_minute = 0).await;
+    let account = app.account("Acme").await;
+    for i in 0..24 {
+        let user = id(&app.backed(&format!("imp{i}@example.com"), &account, "customer_community").await);
+        let (login_path, downgrade_path) =
+            (format!("/api/v1/users/{user}/login-as"), format!("/api/v1/users/{user}/downgrade"));
+        let login = app.post(&login_path, json!({}));
+        let downgrade = app.post(&downgrade_path, json!({}));
+        let (login, downgrade) = tokio::join!(login, downgrade);
+        downgrade.ok(200);
+        let Some(token) = login.body["sessionToken"].as_str().map(str::to_owned) else {
+            login.problem(422, "contact_required");
+            continue;
+        };
+        let contact =
+            json!({ "contact": { "accountId": account, "firstName": "I", "lastName": "M", "email": "i@example.com" } });
+        app.put(&format!("/api/v1/users/{user}/contact"), contact).await.ok(200);
+        let r = app.call(Method::GET, "/api/v1/session", Some(&token), None).await;
+        assert_eq!(r.status.as_u16(), 401, "round {i}: the session outlived the downgrade");
+    }
+}
