@@ -800,3 +800,44 @@ async fn heavy_lists_wait_for_a_slot_and_lookups_do_not() {
     let page = tokio::time::timeout(Duration::from_secs(5), heavy).await.expect("ran").unwrap();
     assert_eq!(page.resources.len(), 300);
 }
+
+#[tokio::test]
+async fn retention_never_deletes_a_dead_letter_revived_while_it_runs() {
+    let app = spawn_with(|s| s.retention.interval_seconds = 0).await;
+    let old = "2020-01-01 00:00:00";
+    sql(
+        &app.db_url,
+        vec![
+            format!("INSERT INTO webhook_subscriptions (id, url, events, secret, created_at) VALUES ('sub', 'https://h.example/', '*', 'x', '{old}')"),
+            format!("INSERT INTO outbox_events (id, event_type, subject, subject_seq, occurred_at, body) VALUES ('e1', 'user.updated', 's', 1, '{old}', '{{}}')"),
+            format!(
+                "INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, subject, subject_seq, status, attempts, \
+                 next_attempt_at, created_at) VALUES ('d1', 'sub', 'e1', 'user.updated', 's', 1, 'dead', 1, '{old}', '{old}')"
+            ),
+        ],
+    )
+    .await;
+    let revive = "UPDATE webhook_deliveries SET status = 'pending', attempts = 0 WHERE id = 'd1'";
+    let db = scimgate::store::Db::open_with(&app.db_url, 1, 0).unwrap();
+    let settings = scimgate::config::Settings::defaults().unwrap().retention;
+    if app.db_url.starts_with("postgres") {
+        // The revive has written but not committed when the prune reads its candidates: the
+        // prune's delete waits for it, and must then see a pending delivery, not delete it.
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let mut admin = diesel::PgConnection::establish(&app.db_url).unwrap();
+        admin.batch_execute(&format!("BEGIN; {revive};")).unwrap();
+        let prune = tokio::spawn(async move { scimgate::service::retention::prune_once(&db, &settings).await });
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        admin.batch_execute("COMMIT").unwrap();
+        prune.await.unwrap().unwrap();
+    } else {
+        // One writer: the revive commits before the prune reads, or after it committed.
+        sql(&app.db_url, vec![revive.to_owned()]).await;
+        scimgate::service::retention::prune_once(&db, &settings).await.unwrap();
+    }
+    assert_eq!(
+        count(&app.db_url, "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE id = 'd1' AND status = 'pending'").await,
+        1
+    );
+}
