@@ -228,10 +228,21 @@ pub async fn retry(
         events::find_subscription(conn, subscription.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
         let d = events::find_delivery(conn, &subscription, &delivery)?.ok_or(ServiceError::NotFound("delivery"))?;
         let at = now();
-        match d.status {
+        // Each change is conditional on the status read: when the dispatcher (or another
+        // retry) changed the delivery since, nothing is done nor audited, and the answer is
+        // the delivery as it is now.
+        let changed = match d.status {
             DeliveryStatus::Delivered => return Err(Conflict::AlreadyDelivered.into()),
             DeliveryStatus::Dead => events::revive(conn, &d.id, at)?,
             DeliveryStatus::Pending => events::hasten(conn, &d.id, at)?,
+        };
+        let now_is =
+            events::find_delivery(conn, &subscription, &delivery)?.ok_or(ServiceError::NotFound("delivery"))?;
+        if !changed {
+            return match now_is.status {
+                DeliveryStatus::Delivered => Err(Conflict::AlreadyDelivered.into()),
+                _ => Ok(now_is),
+            };
         }
         audit::record(
             conn,
@@ -240,7 +251,7 @@ pub async fn retry(
             subscription.as_str(),
             json!({ "deliveryId": d.id, "status": d.status.as_str() }),
         )?;
-        events::find_delivery(conn, &subscription, &delivery)?.ok_or(ServiceError::NotFound("delivery"))
+        Ok(now_is)
     })
     .await
 }

@@ -282,8 +282,8 @@ pub fn find_delivery(
 }
 
 /// Makes a dead delivery pending again with a fresh series of attempts, due now.
-pub fn revive(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-    diesel::update(
+pub fn revive(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    let n = diesel::update(
         webhook_deliveries::table.find(id).filter(webhook_deliveries::status.eq(DeliveryStatus::Dead.as_str())),
     )
     .set((
@@ -294,18 +294,18 @@ pub fn revive(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<()
         webhook_deliveries::lease_owner.eq(None::<String>),
     ))
     .execute(conn)?;
-    Ok(())
+    Ok(n == 1)
 }
 
 /// Brings a pending delivery's next attempt forward to now. A lease is left alone: a
 /// delivery being attempted right now finishes that attempt first.
-pub fn hasten(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-    diesel::update(
+pub fn hasten(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    let n = diesel::update(
         webhook_deliveries::table.find(id).filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
     )
     .set(webhook_deliveries::next_attempt_at.eq(at.naive_utc()))
     .execute(conn)?;
-    Ok(())
+    Ok(n == 1)
 }
 
 /// A delivery claimed for one attempt, with what sending it needs. Its Debug leaves out
@@ -623,10 +623,13 @@ pub fn revive_dead(
         .limit(limit)
         .select(webhook_deliveries::id)
         .load(conn)?;
+    // Each revive is conditional: a dead letter another transaction revived (or pruned)
+    // since the read is not counted.
+    let mut revived = 0;
     for id in &ids {
-        revive(conn, id, at)?;
+        revived += usize::from(revive(conn, id, at)?);
     }
-    Ok(ids.len())
+    Ok(revived)
 }
 
 /// A delivery's attempts, oldest first.

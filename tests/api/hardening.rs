@@ -841,3 +841,39 @@ async fn retention_never_deletes_a_dead_letter_revived_while_it_runs() {
         1
     );
 }
+
+#[tokio::test]
+async fn dead_letters_retried_by_many_clients_at_once_are_each_revived_and_counted_once() {
+    // (Retention off: these dead letters are old enough for it.)
+    let app = spawn_with(|s| s.retention.interval_seconds = 0).await;
+    let sibling = crate::helpers::spawn_sibling_with(&app, |s| s.retention.interval_seconds = 0).await;
+    let sub = "0192d7a4-0000-7000-8000-00000000a001";
+    let old = "2020-01-01 00:00:00";
+    let mut statements = vec![format!(
+        "INSERT INTO webhook_subscriptions (id, url, events, secret, created_at, paused_at) VALUES ('{sub}', 'https://h.example/', '*', 'x', '{old}', '{old}')"
+    )];
+    for i in 0..5 {
+        statements.push(format!("INSERT INTO outbox_events (id, event_type, subject, subject_seq, occurred_at, body) VALUES ('e{i}', 'user.updated', 's{i}', 1, '{old}', '{{}}')"));
+        statements.push(format!(
+            "INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, subject, subject_seq, status, attempts, \
+             next_attempt_at, created_at) VALUES ('d{i}', '{sub}', 'e{i}', 'user.updated', 's{i}', 1, 'dead', 1, '{old}', '{old}')"
+        ));
+    }
+    sql(&app.db_url, statements).await;
+    let path = format!("/api/v1/webhooks/{sub}/dead-letters/retry");
+    let calls = (0..16).map(|i| {
+        let gw = if i % 2 == 0 { &app } else { &sibling };
+        gw.call(Method::POST, &path, Some(&gw.admin), None)
+    });
+    let mut retried = 0;
+    for r in futures::future::join_all(calls).await {
+        retried += r.ok(202)["retried"].as_i64().unwrap();
+    }
+    assert_eq!(retried, 5, "each dead letter is revived, and counted, once");
+    let audited = count(
+        &app.db_url,
+        &format!("SELECT COUNT(*) AS n FROM audit_events WHERE target_id = '{sub}' AND action = 'webhook.dead_letters_retried'"),
+    )
+    .await;
+    assert!((1..=5).contains(&audited), "{audited} audit records for 5 revived dead letters");
+}
