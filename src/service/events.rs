@@ -48,24 +48,24 @@ pub fn record(
     data.insert("actor".into(), json!(actor.label));
     let event = outbox_event(conn, kind.as_str(), target_id, at, Value::Object(data))?;
     outbox::insert_event(conn, &event)?;
-    for sub in fan_out_to(conn)? {
-        if sub.events.matches(kind) {
-            let due = if sub.paused_at.is_some() { outbox::paused_until() } else { at.naive_utc() };
-            let d = NewDelivery { id: new_id(), subscription_id: &sub.id, event: &event, at: at.naive_utc(), due };
-            outbox::insert_delivery(conn, &d)?;
-        }
+    for sub in fan_out_to(conn, kind)? {
+        let due = if sub.paused_at.is_some() { outbox::paused_until() } else { at.naive_utc() };
+        let d = NewDelivery { id: new_id(), subscription_id: &sub.id, event: &event, at: at.naive_utc(), due };
+        outbox::insert_delivery(conn, &d)?;
     }
     Ok(())
 }
 
-/// The subscriptions an event goes to. A paused one is re-read under a share lock: a
-/// resume committing between the first read and this transaction's commit would miss the
-/// delivery written here as paused (due at `paused_until`), and leave it waiting for ever;
-/// with the lock the resume waits, then moves it with the others — or, committed first,
-/// is what the re-read sees. (Unpaused ones are not locked: the lock would cost every
-/// write, and a pause racing an event at worst lets that one event out.)
-fn fan_out_to(conn: &mut DbConnection) -> Result<Vec<crate::domain::Subscription>, ServiceError> {
+/// The subscriptions an event of `kind` goes to. A paused one of them is re-read under a
+/// share lock: a resume committing between the first read and this transaction's commit
+/// would miss the delivery written here as paused (due at `paused_until`) and leave it
+/// waiting for ever; with the lock the resume waits, then moves it with the others — or,
+/// committed first, is what the re-read sees. Only those are locked: other writes never
+/// wait for a resume of a subscription they do not feed, and an unpaused one is not locked
+/// (that would cost every write; a pause racing an event at worst lets that one out).
+fn fan_out_to(conn: &mut DbConnection, kind: EventType) -> Result<Vec<crate::domain::Subscription>, ServiceError> {
     let mut subs = outbox::list_subscriptions(conn)?;
+    subs.retain(|s| s.events.matches(kind));
     let paused: Vec<String> = subs.iter().filter(|s| s.paused_at.is_some()).map(|s| s.id.clone()).collect();
     if paused.is_empty() {
         return Ok(subs);

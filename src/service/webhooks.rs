@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::policy::access::AdminCap;
 use crate::policy::webhooks::check_target;
-use crate::store::{Db, events};
+use crate::store::{Db, DbConnection, events};
 
 /// The prefix of generated webhook secrets.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -228,21 +228,27 @@ pub async fn retry(
         events::find_subscription(conn, subscription.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
         let d = events::find_delivery(conn, &subscription, &delivery)?.ok_or(ServiceError::NotFound("delivery"))?;
         let at = now();
-        // Each change is conditional on the status read: when the dispatcher (or another
-        // retry) changed the delivery since, nothing is done nor audited, and the answer is
-        // the delivery as it is now.
-        let changed = match d.status {
-            DeliveryStatus::Delivered => return Err(Conflict::AlreadyDelivered.into()),
-            DeliveryStatus::Dead => events::revive(conn, &d.id, at)?,
-            DeliveryStatus::Pending => events::hasten(conn, &d.id, at)?,
-        };
-        let now_is =
-            events::find_delivery(conn, &subscription, &delivery)?.ok_or(ServiceError::NotFound("delivery"))?;
-        if !changed {
-            return match now_is.status {
+        // Each change is conditional on the status read. When the dispatcher moved the
+        // delivery on since (delivered it, or dead-lettered it), it is re-queued as it is
+        // now, once; when another retry did the same first, nothing is done nor audited.
+        let requeue = |conn: &mut DbConnection, status: DeliveryStatus| -> Result<bool, ServiceError> {
+            match status {
                 DeliveryStatus::Delivered => Err(Conflict::AlreadyDelivered.into()),
-                _ => Ok(now_is),
-            };
+                DeliveryStatus::Dead => Ok(events::revive(conn, &d.id, at)?),
+                DeliveryStatus::Pending => Ok(events::hasten(conn, &d.id, at)?),
+            }
+        };
+        let find = |conn: &mut DbConnection| {
+            events::find_delivery(conn, &subscription, &delivery)?.ok_or(ServiceError::NotFound("delivery"))
+        };
+        let mut changed = requeue(conn, d.status)?;
+        let mut now_is = find(conn)?;
+        if !changed && now_is.status != d.status {
+            changed = requeue(conn, now_is.status)?;
+            now_is = find(conn)?;
+        }
+        if !changed {
+            return Ok(now_is);
         }
         audit::record(
             conn,

@@ -83,8 +83,10 @@ impl SubscriptionRow {
 
 /// Every live subscription's stored secret: (id, stored value).
 pub fn subscription_secrets(conn: &mut DbConnection) -> Result<Vec<(String, String)>, StoreError> {
+    // In id order, as every writer of several subscription rows takes them.
     Ok(webhook_subscriptions::table
         .filter(webhook_subscriptions::deleted_at.is_null())
+        .order(webhook_subscriptions::id)
         .select((webhook_subscriptions::id, webhook_subscriptions::secret))
         .load(conn)?)
 }
@@ -575,7 +577,8 @@ pub fn lock_subscription(conn: &mut DbConnection, id: &str) -> Result<bool, Stor
     Ok(found.is_some())
 }
 
-/// Pauses (`Some`) or resumes (`None`) a live subscription; whether it exists.
+/// Pauses (`Some`) or resumes (`None`) a live subscription; whether it changed (`false`:
+/// no such live subscription, or it already was).
 /// Its pending deliveries wait at [`paused_until`] while paused, and are due `now` once
 /// resumed (an attempt in flight finishes first).
 pub fn set_paused(

@@ -326,7 +326,14 @@ async fn events_written_while_a_subscription_is_resumed_are_never_left_waiting_f
     // A bulk downgrade writes its events in one long transaction, the subscription paused
     // when it starts; a resume arrives while it runs. Once both are done, no delivery may
     // still wait as paused (a resume that could not see them would leave them so for ever).
-    let app = crate::helpers::spawn_with(|s| s.webhooks.allow_loopback = true).await;
+    // Deliveries to port 9 fail: enough attempts that none is dead-lettered meanwhile, and
+    // room for a resume that waits for a whole bulk downgrade on a slow machine.
+    let app = crate::helpers::spawn_with(|s| {
+        s.webhooks.allow_loopback = true;
+        s.webhooks.max_attempts = 1000;
+        s.database.statement_timeout_ms = 60_000;
+    })
+    .await;
     let account = app.account("Acme").await;
     app.put("/api/v1/licenses/customer_community", json!({ "capacity": null })).await.ok(200);
     let r = app

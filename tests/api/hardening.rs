@@ -829,6 +829,7 @@ async fn retention_never_deletes_a_dead_letter_revived_while_it_runs() {
         admin.batch_execute(&format!("BEGIN; {revive};")).unwrap();
         let prune = tokio::spawn(async move { scimgate::service::retention::prune_once(&db, &settings).await });
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(!prune.is_finished(), "the prune waits for the revive's row");
         admin.batch_execute("COMMIT").unwrap();
         prune.await.unwrap().unwrap();
     } else {
