@@ -44,15 +44,11 @@ struct Directory {
 /// A browser (`Accept` naming `text/html`) is sent to the Setup console with `303 See Other`;
 /// any other client gets the places of the docs, the OpenAPI documents and the two APIs.
 /// No authentication.
-#[utoipa::path(
-    get,
-    operation_id = "root",
-    path = "/",
-    tag = "operations",
+#[utoipa::path(get, path = "/", operation_id = "root", tag = "operations",
     security(()),
     responses(
         (status = 200, description = "Where the docs and the APIs are", body = Directory),
-        (status = 303, description = "A browser: to the Setup console", headers(("Location" = String)))
+        (status = 303, description = "A browser: to the Setup console", headers(("Location" = String))),
     )
 )]
 pub async fn root(req: actix_web::HttpRequest) -> HttpResponse {
@@ -84,11 +80,7 @@ struct Status {
 /// Liveness: the process answers
 ///
 /// No authentication.
-#[utoipa::path(
-    get,
-    operation_id = "healthz",
-    path = "/healthz",
-    tag = "operations",
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations",
     security(()),
     responses((status = 200, description = "The process answers", body = Status, example = json!({"status": "ok"})))
 )]
@@ -99,16 +91,12 @@ pub async fn healthz() -> HttpResponse {
 /// Readiness: the database answers and every migration is applied
 ///
 /// 503 otherwise. No authentication (load balancers and orchestrators probe it).
-#[utoipa::path(
-    get,
-    operation_id = "readyz",
-    path = "/readyz",
-    tag = "operations",
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations",
     security(()),
     responses(
         (status = 200, description = "Ready to serve", body = Status, example = json!({"status": "ready"})),
         (status = 503, description = "`not_ready`: the database is unreachable or not migrated", body = Problem,
-            content_type = "application/problem+json")
+            content_type = "application/problem+json"),
     )
 )]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
@@ -125,16 +113,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 ///
 /// Requests and latency by route and status, DB pool usage, license pools, SCIM operations,
 /// policy rejections, webhook deliveries. Pool gauges are read at scrape time.
-#[utoipa::path(
-    get,
-    operation_id = "metrics",
-    path = "/metrics",
-    tag = "operations",
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
     responses(
         (status = 200, description = "The Prometheus text exposition format", content_type = "text/plain", body = String,
             example = "# HELP scimgate_license_used Licenses in use per pool\n# TYPE scimgate_license_used gauge\nscimgate_license_used{license=\"customer_community\"} 1\n"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        Unauthorized, Forbidden,
     )
 )]
 pub async fn metrics(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, ApiError> {

@@ -111,3 +111,19 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// Lets an operation name a shared error response by its type alone, as in
+/// `responses((status = 200, …), Unauthorized, NotFound)`: each type answers at its status
+/// with a reference to the component response of its name (what the longer
+/// `(status = 404, response = NotFound)` writes).
+macro_rules! answers_at {
+    ($($response:ident = $status:literal),* $(,)?) => {$(
+        impl utoipa::IntoResponses for $response {
+            fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>> {
+                let name = <$response as utoipa::ToResponse>::response().0;
+                std::collections::BTreeMap::from([($status.to_string(), utoipa::openapi::Ref::from_response_name(name).into())])
+            }
+        }
+    )*};
+}
+pub(crate) use answers_at;

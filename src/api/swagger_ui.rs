@@ -64,28 +64,24 @@ fn missing() -> HttpResponse {
 }
 
 /// The native API's OpenAPI 3.1 document (this document)
-#[utoipa::path(
-    get,
-    operation_id = "nativeDocument",
-    path = "/openapi/native.json",
-    tag = "operations",
+#[utoipa::path(get, path = "/openapi/native.json", operation_id = "nativeDocument", tag = "operations",
     security(()),
-    responses((status = 200, description = "The OpenAPI 3.1 document of the native API", content_type = "application/json",
-        body = serde_json::Value))
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of the native API", content_type = "application/json",
+        body = serde_json::Value),
+    )
 )]
 pub async fn native_document(docs: Option<web::Data<ApiDocs>>) -> HttpResponse {
     docs.map_or_else(missing, |d| json(&d.native))
 }
 
 /// The SCIM 2.0 API's OpenAPI 3.1 document
-#[utoipa::path(
-    get,
-    operation_id = "scimDocument",
-    path = "/openapi/scim.json",
-    tag = "operations",
+#[utoipa::path(get, path = "/openapi/scim.json", operation_id = "scimDocument", tag = "operations",
     security(()),
-    responses((status = 200, description = "The OpenAPI 3.1 document of the SCIM API", content_type = "application/json",
-        body = serde_json::Value))
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of the SCIM API", content_type = "application/json",
+        body = serde_json::Value),
+    )
 )]
 pub async fn scim_document(docs: Option<web::Data<ApiDocs>>) -> HttpResponse {
     docs.map_or_else(missing, |d| json(&d.scim))
@@ -118,11 +114,7 @@ fn page() -> HttpResponse {
 }
 
 /// The browsable API documentation (Swagger UI over both documents; works offline)
-#[utoipa::path(
-    get,
-    operation_id = "docsPage",
-    path = "/docs",
-    tag = "operations",
+#[utoipa::path(get, path = "/docs", operation_id = "docsPage", tag = "operations",
     security(()),
     responses((status = 200, description = "The docs page", content_type = "text/html", body = String))
 )]

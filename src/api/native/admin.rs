@@ -25,11 +25,7 @@ fn list<T, R: From<T> + serde::Serialize>(p: crate::service::Page<T>) -> HttpRes
 /// Create a token (admin)
 ///
 /// The secret is in the response, this once; only its hash is kept.
-#[utoipa::path(
-    post,
-    operation_id = "createToken",
-    path = "/tokens",
-    tag = "tokens",
+#[utoipa::path(post, path = "/tokens", operation_id = "createToken", tag = "tokens",
     request_body(content = CreateTokenRequest, examples(
         ("delegated admin" = (summary = "A delegated admin for one account",
             value = json!({"name": "acme-admin", "role": "delegated_admin", "accountIds": ["0190f3a2-7c1e-7d51-a8a8-5d0f6c1b2e10"]}))),
@@ -39,12 +35,7 @@ fn list<T, R: From<T> + serde::Serialize>(p: crate::service::Page<T>) -> HttpRes
     )),
     responses(
         (status = 201, description = "The token, with its secret", body = CreatedTokenResponse, links(("revokeToken" = (operation_id = "revokeToken", parameters(("id" = "$response.body#/id")))))),
-        (status = 400, response = BadRequest),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        BadRequest, PayloadTooLarge, UnsupportedMediaType, Unprocessable, Unauthorized, Forbidden,
     )
 )]
 pub async fn create_token(
@@ -64,16 +55,8 @@ pub async fn create_token(
 }
 
 /// List tokens (admin), never their secrets
-#[utoipa::path(
-    get,
-    operation_id = "listTokens",
-    path = "/tokens",
-    tag = "tokens",
-    responses(
-        (status = 200, description = "Every token", body = ListResponse<TokenResponse>),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-    )
+#[utoipa::path(get, path = "/tokens", operation_id = "listTokens", tag = "tokens",
+    responses((status = 200, description = "Every token", body = ListResponse<TokenResponse>), Unauthorized, Forbidden)
 )]
 pub async fn list_tokens(state: web::Data<AppState>, admin: Admin) -> Res {
     let items = auth::list(&state.db, &admin.0).await?;
@@ -84,18 +67,9 @@ pub async fn list_tokens(state: web::Data<AppState>, admin: Admin) -> Res {
 /// Revoke a token (admin)
 ///
 /// It gets 401 from then on.
-#[utoipa::path(
-    delete,
-    operation_id = "revokeToken",
-    path = "/tokens/{id}",
-    tag = "tokens",
+#[utoipa::path(delete, path = "/tokens/{id}", operation_id = "revokeToken", tag = "tokens",
     params(("id" = uuid::Uuid, Path, description = "The token's id")),
-    responses(
-        (status = 204, description = "Revoked"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-    )
+    responses((status = 204, description = "Revoked"), Unauthorized, Forbidden, NotFound)
 )]
 pub async fn revoke_token(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
     auth::revoke(&state.db, &admin.0, id.to_string()).await?;
@@ -108,18 +82,11 @@ pub async fn revoke_token(state: web::Data<AppState>, admin: Admin, id: web::Pat
 /// A new token with the same name, role, accounts, sites and quota replaces it (its secret
 /// in the answer, shown once); the old one is revoked in the same transaction and gets 401
 /// from then on. A revoked token cannot be rotated (422).
-#[utoipa::path(
-    post,
-    operation_id = "rotateToken",
-    path = "/tokens/{id}/rotate",
-    tag = "tokens",
+#[utoipa::path(post, path = "/tokens/{id}/rotate", operation_id = "rotateToken", tag = "tokens",
     params(("id" = uuid::Uuid, Path, description = "The token's id")),
     responses(
         (status = 201, description = "The new token, with its secret", body = CreatedTokenResponse),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Unprocessable),
+        Unauthorized, Forbidden, NotFound, Unprocessable,
     )
 )]
 pub async fn rotate_token(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
@@ -131,20 +98,11 @@ pub async fn rotate_token(state: web::Data<AppState>, admin: Admin, id: web::Pat
 }
 
 /// Create an account (a customer or partner company)
-#[utoipa::path(
-    post,
-    operation_id = "createAccount",
-    path = "/accounts",
-    tag = "accounts",
+#[utoipa::path(post, path = "/accounts", operation_id = "createAccount", tag = "accounts",
     request_body = CreateAccountRequest,
     responses(
         (status = 201, description = "Created", body = AccountResponse, headers(("Location" = String)), links(("getAccount" = (operation_id = "getAccount", parameters(("id" = "$response.body#/id")))))),
-        (status = 400, response = BadRequest),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        BadRequest, PayloadTooLarge, UnsupportedMediaType, Unprocessable, Unauthorized, Forbidden,
     )
 )]
 pub async fn create_account(
@@ -160,17 +118,11 @@ pub async fn create_account(
 }
 
 /// List accounts
-#[utoipa::path(
-    get,
-    operation_id = "listAccounts",
-    path = "/accounts",
-    tag = "accounts",
+#[utoipa::path(get, path = "/accounts", operation_id = "listAccounts", tag = "accounts",
     params(PageQuery),
     responses(
         (status = 200, description = "One page of accounts", body = ListResponse<AccountResponse>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        BadRequest, Unauthorized, Forbidden,
     )
 )]
 pub async fn list_accounts(state: web::Data<AppState>, admin: Admin, q: Deferred<web::Query<PageQuery>>) -> Res {
@@ -181,18 +133,9 @@ pub async fn list_accounts(state: web::Data<AppState>, admin: Admin, q: Deferred
 }
 
 /// Read an account
-#[utoipa::path(
-    get,
-    operation_id = "getAccount",
-    path = "/accounts/{id}",
-    tag = "accounts",
+#[utoipa::path(get, path = "/accounts/{id}", operation_id = "getAccount", tag = "accounts",
     params(("id" = uuid::Uuid, Path, description = "The account's id")),
-    responses(
-        (status = 200, description = "The account", body = AccountResponse),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-    )
+    responses((status = 200, description = "The account", body = AccountResponse), Unauthorized, Forbidden, NotFound)
 )]
 pub async fn get_account(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
     let account = accounts::get_account(&state.db, &admin.0, AccountId::new(id.to_string())).await?;
@@ -200,20 +143,11 @@ pub async fn get_account(state: web::Data<AppState>, admin: Admin, id: web::Path
 }
 
 /// Create a contact under an account
-#[utoipa::path(
-    post,
-    operation_id = "createContact",
-    path = "/contacts",
-    tag = "contacts",
+#[utoipa::path(post, path = "/contacts", operation_id = "createContact", tag = "contacts",
     request_body = ContactBody,
     responses(
         (status = 201, description = "Created", body = ContactResponse, headers(("Location" = String)), links(("getContact" = (operation_id = "getContact", parameters(("id" = "$response.body#/id")))))),
-        (status = 400, response = BadRequest),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        BadRequest, PayloadTooLarge, UnsupportedMediaType, Unprocessable, Unauthorized, Forbidden,
     )
 )]
 pub async fn create_contact(state: web::Data<AppState>, admin: Admin, body: Deferred<web::Json<ContactBody>>) -> Res {
@@ -226,18 +160,9 @@ pub async fn create_contact(state: web::Data<AppState>, admin: Admin, body: Defe
 }
 
 /// Read a contact
-#[utoipa::path(
-    get,
-    operation_id = "getContact",
-    path = "/contacts/{id}",
-    tag = "contacts",
+#[utoipa::path(get, path = "/contacts/{id}", operation_id = "getContact", tag = "contacts",
     params(("id" = uuid::Uuid, Path, description = "The contact's id")),
-    responses(
-        (status = 200, description = "The contact", body = ContactResponse),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-    )
+    responses((status = 200, description = "The contact", body = ContactResponse), Unauthorized, Forbidden, NotFound)
 )]
 pub async fn get_contact(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
     let contact = accounts::get_contact(&state.db, &admin.0, ContactId::new(id.to_string())).await?;
@@ -245,16 +170,8 @@ pub async fn get_contact(state: web::Data<AppState>, admin: Admin, id: web::Path
 }
 
 /// The four license pools: capacity (null: unlimited), used, available
-#[utoipa::path(
-    get,
-    operation_id = "listLicenses",
-    path = "/licenses",
-    tag = "licenses",
-    responses(
-        (status = 200, description = "Every pool", body = LicensesResponse),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-    )
+#[utoipa::path(get, path = "/licenses", operation_id = "listLicenses", tag = "licenses",
+    responses((status = 200, description = "Every pool", body = LicensesResponse), Unauthorized, Forbidden)
 )]
 pub async fn list_licenses(state: web::Data<AppState>, admin: Admin) -> Res {
     let pools = licenses::list(&state.db, &admin.0).await?;
@@ -264,23 +181,12 @@ pub async fn list_licenses(state: web::Data<AppState>, admin: Admin) -> Res {
 /// Set a pool's capacity (admin)
 ///
 /// `null` makes it unlimited. Below the licenses in use: `409 capacity_below_used`.
-#[utoipa::path(
-    put,
-    operation_id = "setCapacity",
-    path = "/licenses/{license}",
-    tag = "licenses",
+#[utoipa::path(put, path = "/licenses/{license}", operation_id = "setCapacity", tag = "licenses",
     params(("license" = LicenseName, Path, description = "The license")),
     request_body = SetCapacityRequest,
     responses(
         (status = 200, description = "The pool", body = LicenseResponse),
-        (status = 400, response = BadRequest),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
+        BadRequest, PayloadTooLarge, UnsupportedMediaType, Unprocessable, Unauthorized, Forbidden, NotFound, Conflict,
     )
 )]
 pub async fn set_capacity(
@@ -302,21 +208,11 @@ pub async fn set_capacity(
 /// Create a site (portal)
 ///
 /// `selfRegistration: true` lets registration tokens bound to it register contactless users.
-#[utoipa::path(
-    post,
-    operation_id = "createSite",
-    path = "/sites",
-    tag = "sites",
+#[utoipa::path(post, path = "/sites", operation_id = "createSite", tag = "sites",
     request_body = CreateSiteRequest,
     responses(
         (status = 201, description = "Created", body = SiteResponse, headers(("Location" = String)), links(("getSite" = (operation_id = "getSite", parameters(("id" = "$response.body#/id")))), ("listSiteMembers" = (operation_id = "listSiteMembers", parameters(("id" = "$response.body#/id")))), ("register" = (operation_id = "register", parameters(("id" = "$response.body#/id")))))),
-        (status = 400, response = BadRequest),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
+        BadRequest, PayloadTooLarge, UnsupportedMediaType, Unprocessable, Unauthorized, Forbidden, Conflict,
     )
 )]
 pub async fn create_site(
@@ -332,17 +228,11 @@ pub async fn create_site(
 }
 
 /// List sites
-#[utoipa::path(
-    get,
-    operation_id = "listSites",
-    path = "/sites",
-    tag = "sites",
+#[utoipa::path(get, path = "/sites", operation_id = "listSites", tag = "sites",
     params(PageQuery),
     responses(
         (status = 200, description = "One page of sites", body = ListResponse<SiteResponse>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        BadRequest, Unauthorized, Forbidden,
     )
 )]
 pub async fn list_sites(state: web::Data<AppState>, admin: Admin, q: Deferred<web::Query<PageQuery>>) -> Res {
@@ -353,18 +243,9 @@ pub async fn list_sites(state: web::Data<AppState>, admin: Admin, q: Deferred<we
 }
 
 /// Read a site
-#[utoipa::path(
-    get,
-    operation_id = "getSite",
-    path = "/sites/{id}",
-    tag = "sites",
+#[utoipa::path(get, path = "/sites/{id}", operation_id = "getSite", tag = "sites",
     params(("id" = uuid::Uuid, Path, description = "The site's id")),
-    responses(
-        (status = 200, description = "The site", body = SiteResponse),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-    )
+    responses((status = 200, description = "The site", body = SiteResponse), Unauthorized, Forbidden, NotFound)
 )]
 pub async fn get_site(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
     Ok(HttpResponse::Ok().json(SiteResponse::from(sites::get(&state.db, &admin.0, SiteId::new(id.to_string())).await?)))
@@ -373,18 +254,11 @@ pub async fn get_site(state: web::Data<AppState>, admin: Admin, id: web::Path<Uu
 /// The site's members
 ///
 /// Contactless or not: same access for everyone.
-#[utoipa::path(
-    get,
-    operation_id = "listSiteMembers",
-    path = "/sites/{id}/members",
-    tag = "sites",
+#[utoipa::path(get, path = "/sites/{id}/members", operation_id = "listSiteMembers", tag = "sites",
     params(("id" = uuid::Uuid, Path, description = "The site's id"), PageQuery),
     responses(
         (status = 200, description = "One page of members", body = ListResponse<UserResponse>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        BadRequest, Unauthorized, Forbidden, NotFound,
     )
 )]
 pub async fn site_members(
@@ -400,18 +274,9 @@ pub async fn site_members(
 }
 
 /// Make a user a member of the site (idempotent)
-#[utoipa::path(
-    put,
-    operation_id = "addSiteMember",
-    path = "/sites/{id}/members/{user_id}",
-    tag = "sites",
+#[utoipa::path(put, path = "/sites/{id}/members/{user_id}", operation_id = "addSiteMember", tag = "sites",
     params(("id" = uuid::Uuid, Path, description = "The site's id"), ("user_id" = uuid::Uuid, Path, description = "The user's id")),
-    responses(
-        (status = 204, description = "The user is a member"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-    )
+    responses((status = 204, description = "The user is a member"), Unauthorized, Forbidden, NotFound)
 )]
 pub async fn add_member(state: web::Data<AppState>, admin: Admin, path: web::Path<(Uuid, Uuid)>) -> Res {
     let (site, user) = path.into_inner();
@@ -420,18 +285,9 @@ pub async fn add_member(state: web::Data<AppState>, admin: Admin, path: web::Pat
 }
 
 /// Remove a user from the site (idempotent)
-#[utoipa::path(
-    delete,
-    operation_id = "removeSiteMember",
-    path = "/sites/{id}/members/{user_id}",
-    tag = "sites",
+#[utoipa::path(delete, path = "/sites/{id}/members/{user_id}", operation_id = "removeSiteMember", tag = "sites",
     params(("id" = uuid::Uuid, Path, description = "The site's id"), ("user_id" = uuid::Uuid, Path, description = "The user's id")),
-    responses(
-        (status = 204, description = "The user is not a member"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-    )
+    responses((status = 204, description = "The user is not a member"), Unauthorized, Forbidden, NotFound)
 )]
 pub async fn remove_member(state: web::Data<AppState>, admin: Admin, path: web::Path<(Uuid, Uuid)>) -> Res {
     let (site, user) = path.into_inner();
@@ -443,11 +299,7 @@ pub async fn remove_member(state: web::Data<AppState>, admin: Admin, path: web::
 ///
 /// With a `registration` token bound to the site. Creates a **contactless** `external_identity` user (`origin: self_registration`), member of the
 /// site. A site without self-registration: `403 self_registration_disabled`.
-#[utoipa::path(
-    post,
-    operation_id = "register",
-    path = "/sites/{id}/register",
-    tag = "sites",
+#[utoipa::path(post, path = "/sites/{id}/register", operation_id = "register", tag = "sites",
     params(("id" = uuid::Uuid, Path, description = "The site's id")),
     request_body = RegisterRequest,
     responses(
@@ -460,14 +312,7 @@ pub async fn remove_member(state: web::Data<AppState>, admin: Admin, path: web::
                 "accountId": null, "contactless": true, "origin": "self_registration",
                 "siteIds": ["0190f3a2-6a0d-7e4f-8b1c-2d3e4f5a6b7c"], "createdAt": "2025-01-15T09:30:00.123456Z",
                 "updatedAt": "2025-01-15T09:30:00.123456Z", "version": 1})),
-        (status = 400, response = BadRequest),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
+        BadRequest, PayloadTooLarge, UnsupportedMediaType, Unprocessable, Unauthorized, Forbidden, NotFound, Conflict,
     )
 )]
 pub async fn register(
@@ -487,18 +332,11 @@ pub async fn register(
 /// The audit trail, newest first
 ///
 /// Every mutation with its actor and before/after.
-#[utoipa::path(
-    get,
-    operation_id = "listAudit",
-    path = "/audit",
-    tag = "audit",
+#[utoipa::path(get, path = "/audit", operation_id = "listAudit", tag = "audit",
     params(AuditQuery),
     responses(
         (status = 200, description = "One page of events", body = ListResponse<AuditEventResponse>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Unprocessable),
+        BadRequest, Unauthorized, Forbidden, Unprocessable,
     )
 )]
 pub async fn audit(state: web::Data<AppState>, admin: Admin, q: Deferred<web::Query<AuditQuery>>) -> Res {

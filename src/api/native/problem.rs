@@ -410,6 +410,11 @@ impl ResponseError for ApiError {
 // The error responses operations share; each operation lists the ones it can return and
 // its description names the codes specific to it.
 
+crate::api::route::answers_at! {
+    BadRequest = 400, Unauthorized = 401, Forbidden = 403, NotFound = 404, Conflict = 409, PreconditionFailed = 412,
+    PayloadTooLarge = 413, UnsupportedMediaType = 415, Unprocessable = 422, RateLimited = 429,
+}
+
 /// The body, a query parameter or a field cannot be read (`validation_failed`).
 #[derive(ToResponse)]
 #[response(

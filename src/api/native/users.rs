@@ -27,11 +27,7 @@ use super::dto::license as parse_license;
 /// contact it may hold a community license (from its pool). A delegated admin must name a contact in
 /// one of its accounts (`403 delegated_admin_forbidden` for a contactless user, `403 out_of_scope`
 /// outside its accounts).
-#[utoipa::path(
-    post,
-    operation_id = "createUser",
-    path = "/users",
-    tag = "users",
+#[utoipa::path(post, path = "/users", operation_id = "createUser", tag = "users",
     request_body(content = CreateUserRequest, examples(
         ("contactless" = (summary = "A contactless user (external_identity, no contact)",
             value = json!({"userName": "ana@example.com", "email": "ana@example.com", "firstName": "Ana", "lastName": "Ruiz"}))),
@@ -47,13 +43,7 @@ use super::dto::license as parse_license;
         (status = 201, description = "Created", body = UserResponse,
             headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String, description = "The user's URL")),
             links(("getUser" = (operation_id = "getUser", parameters(("id" = "$response.body#/id")))), ("updateUser" = (operation_id = "updateUser", parameters(("id" = "$response.body#/id")))), ("upgradeUser" = (operation_id = "upgradeUser", parameters(("id" = "$response.body#/id")))), ("downgradeUser" = (operation_id = "downgradeUser", parameters(("id" = "$response.body#/id")))), ("assignContact" = (operation_id = "assignContact", parameters(("id" = "$response.body#/id")))), ("loginAs" = (operation_id = "loginAs", parameters(("id" = "$response.body#/id")))), ("deleteUser" = (operation_id = "deleteUser", parameters(("id" = "$response.body#/id")))))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
+        BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, UnsupportedMediaType, Unprocessable,
     )
 )]
 pub async fn create(
@@ -73,18 +63,11 @@ pub async fn create(
 }
 
 /// List users, filtered, one page at a time (a delegated admin sees its accounts' users)
-#[utoipa::path(
-    get,
-    operation_id = "listUsers",
-    path = "/users",
-    tag = "users",
+#[utoipa::path(get, path = "/users", operation_id = "listUsers", tag = "users",
     params(ListUsersQuery),
     responses(
         (status = 200, description = "One page of users", body = ListResponse<UserResponse>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Unprocessable),
+        BadRequest, Unauthorized, Forbidden, Unprocessable,
     )
 )]
 pub async fn list(state: web::Data<AppState>, caller: UsersCaller, q: Deferred<web::Query<ListUsersQuery>>) -> Res {
@@ -118,17 +101,11 @@ pub async fn list(state: web::Data<AppState>, caller: UsersCaller, q: Deferred<w
 }
 
 /// Read a user
-#[utoipa::path(
-    get,
-    operation_id = "getUser",
-    path = "/users/{id}",
-    tag = "users",
+#[utoipa::path(get, path = "/users/{id}", operation_id = "getUser", tag = "users",
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The user", body = UserResponse, headers(("ETag" = String, description = "`W/\"version\"`"))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        Unauthorized, Forbidden, NotFound,
     )
 )]
 pub async fn get(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<Uuid>) -> Res {
@@ -140,11 +117,7 @@ pub async fn get(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<
 /// Change a user's profile or active flag
 ///
 /// Absent fields stay; `null` clears a nullable one. With `If-Match`, a stale version gets 412.
-#[utoipa::path(
-    patch,
-    operation_id = "updateUser",
-    path = "/users/{id}",
-    tag = "users",
+#[utoipa::path(patch, path = "/users/{id}", operation_id = "updateUser", tag = "users",
     params(
         ("id" = uuid::Uuid, Path, description = "The user's id"),
         ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the user's ETag), or `*`"),
@@ -152,15 +125,7 @@ pub async fn get(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<
     request_body = PatchUserRequest,
     responses(
         (status = 200, description = "The updated user", body = UserResponse, headers(("ETag" = String, description = "`W/\"version\"`"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge, UnsupportedMediaType, Unprocessable,
     )
 )]
 pub async fn update(
@@ -178,22 +143,12 @@ pub async fn update(
 }
 
 /// Delete a user; its license returns to its pool (the contact stays)
-#[utoipa::path(
-    delete,
-    operation_id = "deleteUser",
-    path = "/users/{id}",
-    tag = "users",
+#[utoipa::path(delete, path = "/users/{id}", operation_id = "deleteUser", tag = "users",
     params(
         ("id" = uuid::Uuid, Path, description = "The user's id"),
         ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the user's ETag), or `*`"),
     ),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-    )
+    responses((status = 204, description = "Deleted"), Unauthorized, Forbidden, NotFound, PreconditionFailed)
 )]
 pub async fn delete(state: web::Data<AppState>, caller: UsersCaller, req: HttpRequest, id: web::Path<Uuid>) -> Res {
     let actor = caller.0;
@@ -204,11 +159,7 @@ pub async fn delete(state: web::Data<AppState>, caller: UsersCaller, req: HttpRe
 /// Link a contact to the user
 ///
 /// An existing one by `contactId`, or a new one from `contact`. The license is unchanged: upgrade afterwards.
-#[utoipa::path(
-    put,
-    operation_id = "assignContact",
-    path = "/users/{id}/contact",
-    tag = "users",
+#[utoipa::path(put, path = "/users/{id}/contact", operation_id = "assignContact", tag = "users",
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     request_body(content = SetContactRequest, examples(
         ("new contact" = (summary = "Create the contact under an account",
@@ -219,14 +170,7 @@ pub async fn delete(state: web::Data<AppState>, caller: UsersCaller, req: HttpRe
     )),
     responses(
         (status = 200, description = "The user, now contact-backed", body = UserResponse, headers(("ETag" = String, description = "`W/\"version\"`"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType, Unprocessable,
     )
 )]
 pub async fn assign_contact(
@@ -248,25 +192,15 @@ pub async fn assign_contact(
 /// account the user is in is a no-op. A contactless user has no contact to move (`422
 /// contact_required`); a delegated admin moves only between its own accounts (`403 out_of_scope`).
 /// Honours `If-Match`. Audited as `user.account_moved`.
-#[utoipa::path(
-    put,
-    operation_id = "moveUserAccount",
-    path = "/users/{id}/account",
-    tag = "users",
+#[utoipa::path(put, path = "/users/{id}/account", operation_id = "moveUserAccount", tag = "users",
     params(("id" = uuid::Uuid, Path, description = "The user's id"),
         ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the user's ETag), or `*`")),
     request_body(content = MoveAccountRequest),
     responses(
         (status = 200, description = "The user, under the account", body = UserResponse, headers(("ETag" = String, description = "`W/\"version\"`"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`contact_required` (a contactless user) or `validation_failed` (no such account)",
             body = Problem, content_type = "application/problem+json"),
+        BadRequest, Unauthorized, Forbidden, NotFound, PreconditionFailed, PayloadTooLarge, UnsupportedMediaType,
     )
 )]
 pub async fn move_account(
@@ -289,11 +223,7 @@ pub async fn move_account(
 /// the license comes from its pool (`409 license_unavailable` when full); `external_identity` is not an
 /// upgrade (`422 invalid_license`: downgrade instead). Upgrading to the license the user holds is a
 /// no-op.
-#[utoipa::path(
-    post,
-    operation_id = "upgradeUser",
-    path = "/users/{id}/upgrade",
-    tag = "users",
+#[utoipa::path(post, path = "/users/{id}/upgrade", operation_id = "upgradeUser", tag = "users",
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     request_body(content = UpgradeRequest, example = json!({"license": "customer_community"})),
     responses(
@@ -305,18 +235,12 @@ pub async fn move_account(
                 "contactId": "0190f3a2-8d2f-7a6b-9c3e-1f2a3b4c5d6e", "accountId": "0190f3a2-7c1e-7d51-a8a8-5d0f6c1b2e10",
                 "contactless": false, "origin": "self_registration", "siteIds": ["0190f3a2-6a0d-7e4f-8b1c-2d3e4f5a6b7c"],
                 "createdAt": "2025-01-15T09:30:00.123456Z", "updatedAt": "2025-01-16T10:00:00.654321Z", "version": 3})),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`contact_required` (contactless: assign a contact first) or `invalid_license`",
             body = Problem, content_type = "application/problem+json",
             example = json!({"type": "urn:scimgate:problem:contact_required", "title": "Contact required", "status": 422,
                 "detail": "upgrading a contactless user to a community license requires a contact: assign one first with PUT /api/v1/users/{id}/contact",
                 "code": "contact_required"})),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType,
     )
 )]
 pub async fn upgrade(
@@ -338,11 +262,7 @@ pub async fn upgrade(
 /// and the community license returns to its pool. A contactless user is left as it is (a no-op that
 /// succeeds). Delegated admins cannot (`403 delegated_admin_forbidden`: it would make a contactless
 /// user).
-#[utoipa::path(
-    post,
-    operation_id = "downgradeUser",
-    path = "/users/{id}/downgrade",
-    tag = "users",
+#[utoipa::path(post, path = "/users/{id}/downgrade", operation_id = "downgradeUser", tag = "users",
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The user, now contactless", body = UserResponse,
@@ -353,9 +273,7 @@ pub async fn upgrade(
                 "accountId": null, "contactless": true, "origin": "self_registration",
                 "siteIds": ["0190f3a2-6a0d-7e4f-8b1c-2d3e4f5a6b7c"], "createdAt": "2025-01-15T09:30:00.123456Z",
                 "updatedAt": "2025-02-01T08:00:00.000001Z", "version": 5})),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        Unauthorized, Forbidden, NotFound,
     )
 )]
 pub async fn downgrade(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<Uuid>) -> Res {
@@ -369,11 +287,7 @@ pub async fn downgrade(state: web::Data<AppState>, caller: UsersCaller, id: web:
 /// Those named by `userIds`, else every community-license user the token manages; `inactiveOnly` keeps
 /// only inactive ones; `dryRun` reports without changing anything. Users left alone are listed in
 /// `skipped`.
-#[utoipa::path(
-    post,
-    operation_id = "downgradeUsers",
-    path = "/users/downgrade",
-    tag = "users",
+#[utoipa::path(post, path = "/users/downgrade", operation_id = "downgradeUsers", tag = "users",
     request_body(content = BulkDowngradeRequest, examples(
         ("preview inactive" = (summary = "Preview: which inactive community users would be downgraded",
             value = json!({"inactiveOnly": true, "dryRun": true}))),
@@ -383,12 +297,7 @@ pub async fn downgrade(state: web::Data<AppState>, caller: UsersCaller, id: web:
     )),
     responses(
         (status = 200, description = "What was (or would be) downgraded", body = BulkDowngradeResponse),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, Unprocessable,
     )
 )]
 pub async fn bulk_downgrade(
@@ -411,22 +320,16 @@ pub async fn bulk_downgrade(
 /// Start a login-as (impersonation) session for the user
 ///
 /// Needs a contact (`422 contact_required` for a contactless user).
-#[utoipa::path(
-    post,
-    operation_id = "loginAs",
-    path = "/users/{id}/login-as",
-    tag = "users",
+#[utoipa::path(post, path = "/users/{id}/login-as", operation_id = "loginAs", tag = "users",
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     responses(
         (status = 201, description = "The session", body = LoginAsResponse),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 422, description = "`contact_required`: the user is contactless", body = Problem,
             content_type = "application/problem+json",
             example = json!({"type": "urn:scimgate:problem:contact_required", "title": "Contact required", "status": 422,
                 "detail": "login-as requires a contact and this user is contactless: assign a contact first with PUT /api/v1/users/{id}/contact",
                 "code": "contact_required"})),
+        Unauthorized, Forbidden, NotFound,
     )
 )]
 pub async fn login_as(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<Uuid>) -> Res {
@@ -443,15 +346,8 @@ pub async fn login_as(state: web::Data<AppState>, caller: UsersCaller, id: web::
 /// Who a login-as session acts as
 ///
 /// Call it with the `sessionToken` as the bearer token.
-#[utoipa::path(
-    get,
-    operation_id = "getSession",
-    path = "/session",
-    tag = "users",
-    responses(
-        (status = 200, description = "The session and its user", body = SessionResponse),
-        (status = 401, response = Unauthorized),
-    )
+#[utoipa::path(get, path = "/session", operation_id = "getSession", tag = "users",
+    responses((status = 200, description = "The session and its user", body = SessionResponse), Unauthorized)
 )]
 pub async fn session(state: web::Data<AppState>, req: HttpRequest) -> Res {
     let token = bearer(&req)?.ok_or(ServiceError::Unauthenticated)?.to_owned();
@@ -471,18 +367,9 @@ pub async fn session(state: web::Data<AppState>, req: HttpRequest) -> Res {
 ///
 /// The session's token gets 401 from then on. Sessions also end when the token that
 /// started them is revoked, and when their user is downgraded to contactless.
-#[utoipa::path(
-    delete,
-    operation_id = "revokeSession",
-    path = "/sessions/{id}",
-    tag = "users",
+#[utoipa::path(delete, path = "/sessions/{id}", operation_id = "revokeSession", tag = "users",
     params(("id" = uuid::Uuid, Path, description = "The session's id (`sessionId`)")),
-    responses(
-        (status = 204, description = "Ended"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-    )
+    responses((status = 204, description = "Ended"), Unauthorized, Forbidden, NotFound)
 )]
 pub async fn revoke_session(state: web::Data<AppState>, admin: super::Admin, id: web::Path<Uuid>) -> Res {
     svc::revoke_login_session(&state.db, &admin.0, id.to_string()).await?;

@@ -141,11 +141,7 @@ impl From<Delivery> for DeliveryResponse {
 /// Every matching event is POSTed to `url` as one CloudEvents 1.0 JSON event
 /// (`application/cloudevents+json`), signed with `Scimgate-Signature: t=UNIX_SECONDS,v1=HEX`
 /// (HMAC-SHA256 of `UNIX_SECONDS + "." + BODY` under the secret). The secret is shown once.
-#[utoipa::path(
-    post,
-    operation_id = "createWebhook",
-    path = "/webhooks",
-    tag = "webhooks",
+#[utoipa::path(post, path = "/webhooks", operation_id = "createWebhook", tag = "webhooks",
     request_body = CreateWebhookRequest,
     responses(
         (status = 201, description = "The subscription, with its secret", body = CreatedWebhookResponse,
@@ -153,12 +149,7 @@ impl From<Delivery> for DeliveryResponse {
             links(("getWebhook" = (operation_id = "getWebhook", parameters(("id" = "$response.body#/id")))),
                 ("listDeliveries" = (operation_id = "listDeliveries", parameters(("id" = "$response.body#/id")))),
                 ("deleteWebhook" = (operation_id = "deleteWebhook", parameters(("id" = "$response.body#/id")))))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, Unprocessable,
     )
 )]
 pub async fn create(state: web::Data<AppState>, admin: Admin, body: Deferred<web::Json<CreateWebhookRequest>>) -> Res {
@@ -180,15 +171,10 @@ pub async fn create(state: web::Data<AppState>, admin: Admin, body: Deferred<web
 }
 
 /// List webhook subscriptions (admin), never their secrets
-#[utoipa::path(
-    get,
-    operation_id = "listWebhooks",
-    path = "/webhooks",
-    tag = "webhooks",
+#[utoipa::path(get, path = "/webhooks", operation_id = "listWebhooks", tag = "webhooks",
     responses(
         (status = 200, description = "Every subscription", body = ListResponse<WebhookResponse>),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        Unauthorized, Forbidden,
     )
 )]
 pub async fn list(state: web::Data<AppState>, admin: Admin) -> Res {
@@ -198,17 +184,11 @@ pub async fn list(state: web::Data<AppState>, admin: Admin) -> Res {
 }
 
 /// Read a webhook subscription (admin)
-#[utoipa::path(
-    get,
-    operation_id = "getWebhook",
-    path = "/webhooks/{id}",
-    tag = "webhooks",
+#[utoipa::path(get, path = "/webhooks/{id}", operation_id = "getWebhook", tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
     responses(
         (status = 200, description = "The subscription", body = WebhookResponse),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        Unauthorized, Forbidden, NotFound,
     )
 )]
 pub async fn get(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
@@ -217,18 +197,9 @@ pub async fn get(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) 
 }
 
 /// Delete a webhook subscription (admin); its pending deliveries are dropped
-#[utoipa::path(
-    delete,
-    operation_id = "deleteWebhook",
-    path = "/webhooks/{id}",
-    tag = "webhooks",
+#[utoipa::path(delete, path = "/webhooks/{id}", operation_id = "deleteWebhook", tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-    )
+    responses((status = 204, description = "Deleted"), Unauthorized, Forbidden, NotFound)
 )]
 pub async fn delete(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
     webhooks::delete(&state.db, &admin.0, SubscriptionId::new(id.to_string())).await?;
@@ -236,18 +207,11 @@ pub async fn delete(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid
 }
 
 /// The deliveries of a subscription (admin), newest first
-#[utoipa::path(
-    get,
-    operation_id = "listDeliveries",
-    path = "/webhooks/{id}/deliveries",
-    tag = "webhooks",
+#[utoipa::path(get, path = "/webhooks/{id}/deliveries", operation_id = "listDeliveries", tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "The webhook's id"), DeliveriesQuery),
     responses(
         (status = 200, description = "One page of deliveries", body = ListResponse<DeliveryResponse>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        BadRequest, Unauthorized, Forbidden, NotFound,
     )
 )]
 pub async fn deliveries(
@@ -274,18 +238,11 @@ pub async fn deliveries(
 ///
 /// A dead or pending delivery is re-queued (202, the delivery as it stands); a delivered one
 /// cannot be (`409 already_delivered`).
-#[utoipa::path(
-    post,
-    operation_id = "retryDelivery",
-    path = "/webhooks/{id}/deliveries/{delivery_id}/retry",
-    tag = "webhooks",
+#[utoipa::path(post, path = "/webhooks/{id}/deliveries/{delivery_id}/retry", operation_id = "retryDelivery", tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "The webhook's id"), ("delivery_id" = uuid::Uuid, Path, description = "The delivery's id")),
     responses(
         (status = 202, description = "Re-queued", body = DeliveryResponse),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
+        Unauthorized, Forbidden, NotFound, Conflict,
     )
 )]
 pub async fn retry(state: web::Data<AppState>, admin: Admin, path: web::Path<(Uuid, Uuid)>) -> Res {
@@ -340,17 +297,11 @@ pub struct TestSentResponse {
 }
 
 /// One delivery, with its attempts (admin)
-#[utoipa::path(
-    get,
-    operation_id = "getDelivery",
-    path = "/webhooks/{id}/deliveries/{delivery_id}",
-    tag = "webhooks",
+#[utoipa::path(get, path = "/webhooks/{id}/deliveries/{delivery_id}", operation_id = "getDelivery", tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "The webhook's id"), ("delivery_id" = uuid::Uuid, Path, description = "The delivery's id")),
     responses(
         (status = 200, description = "The delivery and its attempts, oldest first", body = DeliveryDetailResponse),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        Unauthorized, Forbidden, NotFound,
     )
 )]
 pub async fn get_delivery(state: web::Data<AppState>, admin: Admin, path: web::Path<(Uuid, Uuid)>) -> Res {
@@ -375,18 +326,9 @@ pub async fn get_delivery(state: web::Data<AppState>, admin: Admin, path: web::P
 ///
 /// Each dead delivery of the subscription gets a fresh series of attempts, due now (at most
 /// 1000 per call: call again for more).
-#[utoipa::path(
-    post,
-    operation_id = "retryDeadLetters",
-    path = "/webhooks/{id}/dead-letters/retry",
-    tag = "webhooks",
+#[utoipa::path(post, path = "/webhooks/{id}/dead-letters/retry", operation_id = "retryDeadLetters", tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
-    responses(
-        (status = 202, description = "Re-queued", body = RetriedResponse),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-    )
+    responses((status = 202, description = "Re-queued", body = RetriedResponse), Unauthorized, Forbidden, NotFound)
 )]
 pub async fn retry_dead(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
     let retried = webhooks::retry_dead(&state.db, &admin.0, SubscriptionId::new(id.to_string())).await?;
@@ -396,17 +338,11 @@ pub async fn retry_dead(state: web::Data<AppState>, admin: Admin, id: web::Path<
 /// Pause a subscription (admin)
 ///
 /// Its deliveries wait, and new events still queue for it, until it is resumed.
-#[utoipa::path(
-    post,
-    operation_id = "pauseWebhook",
-    path = "/webhooks/{id}/pause",
-    tag = "webhooks",
+#[utoipa::path(post, path = "/webhooks/{id}/pause", operation_id = "pauseWebhook", tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
     responses(
         (status = 200, description = "The subscription, paused", body = WebhookResponse),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        Unauthorized, Forbidden, NotFound,
     )
 )]
 pub async fn pause(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
@@ -415,17 +351,11 @@ pub async fn pause(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>
 }
 
 /// Resume a paused subscription (admin)
-#[utoipa::path(
-    post,
-    operation_id = "resumeWebhook",
-    path = "/webhooks/{id}/resume",
-    tag = "webhooks",
+#[utoipa::path(post, path = "/webhooks/{id}/resume", operation_id = "resumeWebhook", tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
     responses(
         (status = 200, description = "The subscription, delivering again", body = WebhookResponse),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        Unauthorized, Forbidden, NotFound,
     )
 )]
 pub async fn resume(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
@@ -437,18 +367,9 @@ pub async fn resume(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid
 ///
 /// Queues one `scimgate.webhook.test` event for this subscription only, whatever events it
 /// asked for, signed like every delivery.
-#[utoipa::path(
-    post,
-    operation_id = "testWebhook",
-    path = "/webhooks/{id}/test",
-    tag = "webhooks",
+#[utoipa::path(post, path = "/webhooks/{id}/test", operation_id = "testWebhook", tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
-    responses(
-        (status = 202, description = "Queued", body = TestSentResponse),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-    )
+    responses((status = 202, description = "Queued", body = TestSentResponse), Unauthorized, Forbidden, NotFound)
 )]
 pub async fn test_event(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
     let delivery_id = webhooks::send_test(&state.db, &admin.0, SubscriptionId::new(id.to_string())).await?;

@@ -243,18 +243,11 @@ async fn run_bulk(ctx: &Ctx, body: Value) -> Result<Value, ScimError> {
 ///
 /// In order, with `bulkId` references (forward ones too); unresolvable references fail with a
 /// per-operation 409.
-#[utoipa::path(
-    post,
-    operation_id = "bulk",
-    path = "/Bulk",
-    tag = "Bulk and search",
+#[utoipa::path(post, path = "/Bulk", operation_id = "bulk", tag = "Bulk and search",
     request_body(content((BulkRequest = "application/scim+json"), (BulkRequest = "application/json"))),
     responses(
         (status = 200, description = "One result per operation", content_type = "application/scim+json", body = BulkResponse),
-        (status = 400, response = ScimBadRequest),
-        (status = 401, response = ScimUnauthorized),
-        (status = 403, response = ScimForbidden),
-        (status = 413, response = ScimPayloadTooLarge),
+        ScimBadRequest, ScimUnauthorized, ScimForbidden, ScimPayloadTooLarge,
     )
 )]
 pub async fn bulk(r: ScimRequest, body: web::Payload) -> Result<HttpResponse, ScimError> {
@@ -264,18 +257,11 @@ pub async fn bulk(r: ScimRequest, body: web::Payload) -> Result<HttpResponse, Sc
 }
 
 /// Search Users and Groups at once (RFC 7644 §3.4.3)
-#[utoipa::path(
-    post,
-    operation_id = "search",
-    path = "/.search",
-    tag = "Bulk and search",
+#[utoipa::path(post, path = "/.search", operation_id = "search", tag = "Bulk and search",
     request_body(content((SearchRequest = "application/scim+json"), (SearchRequest = "application/json"))),
     responses(
         (status = 200, description = "Users, then Groups", content_type = "application/scim+json", body = ResourceListResponse),
-        (status = 400, response = ScimBadRequest),
-        (status = 401, response = ScimUnauthorized),
-        (status = 403, response = ScimForbidden),
-        (status = 413, response = ScimPayloadTooLarge),
+        ScimBadRequest, ScimUnauthorized, ScimForbidden, ScimPayloadTooLarge,
     )
 )]
 pub async fn root_search(r: ScimRequest, body: web::Payload) -> Result<HttpResponse, ScimError> {

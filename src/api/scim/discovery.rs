@@ -18,15 +18,10 @@ fn ok(body: Value) -> HttpResponse {
 }
 
 /// What this service provider supports (RFC 7643 §5)
-#[utoipa::path(
-    get,
-    operation_id = "getServiceProviderConfig",
-    path = "/ServiceProviderConfig",
-    tag = "Discovery",
+#[utoipa::path(get, path = "/ServiceProviderConfig", operation_id = "getServiceProviderConfig", tag = "Discovery",
     responses(
         (status = 200, description = "The configuration", content_type = "application/scim+json", body = ServiceProviderConfig),
-        (status = 401, response = ScimUnauthorized),
-        (status = 403, response = ScimForbidden),
+        ScimUnauthorized, ScimForbidden,
     )
 )]
 pub async fn service_provider_config(r: ScimRequest) -> HttpResponse {
@@ -49,15 +44,10 @@ pub async fn service_provider_config(r: ScimRequest) -> HttpResponse {
 }
 
 /// The resource types: User and Group (RFC 7643 §6)
-#[utoipa::path(
-    get,
-    operation_id = "listResourceTypes",
-    path = "/ResourceTypes",
-    tag = "Discovery",
+#[utoipa::path(get, path = "/ResourceTypes", operation_id = "listResourceTypes", tag = "Discovery",
     responses(
         (status = 200, description = "Every resource type", content_type = "application/scim+json", body = ResourceTypeListResponse),
-        (status = 401, response = ScimUnauthorized),
-        (status = 403, response = ScimForbidden),
+        ScimUnauthorized, ScimForbidden,
     )
 )]
 pub async fn resource_types(r: ScimRequest) -> HttpResponse {
@@ -66,17 +56,11 @@ pub async fn resource_types(r: ScimRequest) -> HttpResponse {
 }
 
 /// One resource type: User or Group
-#[utoipa::path(
-    get,
-    operation_id = "getResourceType",
-    path = "/ResourceTypes/{id}",
-    tag = "Discovery",
+#[utoipa::path(get, path = "/ResourceTypes/{id}", operation_id = "getResourceType", tag = "Discovery",
     params(("id" = String, Path, description = "`User` or `Group`")),
     responses(
         (status = 200, description = "The resource type", content_type = "application/scim+json", body = ResourceType),
-        (status = 401, response = ScimUnauthorized),
-        (status = 403, response = ScimForbidden),
-        (status = 404, response = ScimNotFound),
+        ScimUnauthorized, ScimForbidden, ScimNotFound,
     )
 )]
 pub async fn resource_type(r: ScimRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
@@ -118,15 +102,10 @@ async fn with_account_suggestions(ctx: &Ctx, mut doc: Value) -> Result<Value, Sc
 /// The schemas (RFC 7643 §7)
 ///
 /// Core User, the enterprise extension, the scimgate identity extension, Group.
-#[utoipa::path(
-    get,
-    operation_id = "listSchemas",
-    path = "/Schemas",
-    tag = "Discovery",
+#[utoipa::path(get, path = "/Schemas", operation_id = "listSchemas", tag = "Discovery",
     responses(
         (status = 200, description = "Every schema", content_type = "application/scim+json", body = SchemaListResponse),
-        (status = 401, response = ScimUnauthorized),
-        (status = 403, response = ScimForbidden),
+        ScimUnauthorized, ScimForbidden,
     )
 )]
 pub async fn schemas(r: ScimRequest) -> Result<HttpResponse, ScimError> {
@@ -138,17 +117,11 @@ pub async fn schemas(r: ScimRequest) -> Result<HttpResponse, ScimError> {
 }
 
 /// One schema, by URN
-#[utoipa::path(
-    get,
-    operation_id = "getSchema",
-    path = "/Schemas/{id}",
-    tag = "Discovery",
+#[utoipa::path(get, path = "/Schemas/{id}", operation_id = "getSchema", tag = "Discovery",
     params(("id" = String, Path, description = "The schema URN, e.g. `urn:scimgate:schemas:extension:identity:2.0:User`")),
     responses(
         (status = 200, description = "The schema", content_type = "application/scim+json", body = ScimSchema),
-        (status = 401, response = ScimUnauthorized),
-        (status = 403, response = ScimForbidden),
-        (status = 404, response = ScimNotFound),
+        ScimUnauthorized, ScimForbidden, ScimNotFound,
     )
 )]
 pub async fn schema(r: ScimRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {

@@ -467,6 +467,11 @@ pub struct SearchRequest {
 
 // The error responses operations share.
 
+crate::api::route::answers_at! {
+    ScimBadRequest = 400, ScimUnauthorized = 401, ScimForbidden = 403, ScimNotFound = 404, ScimConflict = 409,
+    ScimPreconditionFailed = 412, ScimPayloadTooLarge = 413, ScimTooManyRequests = 429,
+}
+
 /// The request is invalid: `invalidSyntax` (body), `invalidFilter`, `invalidPath`,
 /// `noTarget`, `invalidValue` (including SCIM's refusal of contactless users and a community
 /// license without a contact), `mutability`, `tooMany`, and for cursor paging `invalidCursor`

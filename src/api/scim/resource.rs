@@ -182,21 +182,13 @@ macro_rules! endpoints {
         $(#[doc = $search_doc:tt])* search = $search_id:tt $(,)?
     ) => {
         $(#[doc = $create_doc])*
-        #[utoipa::path(
-            post,
-            operation_id = $create_id,
-            path = $coll,
-            tag = $tag,
+        #[utoipa::path(post, path = $coll, operation_id = $create_id, tag = $tag,
             params(ProjectionQuery),
             request_body(content(($write = "application/scim+json"), ($write = "application/json"))),
             responses(
                 (status = 201, description = "Created", content_type = "application/scim+json", body = $schema, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String)),
                     links(($get_id = (operation_id = $get_id, parameters(("id" = "$response.body#/id")))), ($replace_id = (operation_id = $replace_id, parameters(("id" = "$response.body#/id")))), ($patch_id = (operation_id = $patch_id, parameters(("id" = "$response.body#/id")))), ($delete_id = (operation_id = $delete_id, parameters(("id" = "$response.body#/id")))))),
-                (status = 400, response = ScimBadRequest),
-                (status = 401, response = ScimUnauthorized),
-                (status = 403, response = ScimForbidden),
-                (status = 409, response = ScimConflict),
-                (status = 413, response = ScimPayloadTooLarge),
+                ScimBadRequest, ScimUnauthorized, ScimForbidden, ScimConflict, ScimPayloadTooLarge,
             )
         )]
         pub async fn create(r: ScimRequest, body: web::Payload) -> Result<HttpResponse, ScimError> {
@@ -205,19 +197,12 @@ macro_rules! endpoints {
         }
 
         $(#[doc = $get_doc])*
-        #[utoipa::path(
-            get,
-            operation_id = $get_id,
-            path = $item,
-            tag = $tag,
+        #[utoipa::path(get, path = $item, operation_id = $get_id, tag = $tag,
             params(("id" = String, Path, description = $id_desc), ("If-None-Match" = Option<String>, Header, description = "`W/\"version\"`: 304 when unchanged"), ProjectionQuery),
             responses(
                 (status = 200, description = $get_desc, content_type = "application/scim+json", body = $schema, headers(("ETag" = String, description = "`W/\"version\"`"))),
                 (status = 304, description = "Not modified (If-None-Match)", headers(("ETag" = String, description = "`W/\"version\"`"))),
-                (status = 400, response = ScimBadRequest),
-                (status = 401, response = ScimUnauthorized),
-                (status = 403, response = ScimForbidden),
-                (status = 404, response = ScimNotFound),
+                ScimBadRequest, ScimUnauthorized, ScimForbidden, ScimNotFound,
             )
         )]
         pub async fn get(r: ScimRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
@@ -226,22 +211,12 @@ macro_rules! endpoints {
         }
 
         $(#[doc = $replace_doc])*
-        #[utoipa::path(
-            put,
-            operation_id = $replace_id,
-            path = $item,
-            tag = $tag,
+        #[utoipa::path(put, path = $item, operation_id = $replace_id, tag = $tag,
             params(("id" = String, Path, description = $id_desc), ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the ETag), or `*`"), ProjectionQuery),
             request_body(content(($write = "application/scim+json"), ($write = "application/json"))),
             responses(
                 (status = 200, description = $replace_desc, content_type = "application/scim+json", body = $schema, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String))),
-                (status = 400, response = ScimBadRequest),
-                (status = 401, response = ScimUnauthorized),
-                (status = 403, response = ScimForbidden),
-                (status = 404, response = ScimNotFound),
-                (status = 409, response = ScimConflict),
-                (status = 412, response = ScimPreconditionFailed),
-                (status = 413, response = ScimPayloadTooLarge),
+                ScimBadRequest, ScimUnauthorized, ScimForbidden, ScimNotFound, ScimConflict, ScimPreconditionFailed, ScimPayloadTooLarge,
             )
         )]
         pub async fn replace(r: ScimRequest, id: web::Path<String>, body: web::Payload) -> Result<HttpResponse, ScimError> {
@@ -250,22 +225,12 @@ macro_rules! endpoints {
         }
 
         $(#[doc = $patch_doc])*
-        #[utoipa::path(
-            patch,
-            operation_id = $patch_id,
-            path = $item,
-            tag = $tag,
+        #[utoipa::path(patch, path = $item, operation_id = $patch_id, tag = $tag,
             params(("id" = String, Path, description = $id_desc), ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the ETag), or `*`"), ProjectionQuery),
             request_body(content((PatchRequest = "application/scim+json"), (PatchRequest = "application/json"))),
             responses(
                 (status = 200, description = $patch_desc, content_type = "application/scim+json", body = $schema, headers(("ETag" = String, description = "`W/\"version\"`"), ("Location" = String))),
-                (status = 400, response = ScimBadRequest),
-                (status = 401, response = ScimUnauthorized),
-                (status = 403, response = ScimForbidden),
-                (status = 404, response = ScimNotFound),
-                (status = 409, response = ScimConflict),
-                (status = 412, response = ScimPreconditionFailed),
-                (status = 413, response = ScimPayloadTooLarge),
+                ScimBadRequest, ScimUnauthorized, ScimForbidden, ScimNotFound, ScimConflict, ScimPreconditionFailed, ScimPayloadTooLarge,
             )
         )]
         pub async fn patch(r: ScimRequest, id: web::Path<String>, body: web::Payload) -> Result<HttpResponse, ScimError> {
@@ -274,18 +239,11 @@ macro_rules! endpoints {
         }
 
         $(#[doc = $delete_doc])*
-        #[utoipa::path(
-            delete,
-            operation_id = $delete_id,
-            path = $item,
-            tag = $tag,
+        #[utoipa::path(delete, path = $item, operation_id = $delete_id, tag = $tag,
             params(("id" = String, Path, description = $id_desc), ("If-Match" = Option<String>, Header, description = "`W/\"version\"` (the ETag), or `*`")),
             responses(
                 (status = 204, description = "Deleted"),
-                (status = 401, response = ScimUnauthorized),
-                (status = 403, response = ScimForbidden),
-                (status = 404, response = ScimNotFound),
-                (status = 412, response = ScimPreconditionFailed),
+                ScimUnauthorized, ScimForbidden, ScimNotFound, ScimPreconditionFailed,
             )
         )]
         pub async fn delete(r: ScimRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
@@ -294,17 +252,11 @@ macro_rules! endpoints {
         }
 
         $(#[doc = $list_doc])*
-        #[utoipa::path(
-            get,
-            operation_id = $list_id,
-            path = $coll,
-            tag = $tag,
+        #[utoipa::path(get, path = $coll, operation_id = $list_id, tag = $tag,
             params(ListQuery),
             responses(
                 (status = 200, description = $page_desc, content_type = "application/scim+json", body = $page),
-                (status = 400, response = ScimBadRequest),
-                (status = 401, response = ScimUnauthorized),
-                (status = 403, response = ScimForbidden),
+                ScimBadRequest, ScimUnauthorized, ScimForbidden,
             )
         )]
         pub async fn list(r: ScimRequest) -> Result<HttpResponse, ScimError> {
@@ -313,18 +265,11 @@ macro_rules! endpoints {
         }
 
         $(#[doc = $search_doc])*
-        #[utoipa::path(
-            post,
-            operation_id = $search_id,
-            path = $spath,
-            tag = $tag,
+        #[utoipa::path(post, path = $spath, operation_id = $search_id, tag = $tag,
             request_body(content((SearchRequest = "application/scim+json"), (SearchRequest = "application/json"))),
             responses(
                 (status = 200, description = $page_desc, content_type = "application/scim+json", body = $page),
-                (status = 400, response = ScimBadRequest),
-                (status = 401, response = ScimUnauthorized),
-                (status = 403, response = ScimForbidden),
-                (status = 413, response = ScimPayloadTooLarge),
+                ScimBadRequest, ScimUnauthorized, ScimForbidden, ScimPayloadTooLarge,
             )
         )]
         pub async fn search(r: ScimRequest, body: web::Payload) -> Result<HttpResponse, ScimError> {
