@@ -1,39 +1,11 @@
 //! Who is asking: the principal behind a bearer token, and the label audit records carry.
 
-use std::fmt;
-use std::str::FromStr;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Admin,
-    DelegatedAdmin,
-    Scim,
-    Registration,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::DelegatedAdmin, Role::Scim, Role::Registration];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::DelegatedAdmin => "delegated_admin",
-            Role::Scim => "scim",
-            Role::Registration => "registration",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| format!("unknown role {s:?}"))
+super::named::named_enum! {
+    pub enum Role: "role" {
+        Admin = "admin",
+        DelegatedAdmin = "delegated_admin",
+        Scim = "scim",
+        Registration = "registration",
     }
 }
 

@@ -87,19 +87,11 @@ pub struct AuditEvent {
     pub details: String,
 }
 
-/// What a group member is (RFC 7643 §4.2 `members.type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemberKind {
-    User,
-    Group,
-}
-
-impl MemberKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MemberKind::User => "User",
-            MemberKind::Group => "Group",
-        }
+super::named::named_enum! {
+    /// What a group member is (RFC 7643 §4.2 `members.type`).
+    pub enum MemberKind {
+        User = "User",
+        Group = "Group",
     }
 }
 

@@ -1,28 +1,28 @@
 //! Downstream events: their types, webhook subscriptions and deliveries. Plain Rust, no I/O.
 
 use chrono::{DateTime, Utc};
-use std::fmt;
-use std::str::FromStr;
 
 use super::{AuditAction, ValidationError};
 
-/// The type of a downstream event (CloudEvents `type`). One per kind of directory change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventType {
-    UserCreated,
-    UserUpdated,
-    UserDeactivated,
-    UserReactivated,
-    UserDeleted,
-    UserUpgraded,
-    UserDowngraded,
-    UserContactAssigned,
-    UserLicenseChanged,
-    SiteMemberAdded,
-    SiteMemberRemoved,
-    GroupCreated,
-    GroupUpdated,
-    GroupDeleted,
+super::named::named_enum! {
+    /// The type of a downstream event (CloudEvents `type`). One per kind of directory change.
+    #[derive(PartialOrd, Ord)]
+    pub enum EventType: "event type" {
+        UserCreated = "scimgate.user.created",
+        UserUpdated = "scimgate.user.updated",
+        UserDeactivated = "scimgate.user.deactivated",
+        UserReactivated = "scimgate.user.reactivated",
+        UserDeleted = "scimgate.user.deleted",
+        UserUpgraded = "scimgate.user.upgraded",
+        UserDowngraded = "scimgate.user.downgraded",
+        UserContactAssigned = "scimgate.user.contact_assigned",
+        UserLicenseChanged = "scimgate.user.license_changed",
+        SiteMemberAdded = "scimgate.site.member_added",
+        SiteMemberRemoved = "scimgate.site.member_removed",
+        GroupCreated = "scimgate.group.created",
+        GroupUpdated = "scimgate.group.updated",
+        GroupDeleted = "scimgate.group.deleted",
+    }
 }
 
 /// What an event is about: its `subject` is the id of one of these.
@@ -33,42 +33,6 @@ pub enum EventSubject {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 14] = [
-        EventType::UserCreated,
-        EventType::UserUpdated,
-        EventType::UserDeactivated,
-        EventType::UserReactivated,
-        EventType::UserDeleted,
-        EventType::UserUpgraded,
-        EventType::UserDowngraded,
-        EventType::UserContactAssigned,
-        EventType::UserLicenseChanged,
-        EventType::SiteMemberAdded,
-        EventType::SiteMemberRemoved,
-        EventType::GroupCreated,
-        EventType::GroupUpdated,
-        EventType::GroupDeleted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::UserCreated => "scimgate.user.created",
-            EventType::UserUpdated => "scimgate.user.updated",
-            EventType::UserDeactivated => "scimgate.user.deactivated",
-            EventType::UserReactivated => "scimgate.user.reactivated",
-            EventType::UserDeleted => "scimgate.user.deleted",
-            EventType::UserUpgraded => "scimgate.user.upgraded",
-            EventType::UserDowngraded => "scimgate.user.downgraded",
-            EventType::UserContactAssigned => "scimgate.user.contact_assigned",
-            EventType::UserLicenseChanged => "scimgate.user.license_changed",
-            EventType::SiteMemberAdded => "scimgate.site.member_added",
-            EventType::SiteMemberRemoved => "scimgate.site.member_removed",
-            EventType::GroupCreated => "scimgate.group.created",
-            EventType::GroupUpdated => "scimgate.group.updated",
-            EventType::GroupDeleted => "scimgate.group.deleted",
-        }
-    }
-
     /// How the operator's activity charts count this change: `created`, `updated`,
     /// `deactivated`, `deleted` (users; upgrades, downgrades, reactivations, site
     /// memberships are updates), `groups` (any group change).
@@ -147,19 +111,6 @@ impl EventType {
             | AuditAction::WebhookTestSent => return None,
         };
         Some(t)
-    }
-}
-
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EventType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EventType::ALL.iter().copied().find(|t| t.as_str() == s).ok_or_else(|| format!("unknown event type {s:?}"))
     }
 }
 
@@ -247,35 +198,14 @@ pub struct SubscriptionHealth {
     pub last_error: Option<String>,
 }
 
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryStatus {
-    /// Waiting for its next attempt (or being attempted, under a lease).
-    Pending,
-    Delivered,
-    /// Gave up after the configured attempts; retryable by hand.
-    Dead,
-}
-
-impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Dead => "dead",
-        }
-    }
-}
-
-impl FromStr for DeliveryStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "pending" => Ok(DeliveryStatus::Pending),
-            "delivered" => Ok(DeliveryStatus::Delivered),
-            "dead" => Ok(DeliveryStatus::Dead),
-            other => Err(format!("unknown delivery status {other:?}")),
-        }
+super::named::named_enum! {
+    /// Where a delivery stands.
+    pub enum DeliveryStatus: "delivery status" {
+        /// Waiting for its next attempt (or being attempted, under a lease).
+        Pending = "pending",
+        Delivered = "delivered",
+        /// Gave up after the configured attempts; retryable by hand.
+        Dead = "dead",
     }
 }
 

@@ -3,40 +3,19 @@
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum License {
-    ExternalIdentity,
-    CustomerCommunity,
-    CustomerCommunityPlus,
-    PartnerCommunity,
+super::named::named_enum! {
+    pub enum License {
+        ExternalIdentity = "external_identity",
+        CustomerCommunity = "customer_community",
+        CustomerCommunityPlus = "customer_community_plus",
+        PartnerCommunity = "partner_community",
+    }
 }
 
 impl License {
-    pub const ALL: [License; 4] = [
-        License::ExternalIdentity,
-        License::CustomerCommunity,
-        License::CustomerCommunityPlus,
-        License::PartnerCommunity,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            License::ExternalIdentity => "external_identity",
-            License::CustomerCommunity => "customer_community",
-            License::CustomerCommunityPlus => "customer_community_plus",
-            License::PartnerCommunity => "partner_community",
-        }
-    }
-
     /// Community licenses require a contact (invariant 1).
     pub fn is_community(self) -> bool {
         !matches!(self, License::ExternalIdentity)
-    }
-}
-
-impl fmt::Display for License {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -60,7 +39,7 @@ impl std::error::Error for UnknownLicense {}
 impl FromStr for License {
     type Err = UnknownLicense;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        License::ALL.into_iter().find(|l| l.as_str() == s).ok_or_else(|| UnknownLicense(s.to_owned()))
+        License::parse(s).ok_or_else(|| UnknownLicense(s.to_owned()))
     }
 }
 

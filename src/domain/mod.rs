@@ -7,6 +7,7 @@ mod directory;
 mod events;
 mod ids;
 mod license;
+pub(crate) mod named;
 mod user;
 mod values;
 

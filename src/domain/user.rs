@@ -1,44 +1,15 @@
 //! The user: contact-backed (linked to a contact under an account) or contactless.
 
 use chrono::{DateTime, Utc};
-use std::fmt;
-use std::str::FromStr;
 
 use super::{AccountId, ContactId, License, SiteId, UserId};
 
-/// Where a user came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    Native,
-    Scim,
-    SelfRegistration,
-}
-
-impl Origin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Native => "native",
-            Origin::Scim => "scim",
-            Origin::SelfRegistration => "self_registration",
-        }
-    }
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Origin {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "native" => Ok(Origin::Native),
-            "scim" => Ok(Origin::Scim),
-            "self_registration" => Ok(Origin::SelfRegistration),
-            other => Err(format!("unknown origin {other:?}")),
-        }
+super::named::named_enum! {
+    /// Where a user came from.
+    pub enum Origin: "origin" {
+        Native = "native",
+        Scim = "scim",
+        SelfRegistration = "self_registration",
     }
 }
 
