@@ -112,18 +112,34 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Lets an operation name a shared error response by its type alone, as in
-/// `responses((status = 200, …), Unauthorized, NotFound)`: each type answers at its status
-/// with a reference to the component response of its name (what the longer
-/// `(status = 404, response = NotFound)` writes).
+/// The shared error responses of a surface, declared once: `$set` registers each as a
+/// component response (a `Modify` of the surface's document), and each answers at its
+/// status when an operation names it by type alone, as in
+/// `responses((status = 200, …), Unauthorized, NotFound)` (a reference to the component,
+/// what the longer `(status = 404, response = NotFound)` writes).
 macro_rules! answers_at {
-    ($($response:ident = $status:literal),* $(,)?) => {$(
-        impl utoipa::IntoResponses for $response {
-            fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>> {
-                let name = <$response as utoipa::ToResponse>::response().0;
-                std::collections::BTreeMap::from([($status.to_string(), utoipa::openapi::Ref::from_response_name(name).into())])
+    ($(#[$doc:meta])* $set:ident: $($response:ident = $status:literal),* $(,)?) => {
+        $(#[$doc])*
+        pub struct $set;
+
+        impl utoipa::Modify for $set {
+            fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+                let components = openapi.components.get_or_insert_with(Default::default);
+                $(
+                    let (name, response) = <$response as utoipa::ToResponse>::response();
+                    components.responses.insert(name.to_owned(), response);
+                )*
             }
         }
-    )*};
+
+        $(
+            impl utoipa::IntoResponses for $response {
+                fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>> {
+                    let name = <$response as utoipa::ToResponse>::response().0;
+                    std::collections::BTreeMap::from([($status.to_string(), utoipa::openapi::Ref::from_response_name(name).into())])
+                }
+            }
+        )*
+    };
 }
 pub(crate) use answers_at;

@@ -3,10 +3,7 @@
 
 use utoipa::OpenApi;
 
-use super::problem::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, Problem, ProblemCode, RateLimited,
-    Unauthorized, Unprocessable, UnsupportedMediaType,
-};
+use super::problem::{ErrorResponses, Problem, ProblemCode};
 use crate::api::route::BearerAuth;
 
 #[derive(OpenApi)]
@@ -30,20 +27,9 @@ back (`POST /users/{id}/downgrade`, or in bulk with `POST /users/downgrade`).
 The SCIM 2.0 API is described by `/openapi/scim.json`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ErrorResponses),
     security(("bearer" = [])),
-    components(schemas(Problem, ProblemCode), responses(
-        BadRequest,
-        Unauthorized,
-        Forbidden,
-        NotFound,
-        Conflict,
-        PreconditionFailed,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-        Unprocessable,
-        RateLimited
-    )),
+    components(schemas(Problem, ProblemCode)),
     tags(
         (name = "users", description = "Users: contactless or contact-backed; upgrade, downgrade, login-as"),
         (name = "sites", description = "Sites (portals), their members, self-registration"),

@@ -411,6 +411,8 @@ impl ResponseError for ApiError {
 // its description names the codes specific to it.
 
 crate::api::route::answers_at! {
+    /// The native API's shared error responses.
+    ErrorResponses:
     BadRequest = 400, Unauthorized = 401, Forbidden = 403, NotFound = 404, Conflict = 409, PreconditionFailed = 412,
     PayloadTooLarge = 413, UnsupportedMediaType = 415, Unprocessable = 422, RateLimited = 429,
 }

@@ -468,6 +468,8 @@ pub struct SearchRequest {
 // The error responses operations share.
 
 crate::api::route::answers_at! {
+    /// The SCIM API's shared error responses.
+    ScimErrorResponses:
     ScimBadRequest = 400, ScimUnauthorized = 401, ScimForbidden = 403, ScimNotFound = 404, ScimConflict = 409,
     ScimPreconditionFailed = 412, ScimPayloadTooLarge = 413, ScimTooManyRequests = 429,
 }
@@ -577,18 +579,9 @@ with 400 `invalidValue`; contactless users made natively are readable and updata
 The native API is described by `/openapi/native.json`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ScimErrorResponses),
     security(("bearer" = [])),
-    components(schemas(ScimErrorBody, ScimType, ResourceType, ScimSchema), responses(
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimForbidden,
-        ScimNotFound,
-        ScimConflict,
-        ScimPreconditionFailed,
-        ScimPayloadTooLarge,
-        ScimTooManyRequests
-    )),
+    components(schemas(ScimErrorBody, ScimType, ResourceType, ScimSchema)),
     tags(
         (name = "Users", description = "User resources (with the enterprise and scimgate identity extensions)"),
         (name = "Groups", description = "Group resources"),
