@@ -4,12 +4,25 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{TestApp, id, spawn_app, spawn_sibling};
+use crate::helpers::urn::PATCH;
+use crate::helpers::{Reply, TestApp, id, spawn_app, spawn_sibling};
 
 /// Upgrades a user to `customer_community` through `gw`.
 async fn upgrade(gw: &TestApp, uid: &str) -> crate::helpers::Reply {
     let body = json!({ "license": "customer_community" });
     gw.call(Method::POST, &format!("/api/v1/users/{uid}/upgrade"), Some(&gw.admin), Some(body)).await
+}
+
+/// Exactly `granted` of the racing replies succeeded with `status`, every other one was
+/// refused 409 `license_unavailable`, and the `customer_community` pool is full at `granted`.
+async fn fills_the_pool_exactly(app: &TestApp, replies: &[Reply], status: u16, granted: usize) {
+    let succeeded = replies.iter().filter(|r| r.status.as_u16() == status).count();
+    for r in replies.iter().filter(|r| r.status.as_u16() != status) {
+        r.problem(409, "license_unavailable");
+    }
+    assert_eq!(succeeded, granted);
+    let pool = app.pool("customer_community").await;
+    assert_eq!((pool["used"].clone(), pool["available"].clone()), (json!(granted), json!(0)));
 }
 
 /// 64 contact-backed `external_identity` users, upgraded all at once against a pool of 10,
@@ -24,13 +37,7 @@ async fn race_upgrades(apps: &[&TestApp]) {
     }
     let calls = ids.iter().enumerate().map(|(i, uid)| upgrade(apps[i % apps.len()], uid));
     let replies = join_all(calls).await;
-    let ok = replies.iter().filter(|r| r.status.as_u16() == 200).count();
-    for r in replies.iter().filter(|r| r.status.as_u16() != 200) {
-        r.problem(409, "license_unavailable");
-    }
-    assert_eq!(ok, 10);
-    let pool = app.pool("customer_community").await;
-    assert_eq!((pool["used"].clone(), pool["available"].clone()), (json!(10), json!(0)));
+    fills_the_pool_exactly(app, &replies, 200, 10).await;
     assert_eq!(app.pool("external_identity").await["used"], 54);
     let r = app.get("/api/v1/users?license=customer_community&limit=200").await;
     assert_eq!(r.ok(200)["items"].as_array().unwrap().len(), 10);
@@ -66,13 +73,7 @@ async fn two_gateways_and_128_concurrent_creates_never_oversubscribe_a_pool() {
         async move { gw.call(Method::POST, "/api/v1/users", Some(&gw.admin), Some(body)).await }
     }))
     .await;
-    let created = replies.iter().filter(|r| r.status.as_u16() == 201).count();
-    for r in replies.iter().filter(|r| r.status.as_u16() != 201) {
-        r.problem(409, "license_unavailable");
-    }
-    assert_eq!(created, 20);
-    let pool = a.pool("customer_community").await;
-    assert_eq!((pool["used"].clone(), pool["available"].clone()), (json!(20), json!(0)));
+    fills_the_pool_exactly(&a, &replies, 201, 20).await;
     let listed = a.get("/api/v1/users?license=customer_community&limit=200").await;
     assert_eq!(listed.ok(200)["items"].as_array().unwrap().len(), 20);
     // The refused creates left no user, contact or event behind.
@@ -140,8 +141,6 @@ async fn concurrent_upgrades_and_downgrades_keep_pool_counts_exact() {
     assert_eq!(a.pool("external_identity").await["used"], 12);
 }
 
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
 /// A SCIM user with this userName: its id.
 async fn scim_user(app: &TestApp, user_name: &str) -> String {
     let body = json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name });
@@ -149,7 +148,7 @@ async fn scim_user(app: &TestApp, user_name: &str) -> String {
 }
 
 async fn scim_patch(app: &TestApp, path: &str, ops: serde_json::Value) -> crate::helpers::Reply {
-    app.scim(Method::PATCH, path, Some(&app.admin), Some(json!({ "schemas": [PATCH_OP], "Operations": ops }))).await
+    app.scim(Method::PATCH, path, Some(&app.admin), Some(json!({ "schemas": [PATCH], "Operations": ops }))).await
 }
 
 /// Concurrent PATCHes of one user and one group, without If-Match, spread over two

@@ -8,10 +8,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::helpers::urn::{GROUP, USER};
 use crate::helpers::{TestApp, spawn_app, spawn_with};
-
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 #[tokio::test]
 async fn a_resource_body_must_name_its_core_schema() {

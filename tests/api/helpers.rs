@@ -408,3 +408,13 @@ pub fn scimgate_command() -> std::process::Command {
     }
     cmd
 }
+
+/// The SCIM schema and message URNs the tests write into bodies.
+pub mod urn {
+    pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+    pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+    pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    /// scimgate's own User extension.
+    pub const EXT: &str = "urn:scimgate:schemas:extension:identity:2.0:User";
+    pub const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+}

@@ -4,13 +4,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::helpers::urn::{ENTERPRISE, EXT, GROUP, PATCH, USER};
 use crate::helpers::{Reply, TestApp, id, spawn_app, urlencode};
-
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const EXT: &str = "urn:scimgate:schemas:extension:identity:2.0:User";
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 impl TestApp {
     async fn sc(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
@@ -635,18 +630,26 @@ async fn cursor_paging_walks_every_list_forward_and_back() {
     }
 }
 
+const BY_USER_NAME: &str = "/Users?sortBy=userName";
+
+/// Nine users named `{prefix}0` to `{prefix}8`: their ids in [`BY_USER_NAME`] order and the
+/// first cursor page of three.
+async fn nine_users_and_a_first_page_of_three(app: &TestApp, prefix: &str) -> (Vec<String>, Value) {
+    for i in 0..9 {
+        app.user_named(&format!("{prefix}{i}"), json!([])).await;
+    }
+    let ids = all_ids(app, BY_USER_NAME).await;
+    let first = app.sc(Method::GET, &format!("{BY_USER_NAME}&count=3&cursor="), None).await.ok(200).clone();
+    (ids, first)
+}
+
 /// Item 13: a cursor names a place, so concurrent deletes and inserts neither skip nor
 /// repeat the resources that stay; bad, foreign and expired cursors are refused.
 #[tokio::test]
 async fn cursors_are_stable_under_changes_and_checked() {
     let app = crate::helpers::spawn_with(|s| s.scim.cursor_timeout_secs = 1).await;
-    for i in 0..9 {
-        app.user_named(&format!("u{i}"), json!([])).await;
-    }
-    let path = "/Users?sortBy=userName";
-    let before = all_ids(&app, path).await;
-    let r = app.sc(Method::GET, &format!("{path}&count=3&cursor="), None).await;
-    let first = r.ok(200).clone();
+    let path = BY_USER_NAME;
+    let (before, first) = nine_users_and_a_first_page_of_three(&app, "u").await;
     let page1: Vec<String> = first["Resources"].as_array().unwrap().iter().map(id).collect();
     assert_eq!(page1, before[..3]);
     // Delete one user already seen and one not yet seen; add one that sorts first and one
@@ -711,13 +714,8 @@ async fn cursor_pages_cut_by_the_budget_or_emptied_by_deletes_still_lead_everywh
 
     // An empty page after deletes: it points back to what is left.
     let app = spawn_app().await;
-    for i in 0..9 {
-        app.user_named(&format!("gone-{i}"), json!([])).await;
-    }
-    let path = "/Users?sortBy=userName";
-    let ids = all_ids(&app, path).await;
-    let r = app.sc(Method::GET, &format!("{path}&count=3&cursor="), None).await;
-    let first = r.ok(200).clone();
+    let path = BY_USER_NAME;
+    let (ids, first) = nine_users_and_a_first_page_of_three(&app, "gone-").await;
     let mut second = app
         .sc(Method::GET, &format!("{path}&count=3&cursor={}", first["nextCursor"].as_str().unwrap()), None)
         .await

@@ -8,10 +8,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::console::{Page, sign_in};
+use crate::helpers::urn::{PATCH, USER};
 use crate::helpers::{TestApp, id, spawn_app, spawn_sibling};
-
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// A SCIM token (confined to `account`) with its id.
 async fn idp(app: &TestApp, name: &str, account: &str) -> (String, String) {

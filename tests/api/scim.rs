@@ -4,15 +4,10 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::helpers::urn::{ENTERPRISE, EXT, GROUP, PATCH, USER};
 use crate::helpers::{TestApp, id, spawn_app, spawn_with, urlencode};
 use scimgate::error::ServiceError;
 use scimgate::store::Db;
-
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const EXT: &str = "urn:scimgate:schemas:extension:identity:2.0:User";
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 impl TestApp {
     async fn s(&self, method: Method, path: &str, body: Option<Value>) -> crate::helpers::Reply {

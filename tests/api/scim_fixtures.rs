@@ -4,10 +4,8 @@
 use reqwest::Method;
 use serde_json::json;
 
+use crate::helpers::urn::{ENTERPRISE, EXT};
 use crate::helpers::{fixture, id, spawn_app};
-
-const EXT: &str = "urn:scimgate:schemas:extension:identity:2.0:User";
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 fn q(s: &str) -> String {
     s.replace(' ', "%20").replace('"', "%22")

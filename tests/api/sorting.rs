@@ -6,10 +6,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::helpers::urn::{GROUP, USER};
 use crate::helpers::{TestApp, id, spawn_app, urlencode as enc};
-
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 async fn create(app: &TestApp, path: &str, body: Value) -> String {
     let r = app.scim(Method::POST, path, Some(&app.admin), Some(body)).await;
