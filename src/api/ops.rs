@@ -9,14 +9,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::AppState;
 use super::native::problem::{Forbidden, Problem, Unauthorized};
 use super::native::{Admin, ApiError, ProblemCode};
-use super::route::{self, Endpoint};
+use super::route::Endpoint;
 use crate::service::health;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(Endpoint::new(route::resource, __path_root, root))
-        .service(Endpoint::new(route::resource, __path_healthz, healthz))
-        .service(Endpoint::new(route::resource, __path_readyz, readyz))
-        .service(Endpoint::new(route::resource, __path_metrics, metrics));
+    cfg.service(Endpoint::new(__path_root, root))
+        .service(Endpoint::new(__path_healthz, healthz))
+        .service(Endpoint::new(__path_readyz, readyz))
+        .service(Endpoint::new(__path_metrics, metrics));
 }
 
 /// Where things are: the body of `/` for API clients.

@@ -14,7 +14,8 @@ use utoipa_actix_web::OpenApiFactory;
 
 /// One path of an API surface: the actix resource that serves it and the OpenAPI operations
 /// of its methods, both taken from the handlers' `#[utoipa::path]` (path and method are
-/// written once, there). Methods without a route get 405 with `Allow`.
+/// written once, there). Methods without a route get 405 with `Allow` (the `error_bodies`
+/// middleware gives it the surface's error body).
 pub struct Endpoint {
     path: String,
     resource: Resource,
@@ -36,9 +37,8 @@ fn actix_method(m: &HttpMethod) -> Method {
 }
 
 impl Endpoint {
-    /// An endpoint at the path `doc` declares; `resource` makes the surface's resource (its
-    /// 405 fallback) for that path.
-    pub fn new<D, F, Args>(resource: fn(&str) -> Resource, doc: D, handler: F) -> Endpoint
+    /// An endpoint at the path `doc` declares.
+    pub fn new<D, F, Args>(doc: D, handler: F) -> Endpoint
     where
         D: utoipa::Path + OpenApiFactory,
         F: Handler<Args>,
@@ -46,7 +46,7 @@ impl Endpoint {
         F::Output: Responder + 'static,
     {
         let path = D::path();
-        Endpoint { resource: resource(&path), path, paths: Paths::new(), schemas: vec![] }.op(doc, handler)
+        Endpoint { resource: web::resource(&path), path, paths: Paths::new(), schemas: vec![] }.op(doc, handler)
     }
 
     /// Another operation on the same path (a different path is a programming error, caught
@@ -82,12 +82,6 @@ impl OpenApiFactory for Endpoint {
     fn schemas(&self, schemas: &mut Vec<(String, RefOr<Schema>)>) {
         schemas.extend(self.schemas.iter().cloned());
     }
-}
-
-/// A resource: methods without a route get actix's 405 with its `Allow` header (the
-/// `error_bodies` middleware gives it the surface's error body).
-pub fn resource(path: &str) -> Resource {
-    web::resource(path)
 }
 
 /// The `bearer` security scheme every protected operation names.

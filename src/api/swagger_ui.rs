@@ -14,7 +14,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::{Config, Url};
 
 use super::openapi;
-use super::route::{self, Endpoint};
+use super::route::Endpoint;
 
 /// The generated documents, serialized once at start-up, and the Swagger UI configuration.
 pub struct ApiDocs {
@@ -48,9 +48,9 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'u
                    script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(Endpoint::new(route::resource, __path_native_document, native_document))
-        .service(Endpoint::new(route::resource, __path_scim_document, scim_document))
-        .service(Endpoint::new(route::resource, __path_docs_page, docs_page))
+    cfg.service(Endpoint::new(__path_native_document, native_document))
+        .service(Endpoint::new(__path_scim_document, scim_document))
+        .service(Endpoint::new(__path_docs_page, docs_page))
         .map(|cfg| cfg.service(web::resource("/docs/{file:.*}").route(web::get().to(asset))));
 }
 

@@ -161,6 +161,15 @@ fn fast(s: &mut Settings) {
     s.webhooks.lease_seconds = 2;
 }
 
+/// [`fast`], with an attempt's time limit and a claim's lease of its own.
+fn leased(timeout_ms: u64, lease_seconds: i64) -> impl Fn(&mut Settings) + Copy {
+    move |s| {
+        fast(s);
+        s.webhooks.timeout_ms = timeout_ms;
+        s.webhooks.lease_seconds = lease_seconds;
+    }
+}
+
 /// Creates a subscription; returns its id and secret.
 async fn subscribe(app: &TestApp, url: &str, events: Value) -> (String, String) {
     let r = app.post("/api/v1/webhooks", json!({ "url": url, "events": events })).await;
@@ -427,15 +436,10 @@ async fn a_receiver_that_never_recovers_dead_letters_the_event_and_a_manual_retr
 }
 
 /// Settings for the crash tests: an attempt may take 3 s, a claim lasts 4 s.
-fn slow_lease(s: &mut Settings) {
-    fast(s);
-    s.webhooks.timeout_ms = 3000;
-    s.webhooks.lease_seconds = 4;
-}
 
 #[tokio::test]
 async fn a_gateway_that_dies_mid_delivery_loses_nothing_its_lease_expires_and_a_sibling_delivers() {
-    let first = spawn_with(slow_lease).await;
+    let first = spawn_with(leased(3000, 4)).await;
     let rx = Receiver::start().await;
     rx.set(|b| b.hang = true);
     let (webhook, secret) = subscribe(&first, &rx.url, json!(["*"])).await;
@@ -449,7 +453,7 @@ async fn a_gateway_that_dies_mid_delivery_loses_nothing_its_lease_expires_and_a_
     assert_eq!(q.pending, 1, "the event waits in the outbox");
     assert!(q.oldest_pending_age.is_some());
 
-    let second = spawn_sibling_with(&first, slow_lease).await;
+    let second = spawn_sibling_with(&first, leased(3000, 4)).await;
     let ev = rx.wait_event("the redelivery", |e| e["subject"] == uid.as_str()).await;
     let acked = rx.acknowledged();
     assert_eq!(acked.len(), 1);
@@ -468,11 +472,7 @@ async fn a_gateway_that_dies_mid_delivery_loses_nothing_its_lease_expires_and_a_
 
 #[tokio::test]
 async fn a_gateway_stopped_gracefully_mid_delivery_gives_its_claim_back_at_once() {
-    let long_lease = |s: &mut Settings| {
-        fast(s);
-        s.webhooks.timeout_ms = 3000;
-        s.webhooks.lease_seconds = 60;
-    };
+    let long_lease = leased(3000, 60);
     let first = spawn_with(long_lease).await;
     let rx = Receiver::start().await;
     rx.set(|b| b.hang = true);
@@ -491,11 +491,7 @@ async fn a_gateway_stopped_gracefully_mid_delivery_gives_its_claim_back_at_once(
 
 #[tokio::test]
 async fn two_gateways_deliver_a_thousand_events_each_exactly_once_and_in_order_per_user() {
-    let settings = |s: &mut Settings| {
-        fast(s);
-        s.webhooks.timeout_ms = 5000;
-        s.webhooks.lease_seconds = 30;
-    };
+    let settings = leased(5000, 30);
     let a = spawn_with(settings).await;
     let b = spawn_sibling_with(&a, settings).await;
     let rx = Receiver::start().await;

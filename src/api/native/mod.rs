@@ -18,7 +18,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub use problem::{ApiError, ProblemCode};
 
 use super::authenticate;
-use super::route::{self, Endpoint};
+use super::route::Endpoint;
 use crate::domain::{Actor, User};
 use crate::error::ServiceError;
 use crate::policy::PolicyViolation;
@@ -169,41 +169,38 @@ pub fn configure(cfg: &mut ServiceConfig) {
     use admin::*;
     use users::*;
     use webhooks as wh;
-    cfg.service(Endpoint::new(route::resource, __path_create_token, create_token).op(__path_list_tokens, list_tokens))
-        .service(Endpoint::new(route::resource, __path_revoke_token, revoke_token))
-        .service(Endpoint::new(route::resource, __path_rotate_token, rotate_token))
-        .service(
-            Endpoint::new(route::resource, __path_create_account, create_account)
-                .op(__path_list_accounts, list_accounts),
-        )
-        .service(Endpoint::new(route::resource, __path_get_account, get_account))
-        .service(Endpoint::new(route::resource, __path_create_contact, create_contact))
-        .service(Endpoint::new(route::resource, __path_get_contact, get_contact))
-        .service(Endpoint::new(route::resource, __path_list_licenses, list_licenses))
-        .service(Endpoint::new(route::resource, __path_set_capacity, set_capacity))
-        .service(Endpoint::new(route::resource, __path_create, create).op(__path_list, list))
-        .service(Endpoint::new(route::resource, __path_bulk_downgrade, bulk_downgrade))
-        .service(Endpoint::new(route::resource, __path_get, get).op(__path_update, update).op(__path_delete, delete))
-        .service(Endpoint::new(route::resource, __path_assign_contact, assign_contact))
-        .service(Endpoint::new(route::resource, __path_move_account, move_account))
-        .service(Endpoint::new(route::resource, __path_upgrade, upgrade))
-        .service(Endpoint::new(route::resource, __path_downgrade, downgrade))
-        .service(Endpoint::new(route::resource, __path_login_as, login_as))
-        .service(Endpoint::new(route::resource, __path_session, session))
-        .service(Endpoint::new(route::resource, __path_revoke_session, revoke_session))
-        .service(Endpoint::new(route::resource, __path_create_site, create_site).op(__path_list_sites, list_sites))
-        .service(Endpoint::new(route::resource, __path_get_site, get_site))
-        .service(Endpoint::new(route::resource, __path_site_members, site_members))
-        .service(Endpoint::new(route::resource, __path_add_member, add_member).op(__path_remove_member, remove_member))
-        .service(Endpoint::new(route::resource, __path_register, register))
-        .service(Endpoint::new(route::resource, __path_audit, audit))
-        .service(Endpoint::new(route::resource, wh::__path_create, wh::create).op(wh::__path_list, wh::list))
-        .service(Endpoint::new(route::resource, wh::__path_get, wh::get).op(wh::__path_delete, wh::delete))
-        .service(Endpoint::new(route::resource, wh::__path_deliveries, wh::deliveries))
-        .service(Endpoint::new(route::resource, wh::__path_retry, wh::retry))
-        .service(Endpoint::new(route::resource, wh::__path_get_delivery, wh::get_delivery))
-        .service(Endpoint::new(route::resource, wh::__path_retry_dead, wh::retry_dead))
-        .service(Endpoint::new(route::resource, wh::__path_pause, wh::pause))
-        .service(Endpoint::new(route::resource, wh::__path_resume, wh::resume))
-        .service(Endpoint::new(route::resource, wh::__path_test_event, wh::test_event));
+    cfg.service(Endpoint::new(__path_create_token, create_token).op(__path_list_tokens, list_tokens))
+        .service(Endpoint::new(__path_revoke_token, revoke_token))
+        .service(Endpoint::new(__path_rotate_token, rotate_token))
+        .service(Endpoint::new(__path_create_account, create_account).op(__path_list_accounts, list_accounts))
+        .service(Endpoint::new(__path_get_account, get_account))
+        .service(Endpoint::new(__path_create_contact, create_contact))
+        .service(Endpoint::new(__path_get_contact, get_contact))
+        .service(Endpoint::new(__path_list_licenses, list_licenses))
+        .service(Endpoint::new(__path_set_capacity, set_capacity))
+        .service(Endpoint::new(__path_create, create).op(__path_list, list))
+        .service(Endpoint::new(__path_bulk_downgrade, bulk_downgrade))
+        .service(Endpoint::new(__path_get, get).op(__path_update, update).op(__path_delete, delete))
+        .service(Endpoint::new(__path_assign_contact, assign_contact))
+        .service(Endpoint::new(__path_move_account, move_account))
+        .service(Endpoint::new(__path_upgrade, upgrade))
+        .service(Endpoint::new(__path_downgrade, downgrade))
+        .service(Endpoint::new(__path_login_as, login_as))
+        .service(Endpoint::new(__path_session, session))
+        .service(Endpoint::new(__path_revoke_session, revoke_session))
+        .service(Endpoint::new(__path_create_site, create_site).op(__path_list_sites, list_sites))
+        .service(Endpoint::new(__path_get_site, get_site))
+        .service(Endpoint::new(__path_site_members, site_members))
+        .service(Endpoint::new(__path_add_member, add_member).op(__path_remove_member, remove_member))
+        .service(Endpoint::new(__path_register, register))
+        .service(Endpoint::new(__path_audit, audit))
+        .service(Endpoint::new(wh::__path_create, wh::create).op(wh::__path_list, wh::list))
+        .service(Endpoint::new(wh::__path_get, wh::get).op(wh::__path_delete, wh::delete))
+        .service(Endpoint::new(wh::__path_deliveries, wh::deliveries))
+        .service(Endpoint::new(wh::__path_retry, wh::retry))
+        .service(Endpoint::new(wh::__path_get_delivery, wh::get_delivery))
+        .service(Endpoint::new(wh::__path_retry_dead, wh::retry_dead))
+        .service(Endpoint::new(wh::__path_pause, wh::pause))
+        .service(Endpoint::new(wh::__path_resume, wh::resume))
+        .service(Endpoint::new(wh::__path_test_event, wh::test_event));
 }

@@ -23,7 +23,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::error::{SCIM_JSON, ScimError};
 use super::extract::within_body_deadline;
-use super::route::{self, Endpoint};
+use super::route::Endpoint;
 use super::{AppState, authenticate};
 use crate::domain::License;
 use crate::error::ServiceError;
@@ -284,15 +284,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 fn routes(cfg: &mut ServiceConfig) {
     use discovery as d;
-    cfg.service(Endpoint::new(route::resource, d::__path_service_provider_config, d::service_provider_config))
-        .service(Endpoint::new(route::resource, d::__path_resource_types, d::resource_types))
-        .service(Endpoint::new(route::resource, d::__path_resource_type, d::resource_type))
-        .service(Endpoint::new(route::resource, d::__path_schemas, d::schemas))
-        .service(Endpoint::new(route::resource, d::__path_schema, d::schema))
+    cfg.service(Endpoint::new(d::__path_service_provider_config, d::service_provider_config))
+        .service(Endpoint::new(d::__path_resource_types, d::resource_types))
+        .service(Endpoint::new(d::__path_resource_type, d::resource_type))
+        .service(Endpoint::new(d::__path_schemas, d::schemas))
+        .service(Endpoint::new(d::__path_schema, d::schema))
         .configure(users::routes)
         .configure(groups::routes)
-        .service(Endpoint::new(route::resource, bulk::__path_bulk, bulk::bulk))
-        .service(Endpoint::new(route::resource, bulk::__path_root_search, bulk::root_search));
+        .service(Endpoint::new(bulk::__path_bulk, bulk::bulk))
+        .service(Endpoint::new(bulk::__path_root_search, bulk::root_search));
 }
 
 /// A ListResponse (RFC 7644 §3.4.2) of a page, projected (RFC 7644 §3.9).

@@ -280,11 +280,11 @@ macro_rules! endpoints {
 
         /// The endpoints' routes: the collection, its search, an item.
         pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-            use crate::api::route::{self, Endpoint};
-            cfg.service(Endpoint::new(route::resource, __path_list, list).op(__path_create, create))
-                .service(Endpoint::new(route::resource, __path_search, search))
+            use crate::api::route::Endpoint;
+            cfg.service(Endpoint::new(__path_list, list).op(__path_create, create))
+                .service(Endpoint::new(__path_search, search))
                 .service(
-                    Endpoint::new(route::resource, __path_get, get)
+                    Endpoint::new(__path_get, get)
                         .op(__path_replace, replace)
                         .op(__path_patch, patch)
                         .op(__path_delete, delete),
