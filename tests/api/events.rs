@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::helpers::{TestApp, id, spawn_app, spawn_sibling_with, spawn_with};
+use crate::helpers::{TestApp, has_lines, id, spawn_app, spawn_sibling_with, spawn_with};
 use scimgate::config::Settings;
 use scimgate::service::webhooks::{QueueStats, queue_stats};
 use scimgate::store::Db;
@@ -296,14 +296,15 @@ async fn a_subscriber_gets_signed_cloud_events_with_the_resulting_user_and_the_c
     let q = stats(&app).await;
     assert_eq!((q.pending, q.dead, q.oldest_pending_age), (0, 0, None));
     let text = metrics(&app).await;
-    for line in [
-        "scimgate_webhook_deliveries_total{event=\"sent\"} 3",
-        "scimgate_webhook_deliveries_total{event=\"failed\"} 0",
-        "scimgate_webhook_queue{state=\"pending\"} 0",
-        "scimgate_webhook_oldest_pending_seconds 0",
-    ] {
-        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
-    }
+    has_lines(
+        &text,
+        &[
+            "scimgate_webhook_deliveries_total{event=\"sent\"} 3",
+            "scimgate_webhook_deliveries_total{event=\"failed\"} 0",
+            "scimgate_webhook_queue{state=\"pending\"} 0",
+            "scimgate_webhook_oldest_pending_seconds 0",
+        ],
+    );
 }
 
 #[tokio::test]
@@ -395,14 +396,15 @@ async fn a_receiver_that_never_recovers_dead_letters_the_event_and_a_manual_retr
     let q = stats(&app).await;
     assert_eq!((q.pending, q.dead), (0, 1));
     let text = metrics(&app).await;
-    for line in [
-        "scimgate_webhook_deliveries_total{event=\"dead_lettered\"} 1",
-        "scimgate_webhook_deliveries_total{event=\"retried\"} 2",
-        "scimgate_webhook_deliveries_total{event=\"failed\"} 3",
-        "scimgate_webhook_queue{state=\"dead\"} 1",
-    ] {
-        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
-    }
+    has_lines(
+        &text,
+        &[
+            "scimgate_webhook_deliveries_total{event=\"dead_lettered\"} 1",
+            "scimgate_webhook_deliveries_total{event=\"retried\"} 2",
+            "scimgate_webhook_deliveries_total{event=\"failed\"} 3",
+            "scimgate_webhook_queue{state=\"dead\"} 1",
+        ],
+    );
 
     // Behind a dead letter, the user's later events still flow.
     rx.set(|b| b.fail_all = false);

@@ -418,3 +418,11 @@ pub mod urn {
     pub const EXT: &str = "urn:scimgate:schemas:extension:identity:2.0:User";
     pub const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 }
+
+/// Each of `lines` is a whole line of `text` (e.g. a metric and its value in `/metrics`).
+#[track_caller]
+pub fn has_lines(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.lines().any(|l| l == *line), "missing {line} in\n{text}");
+    }
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{id, spawn_app};
+use crate::helpers::{has_lines, id, spawn_app};
 
 #[tokio::test]
 async fn metrics_count_requests_scim_operations_policy_rejections_and_pools() {
@@ -30,17 +30,18 @@ async fn metrics_count_requests_scim_operations_policy_rejections_and_pools() {
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.headers().get("content-type").unwrap().to_str().unwrap().starts_with("text/plain; version=0.0.4"));
     let text = r.text().await.unwrap();
-    for line in [
-        r#"scimgate_http_requests_total{method="POST",route="/api/v1/users",status="201"} 1"#,
-        r#"scimgate_http_requests_total{method="POST",route="/api/v1/users/{id}/upgrade",status="422"} 1"#,
-        r#"scimgate_policy_rejections_total{code="contact_required"} 1"#,
-        r#"scimgate_policy_rejections_total{code="scim_contactless"} 1"#,
-        r#"scimgate_scim_operations_total{operation="create",resource="Users",status="201"} 1"#,
-        r#"scimgate_license_used{license="external_identity"} 1"#,
-        r#"scimgate_license_used{license="customer_community"} 1"#,
-    ] {
-        assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
-    }
+    has_lines(
+        &text,
+        &[
+            r#"scimgate_http_requests_total{method="POST",route="/api/v1/users",status="201"} 1"#,
+            r#"scimgate_http_requests_total{method="POST",route="/api/v1/users/{id}/upgrade",status="422"} 1"#,
+            r#"scimgate_policy_rejections_total{code="contact_required"} 1"#,
+            r#"scimgate_policy_rejections_total{code="scim_contactless"} 1"#,
+            r#"scimgate_scim_operations_total{operation="create",resource="Users",status="201"} 1"#,
+            r#"scimgate_license_used{license="external_identity"} 1"#,
+            r#"scimgate_license_used{license="customer_community"} 1"#,
+        ],
+    );
     assert!(text.contains("scimgate_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/users\""));
     assert!(text.contains("scimgate_db_pool_connections{pool=\"reader\",state=\"idle\"}"));
     // Admins only.
