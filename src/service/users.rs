@@ -340,40 +340,65 @@ pub async fn update(
     if_match: Option<i64>,
 ) -> Result<User, ServiceError> {
     db.write(move |conn| {
-        let before = load_for_write(conn, &actor, &id, if_match)?;
-        let mut after = before.clone();
-        if let Some(n) = changes.user_name {
-            after.user_name = n.into_inner();
-        }
-        if let Some(e) = changes.email {
-            after.set_primary_email(e.into_inner());
-        }
-        if let Some(v) = changes.first_name {
-            after.first_name = v;
-        }
-        if let Some(v) = changes.last_name {
-            after.last_name = v;
-        }
-        if let Some(v) = changes.display_name {
-            after.display_name = v;
-        }
-        if let Some(v) = changes.external_id {
-            after.external_id = v;
-        }
-        if let Some(v) = changes.active {
-            after.active = v;
-        }
-        if after == before {
-            return Ok(before);
-        }
-        let action = match (before.active, after.active) {
-            (true, false) => AuditAction::UserDeactivated,
-            (false, true) => AuditAction::UserReactivated,
-            _ => AuditAction::UserUpdated,
-        };
-        save(conn, &actor, action, &before, after, None)
+        edit(conn, &actor, &id, if_match, None, |_, after| {
+            changes.apply_to(after);
+            Ok(())
+        })
     })
     .await
+}
+
+impl UserChanges {
+    /// Makes these changes to `user`.
+    fn apply_to(self, user: &mut User) {
+        if let Some(n) = self.user_name {
+            user.user_name = n.into_inner();
+        }
+        if let Some(e) = self.email {
+            user.set_primary_email(e.into_inner());
+        }
+        if let Some(v) = self.first_name {
+            user.first_name = v;
+        }
+        if let Some(v) = self.last_name {
+            user.last_name = v;
+        }
+        if let Some(v) = self.display_name {
+            user.display_name = v;
+        }
+        if let Some(v) = self.external_id {
+            user.external_id = v;
+        }
+        if let Some(v) = self.active {
+            user.active = v;
+        }
+    }
+}
+
+/// Loads the user for a write (lock, scope, policy, version: [`load_for_write`]), lets
+/// `change` edit a copy, and saves it — audited as a (de)activation when `active` flipped,
+/// else as `user.updated`, or `action` when given — unless nothing changed: then the user
+/// is answered as it was.
+fn edit(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &UserId,
+    if_match: Option<i64>,
+    action: Option<AuditAction>,
+    change: impl FnOnce(&mut DbConnection, &mut User) -> Result<(), ServiceError>,
+) -> Result<User, ServiceError> {
+    let before = load_for_write(conn, actor, id, if_match)?;
+    let mut after = before.clone();
+    change(conn, &mut after)?;
+    if after == before {
+        return Ok(before);
+    }
+    let action = action.unwrap_or(match (before.active, after.active) {
+        (true, false) => AuditAction::UserDeactivated,
+        (false, true) => AuditAction::UserReactivated,
+        _ => AuditAction::UserUpdated,
+    });
+    save(conn, actor, action, &before, after, None)
 }
 
 /// Deletes the user: its license returns to the pool, its contact stays.
@@ -451,12 +476,9 @@ pub async fn move_to_account(
     if_match: Option<i64>,
 ) -> Result<User, ServiceError> {
     db.write(move |conn| {
-        let before = load_for_write(conn, &actor, &id, if_match)?;
-        let mut after = before.clone();
-        if !move_account(conn, &actor, &mut after, &to)? {
-            return Ok(before);
-        }
-        save(conn, &actor, AuditAction::UserAccountMoved, &before, after, None)
+        edit(conn, &actor, &id, if_match, Some(AuditAction::UserAccountMoved), |conn, after| {
+            move_account(conn, &actor, after, &to).map(drop)
+        })
     })
     .await
 }
