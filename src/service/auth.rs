@@ -9,7 +9,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{ServiceError, audit};
+use super::{ServiceError, audit, write_as};
 use crate::domain::{Actor, AuditAction, Principal, Role, TokenInfo, ValidationError, new_id, now, text};
 use crate::policy::access::AdminCap;
 use crate::store::{Db, accounts, tokens};
@@ -132,8 +132,7 @@ pub async fn list(db: &Db, _admin: &AdminCap) -> Result<Vec<TokenInfo>, ServiceE
 }
 
 pub async fn revoke(db: &Db, admin: &AdminCap, id: String) -> Result<(), ServiceError> {
-    let actor = admin.actor().clone();
-    db.write(move |conn| {
+    write_as(db, admin.actor(), move |conn, actor| {
         let token = tokens::find(conn, &id)?.ok_or(ServiceError::NotFound("token"))?;
         let at = now();
         // Conditional (`WHERE revoked_at IS NULL`): a revoke or rotation that committed
@@ -143,7 +142,7 @@ pub async fn revoke(db: &Db, admin: &AdminCap, id: String) -> Result<(), Service
             let ended = tokens::revoke_sessions_of(conn, Some(&format!("token:{id}")), None, at)?;
             audit::record(
                 conn,
-                &actor,
+                actor,
                 AuditAction::TokenRevoked,
                 &id,
                 json!({ "name": token.name, "loginAsSessionsEnded": ended }),

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::query::{self, Edges, ListQuery, Page, Plan};
 use super::scim::confined_scim;
-use super::{ServiceError, audit};
+use super::{ServiceError, audit, write_as};
 use crate::domain::{
     AccountId, Actor, AuditAction, Group, GroupId, GroupMember, MemberKind, ValidationError, new_id, now, text,
 };
@@ -164,10 +164,9 @@ pub async fn replace(
     d: GroupDraft,
     if_match: Option<i64>,
 ) -> Result<Group, ServiceError> {
-    let actor = cap.actor().clone();
-    db.write(move |conn| {
-        let before = load(conn, &actor, id.as_str(), if_match)?;
-        write(conn, &actor, before, d)
+    write_as(db, cap.actor(), move |conn, actor| {
+        let before = load(conn, actor, id.as_str(), if_match)?;
+        write(conn, actor, before, d)
     })
     .await
 }
@@ -198,11 +197,10 @@ pub async fn patch(
 }
 
 pub async fn delete(db: &Db, cap: &ScimCap, id: GroupId, if_match: Option<i64>) -> Result<(), ServiceError> {
-    let actor = cap.actor().clone();
-    db.write(move |conn| {
-        let g = load(conn, &actor, id.as_str(), if_match)?;
+    write_as(db, cap.actor(), move |conn, actor| {
+        let g = load(conn, actor, id.as_str(), if_match)?;
         groups::delete(conn, id.as_str())?;
-        audit::record(conn, &actor, AuditAction::GroupDeleted, id.as_str(), json!({ "displayName": g.display_name }))?;
+        audit::record(conn, actor, AuditAction::GroupDeleted, id.as_str(), json!({ "displayName": g.display_name }))?;
         Ok(())
     })
     .await

@@ -22,13 +22,25 @@ pub mod sites;
 pub mod users;
 pub mod webhooks;
 
+use crate::domain::Actor;
 /// The database handle every use case takes (the HTTP layer holds one, and never opens
 /// the store itself).
 pub use crate::store::Db;
-use crate::store::StoreError;
 use crate::store::schema::constraints;
+use crate::store::{DbConnection, StoreError};
 
 pub use crate::error::{Conflict, ServiceError};
+
+/// Runs `f` in a write transaction as `actor` (a copy moves into the transaction): the
+/// frame of every use case that writes on behalf of a capability's actor.
+pub(crate) async fn write_as<T: Send + 'static>(
+    db: &Db,
+    actor: &Actor,
+    f: impl FnOnce(&mut DbConnection, &Actor) -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ServiceError> {
+    let actor = actor.clone();
+    db.write(move |conn| f(conn, &actor)).await
+}
 
 /// A page of results and the cursor of the next page (`None`: last page).
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::query::{self, Edges, Keyset, ListQuery, Page, PageBuilder, Plan, Resource};
 use super::users::{ContactSpec, NewUser, create_in, load_for_write, save};
-use super::{ServiceError, audit};
+use super::{ServiceError, audit, write_as};
 use crate::domain::{
     Account, AccountId, Actor, AuditAction, Contact, ContactDraft, License, Origin, User, UserEmail, UserId, UserName,
     ValidationError, now,
@@ -85,9 +85,8 @@ pub async fn create(
     p: ScimProfile,
     defaults: ScimDefaults,
 ) -> Result<UserWithGroups, ServiceError> {
-    let actor = cap.actor().clone();
-    db.write(move |conn| {
-        let account_id = match scim_routing::route_create(&actor, p.contactless, p.account_id.as_deref())? {
+    write_as(db, cap.actor(), move |conn, actor| {
+        let account_id = match scim_routing::route_create(actor, p.contactless, p.account_id.as_deref())? {
             // Naming the default account before its first use creates it, as routing does.
             ContactAccount::Named(a) if a == default_account_id(&defaults.account_name) => {
                 default_account(conn, &defaults.account_name)?
@@ -113,7 +112,7 @@ pub async fn create(
             scim_attributes: p.scim_attributes,
             password_hash: p.password_hash,
         };
-        let user = create_in(conn, &actor, cmd)?;
+        let user = create_in(conn, actor, cmd)?;
         Ok(UserWithGroups { user, groups: vec![] })
     })
     .await
@@ -214,10 +213,9 @@ pub async fn replace(
     p: ScimProfile,
     if_match: Option<i64>,
 ) -> Result<UserWithGroups, ServiceError> {
-    let actor = cap.actor().clone();
-    db.write(move |conn| {
-        let before = load_for_write(conn, &actor, &id, if_match)?;
-        apply(conn, &actor, before, p)
+    write_as(db, cap.actor(), move |conn, actor| {
+        let before = load_for_write(conn, actor, &id, if_match)?;
+        apply(conn, actor, before, p)
     })
     .await
 }

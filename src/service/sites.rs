@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::users::{NewUser, create_in};
-use super::{Page, ServiceError, audit};
+use super::{Page, ServiceError, audit, write_as};
 use crate::domain::{
     Actor, AuditAction, Email, Origin, Site, SiteId, User, UserId, UserName, ValidationError, new_id, now, text,
 };
@@ -74,12 +74,11 @@ pub async fn get(db: &Db, _admin: &AdminCap, id: SiteId) -> Result<Site, Service
 
 /// Adds a member (idempotent). Contactless users are members like any other (rule 7).
 pub async fn add_member(db: &Db, admin: &AdminCap, site: SiteId, user: UserId) -> Result<(), ServiceError> {
-    let actor = admin.actor().clone();
-    db.write(move |conn| {
+    write_as(db, admin.actor(), move |conn, actor| {
         accounts::find_site(conn, site.as_str())?.ok_or(ServiceError::NotFound("site"))?;
         users::find_for_update(conn, user.as_str())?.ok_or(ServiceError::NotFound("user"))?;
         if users::add_member(conn, &site, &user, now())? {
-            membership_changed(conn, &actor, AuditAction::SiteMemberAdded, &site, &user)?;
+            membership_changed(conn, actor, AuditAction::SiteMemberAdded, &site, &user)?;
         }
         Ok(())
     })
@@ -88,8 +87,7 @@ pub async fn add_member(db: &Db, admin: &AdminCap, site: SiteId, user: UserId) -
 
 /// Removes a member (idempotent: removing a non-member succeeds).
 pub async fn remove_member(db: &Db, admin: &AdminCap, site: SiteId, user: UserId) -> Result<(), ServiceError> {
-    let actor = admin.actor().clone();
-    db.write(move |conn| {
+    write_as(db, admin.actor(), move |conn, actor| {
         accounts::find_site(conn, site.as_str())?.ok_or(ServiceError::NotFound("site"))?;
         // The user's row lock first, as every user write takes it: it orders this change's
         // downstream event among the user's others (and keeps the lock order).
@@ -97,7 +95,7 @@ pub async fn remove_member(db: &Db, admin: &AdminCap, site: SiteId, user: UserId
             return Ok(());
         }
         if users::remove_member(conn, &site, &user)? {
-            membership_changed(conn, &actor, AuditAction::SiteMemberRemoved, &site, &user)?;
+            membership_changed(conn, actor, AuditAction::SiteMemberRemoved, &site, &user)?;
         }
         Ok(())
     })
@@ -172,15 +170,14 @@ pub async fn set_self_registration(
     site_id: SiteId,
     enabled: bool,
 ) -> Result<Site, ServiceError> {
-    let actor = admin.actor().clone();
-    db.write(move |conn| {
+    write_as(db, admin.actor(), move |conn, actor| {
         let site = accounts::find_site(conn, site_id.as_str())?.ok_or(ServiceError::NotFound("site"))?;
         if !accounts::set_self_registration(conn, site.id.as_str(), enabled)? {
             return Ok(Site { self_registration: enabled, ..site });
         }
         audit::record(
             conn,
-            &actor,
+            actor,
             AuditAction::SiteSelfRegistrationSet,
             site.id.as_str(),
             json!({ "changes": { "selfRegistration": { "before": site.self_registration, "after": enabled } } }),

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::{Conflict, Page, ServiceError, accounts as contacts, audit, auth};
+use super::{Conflict, Page, ServiceError, accounts as contacts, audit, auth, write_as};
 use crate::domain::{
     AccountId, Actor, AuditAction, Backing, ContactDraft, ContactId, Email, License, LoginSession, Origin, Principal,
     SiteId, User, UserEmail, UserId, UserName, ValidationError, fold, new_id, now, optional_text,
@@ -707,12 +707,11 @@ pub async fn use_session(db: &Db, presented: String) -> Result<(LoginSession, Us
 
 /// Ends a login-as session (admin): it gets 401 from then on.
 pub async fn revoke_login_session(db: &Db, admin: &AdminCap, id: String) -> Result<(), ServiceError> {
-    let actor = admin.actor().clone();
-    db.write(move |conn| {
+    write_as(db, admin.actor(), move |conn, actor| {
         if !tokens::revoke_session(conn, &id, now())? {
             return Err(ServiceError::NotFound("session"));
         }
-        audit::record(conn, &actor, AuditAction::UserLoginAsRevoked, &id, json!({}))?;
+        audit::record(conn, actor, AuditAction::UserLoginAsRevoked, &id, json!({}))?;
         Ok(())
     })
     .await

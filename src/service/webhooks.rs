@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
-use super::{Conflict, Page, ServiceError, audit, auth};
+use super::{Conflict, Page, ServiceError, audit, auth, write_as};
 use crate::domain::{
     Attempt, AuditAction, Delivery, DeliveryId, DeliveryStatus, EventFilter, Subscription, SubscriptionHealth,
     SubscriptionId, ValidationError, new_id, now,
@@ -186,14 +186,13 @@ pub async fn get(db: &Db, _admin: &AdminCap, id: SubscriptionId) -> Result<Subsc
 
 /// Deletes a subscription and its deliveries (pending ones are never sent).
 pub async fn delete(db: &Db, admin: &AdminCap, id: SubscriptionId) -> Result<(), ServiceError> {
-    let actor = admin.actor().clone();
-    db.write(move |conn| {
+    write_as(db, admin.actor(), move |conn, actor| {
         let sub = events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
         // A delete that committed since the read leaves nothing to delete, nor to audit.
         if !events::delete_subscription(conn, id.as_str(), now())? {
             return Ok(());
         }
-        audit::record(conn, &actor, AuditAction::WebhookDeleted, id.as_str(), json!({ "url": sub.url }))
+        audit::record(conn, actor, AuditAction::WebhookDeleted, id.as_str(), json!({ "url": sub.url }))
     })
     .await
 }
@@ -223,8 +222,7 @@ pub async fn retry(
     subscription: SubscriptionId,
     delivery: DeliveryId,
 ) -> Result<Delivery, ServiceError> {
-    let actor = admin.actor().clone();
-    db.write(move |conn| {
+    write_as(db, admin.actor(), move |conn, actor| {
         events::find_subscription(conn, subscription.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
         let d = events::find_delivery(conn, &subscription, &delivery)?.ok_or(ServiceError::NotFound("delivery"))?;
         let at = now();
@@ -252,7 +250,7 @@ pub async fn retry(
         }
         audit::record(
             conn,
-            &actor,
+            actor,
             AuditAction::WebhookDeliveryRetried,
             subscription.as_str(),
             json!({ "deliveryId": d.id, "status": d.status.as_str() }),
@@ -270,13 +268,12 @@ pub async fn set_paused(
     id: SubscriptionId,
     paused: bool,
 ) -> Result<Subscription, ServiceError> {
-    let actor = admin.actor().clone();
-    db.write(move |conn| {
+    write_as(db, admin.actor(), move |conn, actor| {
         let sub = events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
         let at = now();
         if sub.paused_at.is_some() != paused && events::set_paused(conn, id.as_str(), paused.then_some(at), at)? {
             let action = if paused { AuditAction::WebhookPaused } else { AuditAction::WebhookResumed };
-            audit::record(conn, &actor, action, id.as_str(), json!({ "url": sub.url }))?;
+            audit::record(conn, actor, action, id.as_str(), json!({ "url": sub.url }))?;
         }
         events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))
     })
@@ -289,12 +286,11 @@ pub const RETRY_ALL_LIMIT: i64 = 1000;
 /// Gives every dead letter of a subscription (up to [`RETRY_ALL_LIMIT`]) a fresh series
 /// of attempts; how many.
 pub async fn retry_dead(db: &Db, admin: &AdminCap, id: SubscriptionId) -> Result<usize, ServiceError> {
-    let actor = admin.actor().clone();
-    db.write(move |conn| {
+    write_as(db, admin.actor(), move |conn, actor| {
         events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
         let n = events::revive_dead(conn, id.as_str(), now(), RETRY_ALL_LIMIT)?;
         if n > 0 {
-            audit::record(conn, &actor, AuditAction::WebhookDeadLettersRetried, id.as_str(), json!({ "count": n }))?;
+            audit::record(conn, actor, AuditAction::WebhookDeadLettersRetried, id.as_str(), json!({ "count": n }))?;
         }
         Ok(n)
     })
@@ -304,14 +300,13 @@ pub async fn retry_dead(db: &Db, admin: &AdminCap, id: SubscriptionId) -> Result
 /// Queues a test event (`scimgate.webhook.test`) for this subscription only; the id of
 /// its delivery.
 pub async fn send_test(db: &Db, admin: &AdminCap, id: SubscriptionId) -> Result<String, ServiceError> {
-    let actor = admin.actor().clone();
-    db.write(move |conn| {
+    write_as(db, admin.actor(), move |conn, actor| {
         // Its row locked: two test events at once draw distinct sequence numbers.
         if !events::lock_subscription(conn, id.as_str())? {
             return Err(ServiceError::NotFound("webhook"));
         }
-        let delivery = super::events::record_test(conn, &actor, id.as_str())?;
-        audit::record(conn, &actor, AuditAction::WebhookTestSent, id.as_str(), json!({ "deliveryId": delivery }))?;
+        let delivery = super::events::record_test(conn, actor, id.as_str())?;
+        audit::record(conn, actor, AuditAction::WebhookTestSent, id.as_str(), json!({ "deliveryId": delivery }))?;
         Ok(delivery)
     })
     .await
