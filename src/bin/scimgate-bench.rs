@@ -462,26 +462,18 @@ async fn bench(cli: Cli) -> Result<(), String> {
                 let template = format!("emails.value eq \"{}.{{k}}@mail.example.com\"", cli.seed_prefix);
                 filter(c, duration, cl, base, token, n, 13, template).await
             }
-            "list_page" => run(c, duration, move |w, i| {
-                let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
-                let start = 1 + ((w as u64 * 31 + i) * 100) % n.saturating_sub(100).max(1);
-                async move {
-                    let url = format!("{base}/scim/v2/Users?startIndex={start}&count=100");
-                    ok(cl.get(url).bearer_auth(token).send().await, 200).await
-                }
-            })
-            .await,
-            "list_page_random" => run(c, duration, move |w, i| {
-                // Any startIndex, not the multiples of 100 `list_page` uses (whose pages end
-                // where others start): most pages start where no page ended, and walk.
-                let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
-                let start = 1 + (w as u64 * 7_919 + i * 104_729) % n.saturating_sub(100).max(1);
-                async move {
-                    let url = format!("{base}/scim/v2/Users?startIndex={start}&count=100");
-                    ok(cl.get(url).bearer_auth(token).send().await, 200).await
-                }
-            })
-            .await,
+            "list_page" => {
+                list_pages(c, duration, cl, base, token, move |w, i| (w as u64 * 31 + i) * 100 % n.saturating_sub(100).max(1))
+                    .await
+            }
+            // Any startIndex, not the multiples of 100 `list_page` uses (whose pages end where
+            // others start): most pages start where no page ended, and walk.
+            "list_page_random" => {
+                list_pages(c, duration, cl, base, token, move |w, i| {
+                    (w as u64 * 7_919 + i * 104_729) % n.saturating_sub(100).max(1)
+                })
+                .await
+            }
             "patch_replace" => run(c, duration, move |w, i| {
                 let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
                 // Each worker patches its own users: no two clients race on one version.
@@ -707,6 +699,26 @@ async fn filter(
             let f = template.replace("{k}", &format!("{k:07}"));
             let url = format!("{base}/scim/v2/Users");
             ok(cl.get(url).query(&[("filter", f)]).bearer_auth(token).send().await, 200).await
+        }
+    })
+    .await
+}
+
+/// SCIM pages of 100 users, each from `1 + offset(worker, iteration)`.
+async fn list_pages(
+    c: usize,
+    duration: Duration,
+    cl: reqwest::Client,
+    base: String,
+    token: String,
+    offset: impl Fn(usize, u64) -> u64 + Clone + Send + Sync + 'static,
+) -> Stats {
+    run(c, duration, move |w, i| {
+        let (cl, base, token) = (cl.clone(), base.clone(), token.clone());
+        let start = 1 + offset(w, i);
+        async move {
+            let url = format!("{base}/scim/v2/Users?startIndex={start}&count=100");
+            ok(cl.get(url).bearer_auth(token).send().await, 200).await
         }
     })
     .await

@@ -73,6 +73,15 @@ pub enum Resource {
 }
 
 impl Resource {
+    /// The resource as a document (JSON already written is read back: Bulk needs a created
+    /// resource's id).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Resource::Doc(v) => v.clone(),
+            Resource::Json(bytes) => serde_json::from_slice(bytes).unwrap_or_default(),
+        }
+    }
+
     /// Its size as compact JSON (its share of the byte budget).
     fn size(&self) -> usize {
         match self {

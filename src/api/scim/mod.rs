@@ -200,23 +200,8 @@ pub struct Reply {
 }
 
 /// A reply's body: a document, or JSON already written (a resource with the default
-/// projection, a list page).
-#[derive(Debug)]
-pub enum Body {
-    Doc(Value),
-    Json(Vec<u8>),
-}
-
-impl Body {
-    /// The body as a document (JSON already written is read back: Bulk needs a created
-    /// resource's id).
-    pub fn to_value(&self) -> Value {
-        match self {
-            Body::Doc(v) => v.clone(),
-            Body::Json(bytes) => serde_json::from_slice(bytes).unwrap_or_default(),
-        }
-    }
-}
+/// projection, a list page) — the two forms a list page's resources take.
+pub use crate::service::query::Resource as Body;
 
 impl Reply {
     pub fn into_response(self) -> HttpResponse {
