@@ -141,7 +141,8 @@ pub struct Registration {
 /// Self-registration: a contactless `external_identity` user, member of the site.
 pub async fn register(db: &Db, actor: Actor, site_id: SiteId, reg: Registration) -> Result<User, ServiceError> {
     db.write(move |conn| {
-        let site = accounts::find_site(conn, site_id.as_str())?.ok_or(ServiceError::NotFound("site"))?;
+        // Shared: a switch turned off while this registration runs is seen, not overtaken.
+        let site = accounts::share_site(conn, site_id.as_str())?.ok_or(ServiceError::NotFound("site"))?;
         policy::registration::can_self_register(&site)?;
         let cmd = NewUser {
             user_name: reg.user_name,

@@ -143,6 +143,18 @@ pub fn find_site(conn: &mut DbConnection, id: &str) -> Result<Option<Site>, Stor
     Ok(sites::table.find(id).select(SiteRow::as_select()).first(conn).optional()?.map(Site::from))
 }
 
+/// The site, read for a decision the caller's write depends on: on PostgreSQL its row is
+/// locked `FOR SHARE` until the transaction ends, so a change of the site (its
+/// self-registration switch) committing meanwhile is waited for and seen, and one that
+/// comes later waits for this transaction. (SQLite's one writer already orders them.)
+pub fn share_site(conn: &mut DbConnection, id: &str) -> Result<Option<Site>, StoreError> {
+    let row = match conn {
+        DbConnection::Sqlite(c) => sites::table.find(id).select(SiteRow::as_select()).first(c).optional()?,
+        DbConnection::Pg(c) => sites::table.find(id).select(SiteRow::as_select()).for_share().first(c).optional()?,
+    };
+    Ok(row.map(Site::from))
+}
+
 pub fn list_sites(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> Result<Vec<Site>, StoreError> {
     let mut q = sites::table.select(SiteRow::as_select()).into_boxed();
     if let Some(after) = after {

@@ -399,3 +399,34 @@ async fn a_login_as_racing_a_downgrade_never_leaves_a_session_behind_it() {
         assert_eq!(r.status.as_u16(), 401, "round {i}: the session outlived the downgrade");
     }
 }
+
+#[tokio::test]
+async fn a_registration_running_while_self_registration_is_turned_off_waits_and_is_refused() {
+    // The switch is turned off by a transaction that has written but not committed when the
+    // registration starts: the registration waits for it and then sees the site closed (on
+    // PostgreSQL the site's row is read FOR SHARE; SQLite's one writer orders them anyway).
+    let app = spawn_app().await;
+    let site = app.site("portal", true).await;
+    let reg = app.token("registration", &[], Some(&site)).await;
+    let db = scimgate::store::Db::open_with(&app.db_url, 1, 0).unwrap();
+    let closing = site.clone();
+    let switch_off = tokio::spawn(async move {
+        db.write(move |conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("UPDATE sites SET self_registration = false WHERE id = '{closing}'"))
+                .execute(conn)?;
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            Ok::<_, scimgate::error::ServiceError>(())
+        })
+        .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(!switch_off.is_finished(), "the switch is still uncommitted");
+    let body = json!({ "userName": "late@example.com", "email": "late@example.com" });
+    let started = std::time::Instant::now();
+    let r = app.register(&site, &reg, body).await;
+    let waited = started.elapsed();
+    assert!(waited >= std::time::Duration::from_millis(900), "answered after {waited:?}, before the switch committed");
+    switch_off.await.unwrap().unwrap();
+    r.problem(403, "self_registration_disabled");
+}
