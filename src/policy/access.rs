@@ -46,46 +46,56 @@ pub fn may_use(actor: &Actor, surface: Surface<'_>) -> Result<(), PolicyViolatio
     }
 }
 
-/// Proof that an actor may use the admin surface (every native endpoint outside the user
-/// endpoints, the admin pages of the console, metrics). Admin-only service functions take
-/// one, and only [`admin`] makes one: a handler that skipped the check does not compile.
-#[derive(Debug, Clone)]
-pub struct AdminCap {
-    actor: Actor,
+/// A capability: proof that an actor passed a surface's check. Only its function makes
+/// one, so a service that takes it cannot be reached by a caller that skipped the check:
+/// a handler that forgot it does not compile. It carries the actor, whose scope (a
+/// delegated admin's or a confined token's accounts) the services still apply.
+macro_rules! capability {
+    ($(#[$doc:meta])* $cap:ident; $(#[$make_doc:meta])* fn $make:ident => $surface:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $cap {
+            actor: Actor,
+        }
+
+        impl $cap {
+            /// The caller acting (for its scope and the audit records).
+            pub fn actor(&self) -> &Actor {
+                &self.actor
+            }
+        }
+
+        $(#[$make_doc])*
+        pub fn $make(actor: Actor) -> Result<$cap, PolicyViolation> {
+            may_use(&actor, $surface)?;
+            Ok($cap { actor })
+        }
+    };
 }
 
-impl AdminCap {
-    /// The admin acting (for audit records).
-    pub fn actor(&self) -> &Actor {
-        &self.actor
-    }
+capability! {
+    /// Proof that an actor may use the admin surface (every native endpoint outside the user
+    /// endpoints, the admin pages of the console, metrics). Admin-only service functions take one.
+    AdminCap;
+    /// The admin capability of `actor`, or 403 `forbidden` for any other role.
+    fn admin => Surface::NativeAdmin
 }
 
-/// The admin capability of `actor`, or 403 `forbidden` for any other role.
-pub fn admin(actor: Actor) -> Result<AdminCap, PolicyViolation> {
-    may_use(&actor, Surface::NativeAdmin)?;
-    Ok(AdminCap { actor })
+capability! {
+    /// Proof that an actor may use the SCIM surface (`scim` and `admin` tokens). The SCIM
+    /// services take one.
+    ScimCap;
+    /// The SCIM capability of `actor`, or 403 `forbidden` for a role without the SCIM surface.
+    fn scim => Surface::Scim
 }
 
-/// Proof that an actor may use the SCIM surface (`scim` and `admin` tokens). The SCIM
-/// services take one, and only [`scim`] makes one. It carries the actor, whose scope (a
-/// confined token's accounts) the services still apply.
-#[derive(Debug, Clone)]
-pub struct ScimCap {
-    actor: Actor,
-}
-
-impl ScimCap {
-    /// The caller acting (for its scope and the audit records).
-    pub fn actor(&self) -> &Actor {
-        &self.actor
-    }
-}
-
-/// The SCIM capability of `actor`, or 403 `forbidden` for a role without the SCIM surface.
-pub fn scim(actor: Actor) -> Result<ScimCap, PolicyViolation> {
-    may_use(&actor, Surface::Scim)?;
-    Ok(ScimCap { actor })
+capability! {
+    /// Proof that an actor may manage users natively (`admin` and `delegated_admin` tokens:
+    /// the native user endpoints and the console's user pages). The native user services
+    /// take one; a delegated admin's accounts still bound what it reaches.
+    UsersCap;
+    /// The user-management capability of `actor`, or 403 `forbidden` for another role.
+    fn users => Surface::NativeUsers
 }
 
 #[cfg(test)]
@@ -143,5 +153,12 @@ mod tests {
         let refused = scim(actors().remove(1)).unwrap_err();
         assert_eq!(refused.code(), "forbidden");
         assert_eq!(scim(actors().remove(2)).unwrap().actor().label, "s");
+    }
+
+    #[test]
+    fn only_admins_and_delegated_admins_get_the_users_capability() {
+        let got: Vec<bool> = actors().into_iter().map(|a| users(a).is_ok()).collect();
+        assert_eq!(got, [true, true, false, false]);
+        assert_eq!(users(actors().remove(2)).unwrap_err().code(), "forbidden");
     }
 }

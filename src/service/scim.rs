@@ -247,7 +247,7 @@ pub async fn patch(db: &Db, cap: &ScimCap, id: UserId, cmd: ScimPatch) -> Result
 
 /// Deletes a user (the same deletion as the native API's, in the SCIM caller's scope).
 pub async fn delete(db: &Db, cap: &ScimCap, id: UserId, if_match: Option<i64>) -> Result<(), ServiceError> {
-    super::users::delete(db, cap.actor().clone(), id, if_match).await
+    super::users::delete_as(db, cap.actor(), id, if_match).await
 }
 
 /// Hashes a password (see `service::passwords`): never on the writer, never on an HTTP

@@ -13,7 +13,7 @@ use crate::domain::{
     AccountId, Actor, AuditAction, Backing, ContactDraft, ContactId, Email, License, LoginSession, Origin, Principal,
     SiteId, User, UserEmail, UserId, UserName, ValidationError, fold, new_id, now, optional_text,
 };
-use crate::policy::access::AdminCap;
+use crate::policy::access::{AdminCap, UsersCap};
 use crate::policy::delegation::{ListScope, SiteUse};
 use crate::policy::{self, PolicyViolation, licensing::Downgrade, licensing::Upgrade};
 use crate::store::{Db, DbConnection, accounts, licenses, tokens, users};
@@ -61,7 +61,8 @@ pub struct UserChanges {
     pub active: Option<bool>,
 }
 
-pub async fn create(db: &Db, actor: Actor, cmd: NewUser) -> Result<User, ServiceError> {
+pub async fn create(db: &Db, cap: &UsersCap, cmd: NewUser) -> Result<User, ServiceError> {
+    let actor = cap.actor().clone();
     db.write(move |conn| create_in(conn, &actor, cmd)).await
 }
 
@@ -211,7 +212,8 @@ pub(crate) fn save(
     Ok(after)
 }
 
-pub async fn get(db: &Db, actor: Actor, id: UserId) -> Result<User, ServiceError> {
+pub async fn get(db: &Db, cap: &UsersCap, id: UserId) -> Result<User, ServiceError> {
+    let actor = cap.actor().clone();
     db.read_short(move |conn| {
         let user = users::find(conn, id.as_str())?.ok_or(ServiceError::NotFound("user"))?;
         policy::delegation::can_manage(&actor, &user)?;
@@ -233,7 +235,8 @@ pub struct UserQuery {
     pub limit: i64,
 }
 
-pub async fn list(db: &Db, actor: Actor, q: UserQuery) -> Result<Page<User>, ServiceError> {
+pub async fn list(db: &Db, cap: &UsersCap, q: UserQuery) -> Result<Page<User>, ServiceError> {
+    let actor = cap.actor().clone();
     let mut filter = users::UserFilter {
         contactless: q.contactless,
         license: q.license.map(|l| l.as_str().to_owned()),
@@ -287,7 +290,8 @@ pub struct SearchPage {
     pub total_capped: bool,
 }
 
-pub async fn search(db: &Db, actor: Actor, s: UserSearch) -> Result<SearchPage, ServiceError> {
+pub async fn search(db: &Db, cap: &UsersCap, s: UserSearch) -> Result<SearchPage, ServiceError> {
+    let actor = cap.actor().clone();
     let q = &s.query;
     let mut filter = users::UserFilter {
         contactless: q.contactless,
@@ -334,13 +338,13 @@ pub async fn search(db: &Db, actor: Actor, s: UserSearch) -> Result<SearchPage, 
 
 pub async fn update(
     db: &Db,
-    actor: Actor,
+    cap: &UsersCap,
     id: UserId,
     changes: UserChanges,
     if_match: Option<i64>,
 ) -> Result<User, ServiceError> {
-    db.write(move |conn| {
-        edit(conn, &actor, &id, if_match, None, |_, after| {
+    write_as(db, cap.actor(), move |conn, actor| {
+        edit(conn, actor, &id, if_match, None, |_, after| {
             changes.apply_to(after);
             Ok(())
         })
@@ -402,15 +406,20 @@ fn edit(
 }
 
 /// Deletes the user: its license returns to the pool, its contact stays.
-pub async fn delete(db: &Db, actor: Actor, id: UserId, if_match: Option<i64>) -> Result<(), ServiceError> {
-    db.write(move |conn| {
-        let user = load_for_write(conn, &actor, &id, if_match)?;
+pub async fn delete(db: &Db, cap: &UsersCap, id: UserId, if_match: Option<i64>) -> Result<(), ServiceError> {
+    delete_as(db, cap.actor(), id, if_match).await
+}
+
+/// [`delete`] for an actor whose surface its caller checked (native or SCIM).
+pub(crate) async fn delete_as(db: &Db, actor: &Actor, id: UserId, if_match: Option<i64>) -> Result<(), ServiceError> {
+    write_as(db, actor, move |conn, actor| {
+        let user = load_for_write(conn, actor, &id, if_match)?;
         licenses::lock_one(conn, user.license)?;
         licenses::release(conn, user.license)?;
         users::delete(conn, user.id.as_str())?;
         audit::record(
             conn,
-            &actor,
+            actor,
             AuditAction::UserDeleted,
             user.id.as_str(),
             json!({ "before": audit::user_fields(&user) }),
@@ -421,18 +430,18 @@ pub async fn delete(db: &Db, actor: Actor, id: UserId, if_match: Option<i64>) ->
 }
 
 /// Links the user to a contact (license unchanged).
-pub async fn assign_contact(db: &Db, actor: Actor, id: UserId, spec: ContactSpec) -> Result<User, ServiceError> {
-    db.write(move |conn| {
+pub async fn assign_contact(db: &Db, cap: &UsersCap, id: UserId, spec: ContactSpec) -> Result<User, ServiceError> {
+    write_as(db, cap.actor(), move |conn, actor| {
         let before = users::find_for_update(conn, id.as_str())?.ok_or(ServiceError::NotFound("user"))?;
-        let backing = resolve_contact(conn, &actor, spec, Some(before.id.as_str()), |account| {
-            policy::contacts::can_assign_contact(&actor, &before, account)
+        let backing = resolve_contact(conn, actor, spec, Some(before.id.as_str()), |account| {
+            policy::contacts::can_assign_contact(actor, &before, account)
         })?;
         let mut after = before.clone();
         after.backing = backing;
         if after == before {
             return Ok(before);
         }
-        save(conn, &actor, AuditAction::UserContactAssigned, &before, after, None)
+        save(conn, actor, AuditAction::UserContactAssigned, &before, after, None)
     })
     .await
 }
@@ -470,26 +479,26 @@ pub(crate) fn move_account(
 /// `user.account_moved`.
 pub async fn move_to_account(
     db: &Db,
-    actor: Actor,
+    cap: &UsersCap,
     id: UserId,
     to: AccountId,
     if_match: Option<i64>,
 ) -> Result<User, ServiceError> {
-    db.write(move |conn| {
-        edit(conn, &actor, &id, if_match, Some(AuditAction::UserAccountMoved), |conn, after| {
-            move_account(conn, &actor, after, &to).map(drop)
+    write_as(db, cap.actor(), move |conn, actor| {
+        edit(conn, actor, &id, if_match, Some(AuditAction::UserAccountMoved), |conn, after| {
+            move_account(conn, actor, after, &to).map(drop)
         })
     })
     .await
 }
 
 /// Rule 5: moves a contact-backed user to a community license.
-pub async fn upgrade(db: &Db, actor: Actor, id: UserId, to: License) -> Result<User, ServiceError> {
-    db.write(move |conn| {
-        let before = load_for_write(conn, &actor, &id, None)?;
+pub async fn upgrade(db: &Db, cap: &UsersCap, id: UserId, to: License) -> Result<User, ServiceError> {
+    write_as(db, cap.actor(), move |conn, actor| {
+        let before = load_for_write(conn, actor, &id, None)?;
         let pools = licenses::lock(conn, &[before.license, to])?;
         let pool = pools.iter().find(|p| p.license == to).ok_or(ServiceError::NotFound("license"))?;
-        match policy::licensing::can_upgrade(&actor, &before, to, pool)? {
+        match policy::licensing::can_upgrade(actor, &before, to, pool)? {
             Upgrade::Unchanged => Ok(before),
             Upgrade::Change { from } => {
                 if !licenses::grant(conn, to)? {
@@ -498,7 +507,7 @@ pub async fn upgrade(db: &Db, actor: Actor, id: UserId, to: License) -> Result<U
                 licenses::release(conn, from)?;
                 let mut after = before.clone();
                 after.license = to;
-                save(conn, &actor, AuditAction::UserUpgraded, &before, after, None)
+                save(conn, actor, AuditAction::UserUpgraded, &before, after, None)
             }
         }
     })
@@ -533,14 +542,14 @@ fn apply_downgrade(
 }
 
 /// Rule 6: makes a user contactless; its contact stays, its community license returns.
-pub async fn downgrade(db: &Db, actor: Actor, id: UserId) -> Result<User, ServiceError> {
-    db.write(move |conn| {
+pub async fn downgrade(db: &Db, cap: &UsersCap, id: UserId) -> Result<User, ServiceError> {
+    write_as(db, cap.actor(), move |conn, actor| {
         let before = users::find_for_update(conn, id.as_str())?.ok_or(ServiceError::NotFound("user"))?;
         let pools = licenses::lock(conn, &[before.license, License::ExternalIdentity])?;
         let ei =
             pools.iter().find(|p| p.license == License::ExternalIdentity).ok_or(ServiceError::NotFound("license"))?;
-        let decision = policy::licensing::can_downgrade(&actor, &before, ei)?;
-        apply_downgrade(conn, &actor, before, decision)
+        let decision = policy::licensing::can_downgrade(actor, &before, ei)?;
+        apply_downgrade(conn, actor, before, decision)
     })
     .await
 }
@@ -566,7 +575,8 @@ pub const BULK_MAX_IDS: usize = 10_000;
 
 /// Downgrades many users in one transaction; `dry_run` decides the same way and writes
 /// nothing. Users are locked in id order, then the pools (see the module's lock order).
-pub async fn bulk_downgrade(db: &Db, actor: Actor, req: BulkDowngrade) -> Result<BulkOutcome, ServiceError> {
+pub async fn bulk_downgrade(db: &Db, cap: &UsersCap, req: BulkDowngrade) -> Result<BulkOutcome, ServiceError> {
+    let actor = cap.actor().clone();
     policy::licensing::can_bulk_downgrade(&actor)?;
     if req.user_ids.as_ref().is_some_and(|ids| ids.len() > BULK_MAX_IDS) {
         return Err(ValidationError::new("userIds", format!("at most {BULK_MAX_IDS} ids per request")).into());
@@ -645,14 +655,14 @@ pub struct LoginAs {
 }
 
 /// Rule 3: starts an impersonation session for a contact-backed user.
-pub async fn login_as(db: &Db, actor: Actor, id: UserId, ttl: Duration) -> Result<LoginAs, ServiceError> {
+pub async fn login_as(db: &Db, cap: &UsersCap, id: UserId, ttl: Duration) -> Result<LoginAs, ServiceError> {
     let secret = auth::generate_secret(auth::SESSION_PREFIX)?;
     let hash = auth::hash_secret(&secret);
-    db.write(move |conn| {
+    write_as(db, cap.actor(), move |conn, actor| {
         // The row lock: a downgrade (which ends the user's sessions) waits for this one to
         // commit, or has committed and is what the policy sees.
         let user = users::find_for_update(conn, id.as_str())?.ok_or(ServiceError::NotFound("user"))?;
-        policy::contacts::can_login_as(&actor, &user)?;
+        policy::contacts::can_login_as(actor, &user)?;
         let at = now();
         let session = LoginSession {
             id: new_id(),
@@ -664,7 +674,7 @@ pub async fn login_as(db: &Db, actor: Actor, id: UserId, ttl: Duration) -> Resul
         tokens::insert_session(conn, &session, &hash)?;
         audit::record(
             conn,
-            &actor,
+            actor,
             AuditAction::UserLoginAs,
             user.id.as_str(),
             json!({ "sessionId": session.id, "expiresAt": session.expires_at }),

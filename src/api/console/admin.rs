@@ -88,7 +88,7 @@ async fn community_users(ctx: &Ctx) -> Result<Vec<User>, ServiceError> {
     let mut all = Vec::new();
     for license in License::ALL.into_iter().filter(|l| l.is_community()) {
         let q = UserQuery { license: Some(license), limit: 200, ..Default::default() };
-        all.extend(users_svc::list(&ctx.state.db, ctx.session.actor.clone(), q).await?.items);
+        all.extend(users_svc::list(&ctx.state.db, &ctx.users()?, q).await?.items);
     }
     all.sort_by(|a, b| a.user_name.cmp(&b.user_name));
     Ok(all)
@@ -97,7 +97,7 @@ async fn community_users(ctx: &Ctx) -> Result<Vec<User>, ServiceError> {
 /// Asks the service, with nothing to do, whether this actor may bulk-downgrade at all.
 async fn may_bulk(ctx: &Ctx) -> Result<(), ServiceError> {
     let probe = BulkDowngrade { user_ids: Some(vec![]), inactive_only: false, dry_run: true };
-    users_svc::bulk_downgrade(&ctx.state.db, ctx.session.actor.clone(), probe).await.map(|_| ())
+    users_svc::bulk_downgrade(&ctx.state.db, &ctx.users()?, probe).await.map(|_| ())
 }
 
 pub async fn bulk_form(ctx: Ctx) -> HttpResponse {
@@ -180,8 +180,9 @@ fn bulk_request(f: &Fields, dry_run: bool) -> Result<BulkDowngrade, ServiceError
 /// result is shown, so the license column says what was returned).
 async fn outcome_users(ctx: &Ctx, ids: impl Iterator<Item = &String>) -> Vec<User> {
     let mut users = Vec::new();
+    let Ok(cap) = ctx.users() else { return users };
     for id in ids {
-        if let Ok(u) = users_svc::get(&ctx.state.db, ctx.session.actor.clone(), UserId::new(id.clone())).await {
+        if let Ok(u) = users_svc::get(&ctx.state.db, &cap, UserId::new(id.clone())).await {
             users.push(u);
         }
     }
@@ -231,7 +232,7 @@ pub async fn bulk_preview(p: Posted) -> HttpResponse {
     let page = async {
         let req = bulk_request(&p.fields, true)?;
         let inactive_only = req.inactive_only;
-        let out = users_svc::bulk_downgrade(&p.ctx.state.db, p.ctx.session.actor.clone(), req).await?;
+        let out = users_svc::bulk_downgrade(&p.ctx.state.db, &p.ctx.users()?, req).await?;
         let users = outcome_users(&p.ctx, out.downgraded.iter().chain(out.skipped.iter().map(|(id, _)| id))).await;
         let n = out.downgraded.len();
         let body = html! {
@@ -259,7 +260,7 @@ pub async fn bulk_apply(p: Posted) -> HttpResponse {
     let page = async {
         let req = bulk_request(&p.fields, false)?;
         let before = outcome_users(&p.ctx, req.user_ids.iter().flatten()).await;
-        let out = users_svc::bulk_downgrade(&p.ctx.state.db, p.ctx.session.actor.clone(), req).await?;
+        let out = users_svc::bulk_downgrade(&p.ctx.state.db, &p.ctx.users()?, req).await?;
         let mut users = before;
         users.extend(outcome_users(&p.ctx, out.skipped.iter().map(|(id, _)| id)).await);
         let notice = Notice::success(

@@ -31,7 +31,7 @@ pub use errors::{Notice, explain};
 use super::AppState;
 use crate::domain::{ValidationError, Via};
 use crate::error::ServiceError;
-use crate::policy::access::{self, AdminCap};
+use crate::policy::access::{self, AdminCap, UsersCap};
 use crate::service::sessions::{self, ConsoleSession};
 
 /// The session cookie. Path-scoped to the console: the API never sees it.
@@ -137,6 +137,12 @@ impl Ctx {
     /// it to call the admin-only services.
     pub fn admin(&self) -> Result<AdminCap, ServiceError> {
         access::admin(self.session.actor.clone()).map_err(ServiceError::Policy)
+    }
+
+    /// The user-management capability of this session (admins and delegated admins): the
+    /// user pages need it to call the user services.
+    pub fn users(&self) -> Result<UsersCap, ServiceError> {
+        access::users(self.session.actor.clone()).map_err(ServiceError::Policy)
     }
 
     pub fn is_admin(&self) -> bool {

@@ -280,7 +280,7 @@ async fn list_page(ctx: &Ctx, req: &HttpRequest) -> Result<HttpResponse, Service
         descending,
         page: page_no,
     };
-    let page = svc::search(&ctx.state.db, ctx.session.actor.clone(), search).await?;
+    let page = svc::search(&ctx.state.db, &ctx.users()?, search).await?;
     let admin = ctx.is_admin();
     let mut contactless_opts = opts(&[("", "Any"), ("false", "Contact-backed only")]);
     if admin {
@@ -438,7 +438,7 @@ async fn user_page_inner(
     query: &Fields,
 ) -> Result<HttpResponse, ServiceError> {
     let id = path_id(raw_id, "user")?;
-    let user = svc::get(&ctx.state.db, ctx.session.actor.clone(), UserId::new(id)).await?;
+    let user = svc::get(&ctx.state.db, &ctx.users()?, UserId::new(id)).await?;
     // The contact picker: the account searched (else the user's own), and its results.
     let picker_account: Option<String> = match query.get("contactAccount") {
         Some(a) => id_filter(Some(a), "account")?,
@@ -680,7 +680,7 @@ async fn assign_contact_inner(p: &Posted, raw_id: &str) -> Result<&'static str, 
             id_filter(Some(f.required("contactId", "contact id")?), "contact id")?.unwrap_or_default(),
         ),
     };
-    svc::assign_contact(&p.ctx.state.db, p.ctx.session.actor.clone(), UserId::new(id), spec).await?;
+    svc::assign_contact(&p.ctx.state.db, &p.ctx.users()?, UserId::new(id), spec).await?;
     Ok("contact_assigned")
 }
 
@@ -688,7 +688,7 @@ pub async fn upgrade(p: Posted, path: web::Path<String>) -> HttpResponse {
     let result = async {
         let id = path_id(&path, "user")?;
         let license = parse_license(p.fields.required("license", "license")?)?;
-        svc::upgrade(&p.ctx.state.db, p.ctx.session.actor.clone(), UserId::new(id), license).await?;
+        svc::upgrade(&p.ctx.state.db, &p.ctx.users()?, UserId::new(id), license).await?;
         Ok::<_, ServiceError>("upgraded")
     }
     .await;
@@ -698,7 +698,7 @@ pub async fn upgrade(p: Posted, path: web::Path<String>) -> HttpResponse {
 pub async fn downgrade_confirm(ctx: Ctx, path: web::Path<String>) -> HttpResponse {
     let page = async {
         let id = path_id(&path, "user")?;
-        let user = svc::get(&ctx.state.db, ctx.session.actor.clone(), UserId::new(id)).await?;
+        let user = svc::get(&ctx.state.db, &ctx.users()?, UserId::new(id)).await?;
         let actions = sessions_svc::user_actions(&ctx.session.actor, &user);
         let base = format!("/setup/users/{}", user.id);
         let body = html! {
@@ -734,7 +734,7 @@ pub async fn downgrade_confirm(ctx: Ctx, path: web::Path<String>) -> HttpRespons
 pub async fn downgrade(p: Posted, path: web::Path<String>) -> HttpResponse {
     let result = async {
         let id = path_id(&path, "user")?;
-        svc::downgrade(&p.ctx.state.db, p.ctx.session.actor.clone(), UserId::new(id)).await?;
+        svc::downgrade(&p.ctx.state.db, &p.ctx.users()?, UserId::new(id)).await?;
         Ok::<_, ServiceError>("downgraded")
     }
     .await;
@@ -745,7 +745,7 @@ pub async fn login_as(p: Posted, path: web::Path<String>) -> HttpResponse {
     let result = async {
         let id = path_id(&path, "user")?;
         let ttl = chrono::Duration::seconds(p.ctx.state.settings.auth.login_as_ttl_seconds.clamp(1, 86_400));
-        svc::login_as(&p.ctx.state.db, p.ctx.session.actor.clone(), UserId::new(id), ttl).await
+        svc::login_as(&p.ctx.state.db, &p.ctx.users()?, UserId::new(id), ttl).await
     }
     .await;
     match result {
@@ -771,7 +771,7 @@ pub async fn set_active(p: Posted, path: web::Path<String>) -> HttpResponse {
         let active = tri(Some(p.fields.required("active", "active")?), "active")?.unwrap_or(true);
         let version = p.fields.get("version").and_then(|v| v.parse::<i64>().ok());
         let changes = UserChanges { active: Some(active), ..Default::default() };
-        svc::update(&p.ctx.state.db, p.ctx.session.actor.clone(), UserId::new(id), changes, version).await?;
+        svc::update(&p.ctx.state.db, &p.ctx.users()?, UserId::new(id), changes, version).await?;
         Ok::<_, ServiceError>(if active { "reactivated" } else { "deactivated" })
     }
     .await;

@@ -22,7 +22,7 @@ use super::route::Endpoint;
 use crate::domain::{Actor, User};
 use crate::error::ServiceError;
 use crate::policy::PolicyViolation;
-use crate::policy::access::{self, AdminCap, Surface};
+use crate::policy::access::{self, AdminCap, Surface, UsersCap};
 
 // Callers, by the role-table row they passed (the contract's "Authentication and roles").
 // A handler gets its actor only from one of these extractors: 401 for a missing or unknown
@@ -32,7 +32,7 @@ use crate::policy::access::{self, AdminCap, Surface};
 pub struct Admin(pub AdminCap);
 
 /// A caller of the native user endpoints (admins and delegated admins).
-pub struct UsersCaller(pub Actor);
+pub struct UsersCaller(pub UsersCap);
 
 /// A registration caller of `/sites/{id}/register` for the site in the path.
 pub struct Registrar(pub Actor);
@@ -61,7 +61,7 @@ impl FromRequest for UsersCaller {
     type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        checked(req, |actor| access::may_use(&actor, Surface::NativeUsers).map(|()| UsersCaller(actor)))
+        checked(req, |actor| access::users(actor).map(UsersCaller))
     }
 }
 

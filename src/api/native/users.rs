@@ -52,13 +52,13 @@ pub async fn create(
     body: Deferred<web::Json<CreateUserRequest>>,
 ) -> Res {
     let body = body.get().await?;
-    let actor = caller.0;
+    let cap = caller.0;
     let max = state.settings.limits.max_values;
     if body.site_ids.as_ref().is_some_and(|s| s.len() > max) {
         return Err(ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, format!("siteIds: more than {max} values")));
     }
     let cmd = NewUser::try_from(body.into_inner())?;
-    let user = svc::create(&state.db, actor, cmd).await?;
+    let user = svc::create(&state.db, &cap, cmd).await?;
     Ok(user_response(StatusCode::CREATED, user))
 }
 
@@ -72,7 +72,7 @@ pub async fn create(
 )]
 pub async fn list(state: web::Data<AppState>, caller: UsersCaller, q: Deferred<web::Query<ListUsersQuery>>) -> Res {
     let q = q.get().await?;
-    let actor = caller.0;
+    let cap = caller.0;
     let q = q.into_inner();
     let (limit, cursor) = page(q.limit, q.cursor)?;
     let id_filter = |field: &str, v: Option<String>| -> Result<Option<String>, ApiError> {
@@ -93,7 +93,7 @@ pub async fn list(state: web::Data<AppState>, caller: UsersCaller, q: Deferred<w
         cursor,
         limit,
     };
-    let page = svc::list(&state.db, actor, query).await?;
+    let page = svc::list(&state.db, &cap, query).await?;
     Ok(HttpResponse::Ok().json(ListResponse {
         items: page.items.into_iter().map(UserResponse::from).collect(),
         next_cursor: page.next_cursor,
@@ -109,8 +109,8 @@ pub async fn list(state: web::Data<AppState>, caller: UsersCaller, q: Deferred<w
     )
 )]
 pub async fn get(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<Uuid>) -> Res {
-    let actor = caller.0;
-    let user = svc::get(&state.db, actor, UserId::new(id.to_string())).await?;
+    let cap = caller.0;
+    let user = svc::get(&state.db, &cap, UserId::new(id.to_string())).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -136,9 +136,9 @@ pub async fn update(
     body: Deferred<web::Json<PatchUserRequest>>,
 ) -> Res {
     let body = body.get().await?;
-    let actor = caller.0;
+    let cap = caller.0;
     let changes = UserChanges::try_from(body.into_inner())?;
-    let user = svc::update(&state.db, actor, UserId::new(id.to_string()), changes, if_match(&req)).await?;
+    let user = svc::update(&state.db, &cap, UserId::new(id.to_string()), changes, if_match(&req)).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -151,8 +151,8 @@ pub async fn update(
     responses((status = 204, description = "Deleted"), Unauthorized, Forbidden, NotFound, PreconditionFailed)
 )]
 pub async fn delete(state: web::Data<AppState>, caller: UsersCaller, req: HttpRequest, id: web::Path<Uuid>) -> Res {
-    let actor = caller.0;
-    svc::delete(&state.db, actor, UserId::new(id.to_string()), if_match(&req)).await?;
+    let cap = caller.0;
+    svc::delete(&state.db, &cap, UserId::new(id.to_string()), if_match(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -180,9 +180,9 @@ pub async fn assign_contact(
     body: Deferred<web::Json<SetContactRequest>>,
 ) -> Res {
     let body = body.get().await?;
-    let actor = caller.0;
+    let cap = caller.0;
     let spec = ContactSpec::try_from(body.into_inner())?;
-    let user = svc::assign_contact(&state.db, actor, UserId::new(id.to_string()), spec).await?;
+    let user = svc::assign_contact(&state.db, &cap, UserId::new(id.to_string()), spec).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -213,7 +213,7 @@ pub async fn move_account(
     let body = body.get().await?;
     let to = body_id("accountId", &body.account_id)?;
     let (user, to) = (UserId::new(id.to_string()), AccountId::new(to));
-    let user = svc::move_to_account(&state.db, caller.0, user, to, if_match(&req)).await?;
+    let user = svc::move_to_account(&state.db, &caller.0, user, to, if_match(&req)).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -250,9 +250,9 @@ pub async fn upgrade(
     body: Deferred<web::Json<UpgradeRequest>>,
 ) -> Res {
     let body = body.get().await?;
-    let actor = caller.0;
+    let cap = caller.0;
     let license = parse_license(&body.license)?;
-    let user = svc::upgrade(&state.db, actor, UserId::new(id.to_string()), license).await?;
+    let user = svc::upgrade(&state.db, &cap, UserId::new(id.to_string()), license).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -277,8 +277,8 @@ pub async fn upgrade(
     )
 )]
 pub async fn downgrade(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<Uuid>) -> Res {
-    let actor = caller.0;
-    let user = svc::downgrade(&state.db, actor, UserId::new(id.to_string())).await?;
+    let cap = caller.0;
+    let user = svc::downgrade(&state.db, &cap, UserId::new(id.to_string())).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -306,10 +306,10 @@ pub async fn bulk_downgrade(
     body: Deferred<web::Json<BulkDowngradeRequest>>,
 ) -> Res {
     let body = body.get().await?;
-    let actor = caller.0;
+    let cap = caller.0;
     let req = svc::BulkDowngrade::try_from(body.into_inner())?;
     let dry_run = req.dry_run;
-    let out = svc::bulk_downgrade(&state.db, actor, req).await?;
+    let out = svc::bulk_downgrade(&state.db, &cap, req).await?;
     Ok(HttpResponse::Ok().json(BulkDowngradeResponse {
         downgraded: out.downgraded,
         skipped: out.skipped.into_iter().map(|(id, code)| SkippedResponse { id, code }).collect(),
@@ -333,9 +333,9 @@ pub async fn bulk_downgrade(
     )
 )]
 pub async fn login_as(state: web::Data<AppState>, caller: UsersCaller, id: web::Path<Uuid>) -> Res {
-    let actor = caller.0;
+    let cap = caller.0;
     let ttl = Duration::seconds(state.settings.auth.login_as_ttl_seconds.clamp(1, 86_400));
-    let s = svc::login_as(&state.db, actor, UserId::new(id.to_string()), ttl).await?;
+    let s = svc::login_as(&state.db, &cap, UserId::new(id.to_string()), ttl).await?;
     Ok(HttpResponse::Created().json(LoginAsResponse {
         session_token: s.session_token,
         expires_at: s.expires_at,
