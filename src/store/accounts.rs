@@ -35,12 +35,20 @@ pub fn find_account(conn: &mut DbConnection, id: &str) -> Result<Option<Account>
     Ok(row.map(Account::from))
 }
 
+/// Up to `limit` rows of `$table` in id order, after the id `after` (a cursor page), as
+/// `$out` (from `$row`).
+macro_rules! page_by_id {
+    ($conn:expr, $table:ident, $row:ty => $out:ty, $after:expr, $limit:expr) => {{
+        let mut q = $table::table.select(<$row>::as_select()).into_boxed();
+        if let Some(after) = $after {
+            q = q.filter($table::id.gt(after.to_owned()));
+        }
+        Ok(q.order($table::id).limit($limit).load($conn)?.into_iter().map(<$out>::from).collect())
+    }};
+}
+
 pub fn list_accounts(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> Result<Vec<Account>, StoreError> {
-    let mut q = accounts::table.select(AccountRow::as_select()).into_boxed();
-    if let Some(after) = after {
-        q = q.filter(accounts::id.gt(after.to_owned()));
-    }
-    Ok(q.order(accounts::id).limit(limit).load(conn)?.into_iter().map(Account::from).collect())
+    page_by_id!(conn, accounts, AccountRow => Account, after, limit)
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
@@ -156,11 +164,7 @@ pub fn share_site(conn: &mut DbConnection, id: &str) -> Result<Option<Site>, Sto
 }
 
 pub fn list_sites(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> Result<Vec<Site>, StoreError> {
-    let mut q = sites::table.select(SiteRow::as_select()).into_boxed();
-    if let Some(after) = after {
-        q = q.filter(sites::id.gt(after.to_owned()));
-    }
-    Ok(q.order(sites::id).limit(limit).load(conn)?.into_iter().map(Site::from).collect())
+    page_by_id!(conn, sites, SiteRow => Site, after, limit)
 }
 
 pub fn member_count(conn: &mut DbConnection, site_id: &str) -> Result<i64, StoreError> {
