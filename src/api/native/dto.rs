@@ -180,63 +180,61 @@ pub struct BulkDowngradeRequest {
     pub dry_run: Option<bool>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListUsersQuery {
-    /// Only contactless (`true`) or only contact-backed (`false`) users.
-    pub contactless: Option<bool>,
-    #[param(value_type = Option<LicenseName>)]
-    pub license: Option<String>,
-    /// The account of the users' contacts.
-    #[param(format = Uuid)]
-    pub account_id: Option<String>,
-    /// Members of this site.
-    #[param(format = Uuid)]
-    pub site_id: Option<String>,
-    pub active: Option<bool>,
-    /// Exact userName, compared case-insensitively.
-    pub user_name: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// The `nextCursor` of the previous page.
-    #[param(format = Uuid)]
-    pub cursor: Option<String>,
+/// A query of a paged list: its own parameters, then `limit` and `cursor` (read by
+/// [`super::page`]), each documented once here.
+macro_rules! paged_query {
+    (pub struct $name:ident { $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)* }) => {
+        #[derive(Debug, Deserialize, IntoParams)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $ty,)*
+            /// Page size, 1 to 200 (default 50).
+            #[param(minimum = 1, maximum = 200)]
+            pub limit: Option<i64>,
+            /// The `nextCursor` of the previous page.
+            #[param(format = Uuid)]
+            pub cursor: Option<String>,
+        }
+    };
+}
+pub(crate) use paged_query;
+
+paged_query! {
+    pub struct ListUsersQuery {
+        /// Only contactless (`true`) or only contact-backed (`false`) users.
+        pub contactless: Option<bool>,
+        #[param(value_type = Option<LicenseName>)]
+        pub license: Option<String>,
+        /// The account of the users' contacts.
+        #[param(format = Uuid)]
+        pub account_id: Option<String>,
+        /// Members of this site.
+        #[param(format = Uuid)]
+        pub site_id: Option<String>,
+        pub active: Option<bool>,
+        /// Exact userName, compared case-insensitively.
+        pub user_name: Option<String>,
+    }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// The `nextCursor` of the previous page.
-    #[param(format = Uuid)]
-    pub cursor: Option<String>,
+paged_query! {
+    pub struct PageQuery {}
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AuditQuery {
-    /// Events about this resource (a user, contact, account, site, token or license).
-    pub target_id: Option<String>,
-    /// Events of this action, e.g. `user.downgraded`.
-    pub action: Option<String>,
-    /// Events by this actor, as events name it: `token:<id>`, `bootstrap`, `cli`.
-    pub actor: Option<String>,
-    /// Events at or after this time (RFC 3339).
-    pub from: Option<chrono::DateTime<chrono::Utc>>,
-    /// Events before this time (RFC 3339).
-    pub to: Option<chrono::DateTime<chrono::Utc>>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// The `nextCursor` of the previous page.
-    #[param(format = Uuid)]
-    pub cursor: Option<String>,
+paged_query! {
+    pub struct AuditQuery {
+        /// Events about this resource (a user, contact, account, site, token or license).
+        pub target_id: Option<String>,
+        /// Events of this action, e.g. `user.downgraded`.
+        pub action: Option<String>,
+        /// Events by this actor, as events name it: `token:<id>`, `bootstrap`, `cli`.
+        pub actor: Option<String>,
+        /// Events at or after this time (RFC 3339).
+        pub from: Option<chrono::DateTime<chrono::Utc>>,
+        /// Events before this time (RFC 3339).
+        pub to: Option<chrono::DateTime<chrono::Utc>>,
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

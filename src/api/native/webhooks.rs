@@ -81,18 +81,11 @@ pub struct CreatedWebhookResponse {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DeliveriesQuery {
-    /// `pending`, `delivered` or `dead`.
-    pub status: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// The `nextCursor` of the previous page.
-    #[param(format = Uuid)]
-    pub cursor: Option<String>,
+super::dto::paged_query! {
+    pub struct DeliveriesQuery {
+        /// `pending`, `delivered` or `dead`.
+        pub status: Option<String>,
+    }
 }
 
 /// One delivery of one event to one subscription.
