@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{AccountId, ContactId, GroupId, Principal, Role, SiteId};
+use super::{AccountId, ContactId, GroupId, Principal, Role, SessionId, SiteId, TokenId, UserId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Account {
@@ -35,7 +35,7 @@ pub struct Site {
 /// A token as listed: never its secret, never its hash.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenInfo {
-    pub id: String,
+    pub id: TokenId,
     pub name: String,
     pub role: Role,
     pub account_ids: Vec<String>,
@@ -67,8 +67,8 @@ impl TokenInfo {
 /// A login-as (impersonation) session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoginSession {
-    pub id: String,
-    pub user_id: String,
+    pub id: SessionId,
+    pub user_id: UserId,
     /// The audit label of the admin who started it.
     pub actor: String,
     pub created_at: DateTime<Utc>,

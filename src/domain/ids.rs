@@ -76,6 +76,10 @@ id_type!(
     SubscriptionId,
     /// A webhook delivery's id.
     DeliveryId,
+    /// A bearer token's id (never its secret).
+    TokenId,
+    /// A login-as session's id (never its token).
+    SessionId,
 );
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub use directory::{
 pub use events::{
     Attempt, Delivery, DeliveryStatus, EventFilter, EventSubject, EventType, Subscription, SubscriptionHealth,
 };
-pub use ids::{AccountId, ContactId, DeliveryId, GroupId, SiteId, SubscriptionId, UserId};
+pub use ids::{AccountId, ContactId, DeliveryId, GroupId, SessionId, SiteId, SubscriptionId, TokenId, UserId};
 pub use license::{License, LicensePool, UnknownLicense};
 pub use user::{Backing, Origin, User, UserEmail};
 pub use values::{

@@ -274,7 +274,7 @@ pub async fn connections(db: &Db, _admin: &AdminCap) -> Result<Vec<Connection>, 
                     crate::store::accounts::find_account(conn, id)?.map(|a| a.name).unwrap_or_else(|| id.clone());
                 names.push((id.clone(), name));
             }
-            let last_errors = store::errors_of(conn, &token.id, ERRORS_SHOWN)?;
+            let last_errors = store::errors_of(conn, token.id.as_str(), ERRORS_SHOWN)?;
             out.push(Connection {
                 accounts: names,
                 requests_24h: counts.requests,

@@ -123,7 +123,7 @@ pub async fn names(db: &Db, _admin: &AdminCap, events: &[AuditEvent]) -> Result<
         for t in crate::store::tokens::list(conn)? {
             let name = if t.revoked_at.is_some() { format!("{} (revoked)", t.name) } else { t.name.clone() };
             names.actors.insert(format!("token:{}", t.id), name);
-            names.targets.insert(t.id, t.name);
+            names.targets.insert(t.id.into(), t.name);
         }
         for (id, user_name) in crate::store::users::user_names(conn, &users)? {
             names.targets.insert(id, user_name);

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{ServiceError, audit, write_as};
-use crate::domain::{Actor, AuditAction, Principal, Role, TokenInfo, ValidationError, new_id, now, text};
+use crate::domain::{Actor, AuditAction, Principal, Role, TokenId, TokenInfo, ValidationError, new_id, now, text};
 use crate::policy::access::AdminCap;
 use crate::store::{Db, accounts, tokens};
 
@@ -103,7 +103,7 @@ pub async fn create(db: &Db, admin: &AdminCap, req: NewToken) -> Result<(TokenIn
             }
         }
         let info = TokenInfo {
-            id: new_id(),
+            id: TokenId::new(new_id()),
             name,
             role: req.role,
             account_ids,
@@ -119,7 +119,7 @@ pub async fn create(db: &Db, admin: &AdminCap, req: NewToken) -> Result<(TokenIn
             conn,
             &actor,
             AuditAction::TokenCreated,
-            &info.id,
+            info.id.as_str(),
             json!({ "name": info.name, "role": info.role.as_str(), "accountIds": info.account_ids, "siteId": info.site_id, "siteIds": info.site_ids }),
         )?;
         Ok((info, secret))
@@ -131,20 +131,20 @@ pub async fn list(db: &Db, _admin: &AdminCap) -> Result<Vec<TokenInfo>, ServiceE
     db.read(|conn| Ok(tokens::list(conn)?)).await
 }
 
-pub async fn revoke(db: &Db, admin: &AdminCap, id: String) -> Result<(), ServiceError> {
+pub async fn revoke(db: &Db, admin: &AdminCap, id: TokenId) -> Result<(), ServiceError> {
     write_as(db, admin.actor(), move |conn, actor| {
-        let token = tokens::find(conn, &id)?.ok_or(ServiceError::NotFound("token"))?;
+        let token = tokens::find(conn, id.as_str())?.ok_or(ServiceError::NotFound("token"))?;
         let at = now();
         // Conditional (`WHERE revoked_at IS NULL`): a revoke or rotation that committed
         // since the read leaves nothing to do here, and nothing is audited twice.
-        if token.revoked_at.is_none() && tokens::revoke(conn, &id, at)? {
+        if token.revoked_at.is_none() && tokens::revoke(conn, id.as_str(), at)? {
             // The login-as sessions it started end with it.
             let ended = tokens::revoke_sessions_of(conn, Some(&format!("token:{id}")), None, at)?;
             audit::record(
                 conn,
                 actor,
                 AuditAction::TokenRevoked,
-                &id,
+                id.as_str(),
                 json!({ "name": token.name, "loginAsSessionsEnded": ended }),
             )?;
         }
@@ -156,21 +156,27 @@ pub async fn revoke(db: &Db, admin: &AdminCap, id: String) -> Result<(), Service
 /// Rotates a live token: a new token with the same name, role, accounts, sites and quota
 /// takes its place (its secret returned, shown once) and the old one is revoked, in one
 /// transaction. The IdP is given the new secret; the old stops working at once.
-pub async fn rotate(db: &Db, admin: &AdminCap, id: String) -> Result<(TokenInfo, String), ServiceError> {
+pub async fn rotate(db: &Db, admin: &AdminCap, id: TokenId) -> Result<(TokenInfo, String), ServiceError> {
     let actor = admin.actor().clone();
     let secret = generate_secret(TOKEN_PREFIX)?;
     let hash = hash_secret(&secret);
     db.write(move |conn| {
-        let old = tokens::find(conn, &id)?.ok_or(ServiceError::NotFound("token"))?;
+        let old = tokens::find(conn, id.as_str())?.ok_or(ServiceError::NotFound("token"))?;
         if old.revoked_at.is_some() {
             return Err(ValidationError::new("token", "is revoked: create a new one instead").into());
         }
         let at = now();
-        let info = TokenInfo { id: new_id(), created_at: at, revoked_at: None, last_used_at: None, ..old.clone() };
+        let info = TokenInfo {
+            id: TokenId::new(new_id()),
+            created_at: at,
+            revoked_at: None,
+            last_used_at: None,
+            ..old.clone()
+        };
         // The old token is revoked first, by a conditional UPDATE: a rotation or revoke that
         // committed in between leaves nothing to revoke, and this rotation rolls back
         // (no second live token, no revoke undone).
-        if !tokens::revoke(conn, &old.id, at)? {
+        if !tokens::revoke(conn, old.id.as_str(), at)? {
             return Err(ValidationError::new("token", "is revoked: create a new one instead").into());
         }
         tokens::insert(conn, &info, &hash)?;
@@ -179,8 +185,8 @@ pub async fn rotate(db: &Db, admin: &AdminCap, id: String) -> Result<(TokenInfo,
             conn,
             &actor,
             AuditAction::TokenRotated,
-            &old.id,
-            json!({ "name": old.name, "replacedBy": info.id, "loginAsSessionsEnded": ended }),
+            old.id.as_str(),
+            json!({ "name": old.name, "replacedBy": info.id.as_str(), "loginAsSessionsEnded": ended }),
         )?;
         Ok((info, secret))
     })

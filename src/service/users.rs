@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::{Conflict, Page, ServiceError, accounts as contacts, audit, auth, write_as};
 use crate::domain::{
     AccountId, Actor, AuditAction, Backing, ContactDraft, ContactId, Email, License, LoginSession, Origin, Principal,
-    SiteId, User, UserEmail, UserId, UserName, ValidationError, fold, new_id, now, optional_text,
+    SessionId, SiteId, User, UserEmail, UserId, UserName, ValidationError, fold, new_id, now, optional_text,
 };
 use crate::policy::access::{AdminCap, UsersCap};
 use crate::policy::delegation::{ListScope, SiteUse};
@@ -665,8 +665,8 @@ pub async fn login_as(db: &Db, cap: &UsersCap, id: UserId, ttl: Duration) -> Res
         policy::contacts::can_login_as(actor, &user)?;
         let at = now();
         let session = LoginSession {
-            id: new_id(),
-            user_id: user.id.to_string(),
+            id: SessionId::new(new_id()),
+            user_id: user.id.clone(),
             actor: actor.label.clone(),
             created_at: at,
             expires_at: at + ttl,
@@ -677,7 +677,7 @@ pub async fn login_as(db: &Db, cap: &UsersCap, id: UserId, ttl: Duration) -> Res
             actor,
             AuditAction::UserLoginAs,
             user.id.as_str(),
-            json!({ "sessionId": session.id, "expiresAt": session.expires_at }),
+            json!({ "sessionId": session.id.as_str(), "expiresAt": session.expires_at }),
         )?;
         Ok(LoginAs { session_token: secret, expires_at: session.expires_at, user_id: user.id.into() })
     })
@@ -699,7 +699,7 @@ pub async fn use_session(db: &Db, presented: String) -> Result<(LoginSession, Us
         {
             return Err(ServiceError::Unauthenticated);
         }
-        let user = users::find(conn, &session.user_id)?
+        let user = users::find(conn, session.user_id.as_str())?
             .filter(|u| !u.is_contactless())
             .ok_or(ServiceError::Unauthenticated)?;
         let actor = Actor::new(format!("session:{}", session.id), Principal::Admin);
@@ -708,7 +708,7 @@ pub async fn use_session(db: &Db, presented: String) -> Result<(LoginSession, Us
             &actor,
             AuditAction::UserLoginAsUsed,
             user.id.as_str(),
-            json!({ "sessionId": session.id, "startedBy": session.actor }),
+            json!({ "sessionId": session.id.as_str(), "startedBy": session.actor }),
         )?;
         Ok((session, user))
     })
@@ -716,12 +716,12 @@ pub async fn use_session(db: &Db, presented: String) -> Result<(LoginSession, Us
 }
 
 /// Ends a login-as session (admin): it gets 401 from then on.
-pub async fn revoke_login_session(db: &Db, admin: &AdminCap, id: String) -> Result<(), ServiceError> {
+pub async fn revoke_login_session(db: &Db, admin: &AdminCap, id: SessionId) -> Result<(), ServiceError> {
     write_as(db, admin.actor(), move |conn, actor| {
-        if !tokens::revoke_session(conn, &id, now())? {
+        if !tokens::revoke_session(conn, id.as_str(), now())? {
             return Err(ServiceError::NotFound("session"));
         }
-        audit::record(conn, actor, AuditAction::UserLoginAsRevoked, &id, json!({}))?;
+        audit::record(conn, actor, AuditAction::UserLoginAsRevoked, id.as_str(), json!({}))?;
         Ok(())
     })
     .await

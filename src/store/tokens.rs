@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::conn::DbConnection;
 use super::schema::{login_sessions, tokens};
 use super::{StoreError, to_utc};
-use crate::domain::{LoginSession, TokenInfo};
+use crate::domain::{LoginSession, SessionId, TokenId, TokenInfo, UserId};
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = tokens)]
@@ -29,7 +29,7 @@ impl TryFrom<TokenRow> for TokenInfo {
         Ok(TokenInfo {
             role: r.role.parse().map_err(StoreError::Corrupt)?,
             account_ids: split_ids(&r.account_ids),
-            id: r.id,
+            id: TokenId::new(r.id),
             name: r.name,
             site_id: r.site_id,
             site_ids: split_ids(&r.site_ids),
@@ -49,7 +49,7 @@ fn split_ids(s: &str) -> Vec<String> {
 pub fn insert(conn: &mut DbConnection, t: &TokenInfo, token_hash: &str) -> Result<(), StoreError> {
     diesel::insert_into(tokens::table)
         .values((
-            tokens::id.eq(&t.id),
+            tokens::id.eq(t.id.as_str()),
             tokens::name.eq(&t.name),
             tokens::role.eq(t.role.as_str()),
             tokens::token_hash.eq(token_hash),
@@ -102,9 +102,9 @@ pub fn revoke(conn: &mut DbConnection, id: &str, at: DateTime<Utc>) -> Result<bo
 pub fn insert_session(conn: &mut DbConnection, s: &LoginSession, token_hash: &str) -> Result<(), StoreError> {
     diesel::insert_into(login_sessions::table)
         .values((
-            login_sessions::id.eq(&s.id),
+            login_sessions::id.eq(s.id.as_str()),
             login_sessions::token_hash.eq(token_hash),
-            login_sessions::user_id.eq(&s.user_id),
+            login_sessions::user_id.eq(s.user_id.as_str()),
             login_sessions::actor.eq(&s.actor),
             login_sessions::created_at.eq(s.created_at.naive_utc()),
             login_sessions::expires_at.eq(s.expires_at.naive_utc()),
@@ -159,8 +159,8 @@ pub fn find_live_session(
         .first(conn)
         .optional()?;
     Ok(row.map(|(id, user_id, actor, created_at, expires_at)| LoginSession {
-        id,
-        user_id,
+        id: SessionId::new(id),
+        user_id: UserId::new(user_id),
         actor,
         created_at: to_utc(created_at),
         expires_at: to_utc(expires_at),

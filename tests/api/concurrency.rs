@@ -410,23 +410,24 @@ async fn a_registration_running_while_self_registration_is_turned_off_waits_and_
     let reg = app.token("registration", &[], Some(&site)).await;
     let db = scimgate::store::Db::open_with(&app.db_url, 1, 0).unwrap();
     let closing = site.clone();
+    let (written, switch_written) = tokio::sync::oneshot::channel();
     let switch_off = tokio::spawn(async move {
         db.write(move |conn| {
             use diesel::RunQueryDsl;
             diesel::sql_query(format!("UPDATE sites SET self_registration = false WHERE id = '{closing}'"))
                 .execute(conn)?;
+            let _ = written.send(());
             std::thread::sleep(std::time::Duration::from_millis(1500));
             Ok::<_, scimgate::error::ServiceError>(())
         })
         .await
     });
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    assert!(!switch_off.is_finished(), "the switch is still uncommitted");
+    switch_written.await.expect("the switch has written, and holds its transaction open");
     let body = json!({ "userName": "late@example.com", "email": "late@example.com" });
     let started = std::time::Instant::now();
     let r = app.register(&site, &reg, body).await;
     let waited = started.elapsed();
-    assert!(waited >= std::time::Duration::from_millis(900), "answered after {waited:?}, before the switch committed");
+    assert!(waited >= std::time::Duration::from_millis(1000), "answered after {waited:?}, before the switch committed");
     switch_off.await.unwrap().unwrap();
     r.problem(403, "self_registration_disabled");
 }

@@ -437,8 +437,7 @@ async fn a_receiver_that_never_recovers_dead_letters_the_event_and_a_manual_retr
     assert_eq!(stats(&app).await, QueueStats { pending: 0, oldest_pending_age: None, dead: 0 });
 }
 
-/// Settings for the crash tests: an attempt may take 3 s, a claim lasts 4 s.
-
+/// An attempt may take 3 s here, a claim lasts 4 s.
 #[tokio::test]
 async fn a_gateway_that_dies_mid_delivery_loses_nothing_its_lease_expires_and_a_sibling_delivers() {
     let first = spawn_with(leased(3000, 4)).await;

@@ -8,7 +8,7 @@ use super::errors::{Notice, explain, skip_reason};
 use super::users::display_name;
 use super::views::{Nav, action_button, badge, csrf, pool_bar, short_id, shown_once, when, yes_no};
 use super::{Ctx, Fields, Posted, path_id, see_other};
-use crate::domain::{AuditAction, AuditEvent, License, Role, SiteId, User, UserId, ValidationError};
+use crate::domain::{AuditAction, AuditEvent, License, Role, SiteId, TokenId, User, UserId, ValidationError};
 use crate::error::ServiceError;
 use crate::service::users::{self as users_svc, BulkDowngrade, BulkOutcome, UserQuery};
 use crate::service::{accounts, audit as audit_svc, auth, licenses as licenses_svc, sites as sites_svc};
@@ -523,7 +523,7 @@ pub async fn create_token(p: Posted) -> HttpResponse {
 pub async fn revoke_posted(p: &Posted, raw_id: &str) -> Result<(), ServiceError> {
     let admin = p.ctx.admin()?;
     let id = path_id(raw_id, "token")?;
-    auth::revoke(&p.ctx.state.db, &admin, id).await?;
+    auth::revoke(&p.ctx.state.db, &admin, TokenId::new(id)).await?;
     p.ctx.state.tokens.clear();
     Ok(())
 }

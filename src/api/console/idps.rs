@@ -9,6 +9,7 @@ use maud::{Markup, html};
 use super::errors::{Notice, explain};
 use super::views::{Nav, badge, csrf, shown_once, when};
 use super::{Ctx, Fields, Posted, path_id, see_other};
+use crate::domain::TokenId;
 use crate::error::ServiceError;
 use crate::service::activity::{self, ERRORS_SHOWN};
 use crate::service::auth;
@@ -84,7 +85,7 @@ pub async fn rotate(p: Posted, path: web::Path<String>) -> HttpResponse {
     let result = async {
         let admin = p.ctx.admin()?;
         let id = path_id(&path, "token")?;
-        let rotated = auth::rotate(&p.ctx.state.db, &admin, id).await?;
+        let rotated = auth::rotate(&p.ctx.state.db, &admin, TokenId::new(id)).await?;
         p.ctx.state.tokens.clear();
         Ok::<_, ServiceError>(rotated)
     }

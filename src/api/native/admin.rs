@@ -12,7 +12,7 @@ use super::problem::{
 };
 use super::{Admin, ApiError, Registrar, page, user_response};
 use crate::api::AppState;
-use crate::domain::{AccountId, ContactDraft, ContactId, SiteId, UserId, ValidationError};
+use crate::domain::{AccountId, ContactDraft, ContactId, SiteId, TokenId, UserId, ValidationError};
 use crate::service::{accounts, audit, auth, licenses, sites};
 
 type Res = Result<HttpResponse, ApiError>;
@@ -47,7 +47,7 @@ pub async fn create_token(
     let req = auth::NewToken::try_from(body.into_inner())?;
     let (info, secret) = auth::create(&state.db, &admin.0, req).await?;
     Ok(HttpResponse::Created().json(CreatedTokenResponse {
-        id: info.id,
+        id: info.id.into(),
         name: info.name,
         role: info.role.as_str(),
         token: secret,
@@ -72,7 +72,7 @@ pub async fn list_tokens(state: web::Data<AppState>, admin: Admin) -> Res {
     responses((status = 204, description = "Revoked"), Unauthorized, Forbidden, NotFound)
 )]
 pub async fn revoke_token(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
-    auth::revoke(&state.db, &admin.0, id.to_string()).await?;
+    auth::revoke(&state.db, &admin.0, TokenId::new(id.to_string())).await?;
     state.tokens.clear();
     Ok(HttpResponse::NoContent().finish())
 }
@@ -90,11 +90,11 @@ pub async fn revoke_token(state: web::Data<AppState>, admin: Admin, id: web::Pat
     )
 )]
 pub async fn rotate_token(state: web::Data<AppState>, admin: Admin, id: web::Path<Uuid>) -> Res {
-    let (info, token) = auth::rotate(&state.db, &admin.0, id.to_string()).await?;
+    let (info, token) = auth::rotate(&state.db, &admin.0, TokenId::new(id.to_string())).await?;
     state.tokens.clear();
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/tokens/{}", info.id)))
-        .json(CreatedTokenResponse { id: info.id, name: info.name, role: info.role.as_str(), token }))
+        .json(CreatedTokenResponse { id: info.id.into(), name: info.name, role: info.role.as_str(), token }))
 }
 
 /// Create an account (a customer or partner company)

@@ -492,7 +492,7 @@ impl From<TokenInfo> for TokenResponse {
     fn from(t: TokenInfo) -> Self {
         TokenResponse {
             role: t.role.as_str(),
-            id: t.id,
+            id: t.id.into(),
             name: t.name,
             account_ids: t.account_ids,
             site_id: t.site_id,

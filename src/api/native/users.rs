@@ -13,7 +13,7 @@ use super::problem::{
 };
 use super::{ApiError, UsersCaller, body_id, if_match, page, user_response};
 use crate::api::{AppState, bearer};
-use crate::domain::{AccountId, UserId};
+use crate::domain::{AccountId, SessionId, UserId};
 use crate::error::ServiceError;
 use crate::service::users::{self as svc, ContactSpec, NewUser, UserChanges};
 
@@ -355,8 +355,8 @@ pub async fn session(state: web::Data<AppState>, req: HttpRequest) -> Res {
     let ip = state.network.client_ip(&req);
     let (session, user) = crate::api::guarded_attempt(&state, ip, svc::use_session(&state.db, token)).await?;
     Ok(HttpResponse::Ok().json(SessionResponse {
-        session_id: session.id,
-        user_id: session.user_id,
+        session_id: session.id.into(),
+        user_id: session.user_id.into(),
         started_by: session.actor,
         expires_at: session.expires_at,
         user: UserResponse::from(user),
@@ -372,6 +372,6 @@ pub async fn session(state: web::Data<AppState>, req: HttpRequest) -> Res {
     responses((status = 204, description = "Ended"), Unauthorized, Forbidden, NotFound)
 )]
 pub async fn revoke_session(state: web::Data<AppState>, admin: super::Admin, id: web::Path<Uuid>) -> Res {
-    svc::revoke_login_session(&state.db, &admin.0, id.to_string()).await?;
+    svc::revoke_login_session(&state.db, &admin.0, SessionId::new(id.to_string())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
