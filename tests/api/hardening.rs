@@ -876,3 +876,57 @@ async fn dead_letters_retried_by_many_clients_at_once_are_each_revived_and_count
     .await;
     assert!((1..=5).contains(&audited), "{audited} audit records for 5 revived dead letters");
 }
+
+#[tokio::test]
+async fn a_retry_the_dispatcher_overtook_requeues_the_delivery_as_it_is_now_and_is_audited_once() {
+    // The retry reads a pending delivery; before its change lands, the dispatcher
+    // dead-letters it (a transaction that has written and holds its row). The retry's
+    // conditional change then finds nothing pending and re-queues the dead letter instead:
+    // the client gets a pending delivery with a fresh series of attempts, audited once.
+    let app = spawn_with(|s| s.retention.interval_seconds = 0).await;
+    let sub = "0192d7a4-0000-7000-8000-00000000b001";
+    let did = "0192d7a4-0000-7000-8000-00000000d001";
+    let old = "2020-01-01 00:00:00";
+    let later = "2100-01-01 00:00:00";
+    sql(
+        &app.db_url,
+        vec![
+            // Paused: the gateway's own dispatcher leaves the delivery alone.
+            format!("INSERT INTO webhook_subscriptions (id, url, events, secret, created_at, paused_at) VALUES ('{sub}', 'https://h.example/', '*', 'x', '{old}', '{old}')"),
+            format!("INSERT INTO outbox_events (id, event_type, subject, subject_seq, occurred_at, body) VALUES ('e1', 'user.updated', 's', 1, '{old}', '{{}}')"),
+            format!(
+                "INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, subject, subject_seq, status, attempts, \
+                 next_attempt_at, created_at) VALUES ('{did}', '{sub}', 'e1', 'user.updated', 's', 1, 'pending', 3, '{later}', '{old}')"
+            ),
+        ],
+    )
+    .await;
+    let db = scimgate::store::Db::open_with(&app.db_url, 1, 0).unwrap();
+    let (written, dead_lettered) = tokio::sync::oneshot::channel();
+    let dispatcher = tokio::spawn(async move {
+        db.write(move |conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!(
+                "UPDATE webhook_deliveries SET status = 'dead', attempts = 8 WHERE id = '{did}'"
+            ))
+            .execute(conn)?;
+            let _ = written.send(());
+            std::thread::sleep(std::time::Duration::from_millis(1000));
+            Ok::<_, scimgate::error::ServiceError>(())
+        })
+        .await
+    });
+    dead_lettered.await.expect("the dead-lettering has written and holds its transaction open");
+    let r = app.post(&format!("/api/v1/webhooks/{sub}/deliveries/{did}/retry"), json!({})).await;
+    dispatcher.await.unwrap().unwrap();
+    let d = r.ok(202);
+    assert_eq!((d["status"].as_str(), d["attempts"].as_i64()), (Some("pending"), Some(0)), "{d}");
+    let audited = count(
+        &app.db_url,
+        &format!(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE target_id = '{sub}' AND action = 'webhook.delivery_retried'"
+        ),
+    )
+    .await;
+    assert_eq!(audited, 1);
+}
