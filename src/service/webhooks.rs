@@ -261,23 +261,61 @@ pub async fn retry(
 }
 
 /// Pauses or resumes a subscription: while paused its deliveries wait (new events still
-/// queue for it); resumed, they go out in order.
+/// queue for it); resumed, they go out in order. The state changes in one transaction
+/// (audited once, when it changed); the pending deliveries then move in batches of
+/// `events::MOVE_BATCH`, each in a transaction of its own, so a large backlog neither holds
+/// the writer nor outlasts the statement limit. A batch left behind (a gateway stopped
+/// half-way) is moved by the next pause or resume of the subscription, or by the next
+/// gateway start (`backlogs_in_place`).
 pub async fn set_paused(
     db: &Db,
     admin: &AdminCap,
     id: SubscriptionId,
     paused: bool,
 ) -> Result<Subscription, ServiceError> {
+    let sub = id.clone();
     write_as(db, admin.actor(), move |conn, actor| {
-        let sub = events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
+        let found = events::find_subscription(conn, sub.as_str())?.ok_or(ServiceError::NotFound("webhook"))?;
         let at = now();
-        if sub.paused_at.is_some() != paused && events::set_paused(conn, id.as_str(), paused.then_some(at), at)? {
+        if found.paused_at.is_some() != paused && events::set_paused(conn, sub.as_str(), paused.then_some(at))? {
             let action = if paused { AuditAction::WebhookPaused } else { AuditAction::WebhookResumed };
-            audit::record(conn, actor, action, id.as_str(), json!({ "url": sub.url }))?;
+            audit::record(conn, actor, action, sub.as_str(), json!({ "url": found.url }))?;
         }
-        events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook"))
+        Ok(())
     })
-    .await
+    .await?;
+    move_backlog(db, &id).await?;
+    db.read_short(move |conn| events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook")))
+        .await
+}
+
+/// Moves a subscription's pending deliveries to where its state wants them, a batch per
+/// transaction, until a batch comes back short; how many moved.
+async fn move_backlog(db: &Db, id: &SubscriptionId) -> Result<usize, ServiceError> {
+    let mut total = 0;
+    loop {
+        let sub = id.clone();
+        let moved = db
+            .write(move |conn| {
+                Ok::<_, ServiceError>(events::move_backlog(conn, sub.as_str(), now(), events::MOVE_BATCH)?)
+            })
+            .await?;
+        total += moved;
+        if (moved as i64) < events::MOVE_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// Puts every live subscription's backlog where its state wants it (run when a gateway
+/// starts: a pause or resume cut short by a stop leaves batches behind); how many moved.
+pub async fn backlogs_in_place(db: &Db) -> Result<usize, ServiceError> {
+    let ids = db.read(|conn| Ok::<_, ServiceError>(events::live_subscription_ids(conn)?)).await?;
+    let mut total = 0;
+    for id in ids {
+        total += move_backlog(db, &SubscriptionId::new(id)).await?;
+    }
+    Ok(total)
 }
 
 /// The most dead letters one "retry all" revives (another call takes the rest).

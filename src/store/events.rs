@@ -578,15 +578,10 @@ pub fn lock_subscription(conn: &mut DbConnection, id: &str) -> Result<bool, Stor
 }
 
 /// Pauses (`Some`) or resumes (`None`) a live subscription; whether it changed (`false`:
-/// no such live subscription, or it already was).
-/// Its pending deliveries wait at [`paused_until`] while paused, and are due `now` once
-/// resumed (an attempt in flight finishes first).
-pub fn set_paused(
-    conn: &mut DbConnection,
-    id: &str,
-    at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
+/// no such live subscription, or it already was). Its pending deliveries are moved
+/// separately, a batch at a time ([`move_backlog`]): claims skip a paused subscription's
+/// deliveries from this commit on, parked or not.
+pub fn set_paused(conn: &mut DbConnection, id: &str, at: Option<DateTime<Utc>>) -> Result<bool, StoreError> {
     // Conditional on the state it changes: a pause (or resume) that committed since the
     // caller's read leaves nothing to do, and the caller audits nothing.
     let live = webhook_subscriptions::table.find(id).filter(webhook_subscriptions::deleted_at.is_null());
@@ -595,21 +590,58 @@ pub fn set_paused(
         Some(_) => diesel::update(live.filter(webhook_subscriptions::paused_at.is_null())).set(set).execute(conn)?,
         None => diesel::update(live.filter(webhook_subscriptions::paused_at.is_not_null())).set(set).execute(conn)?,
     };
-    if n != 1 {
-        return Ok(false);
-    }
-    let pending = webhook_deliveries::table
-        .filter(webhook_deliveries::subscription_id.eq(id))
-        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()));
-    match at {
-        Some(_) => diesel::update(pending.filter(webhook_deliveries::lease_until.is_null()))
-            .set(webhook_deliveries::next_attempt_at.eq(paused_until()))
-            .execute(conn)?,
-        None => diesel::update(pending.filter(webhook_deliveries::next_attempt_at.ge(paused_until())))
-            .set(webhook_deliveries::next_attempt_at.eq(now.naive_utc()))
-            .execute(conn)?,
+    Ok(n == 1)
+}
+
+/// The most deliveries one transaction parks or unparks: a pause or resume moves a larger
+/// backlog in several, so none holds the writer (or outlasts a statement limit) for long.
+pub const MOVE_BATCH: i64 = 5_000;
+
+/// Moves up to `limit` of a subscription's pending deliveries, in id order, to where its
+/// state wants them: a paused one's wait at [`paused_until`] (not one under a lease: an
+/// attempt in flight finishes first), an active one's are due `now`. Does nothing when the
+/// subscription is gone. How many moved.
+pub fn move_backlog(
+    conn: &mut DbConnection,
+    subscription_id: &str,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<usize, StoreError> {
+    let Some(sub) = find_subscription(conn, subscription_id)? else { return Ok(0) };
+    let pending = || {
+        webhook_deliveries::table
+            .filter(webhook_deliveries::subscription_id.eq(subscription_id))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
     };
-    Ok(true)
+    let parked = paused_until();
+    if sub.paused_at.is_some() {
+        let due = || {
+            pending()
+                .filter(webhook_deliveries::lease_until.is_null())
+                .filter(webhook_deliveries::next_attempt_at.lt(parked))
+        };
+        let ids: Vec<String> =
+            due().order(webhook_deliveries::id).limit(limit).select(webhook_deliveries::id).load(conn)?;
+        Ok(diesel::update(due().filter(webhook_deliveries::id.eq_any(&ids)))
+            .set(webhook_deliveries::next_attempt_at.eq(parked))
+            .execute(conn)?)
+    } else {
+        let waiting = || pending().filter(webhook_deliveries::next_attempt_at.ge(parked));
+        let ids: Vec<String> =
+            waiting().order(webhook_deliveries::id).limit(limit).select(webhook_deliveries::id).load(conn)?;
+        Ok(diesel::update(waiting().filter(webhook_deliveries::id.eq_any(&ids)))
+            .set(webhook_deliveries::next_attempt_at.eq(now.naive_utc()))
+            .execute(conn)?)
+    }
+}
+
+/// The ids of the live subscriptions.
+pub fn live_subscription_ids(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    Ok(webhook_subscriptions::table
+        .filter(webhook_subscriptions::deleted_at.is_null())
+        .order(webhook_subscriptions::id)
+        .select(webhook_subscriptions::id)
+        .load(conn)?)
 }
 
 /// Makes every dead delivery of a subscription pending again (at most `limit`); how many.

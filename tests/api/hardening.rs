@@ -930,3 +930,77 @@ async fn a_retry_the_dispatcher_overtook_requeues_the_delivery_as_it_is_now_and_
     .await;
     assert_eq!(audited, 1);
 }
+
+/// `n` pending deliveries of subscription `sub`, of as many events of one subject, due at
+/// `due`.
+fn deliveries(sub: &str, tag: &str, n: usize, due: &str) -> Vec<String> {
+    let old = "2020-01-01 00:00:00";
+    let numbers = format!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})");
+    vec![
+        format!(
+            "INSERT INTO outbox_events (id, event_type, subject, subject_seq, occurred_at, body) \
+             {numbers} SELECT 'e-{tag}-' || i, 'user.updated', 's-{tag}', i, '{old}', '{{}}' FROM n"
+        ),
+        format!(
+            "INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, subject, subject_seq, status, attempts, \
+             next_attempt_at, created_at) \
+             {numbers} SELECT '{tag}-' || i, '{sub}', 'e-{tag}-' || i, 'user.updated', 's-{tag}', i, 'pending', 0, '{due}', '{old}' FROM n"
+        ),
+    ]
+}
+
+async fn parked_of(db_url: &str, sub: &str) -> i64 {
+    count(db_url, &format!("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE subscription_id = '{sub}' AND next_attempt_at >= '9999-01-01'")).await
+}
+
+#[tokio::test]
+async fn a_backlog_larger_than_a_batch_is_resumed_in_batches() {
+    let app = spawn_with(|s| s.retention.interval_seconds = 0).await;
+    let sub = "0192d7a4-0000-7000-8000-00000000c001";
+    let old = "2020-01-01 00:00:00";
+    let mut setup = vec![format!(
+        "INSERT INTO webhook_subscriptions (id, url, events, secret, created_at, paused_at) VALUES ('{sub}', 'https://h.example/', '*', 'x', '{old}', '{old}')"
+    )];
+    setup.extend(deliveries(sub, "big", 12_001, "9999-12-31 00:00:00"));
+    sql(&app.db_url, setup).await;
+    assert_eq!(parked_of(&app.db_url, sub).await, 12_001);
+    app.post(&format!("/api/v1/webhooks/{sub}/resume"), json!({})).await.ok(200);
+    assert_eq!(parked_of(&app.db_url, sub).await, 0, "every batch moved");
+    assert_eq!(app.audit_actions(sub).await, ["webhook.resumed"]);
+}
+
+#[tokio::test]
+async fn backlogs_a_stop_left_behind_are_put_in_place_by_the_next_pause_resume_or_start() {
+    // A resume or pause cut short by a stop: an active subscription with parked deliveries,
+    // a paused one with due deliveries.
+    let app = spawn_with(|s| s.retention.interval_seconds = 0).await;
+    let (active, paused) = ("0192d7a4-0000-7000-8000-00000000c002", "0192d7a4-0000-7000-8000-00000000c003");
+    let old = "2020-01-01 00:00:00";
+    let mut setup = vec![
+        format!(
+            "INSERT INTO webhook_subscriptions (id, url, events, secret, created_at) VALUES ('{active}', 'https://h.example/', '*', 'x', '{old}')"
+        ),
+        format!(
+            "INSERT INTO webhook_subscriptions (id, url, events, secret, created_at, paused_at) VALUES ('{paused}', 'https://h.example/', '*', 'x', '{old}', '{old}')"
+        ),
+    ];
+    setup.extend(deliveries(active, "left-parked", 3, "9999-12-31 00:00:00"));
+    setup.extend(deliveries(paused, "left-due", 2, "2100-01-01 00:00:00"));
+    sql(&app.db_url, setup).await;
+    // Resuming the active subscription again finishes its resume (nothing new is audited;
+    // a dispatcher starting meanwhile would finish it too).
+    app.post(&format!("/api/v1/webhooks/{active}/resume"), json!({})).await.ok(200);
+    assert_eq!(parked_of(&app.db_url, active).await, 0);
+    assert!(app.audit_actions(active).await.is_empty());
+    // A gateway that starts finishes the pause (this one's own dispatcher may have done so
+    // already, if it started after the rows were written).
+    let _sibling = crate::helpers::spawn_sibling_with(&app, |s| s.retention.interval_seconds = 0).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while parked_of(&app.db_url, paused).await < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the starting gateway parks the paused subscription's deliveries"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
