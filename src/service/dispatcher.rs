@@ -168,12 +168,16 @@ impl Dispatcher {
 }
 
 async fn run(ctx: Arc<Ctx>, mut stopped: watch::Receiver<bool>) {
-    // A pause or resume that a stop cut short left part of its backlog behind.
-    match super::webhooks::backlogs_in_place(&ctx.db).await {
-        Ok(0) => {}
-        Ok(moved) => tracing::info!(moved, "moved webhook deliveries a pause or resume had left behind"),
-        Err(e) => tracing::warn!(error = %Chain(&e), "putting paused and resumed backlogs in place failed"),
-    }
+    // A pause or resume that a stop cut short left part of its backlog behind: moved
+    // beside the claims, which never wait for it.
+    let db = ctx.db.clone();
+    tokio::spawn(async move {
+        match super::webhooks::backlogs_in_place(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(subscriptions = n, "moved the webhook backlogs a pause or resume had left behind"),
+            Err(e) => tracing::warn!(error = %Chain(&e), "finding webhook backlogs left behind failed"),
+        }
+    });
     let mut inflight: JoinSet<()> = JoinSet::new();
     loop {
         if *stopped.borrow() {

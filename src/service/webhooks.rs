@@ -264,8 +264,9 @@ pub async fn retry(
 /// queue for it); resumed, they go out in order. The state changes in one transaction
 /// (audited once, when it changed); the pending deliveries then move in batches of
 /// `events::MOVE_BATCH`, each in a transaction of its own, so a large backlog neither holds
-/// the writer nor outlasts the statement limit. A batch left behind (a gateway stopped
-/// half-way) is moved by the next pause or resume of the subscription, or by the next
+/// the writer nor outlasts the statement limit. The batches run in a task of their own: a
+/// client that hangs up does not stop them. A batch that fails, or that a stopping gateway
+/// leaves behind, is moved by the next pause or resume of the subscription, or by the next
 /// gateway start (`backlogs_in_place`).
 pub async fn set_paused(
     db: &Db,
@@ -284,38 +285,50 @@ pub async fn set_paused(
         Ok(())
     })
     .await?;
-    move_backlog(db, &id).await?;
+    let (mover, moving) = (db.clone(), id.clone());
+    if let Ok(Err(e)) = tokio::spawn(async move { move_backlog(&mover, &moving).await }).await {
+        tracing::warn!(error = %crate::error::Chain(&e), subscription = %id, "moving a webhook backlog stopped; the next pause, resume or start moves the rest");
+    }
     db.read_short(move |conn| events::find_subscription(conn, id.as_str())?.ok_or(ServiceError::NotFound("webhook")))
         .await
 }
 
 /// Moves a subscription's pending deliveries to where its state wants them, a batch per
-/// transaction, until a batch comes back short; how many moved.
-async fn move_backlog(db: &Db, id: &SubscriptionId) -> Result<usize, ServiceError> {
-    let mut total = 0;
+/// transaction, each after the last id the one before it looked at, until none is left.
+async fn move_backlog(db: &Db, id: &SubscriptionId) -> Result<(), ServiceError> {
+    let mut after: Option<String> = None;
     loop {
         let sub = id.clone();
-        let moved = db
+        let from = after.take();
+        after = db
             .write(move |conn| {
-                Ok::<_, ServiceError>(events::move_backlog(conn, sub.as_str(), now(), events::MOVE_BATCH)?)
+                Ok::<_, ServiceError>(events::move_backlog(
+                    conn,
+                    sub.as_str(),
+                    now(),
+                    from.as_deref(),
+                    events::MOVE_BATCH,
+                )?)
             })
             .await?;
-        total += moved;
-        if (moved as i64) < events::MOVE_BATCH {
-            return Ok(total);
+        if after.is_none() {
+            return Ok(());
         }
     }
 }
 
-/// Puts every live subscription's backlog where its state wants it (run when a gateway
-/// starts: a pause or resume cut short by a stop leaves batches behind); how many moved.
+/// Puts the backlogs a pause or resume cut short where their subscription's state wants
+/// them (a gateway runs it when it starts, beside its dispatcher); how many subscriptions
+/// it found misplaced. One that fails is logged and the others still move.
 pub async fn backlogs_in_place(db: &Db) -> Result<usize, ServiceError> {
-    let ids = db.read(|conn| Ok::<_, ServiceError>(events::live_subscription_ids(conn)?)).await?;
-    let mut total = 0;
-    for id in ids {
-        total += move_backlog(db, &SubscriptionId::new(id)).await?;
+    let ids = db.read(|conn| Ok::<_, ServiceError>(events::misplaced_backlogs(conn)?)).await?;
+    for id in &ids {
+        let id = SubscriptionId::new(id.clone());
+        if let Err(e) = move_backlog(db, &id).await {
+            tracing::warn!(error = %crate::error::Chain(&e), subscription = %id, "moving a webhook backlog failed");
+        }
     }
-    Ok(total)
+    Ok(ids.len())
 }
 
 /// The most dead letters one "retry all" revives (another call takes the rest).

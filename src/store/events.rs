@@ -597,51 +597,89 @@ pub fn set_paused(conn: &mut DbConnection, id: &str, at: Option<DateTime<Utc>>) 
 /// backlog in several, so none holds the writer (or outlasts a statement limit) for long.
 pub const MOVE_BATCH: i64 = 5_000;
 
-/// Moves up to `limit` of a subscription's pending deliveries, in id order, to where its
-/// state wants them: a paused one's wait at [`paused_until`] (not one under a lease: an
-/// attempt in flight finishes first), an active one's are due `now`. Does nothing when the
-/// subscription is gone. How many moved.
+/// Moves up to `limit` of a subscription's pending deliveries with ids above `after`, in id
+/// order, to where its state wants them: a paused one's wait at [`paused_until`] (not one
+/// under a lease: an attempt in flight finishes first), an active one's are due `now`.
+/// The state is read under a share lock on PostgreSQL, so a pause or resume committing
+/// meanwhile waits for this batch, and the next batch moves toward it. Returns the last id
+/// looked at (`None`: nothing left, or the subscription is gone): the next batch starts
+/// after it.
 pub fn move_backlog(
     conn: &mut DbConnection,
     subscription_id: &str,
     now: DateTime<Utc>,
+    after: Option<&str>,
     limit: i64,
-) -> Result<usize, StoreError> {
-    let Some(sub) = find_subscription(conn, subscription_id)? else { return Ok(0) };
+) -> Result<Option<String>, StoreError> {
+    let Some(sub) = share_subscriptions(conn, &[subscription_id.to_owned()])?.pop() else { return Ok(None) };
+    let parked = paused_until();
     let pending = || {
-        webhook_deliveries::table
+        let mut q = webhook_deliveries::table
             .filter(webhook_deliveries::subscription_id.eq(subscription_id))
             .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+            .into_boxed();
+        if let Some(after) = after {
+            q = q.filter(webhook_deliveries::id.gt(after.to_owned()));
+        }
+        q
     };
-    let parked = paused_until();
-    if sub.paused_at.is_some() {
+    let ids: Vec<String> = if sub.paused_at.is_some() {
         let due = || {
             pending()
                 .filter(webhook_deliveries::lease_until.is_null())
                 .filter(webhook_deliveries::next_attempt_at.lt(parked))
         };
-        let ids: Vec<String> =
-            due().order(webhook_deliveries::id).limit(limit).select(webhook_deliveries::id).load(conn)?;
-        Ok(diesel::update(due().filter(webhook_deliveries::id.eq_any(&ids)))
+        let ids = due().order(webhook_deliveries::id).limit(limit).select(webhook_deliveries::id).load(conn)?;
+        diesel::update(webhook_deliveries::table)
+            .filter(webhook_deliveries::id.eq_any(&ids))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(webhook_deliveries::lease_until.is_null())
             .set(webhook_deliveries::next_attempt_at.eq(parked))
-            .execute(conn)?)
+            .execute(conn)?;
+        ids
     } else {
         let waiting = || pending().filter(webhook_deliveries::next_attempt_at.ge(parked));
-        let ids: Vec<String> =
-            waiting().order(webhook_deliveries::id).limit(limit).select(webhook_deliveries::id).load(conn)?;
-        Ok(diesel::update(waiting().filter(webhook_deliveries::id.eq_any(&ids)))
+        let ids = waiting().order(webhook_deliveries::id).limit(limit).select(webhook_deliveries::id).load(conn)?;
+        diesel::update(webhook_deliveries::table)
+            .filter(webhook_deliveries::id.eq_any(&ids))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(webhook_deliveries::next_attempt_at.ge(parked))
             .set(webhook_deliveries::next_attempt_at.eq(now.naive_utc()))
-            .execute(conn)?)
-    }
+            .execute(conn)?;
+        ids
+    };
+    Ok(if (ids.len() as i64) < limit { None } else { ids.last().cloned() })
 }
 
-/// The ids of the live subscriptions.
-pub fn live_subscription_ids(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
-    Ok(webhook_subscriptions::table
-        .filter(webhook_subscriptions::deleted_at.is_null())
-        .order(webhook_subscriptions::id)
-        .select(webhook_subscriptions::id)
-        .load(conn)?)
+/// The live subscriptions whose pending deliveries are not where their state wants them:
+/// an active one with parked deliveries, a paused one with unleased due ones (what a
+/// pause or resume cut short leaves behind). One read, for a gateway's start.
+pub fn misplaced_backlogs(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    let parked = paused_until();
+    let live = || {
+        webhook_deliveries::table
+            .inner_join(webhook_subscriptions::table)
+            .filter(webhook_subscriptions::deleted_at.is_null())
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+    };
+    let mut ids: Vec<String> = live()
+        .filter(webhook_subscriptions::paused_at.is_null())
+        .filter(webhook_deliveries::next_attempt_at.ge(parked))
+        .select(webhook_deliveries::subscription_id)
+        .distinct()
+        .load(conn)?;
+    ids.extend(
+        live()
+            .filter(webhook_subscriptions::paused_at.is_not_null())
+            .filter(webhook_deliveries::next_attempt_at.lt(parked))
+            .filter(webhook_deliveries::lease_until.is_null())
+            .select(webhook_deliveries::subscription_id)
+            .distinct()
+            .load::<String>(conn)?,
+    );
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
 }
 
 /// Makes every dead delivery of a subscription pending again (at most `limit`); how many.
