@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::urn::PATCH;
-use crate::helpers::{Reply, TestApp, id, spawn_app, spawn_sibling};
+use crate::helpers::{Reply, TestApp, id, spawn_app, spawn_sibling, written_not_committed};
 
 /// Upgrades a user to `customer_community` through `gw`.
 async fn upgrade(gw: &TestApp, uid: &str) -> crate::helpers::Reply {
@@ -408,26 +408,13 @@ async fn a_registration_running_while_self_registration_is_turned_off_waits_and_
     let app = spawn_app().await;
     let site = app.site("portal", true).await;
     let reg = app.token("registration", &[], Some(&site)).await;
-    let db = scimgate::store::Db::open_with(&app.db_url, 1, 0).unwrap();
-    let closing = site.clone();
-    let (written, switch_written) = tokio::sync::oneshot::channel();
-    let switch_off = tokio::spawn(async move {
-        db.write(move |conn| {
-            use diesel::RunQueryDsl;
-            diesel::sql_query(format!("UPDATE sites SET self_registration = false WHERE id = '{closing}'"))
-                .execute(conn)?;
-            let _ = written.send(());
-            std::thread::sleep(std::time::Duration::from_millis(1500));
-            Ok::<_, scimgate::error::ServiceError>(())
-        })
-        .await
-    });
-    switch_written.await.expect("the switch has written, and holds its transaction open");
+    let statement = format!("UPDATE sites SET self_registration = false WHERE id = '{site}'");
+    let switch_off = written_not_committed(&app.db_url, statement, std::time::Duration::from_millis(1500)).await;
     let body = json!({ "userName": "late@example.com", "email": "late@example.com" });
     let started = std::time::Instant::now();
     let r = app.register(&site, &reg, body).await;
     let waited = started.elapsed();
     assert!(waited >= std::time::Duration::from_millis(1000), "answered after {waited:?}, before the switch committed");
-    switch_off.await.unwrap().unwrap();
+    switch_off.await.unwrap();
     r.problem(403, "self_registration_disabled");
 }

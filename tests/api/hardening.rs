@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::urn::{GROUP, USER};
-use crate::helpers::{TestApp, spawn_app, spawn_with};
+use crate::helpers::{TestApp, spawn_app, spawn_with, written_not_committed};
 
 #[tokio::test]
 async fn a_resource_body_must_name_its_core_schema() {
@@ -652,6 +652,32 @@ async fn sql(db_url: &str, statements: Vec<String>) {
     .unwrap();
 }
 
+/// A subscription (paused or not) with one event and its delivery `delivery`, in `status`
+/// after `attempts`, next due at `next_attempt_at`.
+fn one_delivery(
+    sub: &str,
+    paused: bool,
+    delivery: &str,
+    status: &str,
+    attempts: i64,
+    next_attempt_at: &str,
+) -> Vec<String> {
+    let old = "2020-01-01 00:00:00";
+    let paused_at = if paused { format!("'{old}'") } else { "NULL".to_owned() };
+    vec![
+        format!(
+            "INSERT INTO webhook_subscriptions (id, url, events, secret, created_at, paused_at) VALUES ('{sub}', 'https://h.example/', '*', 'x', '{old}', {paused_at})"
+        ),
+        format!(
+            "INSERT INTO outbox_events (id, event_type, subject, subject_seq, occurred_at, body) VALUES ('e1', 'user.updated', 's', 1, '{old}', '{{}}')"
+        ),
+        format!(
+            "INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, subject, subject_seq, status, attempts, \
+             next_attempt_at, created_at) VALUES ('{delivery}', '{sub}', 'e1', 'user.updated', 's', 1, '{status}', {attempts}, '{next_attempt_at}', '{old}')"
+        ),
+    ]
+}
+
 async fn count(db_url: &str, query: &str) -> i64 {
     use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
@@ -803,18 +829,7 @@ async fn heavy_lists_wait_for_a_slot_and_lookups_do_not() {
 async fn retention_never_deletes_a_dead_letter_revived_while_it_runs() {
     let app = spawn_with(|s| s.retention.interval_seconds = 0).await;
     let old = "2020-01-01 00:00:00";
-    sql(
-        &app.db_url,
-        vec![
-            format!("INSERT INTO webhook_subscriptions (id, url, events, secret, created_at) VALUES ('sub', 'https://h.example/', '*', 'x', '{old}')"),
-            format!("INSERT INTO outbox_events (id, event_type, subject, subject_seq, occurred_at, body) VALUES ('e1', 'user.updated', 's', 1, '{old}', '{{}}')"),
-            format!(
-                "INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, subject, subject_seq, status, attempts, \
-                 next_attempt_at, created_at) VALUES ('d1', 'sub', 'e1', 'user.updated', 's', 1, 'dead', 1, '{old}', '{old}')"
-            ),
-        ],
-    )
-    .await;
+    sql(&app.db_url, one_delivery("sub", false, "d1", "dead", 1, old)).await;
     let revive = "UPDATE webhook_deliveries SET status = 'pending', attempts = 0 WHERE id = 'd1'";
     let db = scimgate::store::Db::open_with(&app.db_url, 1, 0).unwrap();
     let settings = scimgate::config::Settings::defaults().unwrap().retention;
@@ -886,39 +901,12 @@ async fn a_retry_the_dispatcher_overtook_requeues_the_delivery_as_it_is_now_and_
     let app = spawn_with(|s| s.retention.interval_seconds = 0).await;
     let sub = "0192d7a4-0000-7000-8000-00000000b001";
     let did = "0192d7a4-0000-7000-8000-00000000d001";
-    let old = "2020-01-01 00:00:00";
-    let later = "2100-01-01 00:00:00";
-    sql(
-        &app.db_url,
-        vec![
-            // Paused: the gateway's own dispatcher leaves the delivery alone.
-            format!("INSERT INTO webhook_subscriptions (id, url, events, secret, created_at, paused_at) VALUES ('{sub}', 'https://h.example/', '*', 'x', '{old}', '{old}')"),
-            format!("INSERT INTO outbox_events (id, event_type, subject, subject_seq, occurred_at, body) VALUES ('e1', 'user.updated', 's', 1, '{old}', '{{}}')"),
-            format!(
-                "INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, subject, subject_seq, status, attempts, \
-                 next_attempt_at, created_at) VALUES ('{did}', '{sub}', 'e1', 'user.updated', 's', 1, 'pending', 3, '{later}', '{old}')"
-            ),
-        ],
-    )
-    .await;
-    let db = scimgate::store::Db::open_with(&app.db_url, 1, 0).unwrap();
-    let (written, dead_lettered) = tokio::sync::oneshot::channel();
-    let dispatcher = tokio::spawn(async move {
-        db.write(move |conn| {
-            use diesel::RunQueryDsl;
-            diesel::sql_query(format!(
-                "UPDATE webhook_deliveries SET status = 'dead', attempts = 8 WHERE id = '{did}'"
-            ))
-            .execute(conn)?;
-            let _ = written.send(());
-            std::thread::sleep(std::time::Duration::from_millis(1000));
-            Ok::<_, scimgate::error::ServiceError>(())
-        })
-        .await
-    });
-    dead_lettered.await.expect("the dead-lettering has written and holds its transaction open");
+    // Paused: the gateway's own dispatcher leaves the delivery alone.
+    sql(&app.db_url, one_delivery(sub, true, did, "pending", 3, "2100-01-01 00:00:00")).await;
+    let statement = format!("UPDATE webhook_deliveries SET status = 'dead', attempts = 8 WHERE id = '{did}'");
+    let dispatcher = written_not_committed(&app.db_url, statement, std::time::Duration::from_millis(1000)).await;
     let r = app.post(&format!("/api/v1/webhooks/{sub}/deliveries/{did}/retry"), json!({})).await;
-    dispatcher.await.unwrap().unwrap();
+    dispatcher.await.unwrap();
     let d = r.ok(202);
     assert_eq!((d["status"].as_str(), d["attempts"].as_i64()), (Some("pending"), Some(0)), "{d}");
     let audited = count(

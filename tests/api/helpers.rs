@@ -426,3 +426,28 @@ pub fn has_lines(text: &str, lines: &[&str]) {
         assert!(text.lines().any(|l| l == *line), "missing {line} in\n{text}");
     }
 }
+
+/// Runs `statement` in a write transaction of its own connection and returns once it has
+/// run: the transaction then holds what it wrote, uncommitted, for `hold`, and commits.
+/// Await the handle for the commit. (On SQLite it holds the write lock meanwhile.)
+pub async fn written_not_committed(
+    db_url: &str,
+    statement: String,
+    hold: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    let db = scimgate::store::Db::open_with(db_url, 1, 0).unwrap();
+    let (written, has_written) = tokio::sync::oneshot::channel();
+    let held = tokio::spawn(async move {
+        db.write(move |conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(statement).execute(conn)?;
+            let _ = written.send(());
+            std::thread::sleep(hold);
+            Ok::<_, scimgate::error::ServiceError>(())
+        })
+        .await
+        .unwrap()
+    });
+    has_written.await.expect("the statement ran in a transaction that is still open");
+    held
+}
